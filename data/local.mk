@@ -1,0 +1,1 @@
+# data: build rules (fragment included by the top Makefile.am)

@@ -1,0 +1,1 @@
+# docs: build rules (fragment included by the top Makefile.am)

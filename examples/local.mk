@@ -1,0 +1,1 @@
+# examples: build rules (fragment included by the top Makefile.am)

@@ -1,0 +1,64 @@
+/* Shared pieces of the mmdx driver's subcommands: input options, collection, exit codes.
+ * Not installed; the driver is an example of using the library. */
+#ifndef MMDX_CLI_H
+#define MMDX_CLI_H
+
+#include <stdio.h>
+#include <mmdx/mmdx.h>
+
+/* exit codes (ARCHITECTURE.md): 0 ok, 1 some records rejected, 2 usage or fatal error */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_REJECTS = 1, CLI_EXIT_FATAL = 2 };
+
+/* The inputs every command takes: --imaging/--labs/--variants (repeatable),
+ * --panel FILE, --option KEY=VALUE (passed to adapters, repeatable), --agg POLICY,
+ * --plugin PATH (repeatable). */
+typedef struct cli_inputs {
+    const char **imaging; size_t n_imaging;
+    const char **labs; size_t n_labs;
+    const char **variants; size_t n_variants;
+    const char *panel;             /* passed to the variants adapter as panel=FILE */
+    const char **options; size_t n_options; /* extra KEY=VALUE for adapters */
+    const char **plugins; size_t n_plugins;
+    mmdx_agg_t agg;
+} cli_inputs_t;
+
+/* getopt_long option entries for the inputs; a command appends its own.
+ * Values >= CLI_OPT_BASE are reserved for them. */
+#define CLI_OPT_BASE 1000
+#define CLI_INPUT_LONGOPTS                                   \
+    {"imaging", required_argument, NULL, CLI_OPT_BASE + 1},  \
+    {"labs", required_argument, NULL, CLI_OPT_BASE + 2},     \
+    {"variants", required_argument, NULL, CLI_OPT_BASE + 3}, \
+    {"panel", required_argument, NULL, CLI_OPT_BASE + 4},    \
+    {"option", required_argument, NULL, CLI_OPT_BASE + 5},   \
+    {"agg", required_argument, NULL, CLI_OPT_BASE + 6},      \
+    {"plugin", required_argument, NULL, CLI_OPT_BASE + 7}
+/* Text for --help listing the input options. */
+extern const char cli_inputs_help[];
+
+void cli_inputs_init(cli_inputs_t *in);
+void cli_inputs_free(cli_inputs_t *in);
+/* Handle one getopt result; returns 1 if it was an input option, 0 if not, -1 on a bad value
+ * (message printed). */
+int cli_inputs_option(cli_inputs_t *in, int opt, const char *arg);
+/* 1 when no input was given. */
+int cli_inputs_empty(const cli_inputs_t *in);
+
+/* Load --plugin modules, then read every input into a collector over @p space
+ * (frozen: only features already in @p space are kept). On success *col_out holds the
+ * collector (rejects inside) and *cohort_out the cohort; both owned by the caller.
+ * Fatal errors are printed to stderr naming file and reason; returns an MMDX status. */
+int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, int frozen,
+                mmdx_collect_t **col_out, mmdx_cohort_t **cohort_out);
+
+/* Write every reject of @p col as TSV (patient_id, file, record, reason) to @p path
+ * atomically; NULL path: print a count only. Returns the number of rejects, or < 0. */
+long cli_write_rejects(const mmdx_collect_t *col, const char *path);
+
+/* Print "mmdx: <formatted error>" to stderr. */
+void cli_print_error(const char *what, const mmdx_error_t *err);
+
+/* A new context with the log going to stderr at WARN (INFO with verbose). */
+mmdx_ctx_t *cli_ctx_new(int verbose);
+
+#endif

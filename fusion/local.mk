@@ -1,0 +1,1 @@
+# fusion: build rules (fragment included by the top Makefile.am)

@@ -1,0 +1,2 @@
+/* placeholder replaced by the core implementation */
+#include "mmdx/ctx.h"

@@ -1,0 +1,5 @@
+# libmmdx core
+mmdxinclude_HEADERS += libmmdx/mmdx/mmdx.h libmmdx/mmdx/common.h libmmdx/mmdx/ctx.h \
+	libmmdx/mmdx/space.h libmmdx/mmdx/cohort.h libmmdx/mmdx/modality.h libmmdx/mmdx/plugin.h \
+	libmmdx/mmdx/source.h libmmdx/mmdx/collect.h libmmdx/mmdx/outfile.h
+libmmdx_libmmdx_a_SOURCES += libmmdx/ctx.c

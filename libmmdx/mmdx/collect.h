@@ -1,0 +1,76 @@
+/**
+ * @file collect.h
+ * @brief The collector: maps adapters' observations into the feature space and a cohort.
+ *
+ * A collector is the mmdx_sink_t the host gives adapters. It maps patient ids to rows
+ * and feature ids to columns (adding features to the space as they first appear),
+ * applies the aggregation policy when a patient has several results for one feature,
+ * keeps the count, and keeps every rejected record with its reason, so every patient
+ * seen ends up either in the cohort or in the rejects.
+ */
+#ifndef MMDX_COLLECT_H
+#define MMDX_COLLECT_H
+
+#include "cohort.h"
+#include "modality.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mmdx_collect mmdx_collect_t;
+
+/** Several results for one patient and feature. */
+typedef enum {
+    MMDX_AGG_LATEST = 0, /**< the one with the latest time (ties and unknown times: the last read) */
+    MMDX_AGG_MEAN = 1,
+    MMDX_AGG_MIN = 2,
+    MMDX_AGG_MAX = 3
+} mmdx_agg_t;
+
+/** Parse "latest", "mean", "min", "max". MMDX_EINVAL otherwise. */
+MMDX_EXPORT int mmdx_agg_parse(const char *s, mmdx_agg_t *out);
+
+/**
+ * New collector adding features to @p space (borrowed, must outlive the collector).
+ * New; free with mmdx_collect_free(). NULL when out of memory.
+ */
+MMDX_EXPORT mmdx_collect_t *mmdx_collect_alloc(mmdx_ctx_t *ctx, mmdx_space_t *space, mmdx_agg_t policy);
+MMDX_EXPORT void mmdx_collect_free(mmdx_collect_t *col);
+
+/**
+ * Only keep features already in the space (others are counted, not added): for
+ * diagnosing with a trained model's space.
+ */
+MMDX_EXPORT void mmdx_collect_set_frozen(mmdx_collect_t *col, int frozen);
+
+/** The sink to hand to mmdx_source_read(). Borrowed; valid while @p col lives. */
+MMDX_EXPORT const mmdx_sink_t *mmdx_collect_sink(mmdx_collect_t *col);
+
+/** Open @p path with the modality serving @p input ("imaging", ...) or detected, and read it all. */
+MMDX_EXPORT int mmdx_collect_file(mmdx_collect_t *col, const char *modality, const char *path,
+                                  const char *const *options, mmdx_error_t *err) MMDX_WARN_UNUSED;
+
+MMDX_EXPORT size_t mmdx_collect_n_patients(const mmdx_collect_t *col);
+MMDX_EXPORT size_t mmdx_collect_n_observations(const mmdx_collect_t *col);
+/** Observations not added because the collector is frozen and the feature is unknown. */
+MMDX_EXPORT size_t mmdx_collect_n_ignored(const mmdx_collect_t *col);
+
+/**
+ * Build the cohort of every patient seen, in first-seen order, over the space as it is
+ * now. New cohort in @p out (space borrowed from the collector's). Patients whose every
+ * record was rejected are still rows (all missing) and also listed in the rejects.
+ */
+MMDX_EXPORT int mmdx_collect_to_cohort(mmdx_collect_t *col, mmdx_cohort_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
+/** Number of results aggregated into value (row i, feature j). */
+MMDX_EXPORT unsigned mmdx_collect_count(const mmdx_collect_t *col, size_t i, size_t j);
+
+/** Rejected records, in order. Strings borrowed; patient may be "" when not known. */
+MMDX_EXPORT size_t mmdx_collect_n_rejects(const mmdx_collect_t *col);
+MMDX_EXPORT int mmdx_collect_reject(const mmdx_collect_t *col, size_t k, const char **patient,
+                                    const char **file, long *record, int *code, const char **reason);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,19 @@
+/**
+ * @file mmdx.h
+ * @brief Umbrella header of libmmdx: include this one.
+ */
+#ifndef MMDX_MMDX_H
+#define MMDX_MMDX_H
+
+#include "version.h"
+#include "common.h"
+#include "ctx.h"
+#include "space.h"
+#include "cohort.h"
+#include "modality.h"
+#include "plugin.h"
+#include "source.h"
+#include "collect.h"
+#include "outfile.h"
+
+#endif

@@ -1,0 +1,37 @@
+/**
+ * @file source.h
+ * @brief One opened input read through a modality adapter.
+ */
+#ifndef MMDX_SOURCE_H
+#define MMDX_SOURCE_H
+
+#include "ctx.h"
+#include "modality.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mmdx_source mmdx_source_t;
+
+/**
+ * Open @p path with modality @p modality (a registered name), or detect it from the
+ * content when @p modality is NULL. @p options: NULL-terminated "key=value" list or NULL.
+ * New source in @p out; close with mmdx_source_close().
+ * @return MMDX_OK, MMDX_ENOTFOUND (no such modality / file), MMDX_EFORMAT (no modality
+ *         recognises the file) or the adapter's error; details in @p err.
+ */
+MMDX_EXPORT int mmdx_source_open(mmdx_ctx_t *ctx, const char *modality, const char *path,
+                                 const char *const *options, mmdx_source_t **out,
+                                 mmdx_error_t *err) MMDX_WARN_UNUSED;
+/** Stream the whole input into @p sink. */
+MMDX_EXPORT int mmdx_source_read(mmdx_source_t *src, const mmdx_sink_t *sink, mmdx_error_t *err) MMDX_WARN_UNUSED;
+/** Name of the modality reading this source. Borrowed. */
+MMDX_EXPORT const char *mmdx_source_modality(const mmdx_source_t *src);
+/** NULL is a no-op. */
+MMDX_EXPORT void mmdx_source_close(mmdx_source_t *src);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

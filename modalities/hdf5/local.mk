@@ -1,0 +1,1 @@
+# modalities/hdf5: build rules (fragment included by the top Makefile.am)

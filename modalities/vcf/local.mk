@@ -1,0 +1,1 @@
+# modalities/vcf: build rules (fragment included by the top Makefile.am)
