@@ -23,6 +23,9 @@
 #ifndef MMDX_MODALITY_H
 #define MMDX_MODALITY_H
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include "common.h"
 #include "version.h"
 
@@ -149,6 +152,33 @@ typedef struct mmdx_modality_desc {
 } mmdx_modality_desc_t;
 
 typedef const mmdx_modality_desc_t *(*mmdx_modality_get_desc_fn)(void);
+
+/**
+ * Fill @p err unless it already holds an error (the first error is kept). For plugins,
+ * which cannot call mmdx_error_set() because they never link against libmmdx.
+ * @return @p code.
+ */
+static inline int mmdx_modality_error(mmdx_error_t *err, int code, const char *file, const char *object,
+                                      long line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+static inline int mmdx_modality_error(mmdx_error_t *err, int code, const char *file, const char *object,
+                                      long line, const char *fmt, ...)
+{
+    va_list ap;
+    if (err == NULL || err->code != 0)
+        return code;
+    err->code = code;
+    snprintf(err->file, sizeof err->file, "%s", file ? file : "");
+    snprintf(err->object, sizeof err->object, "%s", object ? object : "");
+    err->line = line;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return code;
+}
 
 #if defined(__GNUC__) && __GNUC__ >= 4
 #define MMDX_MODALITY_VISIBLE __attribute__((visibility("default")))
