@@ -1,1 +1,65 @@
-# tests: build rules (fragment included by the top Makefile.am)
+# tests/: fuzz harnesses (tests/fuzz), replayed by `make check`; run by `make fuzz-smoke`
+# in a clang build (CC=clang ./configure --enable-fuzzing).
+MMDX_FUZZ_TARGETS = labels cohort hdf5 hl7 vcf
+
+check_PROGRAMS += tests/fuzz/replay_labels tests/fuzz/replay_cohort tests/fuzz/replay_hdf5 \
+	tests/fuzz/replay_hl7 tests/fuzz/replay_vcf
+tests_fuzz_replay_labels_SOURCES = tests/fuzz/fuzz_labels.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h
+tests_fuzz_replay_labels_LDADD = $(MMDX_LIBS)
+tests_fuzz_replay_cohort_SOURCES = tests/fuzz/fuzz_cohort.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h
+tests_fuzz_replay_cohort_LDADD = $(MMDX_LIBS)
+tests_fuzz_replay_hdf5_SOURCES = tests/fuzz/fuzz_source.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h
+tests_fuzz_replay_hdf5_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_MODALITY=\"hdf5\"
+tests_fuzz_replay_hdf5_LDADD = $(MMDX_LIBS)
+tests_fuzz_replay_hl7_SOURCES = tests/fuzz/fuzz_source.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h
+tests_fuzz_replay_hl7_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_MODALITY=\"hl7\"
+tests_fuzz_replay_hl7_LDADD = $(MMDX_LIBS)
+tests_fuzz_replay_vcf_SOURCES = tests/fuzz/fuzz_source.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h
+tests_fuzz_replay_vcf_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_MODALITY=\"vcf\"
+tests_fuzz_replay_vcf_LDADD = $(MMDX_LIBS)
+TESTS += tests/fuzz/replay.sh
+EXTRA_DIST += tests/fuzz/replay.sh tests/fuzz/seeds.sh tests/fuzz/README.md tests/fuzz/corpus tests/fuzz/dict
+
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_labels tests/fuzz/fuzz_cohort tests/fuzz/fuzz_hdf5 \
+	tests/fuzz/fuzz_hl7 tests/fuzz/fuzz_vcf
+tests_fuzz_fuzz_labels_SOURCES = tests/fuzz/fuzz_labels.c
+tests_fuzz_fuzz_labels_LDADD = $(MMDX_LIBS)
+tests_fuzz_fuzz_labels_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_cohort_SOURCES = tests/fuzz/fuzz_cohort.c
+tests_fuzz_fuzz_cohort_LDADD = $(MMDX_LIBS)
+tests_fuzz_fuzz_cohort_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_hdf5_SOURCES = tests/fuzz/fuzz_source.c
+tests_fuzz_fuzz_hdf5_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_MODALITY=\"hdf5\"
+tests_fuzz_fuzz_hdf5_LDADD = $(MMDX_LIBS)
+tests_fuzz_fuzz_hdf5_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_hl7_SOURCES = tests/fuzz/fuzz_source.c
+tests_fuzz_fuzz_hl7_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_MODALITY=\"hl7\"
+tests_fuzz_fuzz_hl7_LDADD = $(MMDX_LIBS)
+tests_fuzz_fuzz_hl7_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_vcf_SOURCES = tests/fuzz/fuzz_source.c
+tests_fuzz_fuzz_vcf_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_MODALITY=\"vcf\"
+tests_fuzz_fuzz_vcf_LDADD = $(MMDX_LIBS)
+tests_fuzz_fuzz_vcf_LDFLAGS = -fsanitize=fuzzer
+endif
+
+FUZZ_SECONDS ?= 20
+# Run every harness for FUZZ_SECONDS on the seeds (allocation and RSS caps on).
+fuzz-smoke: $(noinst_PROGRAMS)
+	@test -n "$(filter tests/fuzz/fuzz_%,$(noinst_PROGRAMS))" || { \
+	  echo "fuzz-smoke: configure with CC=clang --enable-fuzzing first"; exit 2; }
+	@set -e; for t in $(MMDX_FUZZ_TARGETS); do \
+	  seeds=tests/fuzz/work/$$t/seeds; mkdir -p tests/fuzz/work/$$t/corpus $$seeds; \
+	  MMDX_DATA_DIR='$(abs_top_srcdir)/data' sh $(srcdir)/tests/fuzz/seeds.sh $$t $$seeds; \
+	  dict=; test -f $(srcdir)/tests/fuzz/dict/$$t.dict && dict=-dict=$(srcdir)/tests/fuzz/dict/$$t.dict; \
+	  echo "fuzz-smoke: $$t for $(FUZZ_SECONDS)s"; \
+	  MMDX_DATA_DIR='$(abs_top_srcdir)/data' tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -rss_limit_mb=2560 -malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 $$dict \
+	    -artifact_prefix=tests/fuzz/work/$$t/ tests/fuzz/work/$$t/corpus $$seeds 2>&1 | \
+	    grep -E 'stat::number_of_executed_units|cov:|ERROR|SUMMARY|Done' | tail -4; \
+	done
+.PHONY: fuzz-smoke
+clean-local: clean-fuzz-work
+clean-fuzz-work:
+	rm -rf tests/fuzz/work
+.PHONY: clean-fuzz-work
