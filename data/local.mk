@@ -3,12 +3,16 @@ noinst_PROGRAMS += data/demo/mmdx-demo-gen
 data_demo_mmdx_demo_gen_SOURCES = data/demo/generate.c
 data_demo_mmdx_demo_gen_CFLAGS = $(AM_CFLAGS) $(HDF5_CFLAGS)
 data_demo_mmdx_demo_gen_LDADD = $(HDF5_LIBS) -lm
+EXTRA_DIST += data/demo/README.md
 
-# the demo cohort is made by make, never committed
-demo-data: data/demo/mmdx-demo-gen
-	rm -rf data/demo/generated.tmp
-	data/demo/mmdx-demo-gen data/demo/generated.tmp
-	rm -rf data/demo/generated && mv data/demo/generated.tmp data/demo/generated
+# The demo cohort is made by make (tests use it too), never committed.
+DEMO_STAMP = data/demo/generated/.stamp
+$(DEMO_STAMP): data/demo/mmdx-demo-gen$(EXEEXT)
+	@rm -rf data/demo/generated.tmp data/demo/generated
+	$(AM_V_GEN)data/demo/mmdx-demo-gen$(EXEEXT) data/demo/generated.tmp
+	@mv data/demo/generated.tmp data/demo/generated && touch $@
+check_DATA = $(DEMO_STAMP)
+demo-data: $(DEMO_STAMP)
 clean-local: clean-demo-data
 clean-demo-data:
 	rm -rf data/demo/generated data/demo/generated.tmp
