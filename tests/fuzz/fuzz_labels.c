@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (mmdx_cohort_set_id(c, i, mmdx_labels_patient(labels, i)) != MMDX_OK)
                 break;
         size_t unknown = 0;
-        if (c)
-            (void)mmdx_labels_apply(labels, c, 0, &unknown, NULL);
+        if (c && mmdx_labels_apply(labels, c, 0, &unknown, NULL) != MMDX_OK)
+            mmdx_ctx_clear_error(fuzz_ctx()); /* rejecting bad labels is the expected outcome */
         mmdx_cohort_free(c);
     }
     mmdx_labels_free(labels);
