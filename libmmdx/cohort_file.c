@@ -935,7 +935,7 @@ static int read_space(hid_t file, const char *path, mmdx_space_t **out, mmdx_err
 {
     space_build_t b;
     name_list_t targets = {NULL};
-    unit_pass_t up;
+    unit_pass_t up = {NULL, NULL};
     feature_pass_t fp;
     size_t d = 0, nl = 0, nc = 0;
     hid_t g;
@@ -1079,7 +1079,7 @@ done:
     mmdx_free(targets.names);
     if (b.classes)
         for (size_t t = 0; t < b.nt; t++) {
-            for (size_t k = 0; k < b.n_classes[t]; k++)
+            for (size_t k = 0; b.n_classes && k < b.n_classes[t]; k++)
                 mmdx_free(b.classes[t][k]);
             mmdx_free(b.classes[t]);
         }

@@ -98,3 +98,9 @@ TESTS += tests/unit/check_collect
 tests_unit_check_collect_SOURCES = tests/unit/check_collect.c
 tests_unit_check_collect_CFLAGS = $(MMDX_CHECK_CFLAGS)
 tests_unit_check_collect_LDADD = $(MMDX_CHECK_LDADD)
+check_PROGRAMS += tests/unit/check_failalloc
+TESTS += tests/unit/check_failalloc
+tests_unit_check_failalloc_SOURCES = tests/unit/check_failalloc.c tests/unit/failalloc.c tests/unit/failalloc.h \
+	tests/unit/testutil.h
+tests_unit_check_failalloc_CFLAGS = $(MMDX_CHECK_CFLAGS)
+tests_unit_check_failalloc_LDADD = $(MMDX_CHECK_LDADD)
