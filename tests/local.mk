@@ -104,3 +104,7 @@ tests_unit_check_failalloc_SOURCES = tests/unit/check_failalloc.c tests/unit/fai
 	tests/unit/testutil.h
 tests_unit_check_failalloc_CFLAGS = $(MMDX_CHECK_CFLAGS)
 tests_unit_check_failalloc_LDADD = $(MMDX_CHECK_LDADD)
+# seed inputs of the cohort-file harness, made at test time by the library itself
+check_PROGRAMS += tests/fuzz/cohort_seeds
+tests_fuzz_cohort_seeds_SOURCES = tests/fuzz/cohort_seeds.c
+tests_fuzz_cohort_seeds_LDADD = $(MMDX_LIBS)
