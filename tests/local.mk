@@ -108,3 +108,7 @@ tests_unit_check_failalloc_LDADD = $(MMDX_CHECK_LDADD)
 check_PROGRAMS += tests/fuzz/cohort_seeds
 tests_fuzz_cohort_seeds_SOURCES = tests/fuzz/cohort_seeds.c
 tests_fuzz_cohort_seeds_LDADD = $(MMDX_LIBS)
+# every public header alone as C and C++; no unprefixed or undeclared exports
+TESTS += tests/unit/check_headers.sh
+EXTRA_DIST += tests/unit/check_headers.sh
+AM_TESTS_ENVIRONMENT += CC='$(CC)'; export CC; CXX='$(CXX)'; export CXX;
