@@ -112,3 +112,9 @@ tests_fuzz_cohort_seeds_LDADD = $(MMDX_LIBS)
 TESTS += tests/unit/check_headers.sh
 EXTRA_DIST += tests/unit/check_headers.sh
 AM_TESTS_ENVIRONMENT += CC='$(CC)'; export CC; CXX='$(CXX)'; export CXX;
+# core benchmark (make bench): cohort file write/read throughput
+EXTRA_PROGRAMS += tests/bench/bench_cohort
+MMDX_BENCH_PROGS += tests/bench/bench_cohort
+tests_bench_bench_cohort_SOURCES = tests/bench/bench_cohort.c
+tests_bench_bench_cohort_LDADD = $(MMDX_LIBS)
+CLEANFILES += tests/bench/bench_cohort$(EXEEXT)
