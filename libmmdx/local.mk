@@ -3,3 +3,5 @@ mmdxinclude_HEADERS += libmmdx/mmdx/mmdx.h libmmdx/mmdx/common.h libmmdx/mmdx/ct
 	libmmdx/mmdx/space.h libmmdx/mmdx/cohort.h libmmdx/mmdx/modality.h libmmdx/mmdx/plugin.h \
 	libmmdx/mmdx/source.h libmmdx/mmdx/collect.h libmmdx/mmdx/outfile.h
 libmmdx_libmmdx_a_SOURCES += libmmdx/ctx.c
+# plugin host (registry, sources, built-in modalities)
+libmmdx_libmmdx_a_SOURCES += libmmdx/plugin.c libmmdx/source.c libmmdx/builtins.c libmmdx/registry.h
