@@ -153,15 +153,57 @@ int mmdx_source_open(mmdx_ctx_t *ctx, const char *modality, const char *path, co
     return MMDX_OK;
 }
 
+/* The caller's sink, wrapped to remember the first status one of its callbacks returned:
+ * when the adapter stops because the sink said so, the sink's owner already knows why,
+ * and a generic "read failed" must not cover its more precise reason. */
+typedef struct sink_wrap {
+    const mmdx_sink_t *inner;
+    int status;
+} sink_wrap_t;
+
+static int seen(sink_wrap_t *w, int rc)
+{
+    if (rc != MMDX_OK && w->status == MMDX_OK)
+        w->status = rc;
+    return rc;
+}
+static int w_obs(void *data, const mmdx_obs_t *obs)
+{
+    sink_wrap_t *w = data;
+    return seen(w, w->inner->obs(w->inner->data, obs));
+}
+static int w_block(void *data, const mmdx_block_t *block)
+{
+    sink_wrap_t *w = data;
+    if (w->inner->block == NULL)
+        return seen(w, MMDX_EINVAL);
+    return seen(w, w->inner->block(w->inner->data, block));
+}
+static int w_reject(void *data, const char *patient, const char *file, long record, int code, const char *reason)
+{
+    sink_wrap_t *w = data;
+    return seen(w, w->inner->reject(w->inner->data, patient, file, record, code, reason));
+}
+static int w_patient(void *data, const char *patient)
+{
+    sink_wrap_t *w = data;
+    return w->inner->patient ? seen(w, w->inner->patient(w->inner->data, patient)) : MMDX_OK;
+}
+
 int mmdx_source_read(mmdx_source_t *src, const mmdx_sink_t *sink, mmdx_error_t *err)
 {
     mmdx_error_t e;
     mmdx_error_clear(&e);
-    if (src == NULL || sink == NULL) {
-        mmdx_error_set(&e, MMDX_EINVAL, NULL, NULL, 0, "mmdx_source_read: missing source or sink");
+    if (src == NULL || sink == NULL || sink->obs == NULL || sink->reject == NULL) {
+        mmdx_error_set(&e, MMDX_EINVAL, src ? src->path : NULL, NULL, 0,
+                       "mmdx_source_read: missing source, sink or sink callback");
         return report(src ? src->ctx : NULL, err, &e);
     }
-    int rc = src->entry->desc->ops.read(src->handle, sink, &e);
+    sink_wrap_t w = {sink, MMDX_OK};
+    mmdx_sink_t wrapped = {&w, w_obs, w_block, w_reject, w_patient, {NULL}};
+    int rc = src->entry->desc->ops.read(src->handle, &wrapped, &e);
+    if (rc != MMDX_OK && rc == w.status && e.code == MMDX_OK)
+        return rc; /* stopped by the sink: its owner has the reason */
     if (adapter_status(rc, &e, src->path, src->entry->desc->name, "read") != MMDX_OK)
         return report(src->ctx, err, &e);
     return MMDX_OK;

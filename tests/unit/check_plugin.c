@@ -337,14 +337,20 @@ START_TEST(test_source_errors)
     ck_assert_int_eq(mmdx_source_open(ctx, NULL, "/nonexistent/file.tsv", NULL, &src, &err), MMDX_ENOTFOUND);
     ck_assert_str_eq(err.file, "/nonexistent/file.tsv");
 
-    /* the sink stops the read: its status comes back, with the file named */
+    /* the sink stops the read: its status comes back and the error is left to the sink's
+     * owner, who knows the reason */
     ck_assert_int_eq(mmdx_source_open(ctx, "example", path, NULL, &src, &err), MMDX_OK);
     counts_t c = {0};
     c.stop_after = 2;
     mmdx_sink_t sink = {&c, c_obs, c_block, c_reject, c_patient, {NULL}};
     mmdx_error_clear(&err);
+    mmdx_ctx_clear_error(ctx);
     ck_assert_int_eq(mmdx_source_read(src, &sink, &err), MMDX_ENOMEM);
     ck_assert_int_eq(c.obs, 2);
+    ck_assert_int_eq(err.code, MMDX_OK);
+    ck_assert_int_eq(mmdx_ctx_error(ctx)->code, MMDX_OK);
+    mmdx_sink_t no_obs = {&c, NULL, c_block, c_reject, c_patient, {NULL}};
+    ck_assert_int_eq(mmdx_source_read(src, &no_obs, &err), MMDX_EINVAL);
     ck_assert_str_eq(err.file, path);
     ck_assert_int_eq(mmdx_source_read(src, NULL, NULL), MMDX_EINVAL);
     mmdx_source_close(src);
