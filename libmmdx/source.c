@@ -102,6 +102,23 @@ static int detect(mmdx_ctx_t *ctx, const char *path, const mmdx_registry_entry_t
     return MMDX_OK;
 }
 
+int mmdx_source_detect(mmdx_ctx_t *ctx, const char *path, const char **name, mmdx_error_t *err)
+{
+    mmdx_error_t e;
+    const mmdx_registry_entry_t *entry = NULL;
+    mmdx_error_clear(&e);
+    if (name)
+        *name = NULL;
+    if (ctx == NULL || path == NULL || name == NULL) {
+        mmdx_error_set(&e, MMDX_EINVAL, path, NULL, 0, "mmdx_source_detect: missing context, path or output");
+        return report(ctx, err, &e);
+    }
+    if (detect(ctx, path, &entry, &e) != MMDX_OK)
+        return report(ctx, err, &e);
+    *name = entry->desc->name;
+    return MMDX_OK;
+}
+
 int mmdx_source_open(mmdx_ctx_t *ctx, const char *modality, const char *path, const char *const *options,
                      mmdx_source_t **out, mmdx_error_t *err)
 {

@@ -147,15 +147,20 @@ static int read_inputs(mmdx_ctx_t *ctx, mmdx_collect_t *col, const cli_inputs_t 
 {
     for (size_t i = 0; i < n_files; i++) {
         char panel[PATH_MAX + 8];
+        mmdx_error_t err;
+        mmdx_error_clear(&err);
         long k = input ? mmdx_plugin_find_input(ctx, input) : -1;
         const char *modality = k >= 0 ? mmdx_plugin_desc(ctx, (size_t)k)->name : NULL;
+        /* --input: detect first, so options prefixed with the modality's name reach it */
+        if (input == NULL && mmdx_source_detect(ctx, files[i], &modality, &err) != MMDX_OK) {
+            cli_print_error(NULL, &err);
+            return err.code;
+        }
         const char **opts = adapter_options(in, input, modality, panel, sizeof panel);
         if (opts == NULL) {
             fprintf(stderr, "mmdx: out of memory\n");
             return MMDX_ENOMEM;
         }
-        mmdx_error_t err;
-        mmdx_error_clear(&err);
         int rc = mmdx_collect_file(col, modality, files[i], opts, &err);
         free(opts);
         if (rc != MMDX_OK) {

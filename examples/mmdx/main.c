@@ -66,10 +66,10 @@ int main(int argc, char **argv)
             usage(stdout);
             return CLI_EXIT_OK;
         }
-        name = argv[2];
+        name = argv[2]; /* "mmdx help CMD" runs "mmdx CMD --help" */
+        argv[1] = argv[2];
         argv[2] = "--help";
-        argv++;
-        argc--;
+        argc = 3;
     }
     for (size_t i = 0; i < N_COMMANDS; i++) {
         if (strcmp(commands[i].name, name) != 0)

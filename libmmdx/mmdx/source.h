@@ -26,6 +26,15 @@ MMDX_EXPORT int mmdx_source_open(mmdx_ctx_t *ctx, const char *modality, const ch
                                  const char *const *options, mmdx_source_t **out,
                                  mmdx_error_t *err) MMDX_WARN_UNUSED;
 /**
+ * The modality mmdx_source_open() would pick for @p path when given no name: the
+ * registered one whose probe scores the file's first bytes highest. Its name goes to
+ * @p name (borrowed; valid while the modality stays registered).
+ * @return MMDX_OK, MMDX_ENOTFOUND / MMDX_EIO (file), MMDX_EFORMAT (nobody recognises it).
+ */
+MMDX_EXPORT int mmdx_source_detect(mmdx_ctx_t *ctx, const char *path, const char **name,
+                                   mmdx_error_t *err) MMDX_WARN_UNUSED;
+
+/**
  * Stream the whole input into @p sink (obs and reject callbacks required; block and
  * patient optional). @return MMDX_OK or a negative status. When a sink callback stopped
  * the read, its status comes back and @p err is left to the sink's owner, who knows why;

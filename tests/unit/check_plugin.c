@@ -272,6 +272,9 @@ START_TEST(test_source_detect_and_read)
     char path[64];
     temp_file(path, sizeof path, example_tsv);
     mmdx_source_t *src = NULL;
+    const char *name = NULL;
+    ck_assert_int_eq(mmdx_source_detect(ctx, path, &name, &err), MMDX_OK);
+    ck_assert_str_eq(name, "example");
     ck_assert_int_eq(mmdx_source_open(ctx, NULL, path, NULL, &src, &err), MMDX_OK);
     ck_assert_str_eq(mmdx_source_modality(src), "example");
     counts_t c = {0};
@@ -330,6 +333,11 @@ START_TEST(test_source_errors)
     ck_assert_int_eq(mmdx_source_open(ctx, NULL, other, NULL, &src, &err), MMDX_EFORMAT);
     ck_assert_str_eq(err.file, other);
     ck_assert_ptr_nonnull(strstr(err.message, "no modality recognises"));
+    const char *name = "unchanged";
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_source_detect(ctx, other, &name, &err), MMDX_EFORMAT);
+    ck_assert_ptr_null(name);
+    ck_assert_str_eq(err.file, other);
     unlink(other);
 
     /* missing file */
