@@ -44,8 +44,8 @@ int cmd_version(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         printf(" %s", mmdx_plugin_desc(ctx, i)->name);
     printf("%s\n", n ? "" : " none");
-    printf("built with: %s\n", MMDX_BUILD_DEPS);
-    printf("run time:\n%s", mmdx_dependency_versions());
+    /* one "name version" per line: the libraries found at run time and what configure saw */
+    printf("dependencies:\n%s", mmdx_dependency_versions());
     mmdx_ctx_free(ctx);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         perror("mmdx: writing to standard output");

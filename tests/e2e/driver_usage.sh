@@ -68,8 +68,8 @@ v=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"/\1/p' "$b/config.h")
 abi=$(sed -n 's/^#define MMDX_ABI_MAJOR \([0-9]*\)/\1/p' "$b/libmmdx/mmdx/version.h").$(sed -n 's/^#define MMDX_ABI_MINOR \([0-9]*\)/\1/p' "$b/libmmdx/mmdx/version.h")
 has "$tmp/out" "^mmdx $v (libmmdx $v)" "version"
 has "$tmp/out" "^modality ABI: $abi$" "version"
-has "$tmp/out" "^built with: gsl " "version"
-has "$tmp/out" "hdf5" "version"
+has "$tmp/out" "^dependencies:" "version"
+for d in gsl hdf5 htslib libxml2 jansson; do has "$tmp/out" "^$d [0-9]" "version lists $d"; done
 expect 0 "--version" "$mmdx" --version
 has "$tmp/out" "^mmdx $v" "--version"
 
