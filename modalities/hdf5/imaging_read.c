@@ -29,7 +29,7 @@
 #define ID_MAX 256
 /* Target size of one read window of values (doubles); whole chunks are never split
  * below this unless a single chunk row exceeds WINDOW_CAP_BYTES. */
-#define WINDOW_BYTES (8u << 20)
+#define WINDOW_BYTES (4u << 20)
 #define WINDOW_CAP_BYTES (64u << 20)
 
 typedef struct plugin_state {
@@ -903,11 +903,13 @@ static size_t make_runs(const size_t *idx, size_t n, hsize_t *start, hsize_t *le
 
 typedef struct readbuf {
     strwin_t ids;
-    double *vals;      /* [window][d_sel] row-major, delivered */
-    double *tbuf;      /* transposed read [d_sel][window] */
-    size_t *rows;      /* selected rows of the window (relative) */
+    double *vals;      /* [window][d_sel] row-major: what the sink gets */
+    double *stage;     /* staging for subsets and transposed files; allocated when first needed */
+    size_t *rows;      /* selected rows of the window (relative to its first row) */
     const char **pids; /* ids of the selected rows */
-    hsize_t *rstart, *rlen, *cstart, *clen;
+    uint64_t *hashes;  /* [window] id hashes */
+    hsize_t *cstart, *clen;
+    size_t *coff;      /* where each column run starts among the selected columns */
     size_t n_cruns;
     hashset_t seen;
 } readbuf_t;
@@ -932,74 +934,140 @@ static int confirm_duplicate(src_t *s, const char *id, size_t upto, size_t *firs
     return rc != MMDX_OK ? rc : found;
 }
 
-/* Select the window's values in the file and read them into rb->vals (row-major). */
-static int read_values(src_t *s, readbuf_t *rb, size_t row0, size_t nrows_sel, mmdx_error_t *err)
+/* Read patient rows [r, r+nr) x feature columns [c, c+nc) into @p dst in the file's own
+ * order ([nr][nc], or [nc][nr] when transposed), as float or double. The memory space
+ * has the shape of the file selection, which keeps HDF5 on its fast path (whole chunks
+ * straight into the buffer) instead of mapping element by element. */
+static int read_block(src_t *s, size_t r, size_t nr, size_t c, size_t nc, void *dst, mmdx_error_t *err)
 {
+    hsize_t start[2], cnt[2];
+    if (!s->transposed) {
+        start[0] = r, start[1] = c, cnt[0] = nr, cnt[1] = nc;
+    } else {
+        start[0] = c, start[1] = r, cnt[0] = nc, cnt[1] = nr;
+    }
+    hid_t fspace = H5Dget_space(s->ds_feat), mspace = H5Screate_simple(2, cnt, NULL);
     int rc = MMDX_OK;
-    size_t nr = make_runs(rb->rows, nrows_sel, rb->rstart, rb->rlen);
-    size_t nc = rb->n_cruns;
-    size_t count = nrows_sel * s->d_sel;
-    hsize_t mdim = count;
-    hid_t fspace = H5Dget_space(s->ds_feat), mspace = H5Screate_simple(1, &mdim, NULL);
-    int fast = !s->transposed; /* row-major file: memory order is already ours */
-    void *dst = fast ? (void *)rb->vals : (void *)rb->tbuf;
-    if (fspace < 0 || mspace < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot make dataspaces");
-        goto done;
-    }
-    H5S_seloper_t op = H5S_SELECT_SET;
-    for (size_t a = 0; a < nr; a++)
-        for (size_t b = 0; b < nc; b++) {
-            hsize_t start[2], cnt[2];
-            if (!s->transposed) {
-                start[0] = row0 + rb->rstart[a]; cnt[0] = rb->rlen[a];
-                start[1] = rb->cstart[b]; cnt[1] = rb->clen[b];
-            } else {
-                start[0] = rb->cstart[b]; cnt[0] = rb->clen[b];
-                start[1] = row0 + rb->rstart[a]; cnt[1] = rb->rlen[a];
-            }
-            if (H5Sselect_hyperslab(fspace, op, start, NULL, cnt, NULL) < 0) {
-                rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot select rows %zu..",
-                                   row0 + (size_t)rb->rstart[a]);
-                goto done;
-            }
-            op = H5S_SELECT_OR;
-        }
-    /* Float files are read as float into the start of the buffer and widened in place
-     * from the end (double i lands at or after float i, never on an unread float). */
-    if (H5Dread(s->ds_feat, s->read_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT,
-                dst) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read rows %zu..%zu of /features",
-                           row0 + 1, row0 + rb->rows[nrows_sel - 1] + 1);
-        goto done;
-    }
-    if (s->read_float) {
-        float *f = dst;
-        double *dd = dst;
-        for (size_t i = count; i-- > 0;) {
-            float x = f[i];
-            dd[i] = (double)x;
-        }
-    }
-    if (s->transposed) {
-        /* tbuf is [d_sel][nrows_sel]; vals becomes [nrows_sel][d_sel]. Blocked for cache. */
-        const double *t = rb->tbuf;
-        double *v = rb->vals;
-        size_t R = nrows_sel, C = s->d_sel;
-        for (size_t i0 = 0; i0 < R; i0 += 32)
-            for (size_t j0 = 0; j0 < C; j0 += 32) {
-                size_t i1 = i0 + 32 < R ? i0 + 32 : R, j1 = j0 + 32 < C ? j0 + 32 : C;
-                for (size_t j = j0; j < j1; j++)
-                    for (size_t i = i0; i < i1; i++)
-                        v[i * C + j] = t[j * R + i];
-            }
-    }
-done:
+    if (fspace < 0 || mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0)
+        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot select rows %zu..%zu of /features", r + 1,
+                           r + nr);
+    else if (H5Dread(s->ds_feat, s->read_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT,
+                     dst) < 0)
+        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read rows %zu..%zu of /features", r + 1,
+                           r + nr);
     if (fspace >= 0)
         H5Sclose(fspace);
     if (mspace >= 0)
         H5Sclose(mspace);
     return rc;
+}
+
+/* Floats read into the start of a double buffer become doubles in place, from the end
+ * (double i lands at or after float i, never on a float not yet converted). Returns
+ * nonzero when one of them is infinite. */
+static int widen(void *buf, size_t count)
+{
+    const float *f = buf;
+    double *d = buf;
+    uint32_t any = 0;
+    for (size_t i = count; i-- > 0;) {
+        float x = f[i];
+        uint32_t b;
+        memcpy(&b, &x, sizeof b);
+        any |= (uint32_t)((b & 0x7fffffffu) == 0x7f800000u);
+        d[i] = (double)x;
+    }
+    return any != 0;
+}
+
+/* Read the selected rows (rb->rows[0..nsel)) of the window starting at @p row0 (with
+ * @p cnt rows) and the selected columns into rb->vals, row-major [nsel][d_sel].
+ * *maybe_inf is cleared when the values are known to be finite or NaN. */
+static int read_values(src_t *s, readbuf_t *rb, size_t row0, size_t cnt, size_t nsel, int *maybe_inf,
+                       mmdx_error_t *err)
+{
+    const size_t D = s->d_sel;
+    int rc, inf = 0;
+    *maybe_inf = 1;
+    if (nsel == cnt && rb->n_cruns == 1 && !s->transposed) {
+        /* every row, one column run: straight into the delivered buffer */
+        if ((rc = read_block(s, row0, cnt, (size_t)rb->cstart[0], D, rb->vals, err)) == MMDX_OK && s->read_float)
+            *maybe_inf = widen(rb->vals, cnt * D);
+        return rc;
+    }
+    if (!rb->stage && !(rb->stage = xmalloc(s->st, s->window * (D ? D : 1) * sizeof(double))))
+        return mmdx_modality_error(err, MMDX_ENOMEM, s->path, NULL, 0, "out of memory");
+    /* Ranges of rows to read: whole chunks around the selected rows (HDF5 reads whole
+     * chunks anyway), or for contiguous storage runs with small gaps merged (one read
+     * beats many tiny ones). */
+    size_t elt = s->read_float ? 4 : 8;
+    size_t gap = s->chunk_n ? 0 : 32768 / (elt * s->d) + 1;
+    size_t c = s->chunk_n ? (size_t)s->chunk_n : 1;
+    for (size_t k = 0; k < nsel;) {
+        size_t abs = row0 + rb->rows[k];
+        size_t a = abs / c * c, b = (abs / c + 1) * c, k1 = k + 1;
+        if (a < row0)
+            a = row0;
+        for (; k1 < nsel; k1++) {
+            size_t nx = row0 + rb->rows[k1];
+            if (nx / c * c <= b + gap) {
+                size_t nb = (nx / c + 1) * c;
+                b = nb > b ? nb : b;
+            } else {
+                break;
+            }
+        }
+        if (b > row0 + cnt)
+            b = row0 + cnt;
+        size_t nr = b - a;
+        for (size_t q = 0; q < rb->n_cruns; q++) {
+            size_t nc = (size_t)rb->clen[q];
+            if ((rc = read_block(s, a, nr, (size_t)rb->cstart[q], nc, rb->stage, err)) != MMDX_OK)
+                return rc;
+            if (s->read_float)
+                inf |= widen(rb->stage, nr * nc);
+            const double *st = rb->stage;
+            for (size_t m = k; m < k1; m++) {
+                size_t rel = row0 + rb->rows[m] - a;
+                double *out = rb->vals + m * D + rb->coff[q];
+                if (!s->transposed)
+                    memcpy(out, st + rel * nc, nc * sizeof *out);
+                else
+                    for (size_t t = 0; t < nc; t++)
+                        out[t] = st[t * nr + rel];
+            }
+        }
+        k = k1;
+    }
+    if (s->read_float)
+        *maybe_inf = inf;
+    return MMDX_OK;
+}
+
+/* Index of the first infinite value among @p n, or n. The first pass has no branches
+ * and four independent accumulators, so it runs at memory speed. */
+static size_t find_inf(const double *v, size_t n)
+{
+    const uint64_t mask = 0x7fffffffffffffffull, inf = 0x7ff0000000000000ull;
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b[4];
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        memcpy(b, v + k, sizeof b);
+        a0 |= (uint64_t)((b[0] & mask) == inf);
+        a1 |= (uint64_t)((b[1] & mask) == inf);
+        a2 |= (uint64_t)((b[2] & mask) == inf);
+        a3 |= (uint64_t)((b[3] & mask) == inf);
+    }
+    for (; k < n; k++) {
+        memcpy(b, v + k, sizeof b[0]);
+        a0 |= (uint64_t)((b[0] & mask) == inf);
+    }
+    if (!(a0 | a1 | a2 | a3))
+        return n;
+    for (k = 0; k < n; k++)
+        if (isinf(v[k]))
+            return k;
+    return n;
 }
 
 /* Fallback for a sink without block(): one observation per present value. */
@@ -1048,6 +1116,45 @@ static int deliver(src_t *s, const mmdx_sink_t *sink, readbuf_t *rb, const char 
     return MMDX_OK;
 }
 
+/* Check the window's ids (non-empty, unique over the file) and pick the selected rows.
+ * Hashes are computed first and the table probed with a prefetch a few ids ahead, since
+ * a probe is a cache miss on large files. Returns the number selected, or < 0. */
+static long select_rows(src_t *s, readbuf_t *rb, size_t row0, size_t cnt, mmdx_error_t *err)
+{
+    size_t nsel = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        const char *id = rb->ids.s[i];
+        if (id[0] == '\0' || has_control(id) || strlen(id) >= ID_MAX)
+            return mmdx_modality_error(err, MMDX_EFORMAT, s->path, DS_IDS, (long)(row0 + i + 1),
+                                       "patient id at row %zu is empty, too long or holds a control character",
+                                       row0 + i + 1);
+        rb->hashes[i] = hash_str(id);
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        const char *id = rb->ids.s[i];
+#if defined(__GNUC__)
+        if (i + 8 < cnt)
+            __builtin_prefetch(&rb->seen.slot[(size_t)rb->hashes[i + 8] & (rb->seen.cap - 1)]);
+#endif
+        if (hashset_insert(&rb->seen, rb->hashes[i])) {
+            size_t first = 0;
+            int c = confirm_duplicate(s, id, row0 + i, &first, err);
+            if (c < 0)
+                return c;
+            if (c > 0)
+                return mmdx_modality_error(err, MMDX_EDUP, s->path, id, (long)(row0 + i + 1),
+                                           "duplicate patient id '%s' in %s (rows %zu and %zu)", id, DS_IDS,
+                                           first + 1, row0 + i + 1);
+        }
+        if (!s->has_psel || strset_has(&s->psel, id)) {
+            rb->rows[nsel] = i;
+            rb->pids[nsel] = id;
+            nsel++;
+        }
+    }
+    return (long)nsel;
+}
+
 static int h5_read(void *p, const mmdx_sink_t *sink, mmdx_error_t *err)
 {
     src_t *s = p;
@@ -1057,24 +1164,23 @@ static int h5_read(void *p, const mmdx_sink_t *sink, mmdx_error_t *err)
     readbuf_t rb;
     memset(&rb, 0, sizeof rb);
     const char **fids = NULL, **funits = NULL;
-    size_t W = s->window, D = s->d_sel;
+    size_t W = s->window, D = s->d_sel, D1 = D ? D : 1;
     int rc = MMDX_OK;
     mmdx_h5_silence();
 
     rb.seen.cap = pow2_at_least(2 * s->n + 2);
     rb.seen.slot = xmalloc(st, rb.seen.cap * sizeof *rb.seen.slot);
-    rb.vals = xmalloc(st, W * (D ? D : 1) * sizeof(double));
-    rb.tbuf = s->transposed ? xmalloc(st, W * (D ? D : 1) * sizeof(double)) : NULL;
+    rb.vals = xmalloc(st, W * D1 * sizeof(double));
     rb.rows = xmalloc(st, W * sizeof *rb.rows);
     rb.pids = xmalloc(st, W * sizeof *rb.pids);
-    rb.rstart = xmalloc(st, W * sizeof *rb.rstart);
-    rb.rlen = xmalloc(st, W * sizeof *rb.rlen);
-    rb.cstart = xmalloc(st, (D ? D : 1) * sizeof *rb.cstart);
-    rb.clen = xmalloc(st, (D ? D : 1) * sizeof *rb.clen);
-    fids = xmalloc(st, (D ? D : 1) * sizeof *fids);
-    funits = xmalloc(st, (D ? D : 1) * sizeof *funits);
-    if (!rb.seen.slot || !rb.vals || (s->transposed && !rb.tbuf) || !rb.rows || !rb.pids || !rb.rstart ||
-        !rb.rlen || !rb.cstart || !rb.clen || !fids || !funits) {
+    rb.hashes = xmalloc(st, W * sizeof *rb.hashes);
+    rb.cstart = xmalloc(st, D1 * sizeof *rb.cstart);
+    rb.clen = xmalloc(st, D1 * sizeof *rb.clen);
+    rb.coff = xmalloc(st, D1 * sizeof *rb.coff);
+    fids = xmalloc(st, D1 * sizeof *fids);
+    funits = xmalloc(st, D1 * sizeof *funits);
+    if (!rb.seen.slot || !rb.vals || !rb.rows || !rb.pids || !rb.hashes || !rb.cstart || !rb.clen || !rb.coff ||
+        !fids || !funits) {
         rc = mmdx_modality_error(err, MMDX_ENOMEM, s->path, NULL, 0, "out of memory");
         goto done;
     }
@@ -1086,63 +1192,48 @@ static int h5_read(void *p, const mmdx_sink_t *sink, mmdx_error_t *err)
         any_unit |= funits[j] != NULL;
     }
     rb.n_cruns = make_runs(s->cols, D, rb.cstart, rb.clen);
+    for (size_t q = 0, off = 0; q < rb.n_cruns; q++) {
+        rb.coff[q] = off;
+        off += (size_t)rb.clen[q];
+    }
 
     for (size_t row0 = 0; row0 < s->n && rc == MMDX_OK; row0 += W) {
-        size_t cnt = s->n - row0 < W ? s->n - row0 : W, nsel = 0;
+        size_t cnt = s->n - row0 < W ? s->n - row0 : W;
         if ((rc = read_strings(s, s->ds_ids, DS_IDS, row0, cnt, &rb.ids, err)) != MMDX_OK)
             break;
-        for (size_t i = 0; i < cnt && rc == MMDX_OK; i++) {
-            const char *id = rb.ids.s[i];
-            size_t first = 0;
-            if (id[0] == '\0' || has_control(id) || strlen(id) >= ID_MAX) {
-                rc = mmdx_modality_error(err, MMDX_EFORMAT, s->path, DS_IDS, (long)(row0 + i + 1),
-                                         "patient id at row %zu is empty, too long or holds a control character",
-                                         row0 + i + 1);
-            } else if (hashset_insert(&rb.seen, hash_str(id))) {
-                int c = confirm_duplicate(s, id, row0 + i, &first, err);
-                if (c < 0)
-                    rc = c;
-                else if (c > 0)
-                    rc = mmdx_modality_error(err, MMDX_EDUP, s->path, id, (long)(row0 + i + 1),
-                                             "duplicate patient id '%s' in %s (rows %zu and %zu)", id, DS_IDS,
-                                             first + 1, row0 + i + 1);
-            }
-            if (rc == MMDX_OK && (!s->has_psel || strset_has(&s->psel, id))) {
-                rb.rows[nsel] = i;
-                rb.pids[nsel] = id;
-                nsel++;
-            }
-        }
-        if (rc != MMDX_OK || nsel == 0)
+        long sel = select_rows(s, &rb, row0, cnt, err);
+        if (sel <= 0) {
+            rc = sel < 0 ? (int)sel : MMDX_OK;
             continue;
-        if (D > 0 && (rc = read_values(s, &rb, row0, nsel, err)) != MMDX_OK)
+        }
+        size_t nsel = (size_t)sel;
+        int maybe_inf = 0;
+        if (D > 0 && (rc = read_values(s, &rb, row0, cnt, nsel, &maybe_inf, err)) != MMDX_OK)
             break;
         /* Inf is not a measurement: refuse the file, naming patient and feature. */
-        const double *v = rb.vals;
-        for (size_t k = 0; k < nsel * D; k++)
-            if (isinf(v[k])) {
-                size_t i = k / D, j = k % D;
-                rc = mmdx_modality_error(err, MMDX_ERANGE, s->path, rb.pids[i], (long)(row0 + rb.rows[i] + 1),
-                                         "infinite value in %s for patient '%s', feature %s (row %zu, column %zu)",
-                                         DS_FEATURES, rb.pids[i], fids[j], row0 + rb.rows[i] + 1, s->cols[j] + 1);
-                break;
-            }
-        if (rc == MMDX_OK)
-            rc = deliver(s, sink, &rb, fids, any_unit ? funits : NULL, nsel);
+        size_t k = maybe_inf ? find_inf(rb.vals, nsel * D) : nsel * D;
+        if (k < nsel * D) {
+            size_t i = k / D, j = k % D;
+            rc = mmdx_modality_error(err, MMDX_ERANGE, s->path, rb.pids[i], (long)(row0 + rb.rows[i] + 1),
+                                     "infinite value in %s for patient '%s', feature %s (row %zu, column %zu)",
+                                     DS_FEATURES, rb.pids[i], fids[j], row0 + rb.rows[i] + 1, s->cols[j] + 1);
+            break;
+        }
+        if ((rc = deliver(s, sink, &rb, fids, any_unit ? funits : NULL, nsel)) != MMDX_OK)
+            mmdx_modality_error(err, rc, s->path, NULL, 0, "reading stopped by the host (%s)",
+                                rc == MMDX_ENOMEM ? "out of memory" : "its sink returned an error");
     }
-    if (rc != MMDX_OK && rc != MMDX_ENOMEM)
-        mmdx_modality_error(err, rc, s->path, NULL, 0, "reading stopped by the host (%d)", rc);
 done:
     strwin_free(st, &rb.ids);
     xfree(st, rb.seen.slot);
     xfree(st, rb.vals);
-    xfree(st, rb.tbuf);
+    xfree(st, rb.stage);
     xfree(st, rb.rows);
     xfree(st, rb.pids);
-    xfree(st, rb.rstart);
-    xfree(st, rb.rlen);
+    xfree(st, rb.hashes);
     xfree(st, rb.cstart);
     xfree(st, rb.clen);
+    xfree(st, rb.coff);
     xfree(st, fids);
     xfree(st, funits);
     return rc;
