@@ -15,5 +15,6 @@
 #include "source.h"
 #include "collect.h"
 #include "outfile.h"
+#include "terms.h"
 
 #endif
