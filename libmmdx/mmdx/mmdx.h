@@ -16,5 +16,6 @@
 #include "collect.h"
 #include "outfile.h"
 #include "imaging.h"
+#include "terms.h"
 
 #endif
