@@ -34,6 +34,8 @@ typedef struct pgx_gene {
     size_t n_al, cap_al;
     pgx_dip_t *dip;
     size_t n_dip, cap_dip;
+    size_t words;   /* 64-bit words of an allele set */
+    uint64_t *acc;  /* [n_pos][MAX_CODES][words]: alleles accepting code c at position p */
 } pgx_gene_t;
 
 struct pgx_tables {
@@ -42,9 +44,11 @@ struct pgx_tables {
     size_t n_genes, cap_genes;
     char version[256];
     /* per-call workspace */
-    int8_t *h1, *h2, *c0, *c1;
+    int8_t *c0, *c1;
     uint8_t *miss, *ph;
-    int *m1, *m2;
+    int *m1, *m2, *score;
+    size_t *var;
+    uint64_t *base, *set1, *set2;
     size_t ws_pos, ws_al;
     struct cand {
         int a, b, score;
@@ -344,18 +348,22 @@ void pgx_tables_free(pgx_tables_t *t)
             a->free(g->dip[k].activity);
         }
         a->free(g->dip);
+        a->free(g->acc);
         a->free(g->name);
         a->free(g->chrom);
     }
     a->free(t->genes);
-    a->free(t->h1);
-    a->free(t->h2);
     a->free(t->c0);
     a->free(t->c1);
     a->free(t->miss);
     a->free(t->ph);
     a->free(t->m1);
     a->free(t->m2);
+    a->free(t->score);
+    a->free(t->var);
+    a->free(t->base);
+    a->free(t->set1);
+    a->free(t->set2);
     a->free(t->cand);
     a->free(t);
 }
@@ -390,6 +398,18 @@ int pgx_tables_load(const vcf_alloc_t *a, const char *dir, pgx_tables_t **out, m
             pgx_tables_free(t);
             return MMDX_EFORMAT;
         }
+        g->words = (g->n_al + 63) / 64;
+        g->acc = a->malloc((g->n_pos ? g->n_pos : 1) * MAX_CODES * g->words * sizeof *g->acc);
+        if (!g->acc) {
+            pgx_tables_free(t);
+            return mmdx_modality_error(err, MMDX_ENOMEM, dir, "pgx", 0, "out of memory");
+        }
+        memset(g->acc, 0, (g->n_pos ? g->n_pos : 1) * MAX_CODES * g->words * sizeof *g->acc);
+        for (size_t p = 0; p < g->n_pos; p++)
+            for (size_t k = 0; k < g->n_al; k++)
+                for (int c = 0; c < MAX_CODES; c++)
+                    if (g->al[k].accept[p] & (1u << c))
+                        g->acc[(p * MAX_CODES + (size_t)c) * g->words + k / 64] |= 1ull << (k % 64);
         for (size_t k = 0; k < g->n_al; k++) {
             int r = 0;
             for (size_t m = 0; m < g->n_al; m++)
@@ -409,15 +429,20 @@ int pgx_tables_load(const vcf_alloc_t *a, const char *dir, pgx_tables_t **out, m
     }
     t->ws_pos = maxp;
     t->ws_al = maxa;
-    t->h1 = a->malloc(maxp);
-    t->h2 = a->malloc(maxp);
     t->c0 = a->malloc(maxp);
     t->c1 = a->malloc(maxp);
     t->miss = a->malloc(maxp);
     t->ph = a->malloc(maxp);
     t->m1 = a->malloc(maxa * sizeof *t->m1);
     t->m2 = a->malloc(maxa * sizeof *t->m2);
-    if (!t->h1 || !t->h2 || !t->c0 || !t->c1 || !t->miss || !t->ph || !t->m1 || !t->m2) {
+    t->score = a->malloc(maxa * sizeof *t->score);
+    t->var = a->malloc(maxp * sizeof *t->var);
+    size_t words = (maxa + 63) / 64;
+    t->base = a->malloc(words * sizeof *t->base);
+    t->set1 = a->malloc(words * sizeof *t->set1);
+    t->set2 = a->malloc(words * sizeof *t->set2);
+    if (!t->c0 || !t->c1 || !t->miss || !t->ph || !t->m1 || !t->m2 || !t->score || !t->var || !t->base || !t->set1 ||
+        !t->set2) {
         pgx_tables_free(t);
         return mmdx_modality_error(err, MMDX_ENOMEM, dir, "pgx", 0, "out of memory");
     }
@@ -492,22 +517,26 @@ void pgx_tables_remap_sites(pgx_tables_t *t, const size_t *perm)
 
 /* ---------------------------------------------------------------- calling */
 
-/* Named alleles whose definition agrees with haplotype @p h at every called position. */
-static size_t match_haplotype(const pgx_gene_t *g, const int8_t *h, const uint8_t *miss, int *out)
+/* Intersect @p set with the alleles accepting code @p c at position @p p. */
+static void restrict_set(const pgx_gene_t *g, uint64_t *set, size_t p, int c)
+{
+    if (c < 0 || c >= MAX_CODES) {
+        memset(set, 0, g->words * sizeof *set);
+        return;
+    }
+    const uint64_t *acc = g->acc + (p * MAX_CODES + (size_t)c) * g->words;
+    for (size_t w = 0; w < g->words; w++)
+        set[w] &= acc[w];
+}
+
+/* Named alleles in @p set (those whose definition agrees with a haplotype at every called
+ * position) as a list of indices. */
+static size_t set_to_list(const pgx_gene_t *g, const uint64_t *set, int *out)
 {
     size_t n = 0;
-    for (size_t k = 0; k < g->n_al; k++) {
-        const pgx_allele_t *al = &g->al[k];
-        size_t p;
-        for (p = 0; p < g->n_pos; p++) {
-            if (miss[p])
-                continue;
-            if (h[p] < 0 || h[p] >= MAX_CODES || !(al->accept[p] & (1u << h[p])))
-                break;
-        }
-        if (p == g->n_pos)
+    for (size_t k = 0; k < g->n_al; k++)
+        if (set[k / 64] >> (k % 64) & 1)
             out[n++] = (int)k;
-    }
     return n;
 }
 
@@ -632,28 +661,46 @@ int pgx_call_gene(pgx_tables_t *t, size_t gi, const int8_t *grid, size_t n_sampl
         return MMDX_OK;
     }
     t->n_cand = 0;
+    for (size_t k = 0; k < g->n_al; k++)
+        t->score[k] = allele_score(g, (int)k, miss);
+    /* Homozygous positions constrain both haplotypes alike in every phasing: intersect
+     * their allele sets once; each phasing then only adds its heterozygous positions. */
+    for (size_t w = 0; w < g->words; w++)
+        t->base[w] = ~0ull;
+    size_t n_het = 0;
+    for (size_t p = 0; p < n; p++) {
+        if (miss[p])
+            continue;
+        if (c0[p] == c1[p])
+            restrict_set(g, t->base, p, c0[p]);
+        else
+            t->var[n_het++] = p;
+    }
     unsigned long n_assign = n_units > 0 ? 1ul << (n_units - 1) : 1;
     int any_full = 0;
     for (unsigned long m = 0; m < n_assign; m++) {
-        for (size_t p = 0; p < n; p++) {
+        memcpy(t->set1, t->base, g->words * sizeof *t->set1);
+        memcpy(t->set2, t->base, g->words * sizeof *t->set2);
+        for (size_t i = 0; i < n_het; i++) {
+            size_t p = t->var[i];
             int flip = unit_of[p] > 0 && ((m >> (unit_of[p] - 1)) & 1);
-            t->h1[p] = flip ? c1[p] : c0[p];
-            t->h2[p] = flip ? c0[p] : c1[p];
+            restrict_set(g, t->set1, p, flip ? c1[p] : c0[p]);
+            restrict_set(g, t->set2, p, flip ? c0[p] : c1[p]);
         }
-        size_t k1 = match_haplotype(g, t->h1, miss, t->m1);
-        size_t k2 = match_haplotype(g, t->h2, miss, t->m2);
+        size_t k1 = set_to_list(g, t->set1, t->m1);
+        size_t k2 = set_to_list(g, t->set2, t->m2);
         if (k1 && k2) {
             any_full = 1;
             for (size_t i = 0; i < k1; i++)
                 for (size_t j = 0; j < k2; j++)
-                    if (add_cand(t, g, t->m1[i], t->m2[j], allele_score(g, t->m1[i], miss) + allele_score(g, t->m2[j], miss)) < 0)
+                    if (add_cand(t, g, t->m1[i], t->m2[j], t->score[t->m1[i]] + t->score[t->m2[j]]) < 0)
                         return MMDX_ENOMEM;
         } else if (!any_full) {
             for (size_t i = 0; i < k1; i++)
-                if (add_cand(t, g, t->m1[i], -1, allele_score(g, t->m1[i], miss)) < 0)
+                if (add_cand(t, g, t->m1[i], -1, t->score[t->m1[i]]) < 0)
                     return MMDX_ENOMEM;
             for (size_t j = 0; j < k2; j++)
-                if (add_cand(t, g, -1, t->m2[j], allele_score(g, t->m2[j], miss)) < 0)
+                if (add_cand(t, g, -1, t->m2[j], t->score[t->m2[j]]) < 0)
                     return MMDX_ENOMEM;
             if (!k1 && !k2 && add_cand(t, g, -1, -1, 0) < 0)
                 return MMDX_ENOMEM;

@@ -524,8 +524,6 @@ static int vmod_open(void *state, const char *path, const char *const *options, 
         goto fail;
     }
     s->is_bcf = fmt->format == bcf;
-    if (s->threads > 1 && (fmt->compression == bgzf || s->is_bcf))
-        hts_set_threads(s->fp, s->threads);
     s->hdr = bcf_hdr_read(s->fp);
     if (!s->hdr) {
         rc = mmdx_modality_error(err, MMDX_EFORMAT, path, "header", 0,
@@ -581,6 +579,10 @@ static int vmod_open(void *state, const char *path, const char *const *options, 
     }
     if ((rc = choose_access(s, err)) != MMDX_OK)
         goto fail;
+    /* Decompression threads pay off on a long sequential read; on index jumps their
+     * start-up and read-ahead cost more than they save. */
+    if (s->threads > 1 && !s->use_index && (fmt->compression == bgzf || s->is_bcf))
+        hts_set_threads(s->fp, s->threads);
     *src_out = s;
     return MMDX_OK;
 fail:
