@@ -1,1 +1,2 @@
-# fusion: build rules (fragment included by the top Makefile.am)
+# fusion: Bayesian fusion models (build rules; fragment included by the top Makefile.am)
+mmdxinclude_HEADERS += libmmdx/mmdx/model.h libmmdx/mmdx/pred.h

@@ -15,5 +15,7 @@
 #include "source.h"
 #include "collect.h"
 #include "outfile.h"
+#include "pred.h"
+#include "model.h"
 
 #endif
