@@ -17,5 +17,6 @@
 #include "outfile.h"
 #include "pred.h"
 #include "model.h"
+#include "metrics.h"
 
 #endif
