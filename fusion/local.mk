@@ -1,7 +1,7 @@
 # fusion: Bayesian fusion models (build rules; fragment included by the top Makefile.am)
 mmdxinclude_HEADERS += libmmdx/mmdx/model.h libmmdx/mmdx/pred.h libmmdx/mmdx/metrics.h
 libmmdx_libmmdx_a_SOURCES += fusion/logistic.c fusion/logistic.h fusion/gauss.c fusion/gauss.h \
-	fusion/model.c fusion/model_internal.h fusion/train.c fusion/predict.c fusion/metrics.c
+	fusion/model.c fusion/model_internal.h fusion/train.c fusion/predict.c fusion/metrics.c fusion/model_file.c
 
 check_PROGRAMS += tests/unit/check_fusion
 TESTS += tests/unit/check_fusion

@@ -183,33 +183,34 @@ static void stack_row(const mmdx_model_t *m, size_t t, size_t b, const fz_ws_t *
     *var_t = vt;
 }
 
-/* Class probabilities and intervals of target t from the binary models. */
+/* Class probabilities and intervals of target t from the binary models. lo, hi, mu and
+ * sd may each be NULL. */
 static void class_probs(const mmdx_model_t *m, size_t t, const fz_ws_t *w, double *prob, double *lo, double *hi,
                         double *mu, double *sd)
 {
     size_t nb = m->tgt_nbin[t];
-    double tmp_mu[2], tmp_sd[2];
-    if (!mu) {
-        mu = tmp_mu;
-        sd = tmp_sd;
-    }
     if (nb == 1) {
         double eta, vs, vt;
         stack_row(m, t, 0, w, &eta, &vs, &vt);
         double p = fz_sigmoid(fz_moderate(eta, vs));
-        double h = FZ_Z975 * sqrt(vt);
+        double h = FZ_Z975 * sqrt(vt), l1 = fz_sigmoid(eta - h), h1 = fz_sigmoid(eta + h);
         prob[1] = p;
         prob[0] = 1 - p;
         if (lo) {
-            lo[1] = fz_sigmoid(eta - h);
-            hi[1] = fz_sigmoid(eta + h);
-            lo[0] = 1 - hi[1];
-            hi[0] = 1 - lo[1];
+            lo[1] = l1;
+            lo[0] = 1 - h1;
         }
-        mu[1] = eta;
-        sd[1] = sqrt(vt);
-        mu[0] = -eta;
-        sd[0] = sd[1];
+        if (hi) {
+            hi[1] = h1;
+            hi[0] = 1 - l1;
+        }
+        if (mu) {
+            mu[1] = eta;
+            mu[0] = -eta;
+        }
+        if (sd) {
+            sd[1] = sd[0] = sqrt(vt);
+        }
         return;
     }
     double sum = 0;
@@ -218,18 +219,27 @@ static void class_probs(const mmdx_model_t *m, size_t t, const fz_ws_t *w, doubl
         stack_row(m, t, b, w, &eta, &vs, &vt);
         prob[b] = fz_sigmoid(fz_moderate(eta, vs));
         sum += prob[b];
+        double h = FZ_Z975 * sqrt(vt);
         if (lo) {
-            double h = FZ_Z975 * sqrt(vt);
             lo[b] = fz_sigmoid(eta - h);
+        }
+        if (hi) {
             hi[b] = fz_sigmoid(eta + h);
         }
-        mu[b] = eta;
-        sd[b] = sqrt(vt);
+        if (mu) {
+            mu[b] = eta;
+        }
+        if (sd) {
+            sd[b] = sqrt(vt);
+        }
     }
     for (size_t b = 0; b < nb; b++) {
         prob[b] /= sum;
         if (lo) {
             lo[b] /= sum;
+            lo[b] = lo[b] < 1 ? lo[b] : 1;
+        }
+        if (hi) {
             hi[b] = hi[b] / sum < 1 ? hi[b] / sum : 1;
         }
     }

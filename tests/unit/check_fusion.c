@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 /* Check suite of the fusion layer: kernels (logistic, Gaussian feature model),
  * metrics, the model (training, prediction, degenerate problems, multi-class,
  * missing values, federated merge) and the WDBC accuracy check. */
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <cblas.h>
 #include <lapacke.h>
+#include <hdf5.h>
 #include <mmdx/mmdx.h>
 #include "logistic.h"
 #include "gauss.h"
@@ -483,9 +485,25 @@ START_TEST(test_model_multiclass)
 }
 END_TEST
 
+static char tmpdir[256];
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    if (!tmpdir[0]) {
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_fusion.XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    }
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
 START_TEST(test_model_federated)
 {
-    /* three sites with disjoint rows, aggregates merged each pass == pooled training */
+    /* three sites with disjoint rows exchange only model files (aggregates): the
+     * coordinator reaches the pooled model */
     synth_t all = synth_make(900, 3, 3, 0.1, 31, 1.0);
     mmdx_model_t *pooled = fit_default(all.space, all.c);
     mmdx_cohort_t *site[3];
@@ -494,34 +512,114 @@ START_TEST(test_model_federated)
     site[2] = mmdx_cohort_slice(all.c, 650, 250);
     mmdx_model_t *coord = NULL;
     mmdx_error_t err;
+    mmdx_error_clear(&err);
     ck_assert_int_eq(mmdx_model_alloc(NULL, all.space, NULL, &coord, &err), MMDX_OK);
-    int rc = 1;
+    char state[600];
+    snprintf(state, sizeof(state), "%s", tmp_path("state.h5"));
+    ck_assert_int_eq(mmdx_model_save(coord, state, &err), MMDX_OK);
+    mmdx_model_free(coord);
+    int rc = 1, rounds = 0;
     while (rc == 1) {
-        mmdx_model_t *part = NULL;
+        char agg[3][600];
         for (int s = 0; s < 3; s++) {
-            /* each site starts from the coordinator's state */
+            /* site step: read the state, accumulate local patients, write aggregates */
             mmdx_model_t *local = NULL;
-            ck_assert_int_eq(mmdx_model_alloc(NULL, all.space, NULL, &local, &err), MMDX_OK);
+            ck_assert_int_eq(mmdx_model_load(NULL, state, &local, &err), MMDX_OK);
+            ck_assert_int_eq(mmdx_model_accumulate(local, site[s], &err), MMDX_OK);
+            char name[32];
+            snprintf(name, sizeof(name), "site%d.h5", s);
+            snprintf(agg[s], sizeof(agg[s]), "%s", tmp_path(name));
+            ck_assert_int_eq(mmdx_model_save(local, agg[s], &err), MMDX_OK);
             mmdx_model_free(local);
-            ck_assert_int_eq(mmdx_model_accumulate(coord, site[s], &err), MMDX_OK);
         }
-        (void)part;
+        /* coordinator step: merge the sites' aggregates, step, write the new state */
+        ck_assert_int_eq(mmdx_model_load(NULL, agg[0], &coord, &err), MMDX_OK);
+        for (int s = 1; s < 3; s++) {
+            mmdx_model_t *other = NULL;
+            ck_assert_int_eq(mmdx_model_load(NULL, agg[s], &other, &err), MMDX_OK);
+            ck_assert_int_eq(mmdx_model_merge(coord, other, &err), MMDX_OK);
+            mmdx_model_free(other);
+        }
         rc = mmdx_model_step(coord, &err);
-        ck_assert_int_ge(rc, 0);
+        ck_assert_msg(rc >= 0, "step: %s", err.message);
+        ck_assert_int_eq(mmdx_model_save(coord, state, &err), MMDX_OK);
+        mmdx_model_free(coord);
+        rounds++;
     }
+    ck_assert_int_eq(mmdx_model_load(NULL, state, &coord, &err), MMDX_OK);
+    ck_assert(mmdx_model_is_fitted(coord));
     ck_assert_uint_eq(mmdx_model_pass(coord), mmdx_model_pass(pooled));
+    ck_assert_int_eq(rounds, (int)mmdx_model_pass(pooled));
     double p1[1800], p2[1800];
     ck_assert_int_eq(mmdx_model_predict_probs(pooled, all.c, 0, p1, NULL, NULL, &err), MMDX_OK);
     ck_assert_int_eq(mmdx_model_predict_probs(coord, all.c, 0, p2, NULL, NULL, &err), MMDX_OK);
+    double worst = 0;
     for (size_t i = 0; i < 1800; i++) {
-        ck_assert_double_eq_tol(p1[i], p2[i], 1e-6 * p1[i]);
+        double rel = fabs(p1[i] - p2[i]) / p1[i];
+        worst = rel > worst ? rel : worst;
     }
+    fprintf(stderr, "check_fusion: federated (3 sites, %d rounds) vs pooled: max relative difference %.3g\n",
+            rounds, worst);
+    ck_assert_double_lt(worst, 1e-6);
+    /* merging models from different passes is refused */
+    mmdx_model_t *fresh = NULL;
+    ck_assert_int_eq(mmdx_model_alloc(NULL, all.space, NULL, &fresh, &err), MMDX_OK);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_merge(fresh, coord, &err), MMDX_ESTATE);
+    mmdx_model_free(fresh);
     for (int s = 0; s < 3; s++) {
         mmdx_cohort_free(site[s]);
     }
     mmdx_model_free(coord);
     mmdx_model_free(pooled);
     synth_free(&all);
+}
+END_TEST
+
+START_TEST(test_model_file)
+{
+    synth_t tr = synth_make(300, 2, 3, 0.1, 41, 1.0);
+    mmdx_model_t *m = fit_default(tr.space, tr.c), *back = NULL;
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    const char *path = tmp_path("model.h5");
+    ck_assert_int_eq(mmdx_model_save(m, path, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_load(NULL, path, &back, &err), MMDX_OK);
+    ck_assert(mmdx_space_equal(mmdx_model_space(m), mmdx_model_space(back)));
+    double p1[600], p2[600], l1[600], l2[600];
+    ck_assert_int_eq(mmdx_model_predict_probs(m, tr.c, 0, p1, l1, NULL, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_predict_probs(back, tr.c, 0, p2, l2, NULL, &err), MMDX_OK);
+    ck_assert_int_eq(memcmp(p1, p2, sizeof(p1)), 0);
+    ck_assert_int_eq(memcmp(l1, l2, sizeof(l1)), 0);
+    ck_assert_int_eq(mmdx_model_check_space(back, tr.space, &err), MMDX_OK);
+    mmdx_model_free(back);
+    /* another format version is refused with EVERSION */
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+    int64_t v = 99;
+    ck_assert_int_ge(H5Awrite(a, H5T_NATIVE_INT64, &v), 0);
+    H5Aclose(a);
+    H5Fclose(f);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_load(NULL, path, &back, &err), MMDX_EVERSION);
+    ck_assert_ptr_nonnull(strstr(err.message, "99"));
+    ck_assert_ptr_null(back);
+    /* not a model file, missing file */
+    FILE *t = fopen(tmp_path("junk.h5"), "w");
+    fputs("not hdf5\n", t);
+    fclose(t);
+    ck_assert_int_eq(mmdx_model_load(NULL, tmp_path("junk.h5"), &back, &err), MMDX_EFORMAT);
+    ck_assert_int_eq(mmdx_model_load(NULL, tmp_path("absent.h5"), &back, &err), MMDX_EIO);
+    /* a space without one of the model's features is told apart */
+    mmdx_space_t *other = mmdx_space_alloc();
+    ck_assert_int_eq(mmdx_space_add_feature(other, "img:a:x0", MMDX_KIND_CONTINUOUS, NULL, 0, NULL), MMDX_OK);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_check_space(m, other, &err), MMDX_ESPACE);
+    ck_assert_str_eq(err.object, "img:a:x1");
+    mmdx_space_free(other);
+    mmdx_model_free(m);
+    synth_free(&tr);
 }
 END_TEST
 
@@ -652,6 +750,7 @@ static Suite *fusion_suite(void)
     tcase_add_test(m, test_model_degenerate);
     tcase_add_test(m, test_model_multiclass);
     tcase_add_test(m, test_model_federated);
+    tcase_add_test(m, test_model_file);
     suite_add_tcase(s, m);
     TCase *w = tcase_create("wdbc");
     tcase_set_timeout(w, 600);
@@ -666,5 +765,12 @@ int main(void)
     srunner_run_all(r, CK_NORMAL);
     int failed = srunner_ntests_failed(r);
     srunner_free(r);
+    if (tmpdir[0]) {
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "check_fusion: could not remove %s\n", tmpdir);
+        }
+    }
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
