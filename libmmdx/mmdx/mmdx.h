@@ -17,5 +17,8 @@
 #include "outfile.h"
 #include "imaging.h"
 #include "terms.h"
+#include "pred.h"
+#include "model.h"
+#include "metrics.h"
 
 #endif
