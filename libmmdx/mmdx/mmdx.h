@@ -15,5 +15,7 @@
 #include "source.h"
 #include "collect.h"
 #include "outfile.h"
+#include "kb.h"
+#include "decision.h"
 
 #endif
