@@ -2,7 +2,7 @@
 # Included from fusion/local.mk.
 mmdxinclude_HEADERS += libmmdx/mmdx/kb.h libmmdx/mmdx/decision.h
 libmmdx_libmmdx_a_SOURCES += fusion/kb.c fusion/kb_internal.h fusion/suggest.c fusion/triage.c \
-	fusion/nextbest.c fusion/facts.c fusion/decision_internal.h
+	fusion/nextbest.c fusion/facts.c fusion/advice_io.c fusion/decision_internal.h
 
 # the KB schema and the shipped KB, installed under $(mmdxdatadir)/kb
 mmdxkbdir = $(mmdxdatadir)/kb

@@ -13,6 +13,8 @@
 #ifndef MMDX_DECISION_H
 #define MMDX_DECISION_H
 
+#include <stdio.h>
+
 #include "cohort.h"
 #include "kb.h"
 
@@ -191,6 +193,31 @@ typedef int (*mmdx_entropy_fn)(void *user, const mmdx_case_t *patient, const cha
 MMDX_EXPORT int mmdx_next_best_test(const mmdx_case_t *patient, const char *const *candidates,
                                     size_t n_candidates, mmdx_entropy_fn fn, void *user,
                                     mmdx_advice_t *advice, mmdx_error_t *err) MMDX_WARN_UNUSED;
+
+/* ------------------------------------------------------------------ output */
+
+/** Header line of mmdx_advice_write_tsv() (without the newline). Static storage. */
+MMDX_EXPORT const char *mmdx_advice_tsv_header(void);
+
+/**
+ * Write the advice as TSV rows (no header) to @p out, one row per line:
+ * `patient_id kind rank item status detail probability ci_low ci_high value citation`
+ * where kind is `triage` (item department, status urgency, detail target), `treatment`
+ * (item treatment id, status suggested / insufficient evidence / excluded, detail name,
+ * value expected benefit, citation of the deciding indication), `rule` (item treatment
+ * id, status the action or `unknown`, detail the reason, value empty) or `test` (item the
+ * candidate, value the expected information gain in nats). Tabs and newlines inside
+ * fields are written as spaces. Empty fields for values that do not apply.
+ * @return MMDX_OK or MMDX_EIO when writing fails.
+ */
+MMDX_EXPORT int mmdx_advice_write_tsv(const mmdx_advice_t *advice, const char *patient_id, FILE *out) MMDX_WARN_UNUSED;
+
+/**
+ * The advice as one line of JSON: {"patient_id", "triage": {...}, "treatments": [{...,
+ * "rules": [...]}], "next_best_tests": [...]} (docs/decision.md). New string in @p json;
+ * free with mmdx_free(). @return MMDX_OK or MMDX_ENOMEM.
+ */
+MMDX_EXPORT int mmdx_advice_to_json(const mmdx_advice_t *advice, const char *patient_id, char **json) MMDX_WARN_UNUSED;
 
 /** Posterior entropy of a case (nats, summed over its targets). */
 MMDX_EXPORT double mmdx_case_entropy(const mmdx_case_t *patient);

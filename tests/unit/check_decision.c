@@ -1,8 +1,10 @@
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 /* Check suite of the decision layer: hand-built patients whose right answer is known
  * from the guideline text, every shipped rule firing on a crafted patient, eGFR
  * boundaries, pharmacogenomic exclusions, insufficient evidence, triage and the next
  * best test with a toy entropy callback. */
 #include <check.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -596,6 +598,72 @@ START_TEST(test_cohort_row_facts)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ output formats */
+
+START_TEST(test_output_formats)
+{
+    patient_t p;
+    char *json = NULL, *buf = NULL;
+    size_t len = 0;
+    pt_init(&p);
+    pt_post(&p, "cad", 0.92, 0.85, 0.97);
+    ck_assert_int_eq(mmdx_facts_set_level(p.facts, "pgx:CYP2C19", "Poor Metabolizer", "*2/*2"), MMDX_OK);
+    mmdx_advice_t *a = decide(&p);
+
+    FILE *out = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(mmdx_advice_write_tsv(a, "P\t1", out), MMDX_OK);
+    fclose(out);
+    /* every row has the header's 11 columns; one triage row, one per treatment, one per rule */
+    size_t rows = 0, rules = 0, treatments = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        size_t tabs = 0;
+        for (char *c = line; *c; c++)
+            tabs += *c == '\t';
+        ck_assert_uint_eq(tabs, 10);
+        rows++;
+        rules += strstr(line, "\trule\t") != NULL;
+        treatments += strstr(line, "\ttreatment\t") != NULL;
+        ck_assert(strncmp(line, "P 1\t", 4) == 0); /* the tab in the id became a space */
+        if (strstr(line, "\trule\t") && strstr(line, "avoid clopidogrel"))
+            ck_assert(strstr(line, "\tavoid\tavoid clopidogrel: CYP2C19 *2/*2, poor metabolizer (CPIC 2022)\t") != NULL);
+    }
+    size_t want_rules = 0;
+    for (size_t i = 0; i < a->n_items; i++)
+        want_rules += a->items[i].n_fired;
+    ck_assert_uint_eq(treatments, a->n_items);
+    ck_assert_uint_eq(rules, want_rules);
+    ck_assert_uint_eq(rows, 1 + a->n_items + want_rules);
+    free(buf);
+
+    ck_assert_int_eq(mmdx_advice_to_json(a, "P1", &json), MMDX_OK);
+    json_error_t jerr;
+    json_t *root = json_loads(json, 0, &jerr);
+    ck_assert_msg(root != NULL, "%s", jerr.text);
+    ck_assert_str_eq(json_string_value(json_object_get(root, "patient_id")), "P1");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(root, "triage"), "department")), "Cardiology");
+    json_t *items = json_object_get(root, "treatments");
+    ck_assert_uint_eq(json_array_size(items), a->n_items);
+    int found = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        if (strcmp(json_string_value(json_object_get(it, "treatment")), "clopidogrel") == 0) {
+            ck_assert_str_eq(json_string_value(json_object_get(it, "status")), "excluded");
+            json_t *r = json_array_get(json_object_get(it, "rules"), 0);
+            ck_assert_str_eq(json_string_value(json_object_get(r, "reason")),
+                             "avoid clopidogrel: CYP2C19 *2/*2, poor metabolizer (CPIC 2022)");
+            ck_assert(json_is_false(json_object_get(r, "unknown")));
+            found = 1;
+        }
+    }
+    ck_assert(found);
+    json_decref(root);
+    mmdx_free(json);
+    mmdx_advice_free(a);
+    pt_free(&p);
+}
+END_TEST
+
 /* Allocation failures in the engine are reported as ENOMEM, never a crash or a leak. */
 static long countdown = -1;
 static void *fail_malloc(size_t n) { return countdown-- == 0 ? NULL : malloc(n); }
@@ -645,6 +713,7 @@ static Suite *decision_suite(void)
     tcase_add_test(tc, test_entropy);
     tcase_add_test(tc, test_bad_posteriors);
     tcase_add_test(tc, test_cohort_row_facts);
+    tcase_add_test(tc, test_output_formats);
     tcase_add_test(tc, test_decide_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
