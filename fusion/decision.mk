@@ -17,3 +17,17 @@ tests_unit_check_decision_SOURCES = tests/unit/check_decision.c
 tests_unit_check_decision_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_decision_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
 EXTRA_DIST += docs/kb.md docs/decision.md
+
+# fuzzing the KB loader: the corpus is replayed by make check; `kb` belongs in
+# MMDX_FUZZ_TARGETS (tests/local.mk) for make fuzz-smoke
+check_PROGRAMS += tests/fuzz/replay_kb
+tests_fuzz_replay_kb_SOURCES = tests/fuzz/fuzz_kb.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h
+tests_fuzz_replay_kb_LDADD = $(MMDX_LIBS)
+TESTS += tests/fuzz/kb_replay.sh
+EXTRA_DIST += tests/fuzz/kb_replay.sh tests/fuzz/corpus/kb
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_kb
+tests_fuzz_fuzz_kb_SOURCES = tests/fuzz/fuzz_kb.c
+tests_fuzz_fuzz_kb_LDADD = $(MMDX_LIBS)
+tests_fuzz_fuzz_kb_LDFLAGS = -fsanitize=fuzzer
+endif
