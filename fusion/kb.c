@@ -553,6 +553,10 @@ static int load_features(load_state_t *st, xmlNodePtr sec)
         f->unit = attr(st, c, "unit");
         if (f->unit == NULL)
             f->unit = "";
+        f->yes = attr(st, c, "yes");
+        f->no = attr(st, c, "no");
+        if ((f->yes || f->no) && strcmp(kind, "binary") != 0)
+            return fail(st, MMDX_EFORMAT, f->id, line, "only binary features have yes and no texts");
         if (strlen(f->id) >= MMDX_ID_MAX)
             return fail(st, MMDX_EFORMAT, f->id, line, "feature id is longer than %d bytes", MMDX_ID_MAX - 1);
         if (find_feature(kb, f->id) >= 0)

@@ -15,6 +15,7 @@ typedef enum { KB_LT, KB_LE, KB_GT, KB_GE, KB_EQ, KB_IN } kb_op_t;
 
 typedef struct kb_feature {
     const char *id, *label, *unit;
+    const char *yes, *no; /* binary: what 1 and 0 mean in reasons, or NULL */
     mmdx_kind_t kind;
     const char **levels;
     size_t n_levels;

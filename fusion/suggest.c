@@ -187,6 +187,12 @@ static void put_evidence(text_t *t, const mmdx_kb_t *kb, const kb_rule_t *r, con
             continue;
         const kb_feature_t *kf = &kb->features[f];
         const mmdx_fact_t *fa = &facts[i];
+        const char *yn = kf->kind == MMDX_KIND_BINARY ? (fa->value != 0 ? kf->yes : kf->no) : NULL;
+        if (yn) {
+            put(t, "%s%s", first ? "" : "; ", yn);
+            first = 0;
+            continue;
+        }
         put(t, "%s%s", first ? "" : "; ", kf->label);
         first = 0;
         if (kf->kind == MMDX_KIND_CATEGORICAL) {
@@ -247,7 +253,7 @@ static int apply_rules(const mmdx_kb_t *kb, const kb_treatment_t *tr, const mmdx
     for (size_t ri = tr->first_rule; ri < tr->first_rule + tr->n_rules; ri++) {
         const kb_rule_t *r = &kb->rules[ri];
         int value = TV_TRUE;
-        size_t first_missing = SIZE_MAX;
+        size_t missing[8], n_missing = 0;
         text_t t = {.n = 0};
         t.buf[0] = '\0';
         for (size_t i = 0; i < r->n_tests; i++) {
@@ -264,9 +270,12 @@ static int apply_rules(const mmdx_kb_t *kb, const kb_treatment_t *tr, const mmdx
                 break;
             }
             if (tv == TV_UNKNOWN) {
+                size_t k = 0;
                 value = TV_UNKNOWN;
-                if (first_missing == SIZE_MAX)
-                    first_missing = kt->feature;
+                while (k < n_missing && missing[k] != kt->feature)
+                    k++;
+                if (k == n_missing && n_missing < sizeof missing / sizeof missing[0])
+                    missing[n_missing++] = kt->feature;
             }
         }
         if (value == TV_FALSE)
@@ -274,8 +283,12 @@ static int apply_rules(const mmdx_kb_t *kb, const kb_treatment_t *tr, const mmdx
         if (value == TV_UNKNOWN) {
             if (r->action == MMDX_KB_USE)
                 continue;
-            const kb_feature_t *f = &kb->features[first_missing];
-            put(&t, "unknown: check %s (%s) before prescribing ", f->label, f->id);
+            put(&t, "unknown: check ");
+            for (size_t k = 0; k < n_missing; k++) {
+                const kb_feature_t *f = &kb->features[missing[k]];
+                put(&t, "%s%s (%s)", k == 0 ? "" : k + 1 == n_missing ? " and " : ", ", f->label, f->id);
+            }
+            put(&t, " before prescribing ");
             put_drug(&t, tr->name);
             put(&t, " (%s %d)", r->source->org, r->source->year);
         } else {

@@ -272,6 +272,49 @@ START_TEST(test_abacavir_outside_call)
 }
 END_TEST
 
+/* Pregnancy: a conjunction over sex, age and pregnancy status. A man is never asked; a
+ * young woman without a pregnancy status is; every missing feature is named. */
+START_TEST(test_pregnancy_three_valued)
+{
+    patient_t p;
+    pt_init(&p);
+    pt_post(&p, "af", 0.9, 0.8, 0.95);
+    mmdx_advice_t *a = decide(&p);
+    const mmdx_fired_t *f = fired(item(a, "warfarin"), "warfarin-pregnancy");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(f->unknown, 1);
+    ck_assert_str_eq(f->reason, "unknown: check sex (demo:sex), age (demo:age) and pregnancy status (demo:pregnant) "
+                                "before prescribing warfarin (ESC 2018)");
+    mmdx_advice_free(a);
+
+    ck_assert_int_eq(mmdx_facts_set_value(p.facts, "demo:sex", 1), MMDX_OK); /* male */
+    a = decide(&p);
+    ck_assert_ptr_null(fired(item(a, "warfarin"), "warfarin-pregnancy"));
+    mmdx_advice_free(a);
+
+    ck_assert_int_eq(mmdx_facts_set_value(p.facts, "demo:sex", 0), MMDX_OK);
+    ck_assert_int_eq(mmdx_facts_set_value(p.facts, "demo:age", 31), MMDX_OK);
+    a = decide(&p);
+    f = fired(item(a, "warfarin"), "warfarin-pregnancy");
+    ck_assert_str_eq(f->reason, "unknown: check pregnancy status (demo:pregnant) before prescribing warfarin (ESC 2018)");
+    ck_assert_int_eq(item(a, "warfarin")->status, MMDX_ADVICE_SUGGESTED);
+    mmdx_advice_free(a);
+
+    ck_assert_int_eq(mmdx_facts_set_value(p.facts, "demo:pregnant", 1), MMDX_OK);
+    a = decide(&p);
+    f = fired(item(a, "warfarin"), "warfarin-pregnancy");
+    ck_assert_str_eq(f->reason, "avoid warfarin: female; age 31 a (< 55); pregnant or planning pregnancy (ESC 2018)");
+    ck_assert_int_eq(item(a, "warfarin")->status, MMDX_ADVICE_EXCLUDED);
+    mmdx_advice_free(a);
+
+    ck_assert_int_eq(mmdx_facts_set_value(p.facts, "demo:age", 62), MMDX_OK);
+    a = decide(&p);
+    ck_assert_ptr_null(fired(item(a, "warfarin"), "warfarin-pregnancy"));
+    mmdx_advice_free(a);
+    pt_free(&p);
+}
+END_TEST
+
 START_TEST(test_insufficient_evidence)
 {
     patient_t p;
@@ -705,6 +748,7 @@ static Suite *decision_suite(void)
     tcase_add_test(tc, test_egfr_thresholds);
     tcase_add_test(tc, test_tpmt_poor_metabolizer);
     tcase_add_test(tc, test_abacavir_outside_call);
+    tcase_add_test(tc, test_pregnancy_three_valued);
     tcase_add_test(tc, test_insufficient_evidence);
     tcase_add_test(tc, test_ranking_by_expected_benefit);
     tcase_add_test(tc, test_every_shipped_rule_fires);
