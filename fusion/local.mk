@@ -10,3 +10,5 @@ tests_unit_check_fusion_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_fusion_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fusion
 tests_unit_check_fusion_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
 EXTRA_DIST += tests/data/wdbc_folds.tsv tests/data/wdbc_folds.py
+# fusion: build rules (fragment included by the top Makefile.am)
+include fusion/decision.mk

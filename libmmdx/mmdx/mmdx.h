@@ -20,5 +20,7 @@
 #include "pred.h"
 #include "model.h"
 #include "metrics.h"
+#include "kb.h"
+#include "decision.h"
 
 #endif
