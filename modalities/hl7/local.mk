@@ -33,7 +33,7 @@ tests_unit_check_labs_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
 
 # benchmark (make bench): generates its inputs at run time
 EXTRA_PROGRAMS += tests/bench/bench_labs
-MMDX_BENCH_PROGRAMS += tests/bench/bench_labs
+MMDX_BENCH_PROGS += tests/bench/bench_labs
 tests_bench_bench_labs_SOURCES = tests/bench/bench_labs.c
 tests_bench_bench_labs_LDADD = $(MMDX_LIBS)
 CLEANFILES += tests/bench/bench_labs$(EXEEXT)
