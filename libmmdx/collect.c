@@ -606,6 +606,7 @@ static int sink_patient(void *data, const char *patient)
 void mmdx_collect_stage_begin(mmdx_collect_t *col)
 {
     col->staging = 1;
+    mmdx_error_clear(&col->sink_err); /* a new input: an earlier input's failure is not this one's */
     col->stage_rows = col->n_rows;
     col->stage_feats = mmdx_space_n_features(col->space);
     col->stage_obs = 0;
