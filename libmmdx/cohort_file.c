@@ -1441,6 +1441,14 @@ int mmdx_cohort_load(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_t **out, mmd
         at += k;
     }
     mmdx_cohort_reader_close(r);
+    if (rc == 0) { /* the writer never repeats an id; a file that does is damaged */
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            long first = mmdx_cohort_find(all, mmdx_cohort_id(all, i));
+            if (first >= 0 && (size_t)first != i)
+                rc = mmdx_error_set(err, MMDX_EFORMAT, path, "/patient_ids", (long)i + 1,
+                                    "row %zu repeats the patient id of row %ld", i + 1, first + 1);
+        }
+    }
     if (rc < 0) {
         mmdx_cohort_free(all);
         if (ctx)
