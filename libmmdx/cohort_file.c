@@ -466,14 +466,15 @@ int mmdx_cohort_writer_append(mmdx_cohort_writer_t *w, const mmdx_cohort_t *chun
         }
     }
     /* the file is row-major [N][D]: a row chunk is one contiguous hyperslab */
-    for (size_t j = 0; j < d; j++) {
-        const double *col = mmdx_cohort_column_const(chunk, j);
-        const uint8_t *fl = mmdx_cohort_flags_const(chunk, j);
-        for (size_t i = 0; i < k; i++) {
-            w->vbuf[i * d + j] = col[i];
-            w->fbuf[i * d + j] = fl[i];
+    for (size_t i0 = 0; i0 < k; i0 += 32) /* 32 rows at a time to stay in cache */
+        for (size_t j = 0; j < d; j++) {
+            const double *col = mmdx_cohort_column_const(chunk, j);
+            const uint8_t *fl = mmdx_cohort_flags_const(chunk, j);
+            for (size_t i = i0; i < k && i < i0 + 32; i++) {
+                w->vbuf[i * d + j] = col[i];
+                w->fbuf[i * d + j] = fl[i];
+            }
         }
-    }
     for (size_t t = 0; t < nt; t++)
         for (size_t i = 0; i < k; i++)
             w->lbuf[i * nt + t] = mmdx_cohort_label(chunk, i, t);
@@ -1346,27 +1347,29 @@ int mmdx_cohort_reader_next(mmdx_cohort_reader_t *r, size_t max_rows, mmdx_cohor
     vals = mmdx_cohort_values_(c);
     flags = mmdx_cohort_flags_(c);
     labels = mmdx_cohort_labels_(c);
-    for (size_t i = 0; i < k; i++)
-        for (size_t j = 0; j < d; j++) {
-            double v = r->vbuf[i * d + j];
-            uint8_t f = r->fbuf[i * d + j];
-            if (f & ~(MMDX_VAL_MISSING | MMDX_VAL_CENSOR_LEFT | MMDX_VAL_CENSOR_RIGHT)) {
-                rc = mmdx_error_set(err, MMDX_EFORMAT, r->path, "/flags", (long)(r->pos + i + 1),
-                                    "row %zu, feature %zu: unknown flag bits 0x%02x", r->pos + i + 1, j + 1, f);
-                goto fail;
+    /* transpose row-major [k][d] into columns, 32 rows at a time to stay in cache */
+    for (size_t i0 = 0; i0 < k; i0 += 32)
+        for (size_t j = 0; j < d; j++)
+            for (size_t i = i0; i < k && i < i0 + 32; i++) {
+                double v = r->vbuf[i * d + j];
+                uint8_t f = r->fbuf[i * d + j];
+                if (f & ~(MMDX_VAL_MISSING | MMDX_VAL_CENSOR_LEFT | MMDX_VAL_CENSOR_RIGHT)) {
+                    rc = mmdx_error_set(err, MMDX_EFORMAT, r->path, "/flags", (long)(r->pos + i + 1),
+                                        "row %zu, feature %zu: unknown flag bits 0x%02x", r->pos + i + 1, j + 1, f);
+                    goto fail;
+                }
+                if (f & MMDX_VAL_MISSING) {
+                    v = NAN;
+                    f = MMDX_VAL_MISSING;
+                } else if (!isfinite(v)) {
+                    rc = mmdx_error_set(err, MMDX_EFORMAT, r->path, "/values", (long)(r->pos + i + 1),
+                                        "row %zu, feature %zu: value is not finite but not flagged missing",
+                                        r->pos + i + 1, j + 1);
+                    goto fail;
+                }
+                vals[j * k + i] = v;
+                flags[j * k + i] = f;
             }
-            if (f & MMDX_VAL_MISSING) {
-                v = NAN;
-                f = MMDX_VAL_MISSING;
-            } else if (!isfinite(v)) {
-                rc = mmdx_error_set(err, MMDX_EFORMAT, r->path, "/values", (long)(r->pos + i + 1),
-                                    "row %zu, feature %zu: value is not finite but not flagged missing",
-                                    r->pos + i + 1, j + 1);
-                goto fail;
-            }
-            vals[j * k + i] = v;
-            flags[j * k + i] = f;
-        }
     for (size_t i = 0; i < k; i++)
         for (size_t t = 0; t < nt; t++) {
             int32_t l = r->lbuf[i * nt + t];

@@ -107,6 +107,58 @@ int main(int argc, char **argv)
         goto fail;
     mmdx_cohort_reader_close(r);
     t_read = now() - t0;
+    /* the collector: the same rows as dense blocks (as the imaging adapter sends them) */
+    double t_collect, t_cohort;
+    {
+        mmdx_space_t *cs = mmdx_space_alloc();
+        mmdx_collect_t *col = cs ? mmdx_collect_alloc(NULL, cs, MMDX_AGG_LATEST) : NULL;
+        const mmdx_sink_t *sink = mmdx_collect_sink(col);
+        char **pids = malloc(step * sizeof *pids), **fids = malloc(d * sizeof *fids);
+        double *vals = malloc(step * d * sizeof *vals);
+        mmdx_cohort_t *all = NULL;
+        if (col == NULL || pids == NULL || fids == NULL || vals == NULL)
+            return 1;
+        for (size_t j = 0; j < d; j++) {
+            fids[j] = malloc(32);
+            snprintf(fids[j], 32, "img:bench:f%zu", j);
+        }
+        for (size_t i = 0; i < step; i++)
+            pids[i] = malloc(32);
+        t0 = now();
+        for (size_t first = 0; first < n; first += step) {
+            size_t k = n - first < step ? n - first : step;
+            mmdx_block_t b;
+            for (size_t i = 0; i < k; i++) {
+                snprintf(pids[i], 32, "patient-%09zu", first + i);
+                for (size_t j = 0; j < d; j++)
+                    vals[i * d + j] = (double)((first + i) * 31 + j) / 7.0;
+            }
+            b.n = k;
+            b.d = d;
+            b.patients = (const char *const *)pids;
+            b.features = (const char *const *)fids;
+            b.units = NULL;
+            b.values = vals;
+            b.provenance = "bench";
+            if (sink->block(sink->data, &b) != MMDX_OK)
+                return 1;
+        }
+        t_collect = now() - t0;
+        t0 = now();
+        if (mmdx_collect_to_cohort(col, &all, &e) != MMDX_OK)
+            goto fail;
+        t_cohort = now() - t0;
+        mmdx_cohort_free(all);
+        mmdx_collect_free(col);
+        mmdx_space_free(cs);
+        for (size_t j = 0; j < d; j++)
+            free(fids[j]);
+        for (size_t i = 0; i < step; i++)
+            free(pids[i]);
+        free(fids);
+        free(pids);
+        free(vals);
+    }
     mb = (double)n * (double)d * 9.0 / 1e6; /* a double and a flag byte per value */
     printf("bench_cohort: %zu patients x %zu features, chunks of %zu rows, file %.1f MB\n", n, d, step,
            (double)st.st_size / 1e6);
@@ -114,6 +166,8 @@ int main(int argc, char **argv)
            mb / t_write);
     printf("  read:  %.2f s  %.0f rows/s  %.1f MB/s  (%zu rows, %zu values present, checksum %.6g)\n", t_read,
            (double)rows / t_read, mb / t_read, rows, present, sum);
+    printf("  collect: %.2f s  %.0f rows/s as dense blocks of %zu rows; to_cohort %.2f s\n", t_collect,
+           (double)n / t_collect, step, t_cohort);
     unlink(path);
     mmdx_space_free(s);
     return 0;
