@@ -51,7 +51,7 @@ static void close_id(hid_t *id, herr_t (*fn)(hid_t))
 static hid_t make_extendible(hid_t loc, const char *name, hid_t type, int rank, size_t cols, int deflate)
 {
     hsize_t dims[2] = {0, cols}, maxdims[2] = {H5S_UNLIMITED, H5S_UNLIMITED}, chunk[2];
-    hid_t space = -1, dcpl = -1, d = -1;
+    hid_t space = -1, dcpl = -1, d = -1, kept;
     size_t cc = cols ? (cols < 4096 ? cols : 4096) : 1;
     size_t elem = H5Tget_size(type);
     size_t cr = ((size_t)1 << 20) / (elem * cc);
@@ -71,8 +71,10 @@ static hid_t make_extendible(hid_t loc, const char *name, hid_t type, int rank, 
         goto done;
     d = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
 done:
+    kept = d < 0 ? mmdx_h5err_keep() : -1;
     close_id(&space, H5Sclose);
     close_id(&dcpl, H5Pclose);
+    mmdx_h5err_restore(kept);
     return d;
 }
 
@@ -80,14 +82,16 @@ done:
 static int write_array(hid_t loc, const char *name, hid_t ftype, hid_t mtype, size_t n, const void *buf)
 {
     hsize_t dims[1] = {n};
-    hid_t space = H5Screate_simple(1, dims, NULL), d = -1;
+    hid_t space = H5Screate_simple(1, dims, NULL), d = -1, kept;
     int ok = 0;
     if (space >= 0)
         d = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (d >= 0)
         ok = n == 0 || H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0;
+    kept = ok ? -1 : mmdx_h5err_keep();
     close_id(&d, H5Dclose);
     close_id(&space, H5Sclose);
+    mmdx_h5err_restore(kept);
     return ok ? 0 : -1;
 }
 
@@ -95,7 +99,9 @@ static int write_strings(hid_t loc, const char *name, size_t n, const char *cons
 {
     hid_t t = vlen_str_type();
     int rc = t < 0 ? -1 : write_array(loc, name, t, t, n, s);
+    hid_t kept = rc < 0 ? mmdx_h5err_keep() : -1;
     close_id(&t, H5Tclose);
+    mmdx_h5err_restore(kept);
     return rc;
 }
 
@@ -110,7 +116,9 @@ static hid_t select_rows(hid_t d, size_t first, size_t n, size_t cols, int rank,
     if (fs < 0)
         return -1;
     if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0) {
+        hid_t kept = mmdx_h5err_keep();
         H5Sclose(fs);
+        mmdx_h5err_restore(kept);
         return -1;
     }
     (void)rank;
@@ -120,7 +128,7 @@ static hid_t select_rows(hid_t d, size_t first, size_t n, size_t cols, int rank,
 static int write_rows(hid_t d, hid_t mtype, size_t first, size_t n, size_t cols, int rank, const void *buf)
 {
     hsize_t mdims[2] = {n, cols};
-    hid_t fs, ms;
+    hid_t fs, ms, kept;
     int ok;
     fs = select_rows(d, first, n, cols, rank, 1);
     if (fs < 0)
@@ -131,14 +139,16 @@ static int write_rows(hid_t d, hid_t mtype, size_t first, size_t n, size_t cols,
     }
     ms = H5Screate_simple(rank, mdims, NULL);
     ok = ms >= 0 && H5Dwrite(d, mtype, ms, fs, H5P_DEFAULT, buf) >= 0;
+    kept = ok ? -1 : mmdx_h5err_keep();
     close_id(&ms, H5Sclose);
     H5Sclose(fs);
+    mmdx_h5err_restore(kept);
     return ok ? 0 : -1;
 }
 
 static int write_attrs(hid_t file)
 {
-    hid_t s = H5Screate(H5S_SCALAR), t = H5Tcopy(H5T_C_S1), a = -1;
+    hid_t s = H5Screate(H5S_SCALAR), t = H5Tcopy(H5T_C_S1), a = -1, kept;
     int version = COHORT_VERSION, ok = 0;
     char creator[64];
     if (s < 0 || t < 0 || H5Tset_size(t, strlen(COHORT_FORMAT)) < 0)
@@ -159,9 +169,11 @@ static int write_attrs(hid_t file)
         goto done;
     ok = 1;
 done:
+    kept = ok ? -1 : mmdx_h5err_keep();
     close_id(&a, H5Aclose);
     close_id(&t, H5Tclose);
     close_id(&s, H5Sclose);
+    mmdx_h5err_restore(kept);
     return ok ? 0 : -1;
 }
 
@@ -227,7 +239,7 @@ static int write_space(hid_t file, const mmdx_space_t *s)
     const char **str = NULL, **units = NULL;
     int8_t *kinds = NULL, *tr = NULL;
     uint32_t *owner = NULL;
-    hid_t g = -1;
+    hid_t g = -1, kept;
     int rc = -1;
     for (size_t j = 0; j < d; j++)
         nl += mmdx_space_n_levels(s, j);
@@ -284,7 +296,9 @@ static int write_space(hid_t file, const mmdx_space_t *s)
         goto done;
     rc = 0;
 done:
+    kept = rc == -1 ? mmdx_h5err_keep() : -1;
     close_id(&g, H5Gclose);
+    mmdx_h5err_restore(kept);
     mmdx_free(str);
     mmdx_free(owner);
     mmdx_free(units);
@@ -335,17 +349,17 @@ int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_
         goto fail;
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
-        mmdx_h5_error(err, MMDX_EIO, path, NULL, "cannot set up the HDF5 file");
+        mmdx_h5err_report(err, MMDX_EIO, path, NULL, "cannot set up the HDF5 file");
         goto fail;
     }
     w->file = H5Fcreate(mmdx_outfile_temp_path(w->out), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (w->file < 0) {
-        mmdx_h5_error(err, MMDX_EIO, path, NULL, "cannot create the HDF5 file");
+        mmdx_h5err_report(err, MMDX_EIO, path, NULL, "cannot create the HDF5 file");
         goto fail;
     }
     vlen = vlen_str_type();
     if (write_attrs(w->file) < 0 || vlen < 0) {
-        mmdx_h5_error(err, MMDX_EIO, path, "/", "cannot write the format attributes");
+        mmdx_h5err_report(err, MMDX_EIO, path, "/", "cannot write the format attributes");
         goto fail;
     }
     rc = write_space(w->file, w->space);
@@ -353,7 +367,7 @@ int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_
         if (rc == -2)
             mmdx_error_set(err, MMDX_ENOMEM, path, "/space", 0, "out of memory");
         else
-            mmdx_h5_error(err, MMDX_EIO, path, "/space", "cannot write the feature space");
+            mmdx_h5err_report(err, MMDX_EIO, path, "/space", "cannot write the feature space");
         goto fail;
     }
     w->d_ids = make_extendible(w->file, "patient_ids", vlen, 1, 0, 1);
@@ -361,7 +375,7 @@ int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_
     w->d_flags = make_extendible(w->file, "flags", H5T_STD_U8LE, 2, w->d, 1);
     w->d_labels = make_extendible(w->file, "labels", H5T_STD_I32LE, 2, w->nt, 1);
     if (w->d_ids < 0 || w->d_values < 0 || w->d_flags < 0 || w->d_labels < 0) {
-        mmdx_h5_error(err, MMDX_EIO, path, NULL, "cannot create the row datasets");
+        mmdx_h5err_report(err, MMDX_EIO, path, NULL, "cannot create the row datasets");
         goto fail;
     }
     close_id(&vlen, H5Tclose);
@@ -485,7 +499,7 @@ int mmdx_cohort_writer_append(mmdx_cohort_writer_t *w, const mmdx_cohort_t *chun
         write_rows(w->d_labels, H5T_NATIVE_INT32, w->n, k, nt, 2, w->lbuf) < 0) {
         close_id(&vlen, H5Tclose);
         mmdx_free(ids);
-        mmdx_h5_error(err, MMDX_EIO, w->path, NULL, "cannot write rows");
+        mmdx_h5err_report(err, MMDX_EIO, w->path, NULL, "cannot write rows");
         return writer_fail(w, err);
     }
     close_id(&vlen, H5Tclose);
@@ -519,7 +533,7 @@ int mmdx_cohort_writer_commit(mmdx_cohort_writer_t *w, mmdx_error_t *err)
     close_id(&w->d_flags, H5Dclose);
     close_id(&w->d_labels, H5Dclose);
     if (H5Fclose(w->file) < 0) {
-        mmdx_h5_error(err, MMDX_EIO, w->path, NULL, "cannot finish the HDF5 file");
+        mmdx_h5err_report(err, MMDX_EIO, w->path, NULL, "cannot finish the HDF5 file");
         failed = 1;
     }
     w->file = -1;
@@ -637,13 +651,13 @@ static hid_t open_checked(hid_t loc, const char *path, const char *name, int ran
     }
     d = H5Dopen2(loc, name, H5P_DEFAULT);
     if (d < 0) {
-        mmdx_h5_error(err, MMDX_EFORMAT, path, name, "cannot open the dataset");
+        mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "cannot open the dataset");
         return -1;
     }
     s = H5Dget_space(d);
     t = H5Dget_type(d);
     if (s < 0 || t < 0) {
-        mmdx_h5_error(err, MMDX_EFORMAT, path, name, "cannot read the dataset's shape");
+        mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "cannot read the dataset's shape");
     } else if (H5Sget_simple_extent_ndims(s) != rank || H5Sget_simple_extent_dims(s, hd, NULL) < 0) {
         mmdx_error_set(err, MMDX_EFORMAT, path, name, 0, "dataset %s should have %d dimension%s", name, rank,
                        rank > 1 ? "s" : "");
@@ -690,13 +704,13 @@ static int read_strings(hid_t d, const char *path, const char *name, size_t firs
         return MMDX_OK;
     }
     if (ft < 0) {
-        return mmdx_h5_error(err, MMDX_EFORMAT, path, name, "cannot read the string type");
+        return mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "cannot read the string type");
     }
     is_vlen = H5Tis_variable_str(ft);
     mt = H5Tcopy(H5T_C_S1);
     if (is_vlen > 0) {
         if (mt < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
-            rc = mmdx_h5_error(err, MMDX_EFORMAT, path, name, "unusable string type");
+            rc = mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "unusable string type");
             goto done;
         }
         vl = mmdx_calloc(n, sizeof *vl);
@@ -721,7 +735,7 @@ static int read_strings(hid_t d, const char *path, const char *name, size_t firs
     ms = H5Screate_simple(1, count, NULL);
     if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
         H5Dread(d, mt, ms, fs, H5P_DEFAULT, vl ? (void *)vl : (void *)fixed) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EFORMAT, path, name, "cannot read strings");
+        rc = mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "cannot read strings");
         if (vl) /* HDF5 may have filled some before failing */
             H5Dvlen_reclaim(mt, ms, H5P_DEFAULT, vl);
         mmdx_free(vl);
@@ -775,10 +789,10 @@ static int read_ints(hid_t g, const char *path, const char *name, size_t n, int 
         return err ? err->code : MMDX_EFORMAT;
     }
     ok = n == 0 || H5Dread(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0;
-    H5Dclose(d);
     if (!ok)
-        return mmdx_h5_error(err, MMDX_EFORMAT, path, full, "cannot read the dataset");
-    return MMDX_OK;
+        mmdx_h5err_report(err, MMDX_EFORMAT, path, full, "cannot read the dataset");
+    H5Dclose(d);
+    return ok ? MMDX_OK : MMDX_EFORMAT;
 }
 
 /* Open a 1-D string dataset of /space and read all of it in batches, passing each
@@ -1203,15 +1217,15 @@ int mmdx_cohort_reader_open(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_reade
     r->file = r->d_ids = r->d_values = r->d_flags = r->d_labels = -1;
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
-        mmdx_h5_error(err, MMDX_EIO, path, NULL, "cannot set up the HDF5 file");
+        mmdx_h5err_report(err, MMDX_EIO, path, NULL, "cannot set up the HDF5 file");
         goto fail;
     }
     r->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    close_id(&fapl, H5Pclose);
-    if (r->file < 0) {
-        mmdx_h5_error(err, MMDX_EFORMAT, path, NULL, "cannot open the HDF5 file");
+    if (r->file < 0) { /* before any other HDF5 call, which would clear the error stack */
+        mmdx_h5err_report(err, MMDX_EFORMAT, path, NULL, "cannot open the HDF5 file");
         goto fail;
     }
+    close_id(&fapl, H5Pclose);
     if (!read_attr_string(r->file, "mmdx_format", format, sizeof format) || strcmp(format, COHORT_FORMAT) != 0) {
         mmdx_error_set(err, MMDX_EFORMAT, path, "/", 0,
                        "not an mmdx cohort file (root attribute mmdx_format is not \"%s\")", COHORT_FORMAT);
@@ -1261,7 +1275,7 @@ fail:
 static int read_block(hid_t d, hid_t mtype, size_t first, size_t n, size_t cols, void *buf)
 {
     hsize_t mdims[2] = {n, cols};
-    hid_t fs, ms;
+    hid_t fs, ms, kept;
     int ok;
     if (n == 0 || cols == 0)
         return 0;
@@ -1270,8 +1284,10 @@ static int read_block(hid_t d, hid_t mtype, size_t first, size_t n, size_t cols,
         return -1;
     ms = H5Screate_simple(2, mdims, NULL);
     ok = ms >= 0 && H5Dread(d, mtype, ms, fs, H5P_DEFAULT, buf) >= 0;
+    kept = ok ? -1 : mmdx_h5err_keep();
     close_id(&ms, H5Sclose);
     H5Sclose(fs);
+    mmdx_h5err_restore(kept);
     return ok ? 0 : -1;
 }
 
@@ -1333,15 +1349,15 @@ int mmdx_cohort_reader_next(mmdx_cohort_reader_t *r, size_t max_rows, mmdx_cohor
         ids[i] = NULL;
     }
     if (read_block(r->d_values, H5T_NATIVE_DOUBLE, r->pos, k, d, r->vbuf) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EFORMAT, r->path, "/values", "cannot read values");
+        rc = mmdx_h5err_report(err, MMDX_EFORMAT, r->path, "/values", "cannot read values");
         goto fail;
     }
     if (read_block(r->d_flags, H5T_NATIVE_UINT8, r->pos, k, d, r->fbuf) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EFORMAT, r->path, "/flags", "cannot read flags");
+        rc = mmdx_h5err_report(err, MMDX_EFORMAT, r->path, "/flags", "cannot read flags");
         goto fail;
     }
     if (read_block(r->d_labels, H5T_NATIVE_INT32, r->pos, k, nt, r->lbuf) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EFORMAT, r->path, "/labels", "cannot read labels");
+        rc = mmdx_h5err_report(err, MMDX_EFORMAT, r->path, "/labels", "cannot read labels");
         goto fail;
     }
     vals = mmdx_cohort_values_(c);

@@ -8,7 +8,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char path[64];
+    char path[512];
     int fd = fuzz_memfile(data, size, "", path, sizeof path);
     if (fd < 0)
         return 0;
