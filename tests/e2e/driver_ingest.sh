@@ -30,8 +30,8 @@ has "$tmp/err" "ingest: 3 patients, 2 features, 3 observations, 1 rejected" "sum
   || fail "rejects header: $(head -1 "$tmp/rejects.tsv")"
 [ "$(wc -l <"$tmp/rejects.tsv")" -eq 2 ] && ok || fail "rejects: want 1 row"
 has "$tmp/rejects.tsv" "^P003	.*example.tsv	5	EFORMAT	value is not a finite number$" "reject row"
-ls "$tmp" | grep -v -e '^cohort.h5$' -e '^rejects.tsv$' -e '^out$' -e '^err$' >"$tmp/left" || true
-[ -s "$tmp/left" ] && fail "temporary files left: $(cat "$tmp/left")" || ok
+left=$(ls "$tmp" | grep -v -e '^cohort.h5$' -e '^rejects.tsv$' -e '^out$' -e '^err$')
+[ -n "$left" ] && fail "temporary files left: $left" || ok
 
 # without --rejects the count and the first reject go to stderr; --quiet silences it
 expect 1 "ingest, rejects on stderr" "$mmdx" ingest --input "$s/examples/plugin/example.tsv" -o "$tmp/c2.h5"

@@ -116,11 +116,12 @@ int main(int argc, char **argv)
 PROG
 # the example plugin, built from a copy of its directory with its own Makefile
 cp -r "$s/examples/plugin" "$tmp/plugin" && chmod -R u+w "$tmp/plugin" && rm -f "$tmp/plugin"/*.so "$tmp/plugin"/*.o
-env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$tmp/plugin" >"$tmp/plugin.log" 2>&1 \
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$tmp/plugin" CC="$(val CC)" CFLAGS="$(val CFLAGS)" >"$tmp/plugin.log" 2>&1 \
   && ok || { fail "example plugin does not build against the installed headers"; sed 's/^/  | /' "$tmp/plugin.log"; }
 grep -q -- "-I$dest" "$tmp/plugin.log" && ok || fail "example plugin not built with the installed headers"
 
-${CC:-cc} -std=c11 -Wall -Wextra -o "$tmp/prog" "$tmp/prog.c" $cflags $libs >"$tmp/cc.log" 2>&1 \
+# the compiler and flags libmmdx was built with (a sanitizer build needs them to link)
+$(val CC) -std=c11 -Wall -Wextra $(val CFLAGS) $(val LDFLAGS) -o "$tmp/prog" "$tmp/prog.c" $cflags $libs >"$tmp/cc.log" 2>&1 \
   && ok || { fail "outside program does not build with pkg-config --static"; sed 's/^/  | /' "$tmp/cc.log" | head -20; }
 if [ -x "$tmp/prog" ]; then
   MMDX_PLUGIN_PATH=$tmp/plugin "$tmp/prog" "$tmp/roundtrip.h5" "$s/examples/plugin/example.tsv" >"$tmp/prog.out" 2>&1 \
