@@ -131,7 +131,12 @@ if [ -x "$tmp/prog" ]; then
   grep -q "read 3 patients 2 features 1 rejects" "$tmp/prog.out" && ok || fail "plugin read: $(cat "$tmp/prog.out")"
 fi
 
-# --- the installed driver
+# --- the installed driver, with the installed data tables only
+MMDX_DATA_DIR=$(pkg-config --variable=mmdxdatadir mmdx)
+export MMDX_DATA_DIR
+[ -d "$MMDX_DATA_DIR" ] && ok || fail "data directory $MMDX_DATA_DIR not installed"
+"$bin" plugins --no-search >"$tmp/b.out" 2>"$tmp/b.err" && ok || fail "installed mmdx plugins failed"
+[ -s "$tmp/b.err" ] && fail "built-in modalities fail with the installed data: $(cat "$tmp/b.err")" || ok
 "$bin" version >"$tmp/v.out" 2>&1 && ok || fail "installed mmdx version failed"
 grep -q "^modality ABI: " "$tmp/v.out" && ok || fail "installed mmdx version output"
 MMDX_PLUGIN_PATH=$tmp/plugin "$bin" plugins >"$tmp/p.out" 2>&1 && ok || fail "installed mmdx plugins failed: $(cat "$tmp/p.out")"
