@@ -131,6 +131,30 @@ if [ -x "$tmp/prog" ]; then
   grep -q "read 3 patients 2 features 1 rejects" "$tmp/prog.out" && ok || fail "plugin read: $(cat "$tmp/prog.out")"
 fi
 
+# --- a plugin written in C++ against the installed headers (MMDX_MODALITY_EXPORT gives
+# it C linkage, so the host finds mmdx_modality_cxx_get_desc)
+if command -v "${CXX:-c++}" >/dev/null 2>&1; then
+  mkdir -p "$tmp/cxx"
+  cat >"$tmp/cxx/cxx.cc" <<'CXX'
+#include <mmdx/modality.h>
+static int init(const mmdx_host_t *, void **state, mmdx_error_t *) { *state = nullptr; return MMDX_OK; }
+static int open(void *, const char *, const char *const *, void **src, mmdx_error_t *) { *src = nullptr; return MMDX_OK; }
+static int read(void *, const mmdx_sink_t *, mmdx_error_t *) { return MMDX_OK; }
+static void close(void *) {}
+static const mmdx_modality_desc_t desc = {MMDX_ABI_MAJOR, MMDX_ABI_MINOR, sizeof(mmdx_modality_desc_t), "cxx", "1.0",
+    "MIT", "a plugin in C++", "cxx", {init, nullptr, nullptr, open, read, close, {nullptr}}, {nullptr}};
+MMDX_MODALITY_EXPORT(cxx) { return &desc; }
+CXX
+  if "${CXX:-c++}" -std=c++11 -Wall -Wextra -pedantic $(val CFLAGS) $(pkg-config --cflags-only-I mmdx) -fPIC -shared \
+       -o "$tmp/cxx/mmdx_cxx.so" "$tmp/cxx/cxx.cc" >"$tmp/cxx.log" 2>&1; then
+    ok
+    "$bin" plugins --no-search --plugin "$tmp/cxx/mmdx_cxx.so" >"$tmp/cxx.out" 2>&1 && grep -q "^cxx .*mmdx_cxx.so" "$tmp/cxx.out" \
+      && ok || fail "C++ plugin does not load: $(cat "$tmp/cxx.out")"
+  else
+    fail "C++ plugin does not build: $(cat "$tmp/cxx.log")"
+  fi
+fi
+
 # --- the installed driver, with the installed data tables only
 MMDX_DATA_DIR=$(pkg-config --variable=mmdxdatadir mmdx)
 export MMDX_DATA_DIR
