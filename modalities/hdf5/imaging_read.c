@@ -47,8 +47,13 @@ typedef struct strwin {
 } strwin_t;
 
 /* Set of strings (patient subset) or of 64-bit hashes (duplicate check). */
+typedef struct strslot {
+    uint64_t h;
+    char *s;
+} strslot_t;
+
 typedef struct strset {
-    char **slot;
+    strslot_t *slot;
     size_t cap, n;
 } strset_t;
 
@@ -155,22 +160,29 @@ static void strset_free(const plugin_state_t *st, strset_t *s)
 {
     if (s->slot)
         for (size_t i = 0; i < s->cap; i++)
-            xfree(st, s->slot[i]);
+            xfree(st, s->slot[i].s);
     xfree(st, s->slot);
     memset(s, 0, sizeof *s);
 }
 
-static int strset_has(const strset_t *s, const char *key)
+/* Membership of @p key whose hash_str() is @p h. The hash is stored beside each string,
+ * so a miss (the common case when filtering) touches only the table. */
+static int strset_has_h(const strset_t *s, const char *key, uint64_t h)
 {
     if (s->cap == 0)
         return 0;
-    size_t i = hash_str(key) & (s->cap - 1);
-    while (s->slot[i]) {
-        if (strcmp(s->slot[i], key) == 0)
+    size_t i = (size_t)h & (s->cap - 1);
+    while (s->slot[i].s) {
+        if (s->slot[i].h == h && strcmp(s->slot[i].s, key) == 0)
             return 1;
         i = (i + 1) & (s->cap - 1);
     }
     return 0;
+}
+
+static int strset_has(const strset_t *s, const char *key)
+{
+    return strset_has_h(s, key, hash_str(key));
 }
 
 static int strset_add(const plugin_state_t *st, strset_t *s, const char *key)
@@ -182,9 +194,9 @@ static int strset_add(const plugin_state_t *st, strset_t *s, const char *key)
             return -1;
         memset(g.slot, 0, g.cap * sizeof *g.slot);
         for (size_t i = 0; i < s->cap; i++)
-            if (s->slot[i]) {
-                size_t k = hash_str(s->slot[i]) & (g.cap - 1);
-                while (g.slot[k])
+            if (s->slot[i].s) {
+                size_t k = (size_t)s->slot[i].h & (g.cap - 1);
+                while (g.slot[k].s)
                     k = (k + 1) & (g.cap - 1);
                 g.slot[k] = s->slot[i];
                 g.n++;
@@ -192,13 +204,15 @@ static int strset_add(const plugin_state_t *st, strset_t *s, const char *key)
         xfree(st, s->slot);
         *s = g;
     }
-    if (strset_has(s, key))
+    uint64_t h = hash_str(key);
+    if (strset_has_h(s, key, h))
         return 0;
-    size_t i = hash_str(key) & (s->cap - 1);
-    while (s->slot[i])
+    size_t i = (size_t)h & (s->cap - 1);
+    while (s->slot[i].s)
         i = (i + 1) & (s->cap - 1);
-    if (!(s->slot[i] = xstrdup(st, key)))
+    if (!(s->slot[i].s = xstrdup(st, key)))
         return -1;
+    s->slot[i].h = h;
     s->n++;
     return 0;
 }
@@ -851,7 +865,11 @@ static int h5_open(void *state, const char *path, const char *const *options, vo
     }
     mmdx_h5_silence();
     mmdx_h5_errstack(NULL, 0);
+#if H5_VERSION_GE(1, 12, 0)
+    htri_t is = H5Fis_accessible(path, H5P_DEFAULT);
+#else
     htri_t is = H5Fis_hdf5(path);
+#endif
     if (is <= 0) {
         rc = mmdx_h5_error(err, MMDX_EFORMAT, path, NULL, "not an HDF5 file");
         goto fail;
@@ -1044,25 +1062,27 @@ static int read_values(src_t *s, readbuf_t *rb, size_t row0, size_t cnt, size_t 
     return MMDX_OK;
 }
 
-/* Index of the first infinite value among @p n, or n. The first pass has no branches
- * and four independent accumulators, so it runs at memory speed. */
+/* Index of the first infinite value among @p n, or n. The first pass is a branch-free
+ * running maximum of |x| (a NaN never wins `a > m`), four accumulators wide. */
 static size_t find_inf(const double *v, size_t n)
 {
-    const uint64_t mask = 0x7fffffffffffffffull, inf = 0x7ff0000000000000ull;
-    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b[4];
+    double m0 = 0, m1 = 0, m2 = 0, m3 = 0;
     size_t k = 0;
     for (; k + 4 <= n; k += 4) {
-        memcpy(b, v + k, sizeof b);
-        a0 |= (uint64_t)((b[0] & mask) == inf);
-        a1 |= (uint64_t)((b[1] & mask) == inf);
-        a2 |= (uint64_t)((b[2] & mask) == inf);
-        a3 |= (uint64_t)((b[3] & mask) == inf);
+        double a0 = fabs(v[k]), a1 = fabs(v[k + 1]), a2 = fabs(v[k + 2]), a3 = fabs(v[k + 3]);
+        m0 = a0 > m0 ? a0 : m0;
+        m1 = a1 > m1 ? a1 : m1;
+        m2 = a2 > m2 ? a2 : m2;
+        m3 = a3 > m3 ? a3 : m3;
     }
     for (; k < n; k++) {
-        memcpy(b, v + k, sizeof b[0]);
-        a0 |= (uint64_t)((b[0] & mask) == inf);
+        double a = fabs(v[k]);
+        m0 = a > m0 ? a : m0;
     }
-    if (!(a0 | a1 | a2 | a3))
+    m0 = m1 > m0 ? m1 : m0;
+    m0 = m2 > m0 ? m2 : m0;
+    m0 = m3 > m0 ? m3 : m0;
+    if (!isinf(m0))
         return n;
     for (k = 0; k < n; k++)
         if (isinf(v[k]))
@@ -1133,8 +1153,11 @@ static long select_rows(src_t *s, readbuf_t *rb, size_t row0, size_t cnt, mmdx_e
     for (size_t i = 0; i < cnt; i++) {
         const char *id = rb->ids.s[i];
 #if defined(__GNUC__)
-        if (i + 8 < cnt)
-            __builtin_prefetch(&rb->seen.slot[(size_t)rb->hashes[i + 8] & (rb->seen.cap - 1)]);
+        if (i + 16 < cnt) {
+            __builtin_prefetch(&rb->seen.slot[(size_t)rb->hashes[i + 16] & (rb->seen.cap - 1)]);
+            if (s->psel.cap)
+                __builtin_prefetch(&s->psel.slot[(size_t)rb->hashes[i + 16] & (s->psel.cap - 1)]);
+        }
 #endif
         if (hashset_insert(&rb->seen, rb->hashes[i])) {
             size_t first = 0;
@@ -1146,7 +1169,7 @@ static long select_rows(src_t *s, readbuf_t *rb, size_t row0, size_t cnt, mmdx_e
                                            "duplicate patient id '%s' in %s (rows %zu and %zu)", id, DS_IDS,
                                            first + 1, row0 + i + 1);
         }
-        if (!s->has_psel || strset_has(&s->psel, id)) {
+        if (!s->has_psel || strset_has_h(&s->psel, id, rb->hashes[i])) {
             rb->rows[nsel] = i;
             rb->pids[nsel] = id;
             nsel++;
