@@ -268,18 +268,18 @@ static int read_strings(src_t *s, hid_t ds, const char *dsname, hsize_t start, s
     if ((ftype = H5Dget_type(ds)) < 0 || (fspace = H5Dget_space(ds)) < 0 ||
         (mspace = H5Screate_simple(1, &cnt, NULL)) < 0 ||
         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &cnt, NULL) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, dsname, "cannot select strings");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, dsname, "cannot select strings");
         goto done;
     }
     int vlen = H5Tis_variable_str(ftype) > 0;
     size_t fsize = H5Tget_size(ftype);
     if ((mtype = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0 ||
         H5Tset_size(mtype, vlen ? H5T_VARIABLE : fsize) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, dsname, "cannot make string type");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, dsname, "cannot make string type");
         goto done;
     }
     if (!vlen && H5Tset_strpad(mtype, H5Tget_strpad(ftype)) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, dsname, "cannot make string type");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, dsname, "cannot make string type");
         goto done;
     }
     size_t rawsz = vlen ? count * sizeof(char *) : count * fsize;
@@ -290,7 +290,7 @@ static int read_strings(src_t *s, hid_t ds, const char *dsname, hsize_t start, s
     if (vlen)
         memset(w->raw, 0, rawsz);
     if (H5Dread(ds, mtype, mspace, fspace, H5P_DEFAULT, w->raw) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, dsname, "cannot read strings %llu..%llu",
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, dsname, "cannot read strings %llu..%llu",
                            (unsigned long long)start, (unsigned long long)(start + count - 1));
         goto done;
     }
@@ -341,7 +341,7 @@ static int open_dataset(src_t *s, const char *name, int required, hid_t *out, mm
     *out = -1;
     htri_t ex = H5Lexists(s->file, name + 1, H5P_DEFAULT);
     if (ex <= 0) {
-        mmdx_h5_errstack(NULL, 0);
+        mmdx_hdf5_errstack(NULL, 0);
         if (!required)
             return MMDX_OK;
         return mmdx_modality_error(err, MMDX_ENOTFOUND, s->path, name, 0,
@@ -354,11 +354,11 @@ static int open_dataset(src_t *s, const char *name, int required, hid_t *out, mm
 #else
     if (H5Oget_info_by_name2(s->file, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
 #endif
-        return mmdx_h5_error(err, MMDX_EFORMAT, s->path, name, "cannot inspect %s", name);
+        return mmdx_hdf5_error(err, MMDX_EFORMAT, s->path, name, "cannot inspect %s", name);
     if (info.type != H5O_TYPE_DATASET)
         return mmdx_modality_error(err, MMDX_EFORMAT, s->path, name, 0, "%s is not a dataset", name);
     if ((*out = H5Dopen2(s->file, name, H5P_DEFAULT)) < 0)
-        return mmdx_h5_error(err, MMDX_EIO, s->path, name, "cannot open dataset %s", name);
+        return mmdx_hdf5_error(err, MMDX_EIO, s->path, name, "cannot open dataset %s", name);
     return MMDX_OK;
 }
 
@@ -369,7 +369,7 @@ static int check_string_vector(src_t *s, hid_t ds, const char *name, size_t expe
     hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
     int rc = MMDX_OK;
     if (type < 0 || space < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, name, "cannot read the type of %s", name);
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, name, "cannot read the type of %s", name);
     } else if (!is_string_type(type)) {
         rc = mmdx_modality_error(err, MMDX_EFORMAT, s->path, name, 0,
                                  "%s must hold strings (variable- or fixed-length)", name);
@@ -380,7 +380,7 @@ static int check_string_vector(src_t *s, hid_t ds, const char *name, size_t expe
             rc = mmdx_modality_error(err, MMDX_EFORMAT, s->path, name, 0,
                                      "wrong rank of %s: %d (expected 1)", name, rank);
         else if (H5Sget_simple_extent_dims(space, &dim, NULL) < 0)
-            rc = mmdx_h5_error(err, MMDX_EIO, s->path, name, "cannot read the shape of %s", name);
+            rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, name, "cannot read the shape of %s", name);
         else if ((size_t)dim != expect)
             rc = mmdx_modality_error(err, MMDX_EFORMAT, s->path, name, 0,
                                      "%s has %llu entries but /features has %zu %s", name,
@@ -399,7 +399,7 @@ static int read_str_attr(src_t *s, hid_t obj, const char *objname, const char *n
 {
     htri_t ex = H5Aexists(obj, name);
     if (ex <= 0) {
-        mmdx_h5_errstack(NULL, 0);
+        mmdx_hdf5_errstack(NULL, 0);
         return 0;
     }
     int rc = 1;
@@ -410,7 +410,7 @@ static int read_str_attr(src_t *s, hid_t obj, const char *objname, const char *n
     char label[160];
     snprintf(label, sizeof label, "%s attribute %s", objname, name);
     if (at < 0 || ftype < 0 || space < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, label, "cannot open the %s", label);
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, label, "cannot open the %s", label);
         goto done;
     }
     if (!is_string_type(ftype) || H5Sget_simple_extent_npoints(space) != 1) {
@@ -421,7 +421,7 @@ static int read_str_attr(src_t *s, hid_t obj, const char *objname, const char *n
         char *p = NULL;
         if ((mtype = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mtype, H5T_VARIABLE) < 0 ||
             H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0 || H5Aread(at, mtype, &p) < 0) {
-            rc = mmdx_h5_error(err, MMDX_EIO, s->path, label, "cannot read the %s", label);
+            rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, label, "cannot read the %s", label);
             goto done;
         }
         snprintf(buf, size, "%s", p ? p : "");
@@ -435,7 +435,7 @@ static int read_str_attr(src_t *s, hid_t obj, const char *objname, const char *n
         }
         if ((mtype = H5Tcopy(ftype)) < 0 || H5Aread(at, mtype, tmp) < 0) {
             xfree(s->st, tmp);
-            rc = mmdx_h5_error(err, MMDX_EIO, s->path, label, "cannot read the %s", label);
+            rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, label, "cannot read the %s", label);
             goto done;
         }
         tmp[fsize] = '\0';
@@ -511,7 +511,7 @@ static int check_features_dataset(src_t *s, mmdx_error_t *err)
     int rc = MMDX_OK;
     hid_t type = H5Dget_type(s->ds_feat), space = H5Dget_space(s->ds_feat), dcpl = -1;
     if (type < 0 || space < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read the type of /features");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read the type of /features");
         goto done;
     }
     H5T_class_t cls = H5Tget_class(type);
@@ -535,20 +535,20 @@ static int check_features_dataset(src_t *s, mmdx_error_t *err)
     }
     hsize_t dims[2];
     if (H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read the shape of /features");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read the shape of /features");
         goto done;
     }
     s->n = (size_t)dims[s->transposed ? 1 : 0];
     s->d = (size_t)dims[s->transposed ? 0 : 1];
     if ((dcpl = H5Dget_create_plist(s->ds_feat)) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read the storage of /features");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read the storage of /features");
         goto done;
     }
     s->chunk_n = 0;
     if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
         hsize_t cd[2];
         if (H5Pget_chunk(dcpl, 2, cd) != 2) {
-            rc = mmdx_h5_error(err, MMDX_EFORMAT, s->path, DS_FEATURES, "cannot read the chunking of /features");
+            rc = mmdx_hdf5_error(err, MMDX_EFORMAT, s->path, DS_FEATURES, "cannot read the chunking of /features");
             goto done;
         }
         s->chunk_n = cd[s->transposed ? 1 : 0];
@@ -735,7 +735,7 @@ static int h5_init(const mmdx_host_t *host, void **state_out, mmdx_error_t *err)
         host->free(st);
         return mmdx_modality_error(err, MMDX_EPLUGIN, NULL, "hdf5", 0, "the HDF5 library failed to initialise");
     }
-    mmdx_h5_silence();
+    mmdx_hdf5_silence();
     *state_out = st;
     return MMDX_OK;
 }
@@ -759,7 +759,7 @@ static int h5_probe(void *state, const char *path, const unsigned char *head, si
         return 0;
     /* Another HDF5 file (a cohort or model) is not ours: look for the layout. */
     int score = 10;
-    mmdx_h5_silence();
+    mmdx_hdf5_silence();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f >= 0) {
         if (H5Lexists(f, "features", H5P_DEFAULT) > 0 && H5Lexists(f, "patient_ids", H5P_DEFAULT) > 0 &&
@@ -767,7 +767,7 @@ static int h5_probe(void *state, const char *path, const unsigned char *head, si
             score = 90;
         H5Fclose(f);
     }
-    mmdx_h5_errstack(NULL, 0);
+    mmdx_hdf5_errstack(NULL, 0);
     return score;
 }
 
@@ -783,7 +783,7 @@ static void h5_close(void *p)
         H5Dclose(s->ds_ids);
     if (s->file >= 0)
         H5Fclose(s->file);
-    mmdx_h5_errstack(NULL, 0);
+    mmdx_hdf5_errstack(NULL, 0);
     for (size_t j = 0; s->feat_ids && j < s->d; j++)
         xfree(st, s->feat_ids[j]);
     for (size_t j = 0; s->units && j < s->d; j++)
@@ -863,19 +863,19 @@ static int h5_open(void *state, const char *path, const char *const *options, vo
         rc = mmdx_modality_error(err, MMDX_ENOMEM, path, NULL, 0, "out of memory");
         goto fail;
     }
-    mmdx_h5_silence();
-    mmdx_h5_errstack(NULL, 0);
+    mmdx_hdf5_silence();
+    mmdx_hdf5_errstack(NULL, 0);
 #if H5_VERSION_GE(1, 12, 0)
     htri_t is = H5Fis_accessible(path, H5P_DEFAULT);
 #else
     htri_t is = H5Fis_hdf5(path);
 #endif
     if (is <= 0) {
-        rc = mmdx_h5_error(err, MMDX_EFORMAT, path, NULL, "not an HDF5 file");
+        rc = mmdx_hdf5_error(err, MMDX_EFORMAT, path, NULL, "not an HDF5 file");
         goto fail;
     }
     if ((s->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EFORMAT, path, NULL, "cannot open as HDF5");
+        rc = mmdx_hdf5_error(err, MMDX_EFORMAT, path, NULL, "cannot open as HDF5");
         goto fail;
     }
     if ((rc = open_dataset(s, DS_FEATURES, 1, &s->ds_feat, err)) != MMDX_OK ||
@@ -967,11 +967,11 @@ static int read_block(src_t *s, size_t r, size_t nr, size_t c, size_t nc, void *
     hid_t fspace = H5Dget_space(s->ds_feat), mspace = H5Screate_simple(2, cnt, NULL);
     int rc = MMDX_OK;
     if (fspace < 0 || mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0)
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot select rows %zu..%zu of /features", r + 1,
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot select rows %zu..%zu of /features", r + 1,
                            r + nr);
     else if (H5Dread(s->ds_feat, s->read_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT,
                      dst) < 0)
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read rows %zu..%zu of /features", r + 1,
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read rows %zu..%zu of /features", r + 1,
                            r + nr);
     if (fspace >= 0)
         H5Sclose(fspace);
@@ -1189,7 +1189,7 @@ static int h5_read(void *p, const mmdx_sink_t *sink, mmdx_error_t *err)
     const char **fids = NULL, **funits = NULL;
     size_t W = s->window, D = s->d_sel, D1 = D ? D : 1;
     int rc = MMDX_OK;
-    mmdx_h5_silence();
+    mmdx_hdf5_silence();
 
     rb.seen.cap = pow2_at_least(2 * s->n + 2);
     rb.seen.slot = xmalloc(st, rb.seen.cap * sizeof *rb.seen.slot);
