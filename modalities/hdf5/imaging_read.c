@@ -578,14 +578,15 @@ static int load_features(src_t *s, mmdx_error_t *err)
         rc = check_string_vector(s, ds_units, DS_UNITS, s->d, "features", err);
     if (rc != MMDX_OK)
         goto done;
-    s->feat_ids = xmalloc(st, (s->d ? s->d : 1) * sizeof *s->feat_ids);
-    s->units = xmalloc(st, (s->d ? s->d : 1) * sizeof *s->units);
+    /* zeroed as soon as allocated: h5_close() frees their entries */
+    if ((s->feat_ids = xmalloc(st, (s->d ? s->d : 1) * sizeof *s->feat_ids)))
+        memset(s->feat_ids, 0, s->d * sizeof *s->feat_ids);
+    if ((s->units = xmalloc(st, (s->d ? s->d : 1) * sizeof *s->units)))
+        memset(s->units, 0, s->d * sizeof *s->units);
     if (!s->feat_ids || !s->units) {
         rc = mmdx_modality_error(err, MMDX_ENOMEM, s->path, NULL, 0, "out of memory");
         goto done;
     }
-    memset(s->feat_ids, 0, s->d * sizeof *s->feat_ids);
-    memset(s->units, 0, s->d * sizeof *s->units);
     if ((rc = read_strings(s, ds_names, DS_NAMES, 0, s->d, &w, err)) != MMDX_OK)
         goto done;
     strset_t seen = {0};

@@ -26,8 +26,13 @@ static size_t live_bytes, peak_bytes;
 
 typedef struct { size_t size; size_t pad; } hdr_t;
 
+/* allocation number at which t_malloc/t_realloc fail (0: never) */
+static long fail_at, n_calls;
+
 static void *t_malloc(size_t n)
 {
+    if (fail_at && ++n_calls == fail_at)
+        return NULL;
     hdr_t *h = malloc(sizeof *h + n);
     if (!h)
         return NULL;
@@ -53,6 +58,8 @@ static void *t_realloc(void *p, size_t n)
 {
     if (!p)
         return t_malloc(n);
+    if (fail_at && ++n_calls == fail_at)
+        return NULL;
     hdr_t *h = (hdr_t *)p - 1;
     size_t old = h->size;
     hdr_t *g = realloc(h, sizeof *g + n);
@@ -637,6 +644,56 @@ START_TEST(test_obs_fallback)
     ck_assert_int_eq(desc->ops.read(src, &sink, &err), MMDX_OK);
     desc->ops.close(src);
     ck_assert_uint_eq(n, 14); /* 15 values, one NaN */
+}
+END_TEST
+
+START_TEST(test_allocation_failures)
+{
+    /* The Nth allocation fails, for N = 1, 2, ... until a run succeeds: every failure
+     * is reported as MMDX_ENOMEM, nothing leaks, nothing crashes. */
+    size_t n = 300, d = 8;
+    double *v = pattern(n, d);
+    char **ids = make_ids(n);
+    fx_t f = {n, d, (const char *const *)ids, names8, NULL, v, H5T_IEEE_F32LE, STR_VLEN, 64, 0, 1, "ct", NULL, 0, 0, 0};
+    const char *p = tpath("oom.h5");
+    fx_write(p, &f);
+    FILE *pl = fopen(tpath("oom.txt"), "w");
+    fprintf(pl, "S0000003\nS0000200\n");
+    fclose(pl);
+    char o1[600];
+    snprintf(o1, sizeof o1, "patients=%s", tpath("oom.txt"));
+    const char *opt[] = {o1, "features=f1,f2,f6", NULL};
+    for (int variant = 0; variant < 2; variant++) {
+        if (variant == 1) { /* row-major, everything: the direct path */
+            f.transposed = 0;
+            fx_write(p, &f);
+        }
+        int done = 0;
+        long k, base = live_allocs; /* the plugin state */
+        for (k = 1; k < 10000 && !done; k++) {
+            got_t g = {0};
+            mmdx_error_t err;
+            n_calls = 0;
+            fail_at = k;
+            int rc = run(p, variant ? NULL : opt, &g, &err);
+            fail_at = 0;
+            ck_assert_msg(live_allocs == base, "allocation %ld failing (%s: %s) leaks %ld blocks", k,
+                          mmdx_strerror(rc), err.message, live_allocs - base);
+            if (rc == MMDX_OK) {
+                ck_assert_uint_eq(g.n, variant ? n : 2);
+                ck_assert_uint_eq(g.d, variant ? d : 3);
+                done = 1;
+            } else {
+                ck_assert_msg(rc == MMDX_ENOMEM, "allocation %ld: %s (%s)", k, mmdx_strerror(rc), err.message);
+                ck_assert_int_eq(err.code, MMDX_ENOMEM);
+            }
+            got_free(&g);
+        }
+        ck_assert(done);
+        ck_assert_int_gt(k, 10); /* the loop did exercise failures */
+    }
+    free_ids(ids, n);
+    free(v);
 }
 END_TEST
 
@@ -1497,6 +1554,7 @@ static Suite *imaging_suite(void)
     tcase_add_test(tc, test_infinite);
     tcase_add_test(tc, test_bad_layout_and_modality);
     tcase_add_test(tc, test_sink_stops);
+    tcase_add_test(tc, test_allocation_failures);
     suite_add_tcase(s, tc);
     tc = tcase_create("host");
     tcase_add_checked_fixture(tc, setup, teardown);
