@@ -30,7 +30,7 @@
 /* Target size of one read window of values (doubles); whole chunks are never split
  * below this unless a single chunk row exceeds WINDOW_CAP_BYTES. */
 #define WINDOW_BYTES (4u << 20)
-#define WINDOW_CAP_BYTES (64u << 20)
+#define WINDOW_CAP_BYTES (16u << 20)
 
 typedef struct plugin_state {
     mmdx_host_t host;
@@ -71,6 +71,7 @@ typedef struct src {
     int read_float;          /* file holds 32-bit IEEE floats: read as float and widen */
     size_t n, d;             /* patients, features in the file */
     hsize_t chunk_n;         /* chunk extent along the patient axis; 0 when contiguous */
+    size_t band_bytes;       /* bytes of one row of chunks across all features (chunked) */
     size_t window;           /* rows per read window */
     size_t block_rows;       /* rows per sink->block (0: the whole window) */
     char **feat_ids;         /* [d] img:<modality>:<name> */
@@ -552,6 +553,9 @@ static int check_features_dataset(src_t *s, mmdx_error_t *err)
             goto done;
         }
         s->chunk_n = cd[s->transposed ? 1 : 0];
+        hsize_t cdd = cd[s->transposed ? 0 : 1];
+        size_t across = cdd ? (size_t)((s->d + cdd - 1) / cdd) : 1;
+        s->band_bytes = (size_t)cd[0] * (size_t)cd[1] * H5Tget_size(type) * (across ? across : 1);
     }
 done:
     if (dcpl >= 0)
@@ -814,6 +818,25 @@ static void plan_window(src_t *s)
     s->window = target;
 }
 
+/* Chunks too large for whole-chunk windows are read a window at a time; give the chunk
+ * cache room for one row of chunks so each is decompressed once, not once per window.
+ * The memory is one row of chunks: the least any reader of such a file needs. */
+static int widen_chunk_cache(src_t *s, mmdx_error_t *err)
+{
+    /* The cache is set when a dataset is first opened: close it before reopening. */
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    H5Dclose(s->ds_feat);
+    s->ds_feat = -1;
+    if (dapl < 0 || H5Pset_chunk_cache(dapl, 10007, s->band_bytes + (1u << 20), 1.0) < 0 ||
+        (s->ds_feat = H5Dopen2(s->file, DS_FEATURES, dapl)) < 0) {
+        if (dapl >= 0)
+            H5Pclose(dapl);
+        return mmdx_hdf5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot reopen /features with a larger chunk cache");
+    }
+    H5Pclose(dapl);
+    return MMDX_OK;
+}
+
 static int h5_open(void *state, const char *path, const char *const *options, void **src_out,
                    mmdx_error_t *err)
 {
@@ -897,6 +920,8 @@ static int h5_open(void *state, const char *path, const char *const *options, vo
     if (opt_patients && (rc = option_patients(s, opt_patients, err)) != MMDX_OK)
         goto fail;
     plan_window(s);
+    if (s->chunk_n && s->window % (size_t)s->chunk_n != 0 && (rc = widen_chunk_cache(s, err)) != MMDX_OK)
+        goto fail;
     *src_out = s;
     return MMDX_OK;
 fail:

@@ -630,6 +630,33 @@ START_TEST(test_bounded_memory)
 }
 END_TEST
 
+START_TEST(test_one_huge_chunk)
+{
+    /* one gzip chunk holding the whole dataset (20 MB of doubles): read a window at a
+     * time through a chunk cache sized for it; the values stay exact */
+    size_t n = 40000, d = 64;
+    double *v = pattern(n, d);
+    char **ids = make_ids(n);
+    char **names = make_ids(d);
+    fx_t f = {n, d, (const char *const *)ids, (const char *const *)names, NULL, v, 0, STR_VLEN, n, 1, 0, "ct",
+              NULL, 0, 0, 0};
+    const char *p = tpath("huge_chunk.h5");
+    fx_write(p, &f);
+    got_t g = {0};
+    mmdx_error_t err;
+    peak_bytes = live_bytes;
+    ck_assert_msg(run(p, NULL, &g, &err) == MMDX_OK, "%s", err.message);
+    ck_assert_uint_eq(g.n, n);
+    ck_assert_uint_gt(g.blocks, 1);
+    ck_assert(memcmp(g.vals, v, n * d * sizeof *v) == 0);
+    ck_assert_msg(peak_bytes < n * d * sizeof *v / 2, "peak %zu", peak_bytes);
+    got_free(&g);
+    free_ids(ids, n);
+    free_ids(names, d);
+    free(v);
+}
+END_TEST
+
 START_TEST(test_obs_fallback)
 {
     /* a sink without block() gets one observation per present value */
@@ -1532,6 +1559,7 @@ static Suite *imaging_suite(void)
     tcase_add_test(tc, test_transposed);
     tcase_add_test(tc, test_gzip_chunked_blocks);
     tcase_add_test(tc, test_bounded_memory);
+    tcase_add_test(tc, test_one_huge_chunk);
     tcase_add_test(tc, test_obs_fallback);
     tcase_add_test(tc, test_probe);
     tcase_add_test(tc, test_loadable_plugin);
