@@ -36,6 +36,21 @@ typedef struct plugin_state {
     mmdx_host_t host;
 } plugin_state_t;
 
+/* Where HDF5 puts variable-length strings: a bump allocator over blocks that are reused
+ * from one read to the next. Nothing is freed string by string, so a read that fails
+ * half-way (a damaged file) leaves nothing behind, and no malloc is made per string. */
+typedef struct vlblock {
+    struct vlblock *next;
+    size_t used, cap;
+    /* data follows, 16-byte aligned */
+} vlblock_t;
+
+typedef struct vlarena {
+    const plugin_state_t *st;
+    vlblock_t *first, *cur;
+    int nomem;
+} vlarena_t;
+
 /* A window of strings read from a 1-D string dataset. */
 typedef struct strwin {
     char **s;
@@ -44,6 +59,7 @@ typedef struct strwin {
     size_t cap_arena;
     void *raw;
     size_t cap_raw;
+    vlarena_t vl;
 } strwin_t;
 
 /* Set of strings (patient subset) or of 64-bit hashes (duplicate check). */
@@ -127,11 +143,59 @@ static int reserve(const plugin_state_t *st, void **buf, size_t *cap, size_t nee
     return 0;
 }
 
+#define VLBLOCK_HDR ((sizeof(vlblock_t) + 15) / 16 * 16)
+
+static void *vl_alloc(size_t size, void *info)
+{
+    vlarena_t *a = info;
+    size = (size + 15) / 16 * 16;
+    while (a->cur && a->cur->used + size > a->cur->cap)
+        a->cur = a->cur->next; /* later blocks are empty after a reset */
+    if (!a->cur) {
+        size_t cap = size > (64u << 10) ? size : (64u << 10);
+        vlblock_t *b = a->st->host.malloc(VLBLOCK_HDR + cap);
+        if (!b) {
+            a->nomem = 1;
+            return NULL;
+        }
+        b->used = 0;
+        b->cap = cap;
+        b->next = NULL;
+        /* append, so the block order is the order of use */
+        vlblock_t **pp = &a->first;
+        while (*pp)
+            pp = &(*pp)->next;
+        *pp = b;
+        a->cur = b;
+    }
+    void *p = (char *)a->cur + VLBLOCK_HDR + a->cur->used;
+    a->cur->used += size;
+    return p;
+}
+
+static void vl_free(void *mem, void *info)
+{
+    (void)mem;
+    (void)info; /* released all at once by vl_reset */
+}
+
+static void vl_reset(vlarena_t *a)
+{
+    for (vlblock_t *b = a->first; b; b = b->next)
+        b->used = 0;
+    a->cur = a->first;
+    a->nomem = 0;
+}
+
 static void strwin_free(const plugin_state_t *st, strwin_t *w)
 {
     xfree(st, w->s);
     xfree(st, w->arena);
     xfree(st, w->raw);
+    for (vlblock_t *b = w->vl.first, *n; b; b = n) {
+        n = b->next;
+        xfree(st, b);
+    }
     memset(w, 0, sizeof *w);
 }
 
@@ -259,7 +323,7 @@ static int read_strings(src_t *s, hid_t ds, const char *dsname, hsize_t start, s
 {
     const plugin_state_t *st = s->st;
     int rc = MMDX_EFORMAT;
-    hid_t ftype = -1, mtype = -1, fspace = -1, mspace = -1;
+    hid_t ftype = -1, mtype = -1, fspace = -1, mspace = -1, dxpl = -1;
     hsize_t cnt = count;
 
     if (reserve(st, (void **)&w->s, &w->cap_s, (count ? count : 1) * sizeof(char *)) < 0)
@@ -288,14 +352,37 @@ static int read_strings(src_t *s, hid_t ds, const char *dsname, hsize_t start, s
         rc = mmdx_modality_error(err, MMDX_ENOMEM, s->path, dsname, 0, "out of memory");
         goto done;
     }
-    if (vlen)
+    if (vlen) {
         memset(w->raw, 0, rawsz);
-    if (H5Dread(ds, mtype, mspace, fspace, H5P_DEFAULT, w->raw) < 0) {
-        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, dsname, "cannot read strings %llu..%llu",
-                           (unsigned long long)start, (unsigned long long)(start + count - 1));
+        w->vl.st = st;
+        vl_reset(&w->vl);
+        if ((dxpl = H5Pcreate(H5P_DATASET_XFER)) < 0 ||
+            H5Pset_vlen_mem_manager(dxpl, vl_alloc, &w->vl, vl_free, &w->vl) < 0) {
+            rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, dsname, "cannot set up string reading");
+            goto done;
+        }
+    }
+    if (H5Dread(ds, mtype, mspace, fspace, vlen ? dxpl : H5P_DEFAULT, w->raw) < 0) {
+        if (w->vl.nomem) {
+            mmdx_hdf5_errstack(NULL, 0);
+            rc = mmdx_modality_error(err, MMDX_ENOMEM, s->path, dsname, 0, "out of memory");
+        } else {
+            rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, dsname, "cannot read strings %llu..%llu",
+                                 (unsigned long long)start, (unsigned long long)(start + count - 1));
+        }
         goto done;
     }
-    /* Copy into the arena: lengths first so one reservation suffices. */
+    if (vlen) {
+        /* the strings stay in the window's arena until its next read */
+        for (size_t i = 0; i < count; i++) {
+            char *p = ((char **)w->raw)[i];
+            w->s[i] = p ? p : (char *)"";
+        }
+        rc = MMDX_OK;
+        goto done;
+    }
+    /* Fixed-length: copy into the arena, trimmed and terminated; lengths first so one
+     * reservation suffices. */
     size_t total = 0;
     int spacepad = !vlen && H5Tget_strpad(ftype) == H5T_STR_SPACEPAD;
     for (size_t i = 0; i < count; i++) {
@@ -320,9 +407,9 @@ static int read_strings(src_t *s, hid_t ds, const char *dsname, hsize_t start, s
         }
         rc = MMDX_OK;
     }
-    if (vlen)
-        (void)H5Dvlen_reclaim(mtype, mspace, H5P_DEFAULT, w->raw);
 done:
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
     if (mtype >= 0)
         H5Tclose(mtype);
     if (ftype >= 0)
@@ -423,6 +510,9 @@ static int read_str_attr(src_t *s, hid_t obj, const char *objname, const char *n
         if ((mtype = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mtype, H5T_VARIABLE) < 0 ||
             H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0 || H5Aread(at, mtype, &p) < 0) {
             rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, label, "cannot read the %s", label);
+            if (p && mtype >= 0)
+                (void)H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, &p);
+            mmdx_hdf5_errstack(NULL, 0);
             goto done;
         }
         snprintf(buf, size, "%s", p ? p : "");
