@@ -627,9 +627,10 @@ int hl7_attr(hl7_src_t *s, const char *name, const xmlChar *ns, char *buf, size_
 }
 
 /* Name of the root element from the head of the file (for the truncation check). */
-static int root_name(const char *head, size_t n, char *name, size_t size, int *self_closing)
+static int root_name(const char *head, size_t n, char *name, size_t size, int *self_closing, int *doctype)
 {
     size_t i = 0;
+    *doctype = 0;
     if (n >= 3 && (unsigned char)head[0] == 0xEF && (unsigned char)head[1] == 0xBB && (unsigned char)head[2] == 0xBF)
         i = 3;
     while (i < n) {
@@ -637,6 +638,8 @@ static int root_name(const char *head, size_t n, char *name, size_t size, int *s
             i++;
         if (i >= n || head[i] != '<')
             return -1;
+        if (i + 9 <= n && memcmp(head + i, "<!DOCTYPE", 9) == 0)
+            *doctype = 1;
         if (i + 1 < n && (head[i + 1] == '?' || head[i + 1] == '!')) {
             const char *end = head[i + 1] == '?' ? "?>" : (i + 3 < n && head[i + 2] == '-') ? "-->" : ">";
             const char *e = NULL;
@@ -787,8 +790,8 @@ static int hl7_probe(void *state, const char *path, const unsigned char *head, s
         if (!buf[i])
             buf[i] = ' ';
     char root[64];
-    int sc;
-    if (root_name(buf, m, root, sizeof root, &sc) != 0)
+    int sc, dt;
+    if (root_name(buf, m, root, sizeof root, &sc, &dt) != 0)
         return 0;
     if (strstr(buf, "\"http://hl7.org/fhir\"") || strstr(buf, "'http://hl7.org/fhir'"))
         return 95;
@@ -1021,7 +1024,9 @@ static int parse(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
         const char *m = s->xml_err ? s->xml_err_msg : "libxml2 could not read the document";
         long line = s->xml_err ? s->xml_err_line : hl7_line(s);
         if (s->xml_err_domain == XML_FROM_PARSER && (s->xml_err == XML_ERR_ENTITY_LOOP ||
-                                                     s->xml_err == XML_ERR_EXT_ENTITY_STANDALONE))
+                                                     s->xml_err == XML_ERR_EXT_ENTITY_STANDALONE ||
+                                                     s->xml_err == XML_ERR_ENTITY_IS_EXTERNAL ||
+                                                     strstr(s->xml_err_msg, "depth")))
             rc = mmdx_modality_error(err, MMDX_ESECURITY, s->path, "", line, "refused: %s", m);
         else if (*truncated_hint)
             rc = MMDX_ETRUNC; /* the caller words it */
@@ -1075,8 +1080,12 @@ static int hl7_read(void *src, const mmdx_sink_t *sink, mmdx_error_t *err)
     rewind(s->fp);
     if (n == 0)
         return mmdx_modality_error(err, MMDX_EFORMAT, s->path, "", 0, "empty file");
-    int sc = 0, truncated = 0;
-    if (root_name(head, n, root, sizeof root, &sc) == 0 && !tail_ok(s, root, sc))
+    int sc = 0, truncated = 0, doctype = 0;
+    int have_root = root_name(head, n, root, sizeof root, &sc, &doctype) == 0;
+    if (doctype)
+        return mmdx_modality_error(err, MMDX_ESECURITY, s->path, "DOCTYPE", 0,
+                                   "document type declarations are refused (no DTD or entity is ever loaded)");
+    if (have_root && !tail_ok(s, root, sc))
         truncated = 1;
     s->dry = truncated && !s->partial;
     int rc = parse(s, err, &truncated);

@@ -167,6 +167,10 @@ int hl7_parse_number(const char *s, double *out)
     /* only plain decimals: digits, one dot, optional exponent (no hex, inf, nan) */
     if (!((*p >= '0' && *p <= '9') || (*p == '.' && p[1] >= '0' && p[1] <= '9')))
         return -1;
+    for (const char *q = p; *q; q++) /* plain decimals only: no hex, no inf or nan spelled out */
+        if (!((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E' || *q == '+' || *q == '-' ||
+              *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+            return -1;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
