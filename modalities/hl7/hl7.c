@@ -123,6 +123,11 @@ static int pt_get(hl7_src_t *s, const char *id, hl7_patient_t **out, int *create
 
 int hl7_patient_seen(hl7_src_t *s, const char *id, hl7_patient_t **out)
 {
+    if (s->last_pt && strcmp(s->last_pt->id, id) == 0) {
+        if (out)
+            *out = s->last_pt;
+        return MMDX_OK;
+    }
     int created;
     hl7_patient_t *p;
     int rc = pt_get(s, id, &p, &created);
@@ -137,6 +142,7 @@ int hl7_patient_seen(hl7_src_t *s, const char *id, hl7_patient_t **out)
             return rc;
         }
     }
+    s->last_pt = p;
     if (out)
         *out = p;
     return MMDX_OK;
@@ -178,13 +184,17 @@ int hl7_patient_alias(hl7_src_t *s, const char *alias, const char *id)
         return rc;
     if ((rc = pt_get(s, alias, &a, &created)) != MMDX_OK)
         return rc;
-    if (created)
+    if (created) {
         a->alias_of = target->id;
+        s->n_aliases++;
+    }
     return MMDX_OK;
 }
 
 const char *hl7_patient_resolve(hl7_src_t *s, const char *alias)
 {
+    if (!s->n_aliases)
+        return NULL;
     hl7_patient_t *p = pt_find(s, alias);
     return p ? (p->alias_of ? p->alias_of : p->id) : NULL;
 }
@@ -197,7 +207,7 @@ static void pt_free_all(hl7_src_t *s)
     }
     s->host->free(s->pt_slots);
     s->pt_slots = NULL;
-    s->pt_first = s->pt_last = NULL;
+    s->pt_first = s->pt_last = s->last_pt = NULL;
     s->pt_cap = s->pt_n = 0;
 }
 
@@ -367,6 +377,57 @@ static void track(hl7_patient_t *p, const char *loinc, double v, int censor, int
     }
 }
 
+/* "path:line" (the hot path: no printf) */
+static void make_prov(hl7_src_t *s, long line, char *out, size_t size)
+{
+    char num[24];
+    int k = 0;
+    unsigned long v = line > 0 ? (unsigned long)line : 0;
+    do
+        num[k++] = (char)('0' + v % 10);
+    while ((v /= 10) && k < 22);
+    size_t pl = strlen(s->path);
+    if (pl + (size_t)k + 2 > size)
+        pl = size - (size_t)k - 2;
+    memcpy(out, s->path, pl);
+    out[pl++] = ':';
+    while (k)
+        out[pl++] = num[--k];
+    out[pl] = '\0';
+}
+
+/* Conversion of (code, unit) through the per-source cache. */
+static int resolve_unit(hl7_src_t *s, const char *loinc, const char *unit, const char **canon, double *f, double *o,
+                        char *why, size_t why_size)
+{
+    size_t cl = strlen(loinc), ul = strlen(unit);
+    struct hl7_conv_cache *c = NULL;
+    if (cl < sizeof c->code && ul < sizeof c->unit) {
+        uint64_t h = 1469598103934665603ull;
+        for (const char *p = loinc; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        for (const char *p = unit; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        c = &s->conv_cache[h % (sizeof s->conv_cache / sizeof s->conv_cache[0])];
+        if (c->code[0] && strcmp(c->code, loinc) == 0 && strcmp(c->unit, unit) == 0) {
+            *canon = c->canon;
+            *f = c->factor;
+            *o = c->offset;
+            return c->rc;
+        }
+    }
+    int rc = hl7_units_resolve(s->st->units, loinc, unit, canon, f, o, why, why_size);
+    if (c && rc != MMDX_EUNIT) { /* failures keep their reason text: not cached */
+        memcpy(c->code, loinc, cl + 1);
+        memcpy(c->unit, unit, ul + 1);
+        c->canon = *canon;
+        c->factor = *f;
+        c->offset = *o;
+        c->rc = rc;
+    }
+    return rc;
+}
+
 int hl7_emit(hl7_src_t *s, hl7_item_t *it)
 {
     const char *pid = it->patient;
@@ -408,7 +469,9 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
     }
     char feature[MMDX_ID_MAX_HL7];
     if (loinc) {
-        snprintf(feature, sizeof feature, "lab:loinc:%s", loinc);
+        size_t n = strlen(loinc);
+        memcpy(feature, "lab:loinc:", 10);
+        memcpy(feature + 10, loinc, n + 1); /* codes are < 64 bytes */
     } else {
         system_short(*it->system ? it->system : "local", sysbuf, sizeof sysbuf);
         int n = snprintf(feature, sizeof feature, "lab:%s:", sysbuf);
@@ -432,10 +495,12 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
     }
 
     char prov[320];
-    snprintf(prov, sizeof prov, "%s:%ld", s->path, line);
+    make_prov(s, line, prov, sizeof prov);
     mmdx_obs_t o = {pid, feature, MMDX_OBS_CONTINUOUS, NAN, NULL, NULL, MMDX_CENSOR_NONE, it->time, prov};
-    const char *canon = loinc ? hl7_units_canonical(s->st->units, loinc) : NULL;
-    double v;
+    const char *canon = NULL;
+    double v, factor = 1.0, offset = 0.0;
+    char why[256];
+    int urc = loinc ? resolve_unit(s, loinc, it->unit, &canon, &factor, &offset, why, sizeof why) : MMDX_ENOTFOUND;
     int censor = MMDX_CENSOR_NONE, numeric = 0;
 
     if (it->absent) {
@@ -477,11 +542,12 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
     }
     if (!isfinite(v))
         return hl7_reject(s, pid, line, MMDX_ERANGE, "value of %s is not finite", feature);
-    char why[256];
     const char *unit = it->unit;
-    rc = loinc ? hl7_units_convert(s->st->units, loinc, unit, &v, &canon, why, sizeof why) : MMDX_ENOTFOUND;
+    rc = urc;
     if (rc == MMDX_EUNIT)
         return hl7_reject(s, pid, line, MMDX_EUNIT, "%s", why);
+    if (rc == MMDX_OK)
+        v = v * factor + offset;
     o.value = v;
     o.censor = censor;
     o.unit = rc == MMDX_OK ? canon : (*unit ? unit : NULL); /* codes outside the table keep their unit */
@@ -607,7 +673,8 @@ int hl7_attr(hl7_src_t *s, const char *name, const xmlChar *ns, char *buf, size_
         return 0;
     do {
         const xmlChar *ln = xmlTextReaderConstLocalName(r);
-        if (ln && strcmp((const char *)ln, name) == 0 &&
+        if (ln && (ln == s->nm_value ? name[0] == 'v' && strcmp(name, "value") == 0
+                                     : strcmp((const char *)ln, name) == 0) &&
             (!ns || xmlTextReaderConstNamespaceUri(r) == ns)) {
             const char *v = (const char *)xmlTextReaderConstValue(r);
             size_t n = v ? strlen(v) : 0;
@@ -969,6 +1036,7 @@ static int parse(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
     s->ns_v3 = xmlTextReaderConstString(r, BAD_CAST "urn:hl7-org:v3");
     s->ns_xsi = xmlTextReaderConstString(r, BAD_CAST "http://www.w3.org/2001/XMLSchema-instance");
     s->ns_xhtml = xmlTextReaderConstString(r, BAD_CAST "http://www.w3.org/1999/xhtml");
+    s->nm_value = xmlTextReaderConstString(r, BAD_CAST "value");
     int ret = xmlTextReaderRead(r);
     while (ret == 1 && rc == MMDX_OK && !s->stop) {
         int type = xmlTextReaderNodeType(r);

@@ -41,6 +41,10 @@ HL7_HIDDEN const char *hl7_units_canonical(const hl7_units_t *u, const char *loi
 HL7_HIDDEN int hl7_units_convert(const hl7_units_t *u, const char *loinc, const char *unit, double *value,
                                  const char **canon, char *why, size_t why_size);
 HL7_HIDDEN size_t hl7_units_count(const hl7_units_t *u);
+/* As hl7_units_convert() but returns the conversion (canonical = value * factor + offset)
+ * instead of applying it. */
+HL7_HIDDEN int hl7_units_resolve(const hl7_units_t *u, const char *loinc, const char *unit, const char **canon,
+                                 double *factor, double *offset, char *why, size_t why_size);
 
 /* ------------------------------------------------------------------ clinical helpers */
 /* 1 when @p code is a well-formed LOINC code ("NNNNN-C") whose check digit is right. */
@@ -141,7 +145,16 @@ typedef struct hl7_src {
     /* the format parser's state */
     void *fmt;
     /* interned names (pointers into the reader's dictionary) */
-    const xmlChar *ns_fhir, *ns_v2, *ns_v3, *ns_xsi, *ns_xhtml;
+    const xmlChar *ns_fhir, *ns_v2, *ns_v3, *ns_xsi, *ns_xhtml, *nm_value;
+    int n_aliases;       /* fullUrl aliases registered (none: references are not looked up) */
+    hl7_patient_t *last_pt; /* the patient of the previous result (files group results by patient) */
+    /* conversions already resolved for (code, unit): a small direct-mapped cache */
+    struct hl7_conv_cache {
+        char code[16], unit[32];
+        const char *canon;
+        double factor, offset;
+        int rc;
+    } conv_cache[128];
 } hl7_src_t;
 
 /* Patient demographics (for hl7_emit and the end-of-file demographics and derived values). */

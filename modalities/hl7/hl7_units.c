@@ -246,11 +246,13 @@ static int is_unitless(const char *u)
     return strcmp(u, "1") == 0 || u[0] == '{' || strcmp(u, "[pH]") == 0;
 }
 
-int hl7_units_convert(const hl7_units_t *u, const char *loinc, const char *unit, double *value, const char **canon,
-                      char *why, size_t why_size)
+int hl7_units_resolve(const hl7_units_t *u, const char *loinc, const char *unit, const char **canon, double *factor,
+                      double *offset, char *why, size_t why_size)
 {
     const char *c = hl7_units_canonical(u, loinc);
     *canon = c;
+    *factor = 1.0;
+    *offset = 0.0;
     if (!c)
         return MMDX_ENOTFOUND;
     if (!unit || !*unit) {
@@ -281,6 +283,17 @@ int hl7_units_convert(const hl7_units_t *u, const char *loinc, const char *unit,
         snprintf(why, why_size, "unit '%s' cannot be converted to %s (the canonical unit of LOINC %s)", unit, c, loinc);
         return MMDX_EUNIT;
     }
-    *value = *value * hit->factor + hit->offset;
+    *factor = hit->factor;
+    *offset = hit->offset;
     return MMDX_OK;
+}
+
+int hl7_units_convert(const hl7_units_t *u, const char *loinc, const char *unit, double *value, const char **canon,
+                      char *why, size_t why_size)
+{
+    double f, o;
+    int rc = hl7_units_resolve(u, loinc, unit, canon, &f, &o, why, why_size);
+    if (rc == MMDX_OK)
+        *value = *value * f + o;
+    return rc;
 }
