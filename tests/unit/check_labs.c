@@ -343,6 +343,43 @@ START_TEST(test_unit_conversions)
 }
 END_TEST
 
+/* Every LOINC code of both tables passes the check digit, and the dictionary covers every
+ * analyte of the unit table in both languages. */
+START_TEST(test_tables_consistent)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/units.tsv", data_dir());
+    FILE *f = fopen(p, "r");
+    ck_assert_ptr_nonnull(f);
+    mmdx_terms_t *t = NULL;
+    mmdx_error_t err = {0};
+    char tp[1024];
+    snprintf(tp, sizeof tp, "%s/terms.tsv", data_dir());
+    ck_assert_int_eq(mmdx_terms_load(tp, &t, &err), MMDX_OK);
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        char kind[16], code[64];
+        if (sscanf(line, "%15[^\t]\t%63[^\t]", kind, code) != 2 || (strcmp(kind, "canon") && strcmp(kind, "conv")))
+            continue;
+        ck_assert_msg(hl7_loinc_valid(code), "units.tsv: %s fails the LOINC check digit", code);
+        ck_assert_msg(mmdx_terms_display(t, code, "en") && mmdx_terms_display(t, code, "ko"),
+                      "terms.tsv has no English and Korean name for %s", code);
+        n++;
+    }
+    fclose(f);
+    ck_assert_int_gt(n, 150);
+    f = fopen(tp, "r");
+    while (fgets(line, sizeof line, f)) {
+        char kind[16], code[64];
+        if (sscanf(line, "%15[^\t]\t%63[^\t]", kind, code) == 2 && strcmp(kind, "term") == 0)
+            ck_assert_msg(hl7_loinc_valid(code), "terms.tsv: %s fails the LOINC check digit", code);
+    }
+    fclose(f);
+    mmdx_terms_free(t);
+}
+END_TEST
+
 START_TEST(test_unit_table_errors)
 {
     char dir[512];
@@ -1135,6 +1172,7 @@ static Suite *labs_suite(void)
     tcase_add_checked_fixture(tc, units_setup, units_teardown);
     tcase_add_test(tc, test_unit_conversions);
     tcase_add_test(tc, test_unit_table_errors);
+    tcase_add_test(tc, test_tables_consistent);
     suite_add_tcase(s, tc);
     tc = tcase_create("adapter");
     tcase_add_checked_fixture(tc, setup, teardown);
