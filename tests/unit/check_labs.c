@@ -1160,6 +1160,61 @@ START_TEST(test_demo_cohort_labs)
 }
 END_TEST
 
+/* Through the core: detection among the registered modalities, the collector's policies. */
+static double collect_value(const char *path, mmdx_agg_t policy, const char *feature, unsigned *count,
+                            size_t *n_rejects)
+{
+    mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+    ck_assert_ptr_nonnull(ctx);
+    ck_assert_int_eq(mmdx_ctx_set_data_dir(ctx, data_dir()), MMDX_OK);
+    mmdx_space_t *space = mmdx_space_alloc();
+    mmdx_collect_t *col = mmdx_collect_alloc(ctx, space, policy);
+    mmdx_error_t err = {0};
+    int rc = mmdx_collect_file(col, NULL, path, NULL, &err); /* detected, not named */
+    ck_assert_msg(rc == MMDX_OK, "%s", err.message);
+    *n_rejects = mmdx_collect_n_rejects(col);
+    mmdx_cohort_t *c = NULL;
+    ck_assert_int_eq(mmdx_collect_to_cohort(col, &c, &err), MMDX_OK);
+    long j = mmdx_space_find_feature(space, feature);
+    ck_assert_int_ge(j, 0);
+    double v = NAN;
+    ck_assert_int_eq(mmdx_cohort_get(c, 0, (size_t)j, &v), 1); /* present */
+    *count = mmdx_collect_count(col, 0, (size_t)j);
+    mmdx_cohort_free(c);
+    mmdx_collect_free(col);
+    mmdx_space_free(space);
+    mmdx_ctx_free(ctx);
+    return v;
+}
+
+START_TEST(test_through_core)
+{
+    char doc[8192];
+    snprintf(doc, sizeof doc,
+             "<?xml version=\"1.0\"?>\n<Bundle xmlns=\"http://hl7.org/fhir\">\n%s"
+             FHIR_OBS("a", "final", "2345-7", "5.0", "mmol/L", "2020-03-01")
+             FHIR_OBS("b", "final", "2345-7", "110", "mg/dL", "2020-01-01")
+             FHIR_OBS("c", "final", "2345-7", "130", "mg/dL", "2020-02-01")
+             FHIR_OBS("d", "final", "2345-7", "9", "furlongs", "2020-04-01") "</Bundle>\n",
+             PATIENT_F);
+    const char *p = write_doc("core.xml", doc);
+    unsigned n;
+    size_t rej;
+    double v = collect_value(p, MMDX_AGG_LATEST, "lab:loinc:2345-7", &n, &rej);
+    ck_assert_double_eq_tol(v, 5.0 * 18.016, 1e-9); /* the latest (March), converted */
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(rej, 1);
+    v = collect_value(p, MMDX_AGG_MEAN, "lab:loinc:2345-7", &n, &rej);
+    ck_assert_double_eq_tol(v, (90.08 + 110 + 130) / 3, 1e-9);
+    v = collect_value(p, MMDX_AGG_MIN, "lab:loinc:2345-7", &n, &rej);
+    ck_assert_double_eq_tol(v, 90.08, 1e-9);
+    v = collect_value(p, MMDX_AGG_MAX, "lab:loinc:2345-7", &n, &rej);
+    ck_assert_double_eq_tol(v, 130, 1e-9);
+    v = collect_value(p, MMDX_AGG_LATEST, "demo:sex", &n, &rej);
+    ck_assert_double_eq(v, 0);
+}
+END_TEST
+
 static Suite *labs_suite(void)
 {
     Suite *s = suite_create("labs");
@@ -1195,6 +1250,7 @@ static Suite *labs_suite(void)
     tcase_add_test(tc, test_security);
     tcase_add_test(tc, test_sink_stop);
     tcase_add_test(tc, test_demo_cohort_labs);
+    tcase_add_test(tc, test_through_core);
     suite_add_tcase(s, tc);
     return s;
 }
