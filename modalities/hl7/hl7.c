@@ -437,6 +437,11 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
         return hl7_reject(s, pid, line, MMDX_EFORMAT, "%s%s", it->bad, it->bad_detail);
     if (!*pid && s->default_patient)
         pid = s->default_patient;
+    if (!it->absent && !it->has_number && !it->has_text && !it->has_coded && *it->interp) {
+        /* a qualitative result reported only through its interpretation (POS, NEG, ...) */
+        memcpy(it->level, it->interp, sizeof it->interp);
+        it->has_coded = 1;
+    }
     if (!it->absent && !it->has_number && !it->has_text && !it->has_coded) {
         /* panels and grouping results (hasMember, organizers) carry no value of their own */
         s->n_novalue++;

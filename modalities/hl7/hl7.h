@@ -81,6 +81,7 @@ typedef struct hl7_item {
     char unit[64];
     char level[HL7_TEXT];    /* categorical value (code or text) */
     char status[32];         /* normalised: final, amended, corrected, preliminary, ... */
+    char interp[32];         /* interpretation code (H, L, POS, ...): the level of a result without value */
     int64_t time;
     int has_number;          /* value[] holds a number to parse */
     int has_text;            /* level[] holds free text that may be a number ("<5") */

@@ -14,14 +14,14 @@ enum {
     N_code, N_coding, N_system, N_display, N_text, N_subject, N_reference, N_effectiveDateTime,
     N_effectivePeriod, N_start, N_effectiveInstant, N_issued, N_valueQuantity, N_value, N_comparator,
     N_unit, N_units, N_valueCodeableConcept, N_valueString, N_valueBoolean, N_valueInteger,
-    N_dataAbsentReason, N_component, N_gender, N_birthDate, N_appliesDateTime, N_diagnosticDateTime, N_COUNT
+    N_dataAbsentReason, N_component, N_gender, N_birthDate, N_appliesDateTime, N_diagnosticDateTime, N_interpretation, N_COUNT
 };
 static const char *const NAMES[N_COUNT] = {
     "Bundle", "entry", "fullUrl", "resource", "contained", "Observation", "Patient", "id", "status",
     "code", "coding", "system", "display", "text", "subject", "reference", "effectiveDateTime",
     "effectivePeriod", "start", "effectiveInstant", "issued", "valueQuantity", "value", "comparator",
     "unit", "units", "valueCodeableConcept", "valueString", "valueBoolean", "valueInteger",
-    "dataAbsentReason", "component", "gender", "birthDate", "appliesDateTime", "diagnosticDateTime"};
+    "dataAbsentReason", "component", "gender", "birthDate", "appliesDateTime", "diagnosticDateTime", "interpretation"};
 
 enum { CODING_NONE, CODING_CODE, CODING_VALUE };
 
@@ -235,7 +235,7 @@ static int item_start(hl7_src_t *s, fhir_t *f, const xmlChar *const *rel, int nr
             f->cur->line = hl7_line(s);
             f->comp_depth = depth;
         } else if (a == nm[N_valueCodeableConcept] || a == nm[N_code] || a == nm[N_subject] ||
-                   a == nm[N_effectivePeriod]) {
+                   a == nm[N_effectivePeriod] || a == nm[N_interpretation]) {
             /* read below */
         } else if (strncmp((const char *)a, "value", 5) == 0) {
             if (!it->bad) {
@@ -268,6 +268,11 @@ static int item_start(hl7_src_t *s, fhir_t *f, const xmlChar *const *rel, int nr
                 val_cut(s, f->c_display, sizeof f->c_display);
         }
         return MMDX_OK;
+    }
+    if (a == nm[N_interpretation]) {
+        if (nrel == 3 && b == nm[N_coding] && c == nm[N_code] && !*it->interp)
+            val_cut(s, it->interp, sizeof it->interp);
+        return nrel < 3 && (nrel == 1 || b == nm[N_coding]) ? MMDX_OK : HL7_SKIP;
     }
     if (a == nm[N_subject] && nrel == 2 && b == nm[N_reference] && it == &f->obs) {
         if (val(s, it, buf, sizeof buf) > 0)

@@ -142,6 +142,10 @@ static int v_text(hl7_src_t *s, int depth, const xmlChar *value)
             if (comp <= 1)
                 append(it, it->unit, sizeof it->unit, t);
             break;
+        case 8:
+            if (comp <= 1)
+                append(it, it->interp, sizeof it->interp, t);
+            break;
         case 11:
             append(it, it->status, sizeof it->status, t);
             break;
@@ -193,6 +197,7 @@ static int finish_obx(hl7_src_t *s, v2_t *v)
     trim(v->type);
     trim(it->status);
     trim(it->unit);
+    trim(it->interp);
     for (int i = 0; i < 3; i++) {
         trim(v->code[i]);
         trim(v->alt[i]);

@@ -1117,6 +1117,26 @@ START_TEST(test_security)
 }
 END_TEST
 
+START_TEST(test_interpretation_only)
+{
+    const char *doc =
+        "<Observation xmlns=\"http://hl7.org/fhir\"><status value=\"final\"/><code><coding><system "
+        "value=\"http://loinc.org\"/><code value=\"5198-7\"/></coding></code><subject><reference "
+        "value=\"Patient/p9\"/></subject><interpretation><coding><system "
+        "value=\"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation\"/><code value=\"POS\"/>"
+        "</coding></interpretation><referenceRange><low><value value=\"1\"/></low></referenceRange></Observation>";
+    rec_t r = {0};
+    mmdx_error_t err;
+    ck_assert_int_eq(run(write_doc("interp.xml", doc), NULL, &r, &err), MMDX_OK);
+    const rec_obs_t *o = find(&r, "p9", "lab:loinc:5198-7");
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq(o->kind, MMDX_OBS_CATEGORICAL);
+    ck_assert_str_eq(o->level, "POS");
+    ck_assert_uint_eq(r.n_obs, 1); /* the reference range is not a value */
+    rec_free(&r);
+}
+END_TEST
+
 START_TEST(test_sink_stop)
 {
     char doc[8192];
@@ -1249,6 +1269,7 @@ static Suite *labs_suite(void)
     tcase_add_test(tc, test_malformed_files);
     tcase_add_test(tc, test_security);
     tcase_add_test(tc, test_sink_stop);
+    tcase_add_test(tc, test_interpretation_only);
     tcase_add_test(tc, test_demo_cohort_labs);
     tcase_add_test(tc, test_through_core);
     suite_add_tcase(s, tc);
