@@ -84,7 +84,8 @@ static void f_free(hl7_src_t *s)
  * (through the fullUrl of a Patient entry read before), "#p1" (contained). */
 static void patient_of(hl7_src_t *s, const char *ref, char *out, size_t size)
 {
-    const char *id = hl7_patient_resolve(s, ref);
+    /* aliases are Bundle fullUrls (urn:uuid:..., absolute URLs): a relative "Patient/x" is not one */
+    const char *id = strchr(ref, ':') ? hl7_patient_resolve(s, ref) : NULL;
     if (!id) {
         const char *p = strstr(ref, "Patient/");
         id = p ? p + 8 : ref[0] == '#' ? ref + 1 : ref;

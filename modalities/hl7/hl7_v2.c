@@ -50,10 +50,22 @@ static void v_free(hl7_src_t *s)
 /* "OBX.5" -> 5 when the segment is @p seg; "CE.2" -> 2 for any type. 0 otherwise. */
 static int number_after_dot(const char *name, const char *seg)
 {
-    const char *dot = strchr(name, '.');
-    if (!dot || (seg && ((size_t)(dot - name) != strlen(seg) || strncmp(name, seg, (size_t)(dot - name)) != 0)))
+    const char *p = name;
+    if (seg) {
+        while (*seg && *p == *seg)
+            p++, seg++;
+        if (*seg)
+            return 0;
+    } else {
+        while (*p && *p != '.')
+            p++;
+    }
+    if (*p != '.')
         return 0;
-    return atoi(dot + 1);
+    int v = 0;
+    for (p++; *p >= '0' && *p <= '9' && v < 1000; p++)
+        v = v * 10 + (*p - '0');
+    return *p ? 0 : v;
 }
 
 static void append(hl7_item_t *it, char *dst, size_t size, const char *src)
@@ -78,6 +90,8 @@ static int v_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
         return HL7_SKIP;
     const char *n = (const char *)name;
     v->stk[depth] = n;
+    if (n[0] != 'O' && n[0] != 'P' && v->obx_depth < 0 && v->pid_depth < 0 && v->obr_depth < 0)
+        return MMDX_OK; /* quick path: only ORU_R01, PID, OBR and OBX open a state */
     if (v->obx_depth >= 0 || v->pid_depth >= 0 || v->obr_depth >= 0) {
         if (v->obx_depth >= 0 && depth == v->obx_depth + 1 && strcmp(n, "OBX.5") == 0 && v->obx5_seen++)
             return HL7_SKIP; /* repeated OBX-5: the first one is the value */
@@ -156,8 +170,10 @@ static int v_text(hl7_src_t *s, int depth, const xmlChar *value)
         }
         return MMDX_OK;
     }
-    hl7_item_t dummy; /* overflow in PID/OBR only truncates; the checks below catch it */
-    hl7_item_reset(&dummy);
+    if (v->pid_depth < 0 && v->obr_depth < 0)
+        return MMDX_OK; /* MSH, ORC, SPM, ...: not read */
+    hl7_item_t dummy; /* overflow in PID/OBR only truncates; dummy.bad tells */
+    dummy.bad = NULL;
     if (v->pid_depth >= 0 && el > v->pid_depth) {
         int field = number_after_dot(v->stk[v->pid_depth + 1], "PID");
         int comp = el >= v->pid_depth + 2 ? number_after_dot(v->stk[v->pid_depth + 2], NULL) : 0;
@@ -193,7 +209,7 @@ static void trim(char *t)
 static int finish_obx(hl7_src_t *s, v2_t *v)
 {
     hl7_item_t *it = &v->it;
-    snprintf(it->patient, sizeof it->patient, "%s", v->patient);
+    memcpy(it->patient, v->patient, sizeof it->patient); /* same size, NUL-terminated */
     trim(v->type);
     trim(it->status);
     trim(it->unit);
