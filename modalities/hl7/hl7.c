@@ -455,8 +455,15 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
     int rc = hl7_patient_seen(s, pid, &p);
     if (rc != MMDX_OK)
         return rc;
-    if (!*it->code)
-        return hl7_reject(s, pid, line, MMDX_EFORMAT, "result has no code");
+    if (!*it->code) {
+        /* a code given only as text ("혈당", "Creatinine"): a known local name is enough */
+        const char *m = *it->display && s->st->terms ? mmdx_terms_local_to_loinc(s->st->terms, it->display) : NULL;
+        if (!m)
+            return hl7_reject(s, pid, line, MMDX_EFORMAT, "result has no code%s%s%s", *it->display ? " (text '" : "",
+                              it->display, *it->display ? "' is not a known local name)" : "");
+        hl7_item_set(it, it->code, sizeof it->code, m);
+        it->code_is_loinc = 1;
+    }
 
     /* the feature: LOINC when given (checked), else a local name or code mapped through the
      * term dictionary, else the code in its own system */

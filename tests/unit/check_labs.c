@@ -1134,6 +1134,21 @@ START_TEST(test_interpretation_only)
     ck_assert_str_eq(o->level, "POS");
     ck_assert_uint_eq(r.n_obs, 1); /* the reference range is not a value */
     rec_free(&r);
+    /* a code given only as Korean text, mapped through the dictionary's local names */
+    doc = "<Observation xmlns=\"http://hl7.org/fhir\"><status value=\"final\"/><code><text value=\"당화혈색소\"/>"
+          "</code><subject><reference value=\"Patient/p9\"/></subject><valueQuantity><value value=\"53\"/>"
+          "<unit value=\"mmol/mol\"/></valueQuantity></Observation>";
+    ck_assert_int_eq(run(write_doc("ko.xml", doc), NULL, &r, &err), MMDX_OK);
+    o = find(&r, "p9", "lab:loinc:4548-4");
+    ck_assert_ptr_nonnull(o);
+    ck_assert_double_eq_tol(o->value, 0.09148 * 53 + 2.152, 1e-9);
+    rec_free(&r);
+    doc = "<Observation xmlns=\"http://hl7.org/fhir\"><status value=\"final\"/><code><text value=\"mystery\"/>"
+          "</code><subject><reference value=\"Patient/p9\"/></subject><valueQuantity><value value=\"1\"/>"
+          "</valueQuantity></Observation>";
+    ck_assert_int_eq(run(write_doc("nocode.xml", doc), NULL, &r, &err), MMDX_OK);
+    ck_assert_ptr_nonnull(find_reject(&r, "'mystery' is not a known local name"));
+    rec_free(&r);
 }
 END_TEST
 
