@@ -83,7 +83,7 @@ static int obs_child(hl7_src_t *s, cda_t *c, int rel, const char *n, int depth)
                 hl7_item_set(it, it->system, sizeof it->system, *sys ? sys : "local");
                 it->code_is_loinc = hl7_is_loinc_system(sys);
             }
-            if (attr(s, c, "displayName", buf, sizeof buf) > 0)
+            if (hl7_attr(s, "displayName", NULL, buf, sizeof buf) != 0) /* a long one is cut, not an error */
                 hl7_item_set(it, it->display, sizeof it->display, buf);
             return MMDX_OK;
         }
@@ -130,7 +130,7 @@ static int obs_child(hl7_src_t *s, cda_t *c, int rel, const char *n, int depth)
             } else if (strcmp(t, "CD") == 0 || strcmp(t, "CE") == 0 || strcmp(t, "CO") == 0 ||
                        strcmp(t, "CV") == 0 || strcmp(t, "BL") == 0) {
                 if (attr(s, c, strcmp(t, "BL") == 0 ? "value" : "code", it->level, sizeof it->level) > 0 ||
-                    attr(s, c, "displayName", it->level, sizeof it->level) > 0)
+                    hl7_attr(s, "displayName", NULL, it->level, sizeof it->level) != 0)
                     it->has_coded = 1;
             } else if (!it->bad) {
                 it->bad = "unsupported value type ";
