@@ -121,7 +121,7 @@ static int pt_get(hl7_src_t *s, const char *id, hl7_patient_t **out, int *create
     return MMDX_OK;
 }
 
-int hl7_patient_seen(hl7_src_t *s, const char *id, hl7_patient_t **out)
+int mmdx_hl7_patient_seen(hl7_src_t *s, const char *id, hl7_patient_t **out)
 {
     if (s->last_pt && strcmp(s->last_pt->id, id) == 0) {
         if (out)
@@ -134,7 +134,7 @@ int hl7_patient_seen(hl7_src_t *s, const char *id, hl7_patient_t **out)
     if (rc != MMDX_OK)
         return rc;
     if (p->alias_of) /* an alias registered before: the real entry */
-        return hl7_patient_seen(s, p->alias_of, out);
+        return mmdx_hl7_patient_seen(s, p->alias_of, out);
     if (created && !s->dry && s->sink->patient) {
         rc = s->sink->patient(s->sink->data, id);
         if (rc < 0) {
@@ -148,10 +148,10 @@ int hl7_patient_seen(hl7_src_t *s, const char *id, hl7_patient_t **out)
     return MMDX_OK;
 }
 
-int hl7_patient_set_birth(hl7_src_t *s, const char *id, int64_t birth)
+int mmdx_hl7_patient_set_birth(hl7_src_t *s, const char *id, int64_t birth)
 {
     hl7_patient_t *p;
-    int rc = hl7_patient_seen(s, id, &p);
+    int rc = mmdx_hl7_patient_seen(s, id, &p);
     if (rc == MMDX_OK) {
         p->birth = birth;
         p->has_birth = 1;
@@ -159,10 +159,10 @@ int hl7_patient_set_birth(hl7_src_t *s, const char *id, int64_t birth)
     return rc;
 }
 
-int hl7_patient_set_sex(hl7_src_t *s, const char *id, const char *sex)
+int mmdx_hl7_patient_set_sex(hl7_src_t *s, const char *id, const char *sex)
 {
     hl7_patient_t *p;
-    int rc = hl7_patient_seen(s, id, &p);
+    int rc = mmdx_hl7_patient_seen(s, id, &p);
     if (rc != MMDX_OK)
         return rc;
     char c = sex[0];
@@ -174,12 +174,12 @@ int hl7_patient_set_sex(hl7_src_t *s, const char *id, const char *sex)
     return MMDX_OK;
 }
 
-int hl7_patient_alias(hl7_src_t *s, const char *alias, const char *id)
+int mmdx_hl7_patient_alias(hl7_src_t *s, const char *alias, const char *id)
 {
     if (!*alias || strcmp(alias, id) == 0)
         return MMDX_OK;
     hl7_patient_t *target, *a;
-    int created, rc = hl7_patient_seen(s, id, &target);
+    int created, rc = mmdx_hl7_patient_seen(s, id, &target);
     if (rc != MMDX_OK)
         return rc;
     if ((rc = pt_get(s, alias, &a, &created)) != MMDX_OK)
@@ -191,7 +191,7 @@ int hl7_patient_alias(hl7_src_t *s, const char *alias, const char *id)
     return MMDX_OK;
 }
 
-const char *hl7_patient_resolve(hl7_src_t *s, const char *alias)
+const char *mmdx_hl7_patient_resolve(hl7_src_t *s, const char *alias)
 {
     if (!s->n_aliases)
         return NULL;
@@ -213,13 +213,13 @@ static void pt_free_all(hl7_src_t *s)
 
 /* ================================================================== items */
 
-void hl7_item_reset(hl7_item_t *it)
+void mmdx_hl7_item_reset(hl7_item_t *it)
 {
     memset(it, 0, sizeof *it);
     it->time = MMDX_TIME_UNKNOWN;
 }
 
-void hl7_item_set(hl7_item_t *it, char *dst, size_t size, const char *src)
+void mmdx_hl7_item_set(hl7_item_t *it, char *dst, size_t size, const char *src)
 {
     size_t n = strlen(src);
     if (n >= size) {
@@ -235,7 +235,7 @@ void hl7_item_set(hl7_item_t *it, char *dst, size_t size, const char *src)
 
 /* ================================================================== emitting */
 
-long hl7_line(hl7_src_t *s)
+long mmdx_hl7_line(hl7_src_t *s)
 {
     if (!s->r)
         return 0;
@@ -246,7 +246,7 @@ long hl7_line(hl7_src_t *s)
     return line > 0 ? line : (long)xmlTextReaderGetParserLineNumber(s->r);
 }
 
-int hl7_reject(hl7_src_t *s, const char *patient, long line, int code, const char *fmt, ...)
+int mmdx_hl7_reject(hl7_src_t *s, const char *patient, long line, int code, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -302,7 +302,7 @@ static void system_short(const char *sys, char *out, size_t size)
     out[n] = '\0';
 }
 
-int hl7_is_loinc_system(const char *sys)
+int mmdx_hl7_is_loinc_system(const char *sys)
 {
     return strcmp(sys, "http://loinc.org") == 0 || strcmp(sys, "2.16.840.1.113883.6.1") == 0 ||
            strcmp(sys, "urn:oid:2.16.840.1.113883.6.1") == 0 || strcmp(sys, "LN") == 0;
@@ -416,7 +416,7 @@ static int resolve_unit(hl7_src_t *s, const char *loinc, const char *unit, const
             return c->rc;
         }
     }
-    int rc = hl7_units_resolve(s->st->units, loinc, unit, canon, f, o, why, why_size);
+    int rc = mmdx_hl7_units_resolve(s->st->units, loinc, unit, canon, f, o, why, why_size);
     if (c && rc != MMDX_EUNIT) { /* failures keep their reason text: not cached */
         memcpy(c->code, loinc, cl + 1);
         memcpy(c->unit, unit, ul + 1);
@@ -428,13 +428,13 @@ static int resolve_unit(hl7_src_t *s, const char *loinc, const char *unit, const
     return rc;
 }
 
-int hl7_emit(hl7_src_t *s, hl7_item_t *it)
+int mmdx_hl7_emit(hl7_src_t *s, hl7_item_t *it)
 {
     const char *pid = it->patient;
     long line = it->line;
     s->n_results++;
     if (it->bad)
-        return hl7_reject(s, pid, line, MMDX_EFORMAT, "%s%s", it->bad, it->bad_detail);
+        return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "%s%s", it->bad, it->bad_detail);
     if (!*pid && s->default_patient)
         pid = s->default_patient;
     if (!it->absent && !it->has_number && !it->has_text && !it->has_coded && *it->interp) {
@@ -445,23 +445,23 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
     if (!it->absent && !it->has_number && !it->has_text && !it->has_coded) {
         /* panels and grouping results (hasMember, organizers) carry no value of their own */
         s->n_novalue++;
-        return *pid ? hl7_patient_seen(s, pid, NULL) : MMDX_OK;
+        return *pid ? mmdx_hl7_patient_seen(s, pid, NULL) : MMDX_OK;
     }
     if (!*pid)
-        return hl7_reject(s, NULL, line, MMDX_EFORMAT,
+        return mmdx_hl7_reject(s, NULL, line, MMDX_EFORMAT,
                           "result %s has no patient (no subject, PID-3 or recordTarget; option patient=ID sets one)",
                           *it->code ? it->code : "(no code)");
     hl7_patient_t *p;
-    int rc = hl7_patient_seen(s, pid, &p);
+    int rc = mmdx_hl7_patient_seen(s, pid, &p);
     if (rc != MMDX_OK)
         return rc;
     if (!*it->code) {
         /* a code given only as text ("혈당", "Creatinine"): a known local name is enough */
         const char *m = *it->display && s->st->terms ? mmdx_terms_local_to_loinc(s->st->terms, it->display) : NULL;
         if (!m)
-            return hl7_reject(s, pid, line, MMDX_EFORMAT, "result has no code%s%s%s", *it->display ? " (text '" : "",
+            return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "result has no code%s%s%s", *it->display ? " (text '" : "",
                               it->display, *it->display ? "' is not a known local name)" : "");
-        hl7_item_set(it, it->code, sizeof it->code, m);
+        mmdx_hl7_item_set(it, it->code, sizeof it->code, m);
         it->code_is_loinc = 1;
     }
 
@@ -470,8 +470,8 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
     const char *loinc = NULL;
     char sysbuf[96];
     if (it->code_is_loinc) {
-        if (!hl7_loinc_valid(it->code))
-            return hl7_reject(s, pid, line, MMDX_EFORMAT, "invalid LOINC code '%s' (bad format or check digit)",
+        if (!mmdx_hl7_loinc_valid(it->code))
+            return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "invalid LOINC code '%s' (bad format or check digit)",
                               it->code);
         loinc = it->code;
     } else if (s->st->terms) {
@@ -522,25 +522,25 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
         return send_obs(s, &o);
     }
     if (it->has_number) {
-        if (hl7_parse_censored(it->value, &v, &censor) != 0)
-            return hl7_reject(s, pid, line, MMDX_EFORMAT, "value '%s' of %s is not a number", it->value, feature);
+        if (mmdx_hl7_parse_censored(it->value, &v, &censor) != 0)
+            return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "value '%s' of %s is not a number", it->value, feature);
         if (*it->comparator) {
             if (censor != MMDX_CENSOR_NONE)
-                return hl7_reject(s, pid, line, MMDX_EFORMAT, "value '%s' of %s has two comparators", it->value,
+                return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "value '%s' of %s has two comparators", it->value,
                                   feature);
             censor = it->comparator[0] == '<' ? MMDX_CENSOR_LEFT : it->comparator[0] == '>' ? MMDX_CENSOR_RIGHT : -1;
             if (censor < 0)
-                return hl7_reject(s, pid, line, MMDX_EFORMAT, "unknown comparator '%s' on %s", it->comparator,
+                return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "unknown comparator '%s' on %s", it->comparator,
                                   feature);
         }
         if (it->censor_bound)
             censor = it->censor_bound;
         numeric = 1;
     } else if (it->has_text) {
-        if (hl7_parse_censored(it->level, &v, &censor) == 0) {
+        if (mmdx_hl7_parse_censored(it->level, &v, &censor) == 0) {
             numeric = 1;
         } else if (canon && strcmp(canon, "{categorical}") != 0) {
-            return hl7_reject(s, pid, line, MMDX_EFORMAT, "non-numeric value '%s' for %s, which is measured in %s",
+            return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "non-numeric value '%s' for %s, which is measured in %s",
                               it->level, feature, canon);
         }
     }
@@ -553,11 +553,11 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
         return send_obs(s, &o);
     }
     if (!isfinite(v))
-        return hl7_reject(s, pid, line, MMDX_ERANGE, "value of %s is not finite", feature);
+        return mmdx_hl7_reject(s, pid, line, MMDX_ERANGE, "value of %s is not finite", feature);
     const char *unit = it->unit;
     rc = urc;
     if (rc == MMDX_EUNIT)
-        return hl7_reject(s, pid, line, MMDX_EUNIT, "%s", why);
+        return mmdx_hl7_reject(s, pid, line, MMDX_EUNIT, "%s", why);
     if (rc == MMDX_OK)
         v = v * factor + offset;
     o.value = v;
@@ -587,7 +587,7 @@ static int emit_patients(hl7_src_t *s)
         if (p->has_birth && p->has_time && p->last_time >= p->birth) {
             o.feature = "demo:age";
             o.kind = MMDX_OBS_CONTINUOUS;
-            o.value = hl7_years_between(p->birth, p->last_time);
+            o.value = mmdx_hl7_years_between(p->birth, p->last_time);
             o.unit = "a";
             o.time = p->last_time;
             snprintf(prov, sizeof prov, "derived:age at the latest result from the birth date in %s", s->path);
@@ -596,8 +596,8 @@ static int emit_patients(hl7_src_t *s)
                 break;
         }
         if (p->has_creat && p->has_birth && p->sex >= 0 && p->creat_time != MMDX_TIME_UNKNOWN) {
-            int age = hl7_completed_years(p->birth, p->creat_time);
-            double e = hl7_egfr_ckdepi2021(p->creat, age, p->sex == 0);
+            int age = mmdx_hl7_completed_years(p->birth, p->creat_time);
+            double e = mmdx_hl7_egfr_ckdepi2021(p->creat, age, p->sex == 0);
             if (isfinite(e)) {
                 /* creatinine below a bound means eGFR above the matching bound, and back */
                 int c = p->creat_censor == MMDX_CENSOR_LEFT    ? MMDX_CENSOR_RIGHT
@@ -614,7 +614,7 @@ static int emit_patients(hl7_src_t *s)
             }
         }
         if (p->has_height && p->has_weight) {
-            double b = hl7_bmi(p->height, p->weight);
+            double b = mmdx_hl7_bmi(p->height, p->weight);
             if (isfinite(b)) {
                 int64_t t = p->height_time == MMDX_TIME_UNKNOWN ? p->weight_time
                             : p->weight_time == MMDX_TIME_UNKNOWN || p->height_time > p->weight_time
@@ -677,7 +677,7 @@ static int io_read(void *ctx, char *buf, int len)
     return (int)n;
 }
 
-int hl7_attr(hl7_src_t *s, const char *name, const xmlChar *ns, char *buf, size_t size)
+int mmdx_hl7_attr(hl7_src_t *s, const char *name, const xmlChar *ns, char *buf, size_t size)
 {
     xmlTextReaderPtr r = s->r;
     int found = 0;
@@ -832,14 +832,14 @@ static int hl7_init(const mmdx_host_t *host, void **state_out, mmdx_error_t *err
     if (set_path(path, sizeof path, dir, "units.tsv"))
         rc = mmdx_modality_error(err, MMDX_EINVAL, dir, "hl7", 0, "data directory path too long");
     else
-        rc = hl7_units_load(host, path, &st->units, err);
+        rc = mmdx_hl7_units_load(host, path, &st->units, err);
     if (rc == MMDX_OK) {
         mmdx_terms_alloc_t a = {host->malloc, host->realloc, host->free};
         set_path(path, sizeof path, dir, "terms.tsv");
         rc = mmdx_terms_load_with(path, &a, &st->terms, err);
     }
     if (rc != MMDX_OK) {
-        hl7_units_free(st->units);
+        mmdx_hl7_units_free(st->units);
         mmdx_terms_free(st->terms);
         host->free(st);
         return rc;
@@ -853,7 +853,7 @@ static void hl7_fini(void *state)
     hl7_state_t *st = state;
     if (!st)
         return;
-    hl7_units_free(st->units);
+    mmdx_hl7_units_free(st->units);
     mmdx_terms_free(st->terms);
     st->host->free(st);
 }
@@ -988,7 +988,7 @@ fail:
 
 static const hl7_parser_t *parser_for(int fmt)
 {
-    return fmt == HL7_FMT_FHIR ? &hl7_fhir_parser : fmt == HL7_FMT_V2 ? &hl7_v2_parser : &hl7_cda_parser;
+    return fmt == HL7_FMT_FHIR ? &mmdx_hl7_fhir_parser : fmt == HL7_FMT_V2 ? &mmdx_hl7_v2_parser : &mmdx_hl7_cda_parser;
 }
 
 /* Decide the format from the root element. */
@@ -1011,19 +1011,19 @@ static int detect(hl7_src_t *s, const xmlChar *name, const xmlChar *ns, mmdx_err
         else
             fmt = HL7_FMT_FHIR;
     } else if (!ns) {
-        return mmdx_modality_error(err, MMDX_EFORMAT, s->path, n, hl7_line(s),
+        return mmdx_modality_error(err, MMDX_EFORMAT, s->path, n, mmdx_hl7_line(s),
                                    "root element <%s> has no namespace declaration: a fragment, not an HL7 document "
                                    "(expected xmlns=\"http://hl7.org/fhir\", \"urn:hl7-org:v2xml\" or "
                                    "\"urn:hl7-org:v3\"; option fragments=1 reads it anyway)",
                                    n);
     } else {
-        return mmdx_modality_error(err, MMDX_EFORMAT, s->path, n, hl7_line(s),
+        return mmdx_modality_error(err, MMDX_EFORMAT, s->path, n, mmdx_hl7_line(s),
                                    "root element <%s> is in namespace '%s', which is not FHIR (http://hl7.org/fhir), "
                                    "HL7 v2.xml (urn:hl7-org:v2xml) or CDA (urn:hl7-org:v3)",
                                    n, (const char *)ns);
     }
     if (s->want_format && fmt != s->want_format)
-        return mmdx_modality_error(err, MMDX_EFORMAT, s->path, n, hl7_line(s),
+        return mmdx_modality_error(err, MMDX_EFORMAT, s->path, n, mmdx_hl7_line(s),
                                    "option format= asks for another format than the document's root <%s>", n);
     s->format = fmt;
     return MMDX_OK;
@@ -1059,7 +1059,7 @@ static int parse(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
             const xmlChar *ns = xmlTextReaderConstNamespaceUri(r);
             int empty = xmlTextReaderIsEmptyElement(r);
             if (depth >= HL7_MAX_DEPTH) {
-                rc = mmdx_modality_error(err, MMDX_ESECURITY, s->path, (const char *)name, hl7_line(s),
+                rc = mmdx_modality_error(err, MMDX_ESECURITY, s->path, (const char *)name, mmdx_hl7_line(s),
                                          "elements nested deeper than %d levels", HL7_MAX_DEPTH);
                 break;
             }
@@ -1092,7 +1092,7 @@ static int parse(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
                 break;
         } else if (type == XML_READER_TYPE_DOCUMENT_TYPE || type == XML_READER_TYPE_ENTITY_REFERENCE ||
                    type == XML_READER_TYPE_ENTITY) {
-            rc = mmdx_modality_error(err, MMDX_ESECURITY, s->path, "DOCTYPE", hl7_line(s),
+            rc = mmdx_modality_error(err, MMDX_ESECURITY, s->path, "DOCTYPE", mmdx_hl7_line(s),
                                      "document type declarations and entities are refused (no DTD is ever loaded)");
             break;
         }
@@ -1102,7 +1102,7 @@ static int parse(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
         rc = s->stop;
     if (rc == MMDX_OK && ret < 0) {
         const char *m = s->xml_err ? s->xml_err_msg : "libxml2 could not read the document";
-        long line = s->xml_err ? s->xml_err_line : hl7_line(s);
+        long line = s->xml_err ? s->xml_err_line : mmdx_hl7_line(s);
         if (s->xml_err_domain == XML_FROM_PARSER && (s->xml_err == XML_ERR_ENTITY_LOOP ||
                                                      s->xml_err == XML_ERR_EXT_ENTITY_STANDALONE ||
                                                      s->xml_err == XML_ERR_ENTITY_IS_EXTERNAL ||
@@ -1170,7 +1170,7 @@ static int hl7_read(void *src, const mmdx_sink_t *sink, mmdx_error_t *err)
     s->dry = truncated && !s->partial;
     int rc = parse(s, err, &truncated);
     if (rc == MMDX_ETRUNC || (truncated && rc == MMDX_OK)) {
-        long line = rc == MMDX_ETRUNC ? s->trunc_line : hl7_line(s);
+        long line = rc == MMDX_ETRUNC ? s->trunc_line : mmdx_hl7_line(s);
         if (s->partial)
             rc = mmdx_modality_error(err, MMDX_ETRUNC, s->path, root, line,
                                      "file is truncated (ends before </%s>): %s; the %lu results read before the "

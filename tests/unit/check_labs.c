@@ -223,17 +223,17 @@ static const char *testdata(char *buf, size_t n, const char *rel)
 
 START_TEST(test_loinc_check_digit)
 {
-    ck_assert(hl7_loinc_valid("2345-7"));
-    ck_assert(hl7_loinc_valid("10368-9"));
-    ck_assert(hl7_loinc_valid("98979-8"));
-    ck_assert(hl7_loinc_valid("718-7"));
-    ck_assert(hl7_loinc_valid("28-1"));
-    ck_assert(!hl7_loinc_valid("2345-8"));   /* wrong check digit */
-    ck_assert(!hl7_loinc_valid("xx625-4"));  /* the deliberately bad code of the v2 example */
-    ck_assert(!hl7_loinc_valid("20995-1"));  /* wrong check digit in a NIST test message */
-    ck_assert(!hl7_loinc_valid("23457"));
-    ck_assert(!hl7_loinc_valid("12345678-9"));
-    ck_assert(!hl7_loinc_valid("2345-77"));
+    ck_assert(mmdx_hl7_loinc_valid("2345-7"));
+    ck_assert(mmdx_hl7_loinc_valid("10368-9"));
+    ck_assert(mmdx_hl7_loinc_valid("98979-8"));
+    ck_assert(mmdx_hl7_loinc_valid("718-7"));
+    ck_assert(mmdx_hl7_loinc_valid("28-1"));
+    ck_assert(!mmdx_hl7_loinc_valid("2345-8"));   /* wrong check digit */
+    ck_assert(!mmdx_hl7_loinc_valid("xx625-4"));  /* the deliberately bad code of the v2 example */
+    ck_assert(!mmdx_hl7_loinc_valid("20995-1"));  /* wrong check digit in a NIST test message */
+    ck_assert(!mmdx_hl7_loinc_valid("23457"));
+    ck_assert(!mmdx_hl7_loinc_valid("12345678-9"));
+    ck_assert(!mmdx_hl7_loinc_valid("2345-77"));
 }
 END_TEST
 
@@ -242,46 +242,46 @@ START_TEST(test_egfr_worked_values)
     /* CKD-EPI 2021 (Inker et al., NEJM 2021), computed by hand from the published equation:
      * 50 y woman, Scr 1.0 -> 68.6 (calculators print 69); 60 y man, 1.0 -> 86.2 (86);
      * 30 y woman, 0.5 (below kappa) -> 129.3; 70 y man, 2.5 -> 27.0; 45 y man, 0.8 -> 111.2 */
-    ck_assert_double_eq_tol(hl7_egfr_ckdepi2021(1.0, 50, 1), 68.633, 0.01);
-    ck_assert_double_eq_tol(hl7_egfr_ckdepi2021(1.0, 60, 0), 86.163, 0.01);
-    ck_assert_double_eq_tol(hl7_egfr_ckdepi2021(0.5, 30, 1), 129.317, 0.01);
-    ck_assert_double_eq_tol(hl7_egfr_ckdepi2021(2.5, 70, 0), 26.964, 0.01);
-    ck_assert_double_eq_tol(hl7_egfr_ckdepi2021(0.8, 45, 0), 111.222, 0.01);
-    ck_assert(isnan(hl7_egfr_ckdepi2021(0.0, 50, 1)));
-    ck_assert(isnan(hl7_egfr_ckdepi2021(1.0, 12, 1))); /* adults only */
-    ck_assert_double_eq_tol(hl7_bmi(177, 86), 27.4506, 0.001);
-    ck_assert(isnan(hl7_bmi(0, 86)));
+    ck_assert_double_eq_tol(mmdx_hl7_egfr_ckdepi2021(1.0, 50, 1), 68.633, 0.01);
+    ck_assert_double_eq_tol(mmdx_hl7_egfr_ckdepi2021(1.0, 60, 0), 86.163, 0.01);
+    ck_assert_double_eq_tol(mmdx_hl7_egfr_ckdepi2021(0.5, 30, 1), 129.317, 0.01);
+    ck_assert_double_eq_tol(mmdx_hl7_egfr_ckdepi2021(2.5, 70, 0), 26.964, 0.01);
+    ck_assert_double_eq_tol(mmdx_hl7_egfr_ckdepi2021(0.8, 45, 0), 111.222, 0.01);
+    ck_assert(isnan(mmdx_hl7_egfr_ckdepi2021(0.0, 50, 1)));
+    ck_assert(isnan(mmdx_hl7_egfr_ckdepi2021(1.0, 12, 1))); /* adults only */
+    ck_assert_double_eq_tol(mmdx_hl7_bmi(177, 86), 27.4506, 0.001);
+    ck_assert(isnan(mmdx_hl7_bmi(0, 86)));
 }
 END_TEST
 
 START_TEST(test_times_and_numbers)
 {
     int64_t t;
-    ck_assert_int_eq(hl7_parse_time("2013-04-02T09:30:10+01:00", &t), 0);
+    ck_assert_int_eq(mmdx_hl7_parse_time("2013-04-02T09:30:10+01:00", &t), 0);
     ck_assert_int_eq(t, 1364891410);
-    ck_assert_int_eq(hl7_parse_time("200808151030-0700", &t), 0);
+    ck_assert_int_eq(mmdx_hl7_parse_time("200808151030-0700", &t), 0);
     ck_assert_int_eq(t, 1218821400);
-    ck_assert_int_eq(hl7_parse_time("20070526", &t), 0);
+    ck_assert_int_eq(mmdx_hl7_parse_time("20070526", &t), 0);
     ck_assert_int_eq(t, 1180137600);
-    ck_assert_int_eq(hl7_parse_time("2007-05", &t), 0);
-    ck_assert_int_eq(hl7_parse_time("2013-02-30", &t), -1);
-    ck_assert_int_eq(hl7_parse_time("yesterday", &t), -1);
-    ck_assert_int_eq(hl7_parse_time("2013-04-02T25:00:00Z", &t), -1);
-    ck_assert_int_eq(hl7_completed_years(1180137600, 1218821400), 1);
+    ck_assert_int_eq(mmdx_hl7_parse_time("2007-05", &t), 0);
+    ck_assert_int_eq(mmdx_hl7_parse_time("2013-02-30", &t), -1);
+    ck_assert_int_eq(mmdx_hl7_parse_time("yesterday", &t), -1);
+    ck_assert_int_eq(mmdx_hl7_parse_time("2013-04-02T25:00:00Z", &t), -1);
+    ck_assert_int_eq(mmdx_hl7_completed_years(1180137600, 1218821400), 1);
     double v;
     int c;
-    ck_assert_int_eq(hl7_parse_number(" 6.3 ", &v), 0);
+    ck_assert_int_eq(mmdx_hl7_parse_number(" 6.3 ", &v), 0);
     ck_assert_double_eq(v, 6.3);
-    ck_assert_int_eq(hl7_parse_number("0x10", &v), -1);
-    ck_assert_int_eq(hl7_parse_number("nan", &v), -1);
-    ck_assert_int_eq(hl7_parse_number("inf", &v), -1);
-    ck_assert_int_eq(hl7_parse_number("1e999", &v), -1);
-    ck_assert_int_eq(hl7_parse_number("5,2", &v), -1);
-    ck_assert_int_eq(hl7_parse_censored("<5", &v, &c), 0);
+    ck_assert_int_eq(mmdx_hl7_parse_number("0x10", &v), -1);
+    ck_assert_int_eq(mmdx_hl7_parse_number("nan", &v), -1);
+    ck_assert_int_eq(mmdx_hl7_parse_number("inf", &v), -1);
+    ck_assert_int_eq(mmdx_hl7_parse_number("1e999", &v), -1);
+    ck_assert_int_eq(mmdx_hl7_parse_number("5,2", &v), -1);
+    ck_assert_int_eq(mmdx_hl7_parse_censored("<5", &v, &c), 0);
     ck_assert(v == 5 && c == MMDX_CENSOR_LEFT);
-    ck_assert_int_eq(hl7_parse_censored(">= 1000", &v, &c), 0);
+    ck_assert_int_eq(mmdx_hl7_parse_censored(">= 1000", &v, &c), 0);
     ck_assert(v == 1000 && c == MMDX_CENSOR_RIGHT);
-    ck_assert_int_eq(hl7_parse_censored("<<5", &v, &c), -1);
+    ck_assert_int_eq(mmdx_hl7_parse_censored("<<5", &v, &c), -1);
 }
 END_TEST
 
@@ -295,27 +295,27 @@ static void units_setup(void)
     snprintf(p, sizeof p, "%s/units.tsv", data_dir());
     host = (mmdx_host_t){MMDX_ABI_MAJOR, MMDX_ABI_MINOR, sizeof host, malloc, realloc, free, NULL, NULL, data_dir(),
                          1, {0}};
-    ck_assert_int_eq(hl7_units_load(&host, p, &units, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_hl7_units_load(&host, p, &units, &err), MMDX_OK);
 }
 static void units_teardown(void)
 {
-    hl7_units_free(units);
+    mmdx_hl7_units_free(units);
 }
 
 static double conv(const char *loinc, const char *unit, double v, int expect_rc)
 {
     const char *canon = NULL;
     char why[256] = "";
-    int rc = hl7_units_convert(units, loinc, unit, &v, &canon, why, sizeof why);
+    int rc = mmdx_hl7_units_convert(units, loinc, unit, &v, &canon, why, sizeof why);
     ck_assert_msg(rc == expect_rc, "%s in %s: rc %d (%s)", loinc, unit, rc, why);
     return v;
 }
 
 START_TEST(test_unit_conversions)
 {
-    ck_assert_uint_ge(hl7_units_count(units), 150);
-    ck_assert_str_eq(hl7_units_canonical(units, "2345-7"), "mg/dL");
-    ck_assert_str_eq(hl7_units_canonical(units, "4548-4"), "%");
+    ck_assert_uint_ge(mmdx_hl7_units_count(units), 150);
+    ck_assert_str_eq(mmdx_hl7_units_canonical(units, "2345-7"), "mg/dL");
+    ck_assert_str_eq(mmdx_hl7_units_canonical(units, "4548-4"), "%");
     ck_assert_double_eq_tol(conv("2345-7", "mmol/L", 5.5, MMDX_OK), 99.088, 0.001);   /* glucose */
     ck_assert_double_eq_tol(conv("2345-7", "mg/dL", 99, MMDX_OK), 99, 1e-12);
     ck_assert_double_eq_tol(conv("2160-0", "umol/L", 88.42, MMDX_OK), 1.0, 1e-4);      /* creatinine */
@@ -337,7 +337,7 @@ START_TEST(test_unit_conversions)
     const char *canon;
     char why[256];
     double v = 1;
-    ck_assert_int_eq(hl7_units_convert(units, "6299-2", "md/dL", &v, &canon, why, sizeof why), MMDX_EUNIT);
+    ck_assert_int_eq(mmdx_hl7_units_convert(units, "6299-2", "md/dL", &v, &canon, why, sizeof why), MMDX_EUNIT);
     ck_assert_ptr_nonnull(strstr(why, "md/dL"));
     ck_assert_ptr_nonnull(strstr(why, "mg/dL"));
 }
@@ -362,7 +362,7 @@ START_TEST(test_tables_consistent)
         char kind[16], code[64];
         if (sscanf(line, "%15[^\t]\t%63[^\t]", kind, code) != 2 || (strcmp(kind, "canon") && strcmp(kind, "conv")))
             continue;
-        ck_assert_msg(hl7_loinc_valid(code), "units.tsv: %s fails the LOINC check digit", code);
+        ck_assert_msg(mmdx_hl7_loinc_valid(code), "units.tsv: %s fails the LOINC check digit", code);
         ck_assert_msg(mmdx_terms_display(t, code, "en") && mmdx_terms_display(t, code, "ko"),
                       "terms.tsv has no English and Korean name for %s", code);
         n++;
@@ -373,7 +373,7 @@ START_TEST(test_tables_consistent)
     while (fgets(line, sizeof line, f)) {
         char kind[16], code[64];
         if (sscanf(line, "%15[^\t]\t%63[^\t]", kind, code) == 2 && strcmp(kind, "term") == 0)
-            ck_assert_msg(hl7_loinc_valid(code), "terms.tsv: %s fails the LOINC check digit", code);
+            ck_assert_msg(mmdx_hl7_loinc_valid(code), "terms.tsv: %s fails the LOINC check digit", code);
     }
     fclose(f);
     mmdx_terms_free(t);
@@ -393,17 +393,17 @@ START_TEST(test_unit_table_errors)
     fclose(f);
     hl7_units_t *u = NULL;
     mmdx_error_t err = {0};
-    ck_assert_int_eq(hl7_units_load(&host, p, &u, &err), MMDX_EFORMAT);
+    ck_assert_int_eq(mmdx_hl7_units_load(&host, p, &u, &err), MMDX_EFORMAT);
     ck_assert_int_eq(err.line, 2);
     ck_assert_ptr_null(u);
     f = fopen(p, "w");
     fputs("conv\t2345-7\tmmol/L\t18\t0\tno canon line\n", f);
     fclose(f);
     mmdx_error_clear(&err);
-    ck_assert_int_eq(hl7_units_load(&host, p, &u, &err), MMDX_EFORMAT);
+    ck_assert_int_eq(mmdx_hl7_units_load(&host, p, &u, &err), MMDX_EFORMAT);
     mmdx_error_clear(&err);
     snprintf(p, sizeof p, "%s/missing.tsv", dir);
-    ck_assert_int_eq(hl7_units_load(&host, p, &u, &err), MMDX_ENOTFOUND);
+    ck_assert_int_eq(mmdx_hl7_units_load(&host, p, &u, &err), MMDX_ENOTFOUND);
     snprintf(p, sizeof p, "%s/u.tsv", dir);
     unlink(p);
     rmdir(dir);
@@ -859,7 +859,7 @@ START_TEST(test_derived_egfr)
     ck_assert_int_eq(run(write_doc("egfr.xml", doc), NULL, &r, &err), MMDX_OK);
     const rec_obs_t *o = find(&r, "p1", "lab:loinc:98979-8");
     ck_assert_ptr_nonnull(o);
-    ck_assert_double_eq_tol(o->value, hl7_egfr_ckdepi2021(1.0, 49, 1), 0.01);
+    ck_assert_double_eq_tol(o->value, mmdx_hl7_egfr_ckdepi2021(1.0, 49, 1), 0.01);
     ck_assert_double_eq_tol(o->value, 142 * pow(1.0 / 0.7, -1.2) * pow(0.9938, 49) * 1.012, 0.01);
     ck_assert_str_eq(o->unit, "mL/min/{1.73_m2}");
     ck_assert_ptr_nonnull(strstr(o->prov, "CKD-EPI 2021"));
