@@ -40,3 +40,5 @@ tests_bench_bench_vcf_LDADD = $(MMDX_LIBS)
 
 # driver command
 examples_mmdx_mmdx_SOURCES += examples/mmdx/cmd_pgx.c
+
+EXTRA_DIST += docs/formats/panel.md docs/pgx.md

@@ -27,6 +27,8 @@ typedef struct vcf_site {
     int n_alleles;
     char *feature;       /* "var:<chrom>:<pos>:<ref>:<alt>" for panel sites, else NULL */
     char *panel_id;      /* panel row id (for messages), or NULL */
+    int is_prs;          /* a polygenic-score weight (weight applies to alleles[1]) */
+    double weight;
     int prio;            /* best kind of record seen so far (-1: none) */
     int filtered;        /* the record that set the calls failed the FILTER option */
 } vcf_site_t;
@@ -52,6 +54,10 @@ const char *vcf_build_name(int build);
 int vcf_panel_read(const vcf_alloc_t *a, const char *path, vcf_site_t **sites, size_t *n_sites,
                    size_t *cap, int *build_out, mmdx_error_t *err);
 void vcf_site_clear(const vcf_alloc_t *a, vcf_site_t *s);
+/* Read a polygenic-score weights TSV (chrom, pos, ref, alt, weight; docs/formats/panel.md)
+ * and append a site per weight. */
+int vcf_weights_read(const vcf_alloc_t *a, const char *path, vcf_site_t **sites, size_t *n_sites, size_t *cap,
+                     size_t *n_weights, mmdx_error_t *err);
 
 /* ---- pharmacogenomics (pgx_call.c) ---- */
 typedef struct pgx_tables pgx_tables_t;
