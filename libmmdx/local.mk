@@ -2,4 +2,13 @@
 mmdxinclude_HEADERS += libmmdx/mmdx/mmdx.h libmmdx/mmdx/common.h libmmdx/mmdx/ctx.h \
 	libmmdx/mmdx/space.h libmmdx/mmdx/cohort.h libmmdx/mmdx/modality.h libmmdx/mmdx/plugin.h \
 	libmmdx/mmdx/source.h libmmdx/mmdx/collect.h libmmdx/mmdx/outfile.h
-libmmdx_libmmdx_a_SOURCES += libmmdx/ctx.c
+libmmdx_libmmdx_a_SOURCES += libmmdx/ctx.c libmmdx/ctx_internal.h \
+	libmmdx/error.c libmmdx/alloc.c libmmdx/alloc_internal.h \
+	libmmdx/hashmap.c libmmdx/hashmap.h \
+	libmmdx/space.c libmmdx/space_internal.h \
+	libmmdx/cohort.c libmmdx/cohort_internal.h \
+	libmmdx/labels.c libmmdx/outfile.c \
+	libmmdx/h5err.c libmmdx/h5err.h libmmdx/cohort_file.c \
+	libmmdx/collect.c libmmdx/collect_internal.h libmmdx/collect_file.c
+# plugin host (registry, sources, built-in modalities)
+libmmdx_libmmdx_a_SOURCES += libmmdx/plugin.c libmmdx/source.c libmmdx/builtins.c libmmdx/registry.h
