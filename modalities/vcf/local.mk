@@ -33,7 +33,7 @@ tests_unit_check_pgx_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_pgx_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
 
 # benchmark (make bench)
-MMDX_BENCH_PROGRAMS += tests/bench/bench_vcf
+MMDX_BENCH_PROGS += tests/bench/bench_vcf
 EXTRA_PROGRAMS += tests/bench/bench_vcf
 tests_bench_bench_vcf_SOURCES = tests/bench/bench_vcf.c tests/unit/vcf_test_util.h
 tests_bench_bench_vcf_LDADD = $(MMDX_LIBS)

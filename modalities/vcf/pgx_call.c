@@ -635,6 +635,7 @@ int pgx_call_gene(pgx_tables_t *t, size_t gi, const int8_t *grid, size_t n_sampl
             n_called++;
     }
     if (n_called == 0) {
+        snprintf(res->missing, sizeof res->missing, "all");
         snprintf(res->diplotype, sizeof res->diplotype, ".");
         snprintf(res->phenotype, sizeof res->phenotype, "Indeterminate");
         return MMDX_OK;

@@ -594,7 +594,10 @@ static int vmod_open(void *state, const char *path, const char *const *options, 
     }
     const htsFormat *fmt = hts_get_format(s->fp);
     if (fmt->format != vcf && fmt->format != bcf) {
-        rc = mmdx_modality_error(err, MMDX_EFORMAT, path, "", 0, "not a VCF or BCF file (detected %s)", hts_format_description(fmt) ? "another format" : "unknown");
+        char *desc = hts_format_description(fmt); /* malloc'ed by htslib */
+        rc = mmdx_modality_error(err, MMDX_EFORMAT, path, "", 0, "not a VCF or BCF file (htslib sees: %s)",
+                                 desc ? desc : "unknown format");
+        free(desc);
         goto fail;
     }
     s->is_bcf = fmt->format == bcf;
