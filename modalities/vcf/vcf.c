@@ -709,8 +709,8 @@ static int allele_eq(const char *a, const char *b, const char *tail, int tail_on
 {
     size_t la = strlen(a), lb = strlen(b), lt = strlen(tail);
     if (tail_on_b)
-        return la == lb + lt && !strncmp(a, b, lb) && !strcmp(a + lb, tail);
-    return lb == la + lt && !strncmp(b, a, la) && !strcmp(b + la, tail);
+        return la == lb + lt && !strncasecmp(a, b, lb) && !strcasecmp(a + lb, tail);
+    return lb == la + lt && !strncasecmp(b, a, la) && !strcasecmp(b + la, tail);
 }
 
 /* Map the record's alleles onto the site's. @return 1 mapped, 0 another variant at that
