@@ -380,6 +380,26 @@ START_TEST(stale_index_and_unsorted)
 }
 END_TEST
 
+START_TEST(longer_ref_in_multiallelic_record)
+{
+    /* the SNV A>G written inside a record that also holds the deletion AC>A */
+    t_write(tpath("l.vcf"), HDR38 "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tP1\tP2\n"
+                                  "chr1\t1000\t.\tAC\tA,gc\t.\tPASS\t.\tGT\t1/2\t2|2\n");
+    t_write(tpath("p.tsv"), "id\tchrom\tpos\tref\talt\tgene\tbuild\n"
+                            "snv\tchr1\t1000\tA\tG\t.\tGRCh38\n"
+                            "del\tchr1\t1000\tAC\tA\t.\tGRCh38\n");
+    tsink_t t = {.keep = 1};
+    mmdx_error_t err = {0};
+    ck_assert_int_eq(run_with(tpath("l.vcf"), tpath("p.tsv"), NULL, NULL, &t, &err), MMDX_OK);
+    ck_assert_double_eq(t_value(&t, "P1", "var:chr1:1000:A:G"), 1);
+    ck_assert_double_eq(t_value(&t, "P2", "var:chr1:1000:A:G"), 2);
+    ck_assert_double_eq(t_value(&t, "P1", "var:chr1:1000:AC:A"), 1);
+    ck_assert_double_eq(t_value(&t, "P2", "var:chr1:1000:AC:A"), 0);
+    ck_assert_uint_eq(t.n_rej, 0);
+    tsink_free(&t);
+}
+END_TEST
+
 static Suite *vcf_suite(void)
 {
     Suite *s = suite_create("vcf");
@@ -400,6 +420,7 @@ static Suite *vcf_suite(void)
     tcase_add_test(tc, polygenic_score);
     tcase_add_test(tc, duplicated_samples);
     tcase_add_test(tc, stale_index_and_unsorted);
+    tcase_add_test(tc, longer_ref_in_multiallelic_record);
     suite_add_tcase(s, tc);
     return s;
 }
