@@ -41,7 +41,7 @@ static int print_reject(void *data, const char *patient, const char *file, long 
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mmdx pgx --variants FILE.vcf[.gz]|FILE.bcf [-o TABLE.tsv] [options]\n"
+    fprintf(f, "Usage: mmdx pgx --variants FILE.vcf[.gz]|FILE.bcf [-o TABLE.tsv] [options]\n"
                "Call CYP2C19, CYP2C9, CYP3A5, DPYD, NUDT15, SLCO1B1, TPMT, UGT1A1 and VKORC1\n"
                "diplotypes and phenotypes per sample (CPIC definitions, GRCh38). Not a clinical test.\n"
                "  --variants FILE     VCF, bgzipped VCF or BCF (one)\n"

@@ -8,6 +8,7 @@
  *
  * Built twice from this source: into libmmdx.a (MMDX_BUILTIN_HL7) and as mmdx_hl7.la; it
  * only uses the mmdx_host_t table, never libmmdx itself. */
+#define _POSIX_C_SOURCE 200809L /* fileno, off_t */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -226,7 +227,13 @@ void hl7_item_set(hl7_item_t *it, char *dst, size_t size, const char *src)
 
 long hl7_line(hl7_src_t *s)
 {
-    return s->r ? (long)xmlTextReaderGetParserLineNumber(s->r) : 0;
+    if (!s->r)
+        return 0;
+    /* the line of the current node (libxml2 records it when building the node); the parser's
+     * own position runs ahead of the reader by up to a buffer */
+    xmlNodePtr n = xmlTextReaderCurrentNode(s->r);
+    long line = n ? (long)xmlGetLineNo(n) : -1;
+    return line > 0 ? line : (long)xmlTextReaderGetParserLineNumber(s->r);
 }
 
 int hl7_reject(hl7_src_t *s, const char *patient, long line, int code, const char *fmt, ...)
@@ -346,7 +353,7 @@ static void track(hl7_patient_t *p, const char *loinc, double v, int censor, int
         p->creat_censor = censor;
         p->creat_line = line;
         p->has_creat = 1;
-        snprintf(p->creat_code, sizeof p->creat_code, "%s", loinc);
+        snprintf(p->creat_code, sizeof p->creat_code, "%.15s", loinc);
     } else if (censor == MMDX_CENSOR_NONE && is_code(loinc, HEIGHT) && later(t, p->height_time, p->has_height)) {
         p->height = v;
         p->height_time = t;
@@ -369,6 +376,11 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
         return hl7_reject(s, pid, line, MMDX_EFORMAT, "%s%s", it->bad, it->bad_detail);
     if (!*pid && s->default_patient)
         pid = s->default_patient;
+    if (!it->absent && !it->has_number && !it->has_text && !it->has_coded) {
+        /* panels and grouping results (hasMember, organizers) carry no value of their own */
+        s->n_novalue++;
+        return *pid ? hl7_patient_seen(s, pid, NULL) : MMDX_OK;
+    }
     if (!*pid)
         return hl7_reject(s, NULL, line, MMDX_EFORMAT,
                           "result %s has no patient (no subject, PID-3 or recordTarget; option patient=ID sets one)",
@@ -454,11 +466,6 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
             return hl7_reject(s, pid, line, MMDX_EFORMAT, "non-numeric value '%s' for %s, which is measured in %s",
                               it->level, feature, canon);
         }
-    } else if (!it->has_coded) {
-        /* panels and grouping results (hasMember, organizers) carry no value of their own */
-        s->n_novalue++;
-        track(p, NULL, NAN, 0, it->time, line);
-        return MMDX_OK;
     }
 
     if (!numeric) {
@@ -1014,7 +1021,6 @@ static int parse(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
         const char *m = s->xml_err ? s->xml_err_msg : "libxml2 could not read the document";
         long line = s->xml_err ? s->xml_err_line : hl7_line(s);
         if (s->xml_err_domain == XML_FROM_PARSER && (s->xml_err == XML_ERR_ENTITY_LOOP ||
-                                                     s->xml_err == XML_ERR_RESOURCE_LIMIT ||
                                                      s->xml_err == XML_ERR_EXT_ENTITY_STANDALONE))
             rc = mmdx_modality_error(err, MMDX_ESECURITY, s->path, "", line, "refused: %s", m);
         else if (*truncated_hint)

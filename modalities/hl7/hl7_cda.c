@@ -96,7 +96,7 @@ static int obs_child(hl7_src_t *s, cda_t *c, int rel, const char *n, int depth)
             if (attr(s, c, "value", buf, sizeof buf) > 0 && hl7_parse_time(buf, &it->time) != 0 && !it->bad) {
                 it->time = MMDX_TIME_UNKNOWN;
                 it->bad = "invalid effectiveTime ";
-                snprintf(it->bad_detail, sizeof it->bad_detail, "'%s'", buf);
+                snprintf(it->bad_detail, sizeof it->bad_detail, "'%.100s'", buf);
             }
             return MMDX_OK;
         }
@@ -295,7 +295,7 @@ static int finish_obs(hl7_src_t *s, cda_t *c)
             it->has_number = 1;
         } else if (!it->bad) {
             it->bad = "IVL_PQ result with two finite bounds (or none) is not a single value: ";
-            snprintf(it->bad_detail, sizeof it->bad_detail, "[%s, %s]", c->has_low ? c->low : "?",
+            snprintf(it->bad_detail, sizeof it->bad_detail, "[%.40s, %.40s]", c->has_low ? c->low : "?",
                      c->has_high ? c->high : "?");
         }
     }

@@ -14,14 +14,14 @@ enum {
     N_code, N_coding, N_system, N_display, N_text, N_subject, N_reference, N_effectiveDateTime,
     N_effectivePeriod, N_start, N_effectiveInstant, N_issued, N_valueQuantity, N_value, N_comparator,
     N_unit, N_units, N_valueCodeableConcept, N_valueString, N_valueBoolean, N_valueInteger,
-    N_dataAbsentReason, N_component, N_gender, N_birthDate, N_appliesDateTime, N_COUNT
+    N_dataAbsentReason, N_component, N_gender, N_birthDate, N_appliesDateTime, N_diagnosticDateTime, N_COUNT
 };
 static const char *const NAMES[N_COUNT] = {
     "Bundle", "entry", "fullUrl", "resource", "contained", "Observation", "Patient", "id", "status",
     "code", "coding", "system", "display", "text", "subject", "reference", "effectiveDateTime",
     "effectivePeriod", "start", "effectiveInstant", "issued", "valueQuantity", "value", "comparator",
     "unit", "units", "valueCodeableConcept", "valueString", "valueBoolean", "valueInteger",
-    "dataAbsentReason", "component", "gender", "birthDate", "appliesDateTime"};
+    "dataAbsentReason", "component", "gender", "birthDate", "appliesDateTime", "diagnosticDateTime"};
 
 enum { CODING_NONE, CODING_CODE, CODING_VALUE };
 
@@ -33,7 +33,7 @@ typedef struct fhir {
     /* a container resource (DiagnosticReport, ...) and its contained Observations */
     int cont_depth;
     char cont_subject[HL7_TEXT];
-    int64_t cont_time;
+    int64_t cont_time, cont_issued;
     hl7_item_t *pending;
     size_t n_pending, cap_pending;
     int pending_overflow;
@@ -116,6 +116,13 @@ static int val(hl7_src_t *s, hl7_item_t *it, char *buf, size_t size)
     return k;
 }
 
+/* Display names and free text: a long one is cut, never a reason to reject the result. */
+static void val_cut(hl7_src_t *s, char *buf, size_t size)
+{
+    if (hl7_attr(s, "value", NULL, buf, size) < 0 && size > 4)
+        memcpy(buf + size - 4, "...", 4);
+}
+
 static int push_pending(hl7_src_t *s, fhir_t *f, const hl7_item_t *it)
 {
     if (f->n_pending >= HL7_MAX_PENDING) {
@@ -171,7 +178,7 @@ static int flush_container(hl7_src_t *s, fhir_t *f)
         if (!*it->patient && *f->cont_subject)
             memcpy(it->patient, f->cont_subject, sizeof it->patient);
         if (it->time == MMDX_TIME_UNKNOWN)
-            it->time = f->cont_time;
+            it->time = f->cont_time != MMDX_TIME_UNKNOWN ? f->cont_time : f->cont_issued;
         rc = hl7_emit(s, it);
     }
     if (rc == MMDX_OK && f->pending_overflow)
@@ -194,7 +201,8 @@ static int item_start(hl7_src_t *s, fhir_t *f, const xmlChar *const *rel, int nr
     if (nrel == 1) {
         if (a == nm[N_status] && it == &f->obs) {
             val(s, it, it->status, sizeof it->status);
-        } else if (a == nm[N_effectiveDateTime] || a == nm[N_effectiveInstant] || a == nm[N_appliesDateTime]) {
+        } else if (a == nm[N_effectiveDateTime] || a == nm[N_effectiveInstant] || a == nm[N_appliesDateTime] ||
+                   a == nm[N_diagnosticDateTime]) {
             if (val(s, it, buf, sizeof buf) > 0)
                 set_time(it, buf);
         } else if (a == nm[N_issued]) {
@@ -248,7 +256,7 @@ static int item_start(hl7_src_t *s, fhir_t *f, const xmlChar *const *rel, int nr
             f->c_system[0] = f->c_code[0] = f->c_display[0] = '\0';
         } else if (nrel == 2 && b == nm[N_text]) {
             if (kind == CODING_CODE && !*it->display)
-                val(s, it, it->display, sizeof it->display);
+                val_cut(s, it->display, sizeof it->display);
             else if (kind == CODING_VALUE && !it->has_coded && val(s, it, it->level, sizeof it->level) > 0)
                 it->has_coded = 1;
         } else if (nrel == 3 && b == nm[N_coding] && f->coding_depth == depth - 1) {
@@ -257,7 +265,7 @@ static int item_start(hl7_src_t *s, fhir_t *f, const xmlChar *const *rel, int nr
             else if (c == nm[N_code])
                 val(s, it, f->c_code, sizeof f->c_code);
             else if (c == nm[N_display])
-                val(s, it, f->c_display, sizeof f->c_display);
+                val_cut(s, f->c_display, sizeof f->c_display);
         }
         return MMDX_OK;
     }
@@ -373,7 +381,7 @@ static int f_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
         if (f->cont_depth < 0) { /* DiagnosticReport and other containers */
             f->cont_depth = depth;
             f->cont_subject[0] = '\0';
-            f->cont_time = MMDX_TIME_UNKNOWN;
+            f->cont_time = f->cont_issued = MMDX_TIME_UNKNOWN;
             f->n_pending = 0;
             return MMDX_OK;
         }
@@ -389,9 +397,11 @@ static int f_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
                 patient_of(s, buf, f->cont_subject, sizeof f->cont_subject);
             return MMDX_OK;
         }
-        if (rel == 1 && (name == f->nm[N_effectiveDateTime] || name == f->nm[N_appliesDateTime])) {
-            if (hl7_attr(s, "value", NULL, buf, sizeof buf) > 0 && hl7_parse_time(buf, &f->cont_time) != 0)
-                f->cont_time = MMDX_TIME_UNKNOWN;
+        if (rel == 1 && (name == f->nm[N_effectiveDateTime] || name == f->nm[N_appliesDateTime] ||
+                         name == f->nm[N_diagnosticDateTime] || name == f->nm[N_issued])) {
+            int64_t *t = name == f->nm[N_issued] ? &f->cont_issued : &f->cont_time;
+            if (hl7_attr(s, "value", NULL, buf, sizeof buf) > 0 && hl7_parse_time(buf, t) != 0)
+                *t = MMDX_TIME_UNKNOWN;
             return MMDX_OK;
         }
         if (rel == 1)

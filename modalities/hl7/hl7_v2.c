@@ -228,7 +228,7 @@ static int finish_obx(hl7_src_t *s, v2_t *v)
         if (*v->v_comp[2] || *v->v_comp[3]) {
             if (!it->bad) {
                 it->bad = "structured numeric ranges and ratios are not supported: ";
-                snprintf(it->bad_detail, sizeof it->bad_detail, "'%s%s%s'", v->v_comp[1], v->v_comp[2], v->v_comp[3]);
+                snprintf(it->bad_detail, sizeof it->bad_detail, "'%.40s%.8s%.40s'", v->v_comp[1], v->v_comp[2], v->v_comp[3]);
             }
         } else if (*v->v_comp[1]) {
             hl7_item_set(it, it->value, sizeof it->value, v->v_comp[1]);

@@ -17,7 +17,7 @@ plugin_LTLIBRARIES += modalities/hl7/mmdx_hl7.la
 modalities_hl7_mmdx_hl7_la_SOURCES = $(MMDX_HL7_SOURCES) libmmdx/terms.c libmmdx/terms_internal.h
 modalities_hl7_mmdx_hl7_la_CPPFLAGS = $(AM_CPPFLAGS) -DMMDX_TERMS_PLUGIN=1
 modalities_hl7_mmdx_hl7_la_CFLAGS = $(AM_CFLAGS) $(LIBXML_CFLAGS) -fvisibility=hidden
-modalities_hl7_mmdx_hl7_la_LDFLAGS = $(mmdx_plugin_ldflags)
+modalities_hl7_mmdx_hl7_la_LDFLAGS = $(mmdx_plugin_ldflags) -export-symbols-regex '^mmdx_modality_hl7_get_desc$$'
 modalities_hl7_mmdx_hl7_la_LIBADD = $(LIBXML_LIBS) -lm
 
 # the unit table and term dictionary
@@ -33,7 +33,7 @@ tests_unit_check_labs_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
 
 # benchmark (make bench): generates its inputs at run time
 EXTRA_PROGRAMS += tests/bench/bench_labs
-MMDX_BENCH_PROGRAMS += tests/bench/bench_labs
+MMDX_BENCH_PROGS += tests/bench/bench_labs
 tests_bench_bench_labs_SOURCES = tests/bench/bench_labs.c
 tests_bench_bench_labs_LDADD = $(MMDX_LIBS)
 CLEANFILES += tests/bench/bench_labs$(EXEEXT)
