@@ -62,6 +62,9 @@ typedef struct vcf_src {
     /* results */
     int8_t *grid;
     uint8_t *phased;
+    int32_t *ps;      /* phase set per site and sample (PGx only; 0 = the default set) */
+    int32_t *psbuf;
+    int npsbuf;
     size_t n_samples;
     pgx_tables_t *pgxt;
     long n_records, n_rejects;
@@ -162,6 +165,8 @@ static void vmod_close(void *p)
     a->free(s->rid_group);
     a->free(s->grid);
     a->free(s->phased);
+    a->free(s->ps);
+    free(s->psbuf);
     pgx_tables_free(s->pgxt);
     a->free(s->path);
     a->free(s->panel_path);
@@ -799,7 +804,9 @@ static int fill_site(vcf_src_t *s, const mmdx_sink_t *sink, size_t si, bcf1_t *r
             g[i] = GT_MISSING;
         return MMDX_OK;
     }
-    int ngq = 0, ndp = 0, gq_float = 0;
+    int ngq = 0, ndp = 0, gq_float = 0, nps = 0;
+    if (s->ps)
+        nps = bcf_get_format_int32(s->hdr, rec, "PS", &s->psbuf, &s->npsbuf);
     if (s->min_gq > 0) {
         ngq = bcf_get_format_int32(s->hdr, rec, "GQ", &s->gq, &s->ngq);
         if (ngq == -2) {
@@ -848,6 +855,11 @@ static int fill_site(vcf_src_t *s, const mmdx_sink_t *sink, size_t si, bcf1_t *r
             c[1] = GT_MISSING;
         } else if (maxp >= 2 && p[1] != bcf_int32_vector_end && bcf_gt_is_phased(p[1]))
             ph[i] = 1;
+        if (s->ps) {
+            /* without FORMAT/PS all phased genotypes form one set (VCF 4.2, 1.6.2) */
+            int32_t v = nps > 0 ? s->psbuf[i * ((size_t)nps / n)] : 0;
+            s->ps[si * n + i] = (v == bcf_int32_missing || v == bcf_int32_vector_end) ? 0 : v;
+        }
         if ((c[0] >= 0 || c[0] == GT_OTHER) && (s->min_gq > 0 || s->min_dp > 0) &&
             sample_low_quality(s, rec, i, ngq, ndp, gq_float))
             c[0] = c[1] = GT_MISSING;
@@ -1306,7 +1318,7 @@ static int emit_pgx(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *err)
     pgx_result_t res;
     for (size_t i = 0; i < s->n_samples && rc == MMDX_OK; i++) {
         for (size_t gi = 0; gi < pgx_tables_n_genes(s->pgxt); gi++) {
-            rc = pgx_call_gene(s->pgxt, gi, s->grid, s->n_samples, i, s->phased, s->sites, &res);
+            rc = pgx_call_gene(s->pgxt, gi, s->grid, s->n_samples, i, s->phased, s->ps, s->sites, &res);
             if (rc != MMDX_OK) {
                 mmdx_modality_error(err, rc, s->path, s->hdr->samples[i], 0, "PGx calling failed (out of memory)");
                 break;
@@ -1363,6 +1375,12 @@ static int vmod_read(void *p, const mmdx_sink_t *sink, mmdx_error_t *err)
                                        s->n_sites, n);
         memset(s->grid, (unsigned char)GT_NOCOVER, cells * 2);
         memset(s->phased, 0, cells);
+        if (s->pgxt) {
+            s->ps = s->a.malloc((cells + 1) * sizeof *s->ps);
+            if (!s->ps)
+                return mmdx_modality_error(err, MMDX_ENOMEM, s->path, "", 0, "out of memory for phase sets");
+            memset(s->ps, 0, cells * sizeof *s->ps);
+        }
     }
     rc = s->use_index ? query_records(s, sink, err) : stream_records(s, sink, err);
     if (rc != MMDX_OK)

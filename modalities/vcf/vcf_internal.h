@@ -85,10 +85,10 @@ typedef struct pgx_result {
 } pgx_result_t;
 
 size_t pgx_tables_n_genes(const pgx_tables_t *t);
-/* Call gene @p g for one sample from the genotype grid. @p calls(site) gives the two codes
- * of that sample at a site and its phase flag. */
+/* Call gene @p g for one sample from the genotype grid ([site][sample][2] allele codes),
+ * the phase flags and phase sets ([site][sample]; @p ps may be NULL: one set). */
 int pgx_call_gene(pgx_tables_t *t, size_t g, const int8_t *grid, size_t n_samples, size_t sample,
-                  const uint8_t *phased, const vcf_site_t *sites, pgx_result_t *res);
+                  const uint8_t *phased, const int32_t *ps, const vcf_site_t *sites, pgx_result_t *res);
 /* Version text of the tables ("CLINPGX 2025-11-05-00-25"). Borrowed. */
 const char *pgx_tables_version(const pgx_tables_t *t);
 
