@@ -16,3 +16,10 @@ EXTRA_DIST += tests/data/wdbc_folds.tsv tests/data/wdbc_folds.py
 examples_mmdx_mmdx_SOURCES += examples/mmdx/fusion_cli.c examples/mmdx/fusion_cli.h \
 	examples/mmdx/cmd_train.c examples/mmdx/cmd_diagnose.c examples/mmdx/cmd_validate.c \
 	examples/mmdx/cmd_merge.c examples/mmdx/cmd_federate.c
+
+# end-to-end test of the fusion commands on a synthetic cohort file
+check_PROGRAMS += tests/e2e/fusion_cohort
+tests_e2e_fusion_cohort_SOURCES = tests/e2e/fusion_cohort.c
+tests_e2e_fusion_cohort_LDADD = $(MMDX_LIBS)
+TESTS += tests/e2e/driver_fusion.sh
+EXTRA_DIST += tests/e2e/driver_fusion.sh

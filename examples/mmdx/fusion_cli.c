@@ -78,10 +78,11 @@ int fcli_model_option(mmdx_model_options_t *o, int opt, const char *arg)
     }
 }
 
-/* A copy of @p c over @p space (a clone of c's space with targets added). */
-static mmdx_cohort_t *rebase(const mmdx_cohort_t *c, const mmdx_space_t *space)
+/* A copy of @p c over @p space (a clone of c's space with targets added), with or
+ * without its labels. */
+static mmdx_cohort_t *rebase(const mmdx_cohort_t *c, const mmdx_space_t *space, int keep_labels)
 {
-    size_t n = mmdx_cohort_n_patients(c), D = mmdx_cohort_n_features(c), T = mmdx_cohort_n_targets(c);
+    size_t n = mmdx_cohort_n_patients(c), D = mmdx_cohort_n_features(c), T = keep_labels ? mmdx_cohort_n_targets(c) : 0;
     mmdx_cohort_t *r = mmdx_cohort_alloc(space, n);
     if (!r) {
         return NULL;
@@ -135,7 +136,7 @@ int fcli_load(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, 
         }
     }
     if (cohort_path) {
-        d->cohort = rebase(file_cohort, d->space);
+        d->cohort = rebase(file_cohort, d->space, labels == NULL); /* --labels replaces the file's labels */
         mmdx_cohort_free(file_cohort);
         file_cohort = NULL;
         if (!d->cohort) {

@@ -19,7 +19,7 @@ typedef struct fcli_data {
  * set, else from the INPUTS through the adapters. @p base: a space to start from (a
  * model's, for diagnosing: only its features are kept) or NULL. @p labels_path: labels
  * TSV applied to the patients (targets added to the space; label rows naming unknown
- * patients are reported). Errors are printed; returns an MMDX status.
+ * patients are reported); with a cohort file it replaces the labels stored there. Errors are printed; returns an MMDX status.
  */
 int fcli_load(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, const char *labels_path,
               const mmdx_space_t *base, int quiet, fcli_data_t *d);
