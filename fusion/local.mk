@@ -23,3 +23,6 @@ tests_e2e_fusion_cohort_SOURCES = tests/e2e/fusion_cohort.c
 tests_e2e_fusion_cohort_LDADD = $(MMDX_LIBS)
 TESTS += tests/e2e/driver_fusion.sh
 EXTRA_DIST += tests/e2e/driver_fusion.sh
+
+# the decision layer (its own fragment)
+include fusion/decision.mk
