@@ -26,3 +26,8 @@ EXTRA_DIST += tests/e2e/driver_fusion.sh
 
 # the decision layer (its own fragment)
 include fusion/decision.mk
+
+# the teaching example: train and diagnose with the library alone
+noinst_PROGRAMS += examples/train_diagnose
+examples_train_diagnose_SOURCES = examples/train_diagnose.c
+examples_train_diagnose_LDADD = $(MMDX_LIBS)
