@@ -31,3 +31,9 @@ tests_fuzz_fuzz_kb_SOURCES = tests/fuzz/fuzz_kb.c
 tests_fuzz_fuzz_kb_LDADD = $(MMDX_LIBS)
 tests_fuzz_fuzz_kb_LDFLAGS = -fsanitize=fuzzer
 endif
+
+# benchmark (make bench)
+EXTRA_PROGRAMS += tests/bench/bench_decision
+MMDX_BENCH_PROGS += tests/bench/bench_decision
+tests_bench_bench_decision_SOURCES = tests/bench/bench_decision.c
+tests_bench_bench_decision_LDADD = $(MMDX_LIBS)
