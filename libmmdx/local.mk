@@ -7,4 +7,8 @@ libmmdx_libmmdx_a_SOURCES += libmmdx/ctx.c libmmdx/ctx_internal.h \
 	libmmdx/hashmap.c libmmdx/hashmap.h \
 	libmmdx/space.c libmmdx/space_internal.h \
 	libmmdx/cohort.c libmmdx/cohort_internal.h \
-	libmmdx/labels.c libmmdx/outfile.c
+	libmmdx/labels.c libmmdx/outfile.c \
+	libmmdx/h5err.c libmmdx/h5err.h libmmdx/cohort_file.c \
+	libmmdx/collect.c libmmdx/collect_internal.h libmmdx/collect_file.c
+# plugin host (registry, sources, built-in modalities)
+libmmdx_libmmdx_a_SOURCES += libmmdx/plugin.c libmmdx/source.c libmmdx/builtins.c libmmdx/registry.h

@@ -351,6 +351,19 @@ void mmdx_space_truncate_targets(mmdx_space_t *s, size_t n_targets)
         (void)mmdx_hashmap_put(&s->tmap, s->t[t].name, t);
 }
 
+void mmdx_space_truncate_features(mmdx_space_t *s, size_t n_features)
+{
+    if (s == NULL || n_features >= s->n_f)
+        return;
+    while (s->n_f > n_features)
+        feature_clear(&s->f[--s->n_f]);
+    for (size_t k = 0; k < s->fmap.cap; k++)
+        s->fmap.keys[k] = NULL;
+    s->fmap.count = 0;
+    for (size_t j = 0; j < s->n_f; j++)
+        (void)mmdx_hashmap_put(&s->fmap, s->f[j].id, j);
+}
+
 long mmdx_space_find_target(const mmdx_space_t *s, const char *name)
 {
     size_t t;

@@ -63,3 +63,38 @@ clean-local: clean-fuzz-work
 clean-fuzz-work:
 	rm -rf tests/fuzz/work
 .PHONY: clean-fuzz-work
+
+# ---------------------------------------------------------------- core (libmmdx) unit tests
+MMDX_CORE_CHECKS = tests/unit/check_ctx tests/unit/check_space tests/unit/check_cohort \
+	tests/unit/check_labels tests/unit/check_outfile
+check_PROGRAMS += tests/unit/check_ctx tests/unit/check_space tests/unit/check_cohort \
+	tests/unit/check_labels tests/unit/check_outfile
+TESTS += tests/unit/check_ctx tests/unit/check_space tests/unit/check_cohort \
+	tests/unit/check_labels tests/unit/check_outfile
+MMDX_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+MMDX_CHECK_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
+tests_unit_check_ctx_SOURCES = tests/unit/check_ctx.c
+tests_unit_check_ctx_CFLAGS = $(MMDX_CHECK_CFLAGS)
+tests_unit_check_ctx_LDADD = $(MMDX_CHECK_LDADD)
+tests_unit_check_space_SOURCES = tests/unit/check_space.c
+tests_unit_check_space_CFLAGS = $(MMDX_CHECK_CFLAGS)
+tests_unit_check_space_LDADD = $(MMDX_CHECK_LDADD)
+tests_unit_check_cohort_SOURCES = tests/unit/check_cohort.c
+tests_unit_check_cohort_CFLAGS = $(MMDX_CHECK_CFLAGS)
+tests_unit_check_cohort_LDADD = $(MMDX_CHECK_LDADD)
+tests_unit_check_labels_SOURCES = tests/unit/check_labels.c tests/unit/testutil.h
+tests_unit_check_labels_CFLAGS = $(MMDX_CHECK_CFLAGS)
+tests_unit_check_labels_LDADD = $(MMDX_CHECK_LDADD)
+tests_unit_check_outfile_SOURCES = tests/unit/check_outfile.c tests/unit/testutil.h
+tests_unit_check_outfile_CFLAGS = $(MMDX_CHECK_CFLAGS)
+tests_unit_check_outfile_LDADD = $(MMDX_CHECK_LDADD)
+check_PROGRAMS += tests/unit/check_cohort_file
+TESTS += tests/unit/check_cohort_file
+tests_unit_check_cohort_file_SOURCES = tests/unit/check_cohort_file.c tests/unit/testutil.h
+tests_unit_check_cohort_file_CFLAGS = $(MMDX_CHECK_CFLAGS)
+tests_unit_check_cohort_file_LDADD = $(MMDX_CHECK_LDADD)
+check_PROGRAMS += tests/unit/check_collect
+TESTS += tests/unit/check_collect
+tests_unit_check_collect_SOURCES = tests/unit/check_collect.c
+tests_unit_check_collect_CFLAGS = $(MMDX_CHECK_CFLAGS)
+tests_unit_check_collect_LDADD = $(MMDX_CHECK_LDADD)

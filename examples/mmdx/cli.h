@@ -10,8 +10,9 @@
 enum { CLI_EXIT_OK = 0, CLI_EXIT_REJECTS = 1, CLI_EXIT_FATAL = 2 };
 
 /* The inputs every command takes: --imaging/--labs/--variants (repeatable),
- * --panel FILE, --option KEY=VALUE (passed to adapters, repeatable), --agg POLICY,
- * --plugin PATH (repeatable). */
+ * --input FILE (repeatable; the modality is detected from the content),
+ * --panel FILE, --option [INPUT.]KEY=VALUE (passed to adapters, repeatable; with a prefix
+ * only to that input's or modality's adapter), --agg POLICY, --plugin PATH (repeatable). */
 typedef struct cli_inputs {
     const char **imaging; size_t n_imaging;
     const char **labs; size_t n_labs;
@@ -20,6 +21,7 @@ typedef struct cli_inputs {
     const char **options; size_t n_options; /* extra KEY=VALUE for adapters */
     const char **plugins; size_t n_plugins;
     mmdx_agg_t agg;
+    const char **detect; size_t n_detect; /* --input: modality detected from the content */
 } cli_inputs_t;
 
 /* getopt_long option entries for the inputs; a command appends its own.
@@ -32,7 +34,8 @@ typedef struct cli_inputs {
     {"panel", required_argument, NULL, CLI_OPT_BASE + 4},    \
     {"option", required_argument, NULL, CLI_OPT_BASE + 5},   \
     {"agg", required_argument, NULL, CLI_OPT_BASE + 6},      \
-    {"plugin", required_argument, NULL, CLI_OPT_BASE + 7}
+    {"plugin", required_argument, NULL, CLI_OPT_BASE + 7},   \
+    {"input", required_argument, NULL, CLI_OPT_BASE + 8}
 /* Text for --help listing the input options. */
 extern const char cli_inputs_help[];
 
@@ -51,14 +54,29 @@ int cli_inputs_empty(const cli_inputs_t *in);
 int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, int frozen,
                 mmdx_collect_t **col_out, mmdx_cohort_t **cohort_out);
 
-/* Write every reject of @p col as TSV (patient_id, file, record, reason) to @p path
- * atomically; NULL path: print a count only. Returns the number of rejects, or < 0. */
+/* Write every reject of @p col as TSV (header patient_id, file, record, code, reason) to
+ * @p path atomically; NULL path: print a count (and the first reject) to stderr when
+ * there are any. Returns the number of rejects, or < 0 (error printed). */
 long cli_write_rejects(const mmdx_collect_t *col, const char *path);
 
 /* Print "mmdx: <formatted error>" to stderr. */
 void cli_print_error(const char *what, const mmdx_error_t *err);
 
-/* A new context with the log going to stderr at WARN (INFO with verbose). */
+/* A new context with the log going to stderr at WARN (INFO with verbose 1, DEBUG with 2,
+ * errors only with verbose < 0, e.g. --quiet). Prints the error and returns NULL on ENOMEM. */
 mmdx_ctx_t *cli_ctx_new(int verbose);
+
+/* Parse a --threads value (1..1024). Returns the count or -1 (message printed). */
+int cli_parse_threads(const char *arg);
+
+/* Print "Try 'mmdx CMD --help'." after a usage error; returns CLI_EXIT_FATAL. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Symbolic name of a status ("EFORMAT") for machine-readable output. */
+const char *cli_code_name(int code);
 
 #endif

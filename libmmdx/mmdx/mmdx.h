@@ -15,6 +15,11 @@
 #include "source.h"
 #include "collect.h"
 #include "outfile.h"
+#include "imaging.h"
+#include "terms.h"
+#include "pred.h"
+#include "model.h"
+#include "metrics.h"
 #include "kb.h"
 #include "decision.h"
 

@@ -1,0 +1,345 @@
+/* Shared pieces of the mmdx driver: input options, reading inputs through the
+ * collector, the rejects file, messages and exit codes. */
+#define _XOPEN_SOURCE 700
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char cli_inputs_help[] =
+    "Inputs (each repeatable; at least one is needed):\n"
+    "      --imaging FILE.h5       imaging features (HDF5: /patient_ids, /feature_names, /features)\n"
+    "      --labs FILE.xml         laboratory results (FHIR R4, HL7 v2.xml ORU^R01, C-CDA)\n"
+    "      --variants FILE         genetic variants (VCF, VCF.gz or BCF)\n"
+    "      --input FILE            any input; the modality is detected from its content\n"
+    "      --panel FILE.tsv        variants to extract (passed to the variants adapter)\n"
+    "      --option [IN.]KEY=VAL   adapter option; with a prefix (imaging., labs., variants.\n"
+    "                              or a modality name) only that adapter gets it\n"
+    "      --agg POLICY            several results for one feature: latest (default), mean,\n"
+    "                              min or max\n"
+    "      --plugin PATH|NAME      load a modality plugin first (repeatable); plugins in\n"
+    "                              $MMDX_PLUGIN_PATH and the plugin directory load by themselves\n";
+
+static int push(const char ***v, size_t *n, const char *s)
+{
+    const char **nv = realloc(*v, (*n + 1) * sizeof *nv);
+    if (nv == NULL) {
+        fprintf(stderr, "mmdx: out of memory\n");
+        return -1;
+    }
+    nv[(*n)++] = s;
+    *v = nv;
+    return 1;
+}
+
+void cli_inputs_init(cli_inputs_t *in)
+{
+    memset(in, 0, sizeof *in);
+    in->agg = MMDX_AGG_LATEST;
+}
+
+void cli_inputs_free(cli_inputs_t *in)
+{
+    free(in->imaging);
+    free(in->labs);
+    free(in->variants);
+    free(in->options);
+    free(in->plugins);
+    free(in->detect);
+    cli_inputs_init(in);
+}
+
+int cli_inputs_option(cli_inputs_t *in, int opt, const char *arg)
+{
+    switch (opt) {
+    case CLI_OPT_BASE + 1:
+        return push(&in->imaging, &in->n_imaging, arg);
+    case CLI_OPT_BASE + 2:
+        return push(&in->labs, &in->n_labs, arg);
+    case CLI_OPT_BASE + 3:
+        return push(&in->variants, &in->n_variants, arg);
+    case CLI_OPT_BASE + 4:
+        if (in->panel) {
+            fprintf(stderr, "mmdx: --panel given twice\n");
+            return -1;
+        }
+        in->panel = arg;
+        return 1;
+    case CLI_OPT_BASE + 5:
+        if (strchr(arg, '=') == NULL || arg[0] == '=') {
+            fprintf(stderr, "mmdx: --option wants KEY=VALUE or INPUT.KEY=VALUE, not '%s'\n", arg);
+            return -1;
+        }
+        return push(&in->options, &in->n_options, arg);
+    case CLI_OPT_BASE + 6:
+        if (mmdx_agg_parse(arg, &in->agg) != MMDX_OK) {
+            fprintf(stderr, "mmdx: --agg wants latest, mean, min or max, not '%s'\n", arg);
+            return -1;
+        }
+        return 1;
+    case CLI_OPT_BASE + 7:
+        return push(&in->plugins, &in->n_plugins, arg);
+    case CLI_OPT_BASE + 8:
+        return push(&in->detect, &in->n_detect, arg);
+    default:
+        return 0;
+    }
+}
+
+int cli_inputs_empty(const cli_inputs_t *in)
+{
+    return in->n_imaging + in->n_labs + in->n_variants + in->n_detect == 0;
+}
+
+/* The options one adapter gets: unprefixed ones, those prefixed with its input or
+ * modality name (prefix removed), and panel=FILE for the variants adapter. NULL-terminated;
+ * the strings are borrowed from argv except panel=, which is written into @p panel_buf. */
+static const char **adapter_options(const cli_inputs_t *in, const char *input, const char *modality,
+                                    char *panel_buf, size_t panel_size)
+{
+    const char **v = calloc(in->n_options + 2, sizeof *v);
+    size_t n = 0;
+    if (v == NULL)
+        return NULL;
+    for (size_t i = 0; i < in->n_options; i++) {
+        const char *o = in->options[i], *dot = strchr(o, '.'), *eq = strchr(o, '=');
+        if (dot == NULL || dot > eq) {
+            v[n++] = o;
+            continue;
+        }
+        size_t plen = (size_t)(dot - o);
+        if ((input && strlen(input) == plen && strncmp(o, input, plen) == 0) ||
+            (modality && strlen(modality) == plen && strncmp(o, modality, plen) == 0))
+            v[n++] = dot + 1;
+    }
+    if (in->panel && input && strcmp(input, "variants") == 0) {
+        snprintf(panel_buf, panel_size, "panel=%s", in->panel);
+        v[n++] = panel_buf;
+    }
+    v[n] = NULL;
+    return v;
+}
+
+static void list_inputs(mmdx_ctx_t *ctx, char *buf, size_t size)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < mmdx_plugin_count(ctx) && off < size; i++) {
+        const mmdx_modality_desc_t *d = mmdx_plugin_desc(ctx, i);
+        int w = snprintf(buf + off, size - off, "%s%s (--%s)", off ? ", " : "", d->name,
+                         d->input ? d->input : "input");
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+    if (buf[0] == '\0')
+        snprintf(buf, size, "none");
+}
+
+static int read_inputs(mmdx_ctx_t *ctx, mmdx_collect_t *col, const cli_inputs_t *in, const char *input,
+                       const char *const *files, size_t n_files)
+{
+    for (size_t i = 0; i < n_files; i++) {
+        char panel[PATH_MAX + 8];
+        mmdx_error_t err;
+        mmdx_error_clear(&err);
+        long k = input ? mmdx_plugin_find_input(ctx, input) : -1;
+        const char *modality = k >= 0 ? mmdx_plugin_desc(ctx, (size_t)k)->name : NULL;
+        /* --input: detect first, so options prefixed with the modality's name reach it */
+        if (input == NULL && mmdx_source_detect(ctx, files[i], &modality, &err) != MMDX_OK) {
+            cli_print_error(NULL, &err);
+            return err.code;
+        }
+        const char **opts = adapter_options(in, input, modality, panel, sizeof panel);
+        if (opts == NULL) {
+            fprintf(stderr, "mmdx: out of memory\n");
+            return MMDX_ENOMEM;
+        }
+        int rc = mmdx_collect_file(col, modality, files[i], opts, &err);
+        free(opts);
+        if (rc != MMDX_OK) {
+            if (err.file[0] == '\0')
+                snprintf(err.file, sizeof err.file, "%s", files[i]);
+            cli_print_error(NULL, &err);
+            return rc;
+        }
+    }
+    return MMDX_OK;
+}
+
+int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, int frozen,
+                mmdx_collect_t **col_out, mmdx_cohort_t **cohort_out)
+{
+    mmdx_error_t err;
+    *col_out = NULL;
+    *cohort_out = NULL;
+    for (size_t i = 0; i < in->n_plugins; i++) {
+        mmdx_error_clear(&err);
+        if (mmdx_plugin_load(ctx, in->plugins[i], &err) != MMDX_OK) {
+            cli_print_error("--plugin", &err);
+            return err.code;
+        }
+    }
+    size_t n_loaded, n_failed;
+    if (mmdx_plugin_load_all(ctx, &n_loaded, &n_failed) == MMDX_ENOMEM) {
+        fprintf(stderr, "mmdx: out of memory\n");
+        return MMDX_ENOMEM;
+    }
+
+    /* every input option needs its adapter: say so before reading anything */
+    static const char *const inputs[] = {"imaging", "labs", "variants"};
+    const size_t counts[] = {in->n_imaging, in->n_labs, in->n_variants};
+    for (size_t k = 0; k < 3; k++) {
+        if (counts[k] && mmdx_plugin_find_input(ctx, inputs[k]) < 0) {
+            char have[512];
+            list_inputs(ctx, have, sizeof have);
+            fprintf(stderr, "mmdx: no modality serves --%s in this build (available: %s)\n", inputs[k], have);
+            return MMDX_ENOTFOUND;
+        }
+    }
+
+    mmdx_collect_t *col = mmdx_collect_alloc(ctx, space, in->agg);
+    if (col == NULL) {
+        fprintf(stderr, "mmdx: out of memory\n");
+        return MMDX_ENOMEM;
+    }
+    mmdx_collect_set_frozen(col, frozen);
+    int rc = read_inputs(ctx, col, in, "imaging", in->imaging, in->n_imaging);
+    if (rc == MMDX_OK)
+        rc = read_inputs(ctx, col, in, "labs", in->labs, in->n_labs);
+    if (rc == MMDX_OK)
+        rc = read_inputs(ctx, col, in, "variants", in->variants, in->n_variants);
+    if (rc == MMDX_OK)
+        rc = read_inputs(ctx, col, in, NULL, in->detect, in->n_detect);
+    if (rc == MMDX_OK) {
+        mmdx_error_clear(&err);
+        rc = mmdx_collect_to_cohort(col, cohort_out, &err);
+        if (rc != MMDX_OK)
+            cli_print_error("building the cohort", &err);
+    }
+    if (rc != MMDX_OK) {
+        mmdx_collect_free(col);
+        return rc;
+    }
+    *col_out = col;
+    return MMDX_OK;
+}
+
+/* TSV fields must not break the row: tabs and line breaks become spaces. */
+static void put_field(FILE *f, const char *s)
+{
+    for (; s && *s; s++)
+        fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
+}
+
+long cli_write_rejects(const mmdx_collect_t *col, const char *path)
+{
+    size_t n = mmdx_collect_n_rejects(col);
+    if (path == NULL) {
+        const char *patient, *file, *reason;
+        long record;
+        int code;
+        if (n > 0 && mmdx_collect_reject(col, 0, &patient, &file, &record, &code, &reason) == MMDX_OK)
+            fprintf(stderr, "mmdx: %zu record%s rejected (list them with --rejects FILE); first: %s:%ld: %s\n",
+                    n, n == 1 ? "" : "s", file ? file : "", record, reason ? reason : "");
+        return (long)n;
+    }
+    mmdx_outfile_t *of = NULL;
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    if (mmdx_outfile_open(path, &of, &err) != MMDX_OK) {
+        cli_print_error("--rejects", &err);
+        return -1;
+    }
+    FILE *f = mmdx_outfile_stream(of);
+    fputs("patient_id\tfile\trecord\tcode\treason\n", f);
+    for (size_t k = 0; k < n; k++) {
+        const char *patient = NULL, *file = NULL, *reason = NULL;
+        long record = 0;
+        int code = 0;
+        if (mmdx_collect_reject(col, k, &patient, &file, &record, &code, &reason) != MMDX_OK)
+            continue;
+        put_field(f, patient);
+        fputc('\t', f);
+        put_field(f, file);
+        fprintf(f, "\t%ld\t%s\t", record, cli_code_name(code));
+        put_field(f, reason);
+        fputc('\n', f);
+    }
+    if (mmdx_outfile_commit(of, &err) != MMDX_OK) {
+        cli_print_error("--rejects", &err);
+        return -1;
+    }
+    return (long)n;
+}
+
+void cli_print_error(const char *what, const mmdx_error_t *err)
+{
+    char buf[1200];
+    if (err == NULL || err->code == MMDX_OK) {
+        fprintf(stderr, "mmdx: %s%sfailed\n", what ? what : "", what ? ": " : "");
+        return;
+    }
+    mmdx_error_format(err, buf, sizeof buf);
+    fprintf(stderr, "mmdx: %s%s%s\n", what ? what : "", what ? ": " : "", buf);
+}
+
+static void log_to_stderr(void *user, mmdx_log_level_t level, const char *msg)
+{
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    (void)user;
+    fprintf(stderr, "mmdx: %s: %s\n", names[level <= MMDX_LOG_DEBUG ? level : MMDX_LOG_DEBUG], msg);
+}
+
+mmdx_ctx_t *cli_ctx_new(int verbose)
+{
+    mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+    if (ctx == NULL) {
+        fprintf(stderr, "mmdx: cannot initialise the library (out of memory)\n");
+        return NULL;
+    }
+    mmdx_log_level_t level = verbose < 0 ? MMDX_LOG_ERROR
+                           : verbose == 0 ? MMDX_LOG_WARN
+                           : verbose == 1 ? MMDX_LOG_INFO : MMDX_LOG_DEBUG;
+    mmdx_ctx_set_log(ctx, log_to_stderr, NULL, level);
+    return ctx;
+}
+
+int cli_parse_threads(const char *arg)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(arg, &end, 10);
+    if (errno || end == arg || *end != '\0' || n < 1 || n > 1024) {
+        fprintf(stderr, "mmdx: --threads wants a whole number from 1 to 1024, not '%s'\n", arg);
+        return -1;
+    }
+    return (int)n;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("mmdx: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'mmdx %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+    return CLI_EXIT_FATAL;
+}
+
+const char *cli_code_name(int code)
+{
+    static const char *const names[] = {"OK", "ENOMEM", "EINVAL", "EIO", "EFORMAT", "ENOTFOUND",
+                                        "EDUP", "ERANGE", "EUNIT", "EABI", "EPLUGIN", "ENUMERIC",
+                                        "EVERSION", "ESPACE", "ESECURITY", "ETRUNC", "ESTATE", "EREJECT"};
+    if (code <= 0 && -code < (int)(sizeof names / sizeof names[0]))
+        return names[-code];
+    return "EUNKNOWN";
+}
