@@ -1,8 +1,8 @@
 # fusion/: the decision layer (knowledge base, suggestions, triage, next best test).
 # Included from fusion/local.mk.
-mmdxinclude_HEADERS += libmmdx/mmdx/kb.h libmmdx/mmdx/decision.h
+mmdxinclude_HEADERS += libmmdx/mmdx/kb.h libmmdx/mmdx/decision.h libmmdx/mmdx/advise.h
 libmmdx_libmmdx_a_SOURCES += fusion/kb.c fusion/kb_internal.h fusion/suggest.c fusion/triage.c \
-	fusion/nextbest.c fusion/facts.c fusion/advice_io.c fusion/decision_internal.h
+	fusion/nextbest.c fusion/facts.c fusion/advice_io.c fusion/advise.c fusion/decision_internal.h
 
 # the KB schema and the shipped KB, installed under $(mmdxdatadir)/kb
 mmdxkbdir = $(mmdxdatadir)/kb
@@ -37,3 +37,12 @@ EXTRA_PROGRAMS += tests/bench/bench_decision
 MMDX_BENCH_PROGS += tests/bench/bench_decision
 tests_bench_bench_decision_SOURCES = tests/bench/bench_decision.c
 tests_bench_bench_decision_LDADD = $(MMDX_LIBS)
+
+# the driver's `mmdx kb check` (examples/mmdx/commands.def has its line)
+examples_mmdx_mmdx_SOURCES += examples/mmdx/cmd_kb.c
+
+check_PROGRAMS += tests/unit/check_advise
+TESTS += tests/unit/check_advise
+tests_unit_check_advise_SOURCES = tests/unit/check_advise.c
+tests_unit_check_advise_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_advise_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
