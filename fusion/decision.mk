@@ -39,10 +39,17 @@ tests_bench_bench_decision_SOURCES = tests/bench/bench_decision.c
 tests_bench_bench_decision_LDADD = $(MMDX_LIBS)
 
 # the driver's `mmdx kb check` (examples/mmdx/commands.def has its line)
-examples_mmdx_mmdx_SOURCES += examples/mmdx/cmd_kb.c
+examples_mmdx_mmdx_SOURCES += examples/mmdx/cmd_kb.c examples/mmdx/cmd_suggest.c
 
 check_PROGRAMS += tests/unit/check_advise
 TESTS += tests/unit/check_advise
 tests_unit_check_advise_SOURCES = tests/unit/check_advise.c
 tests_unit_check_advise_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_advise_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
+
+# end-to-end: mmdx suggest and mmdx kb check on the demo cohort
+check_PROGRAMS += tests/e2e/decision_fit
+tests_e2e_decision_fit_SOURCES = tests/e2e/decision_fit.c
+tests_e2e_decision_fit_LDADD = $(MMDX_LIBS)
+TESTS += tests/e2e/decision_suggest.sh
+EXTRA_DIST += tests/e2e/decision_suggest.sh
