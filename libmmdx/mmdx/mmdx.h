@@ -22,5 +22,6 @@
 #include "metrics.h"
 #include "kb.h"
 #include "decision.h"
+#include "advise.h"
 
 #endif
