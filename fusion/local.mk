@@ -12,3 +12,4 @@ tests_unit_check_fusion_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
 EXTRA_DIST += tests/data/wdbc_folds.tsv tests/data/wdbc_folds.py
 # fusion: build rules (fragment included by the top Makefile.am)
 include fusion/decision.mk
+include fusion/writer.mk

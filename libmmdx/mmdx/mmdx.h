@@ -22,5 +22,6 @@
 #include "metrics.h"
 #include "kb.h"
 #include "decision.h"
+#include "writer.h"
 
 #endif
