@@ -10,3 +10,7 @@ tests_unit_check_writer_SOURCES = tests/unit/check_writer.c
 tests_unit_check_writer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_writer_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
 EXTRA_DIST += tests/data/fhir_riskassessment.rng docs/output.md
+
+# the HTML report in headless Chromium (skipped without chromium or without diagnose --format html)
+TESTS += tests/e2e/html_render.sh
+EXTRA_DIST += tests/e2e/html_render.sh docs/img/report.png

@@ -109,7 +109,7 @@ static void esc(FILE *f, const char *s)
 
 static const char css[] =
     "body{font-family:\"Noto Sans\",\"Noto Sans CJK KR\",\"Malgun Gothic\",sans-serif;margin:2em auto;"
-    "max-width:62em;color:#1b1b1b;line-height:1.45}\n"
+    "max-width:62em;padding:0 1em;color:#1b1b1b;line-height:1.45}\n"
     "h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #444;padding-bottom:.2em;margin-top:2em}\n"
     "h3{margin-bottom:.3em}h4{margin:.6em 0 .2em 0;font-size:1em}\n"
     ".disclaimer{background:#fff4ce;border-left:5px solid #c99a00;padding:.6em 1em;font-weight:600}\n"
@@ -120,7 +120,7 @@ static const char css[] =
     "vertical-align:top;text-align:left}th{background:#f2f2f2}\n"
     ".suggested{color:#11623a;font-weight:600}.insufficient{color:#7a5a00;font-weight:600}"
     ".excluded{color:#b3261e;font-weight:600}\n"
-    "svg text{font-size:12px;fill:#1b1b1b}code{font-size:.9em}\n"
+    "svg{max-width:100%;height:auto}svg text{font-size:12px;fill:#1b1b1b}code{font-size:.9em}\n"
     "footer{margin-top:3em;border-top:1px solid #ccc;padding-top:1em}\n";
 
 static int html_begin(mmdx_writer_t *w, mmdx_error_t *err)
@@ -163,8 +163,8 @@ static void posterior_svg(mmdx_writer_t *w, const mmdx_writer_patient_t *p)
     for (size_t t = 0; t < p->n_preds; t++)
         rows += mmdx_pred_n_classes(p->preds[t]) <= 64 ? writer_report_classes(p->preds[t], idx) : 1;
     int height = TOP + (int)rows * ROW + 6;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"posterior\" width=\"720\" height=\"%d\" "
-               "viewBox=\"0 0 720 %d\" role=\"img\">\n<title>", height, height);
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"posterior\" width=\"800\" height=\"%d\" "
+               "viewBox=\"0 0 800 %d\" role=\"img\">\n<title>", height, height);
     esc(f, T(w, S_POSTERIOR));
     fputs("</title>\n", f);
     for (int q = 0; q <= 4; q++) {
@@ -226,8 +226,8 @@ static void contribution_svg(mmdx_writer_t *w, const mmdx_pred_t *pr, size_t k)
     }
     scale = ceil(scale);
     int height = TOP + (int)M * ROW + 6, mid = LABEL + HALF;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"contributions\" width=\"720\" height=\"%d\" "
-               "viewBox=\"0 0 720 %d\" role=\"img\">\n<title>", height, height);
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"contributions\" width=\"800\" height=\"%d\" "
+               "viewBox=\"0 0 800 %d\" role=\"img\">\n<title>", height, height);
     esc(f, T(w, S_CONTRIB));
     fputs(": ", f);
     esc(f, mmdx_pred_target_name(pr));
@@ -308,10 +308,17 @@ static void advice_html(mmdx_writer_t *w, const mmdx_advice_t *a)
                 fputs("<ul>", f);
                 for (size_t r = 0; r < it->n_fired; r++) {
                     const mmdx_fired_t *fr = &it->fired[r];
+                    const char *label = fr->unknown ? T(w, S_UNKNOWN) : mmdx_kb_action_name(fr->action);
+                    const char *why = fr->reason ? fr->reason : fr->advice;
                     fputs("<li><strong>", f);
-                    esc(f, fr->unknown ? T(w, S_UNKNOWN) : mmdx_kb_action_name(fr->action));
+                    esc(f, label);
                     fputs("</strong>: ", f);
-                    esc(f, fr->reason ? fr->reason : fr->advice);
+                    /* the decision layer's reasons often start with the action already */
+                    const char *act = fr->unknown ? "unknown:" : mmdx_kb_action_name(fr->action);
+                    size_t alen = strlen(act);
+                    if (why && strncmp(why, act, alen) == 0 && why[alen] == ' ')
+                        why += alen + 1;
+                    esc(f, why);
                     if (fr->alternative && fr->alternative[0]) {
                         fprintf(f, " (%s: ", T(w, S_ALTERNATIVE));
                         esc(f, fr->alternative);

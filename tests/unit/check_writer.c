@@ -366,7 +366,9 @@ static void count_xml_error(void *user, xmlErrorPtr e)
 
 static const char *srcdir(void)
 {
-    const char *s = getenv("srcdir");
+    const char *s = getenv("MMDX_SRCDIR");
+    if (s == NULL)
+        s = getenv("srcdir");
     return s ? s : ".";
 }
 
