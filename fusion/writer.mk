@@ -14,3 +14,6 @@ EXTRA_DIST += tests/data/fhir_riskassessment.rng docs/output.md
 # the HTML report in headless Chromium (skipped without chromium or without diagnose --format html)
 TESTS += tests/e2e/html_render.sh
 EXTRA_DIST += tests/e2e/html_render.sh docs/img/report.png
+
+# mmdx diagnose writes through the writers (examples/mmdx/diagnose_report.c)
+examples_mmdx_mmdx_SOURCES += examples/mmdx/diagnose_report.c examples/mmdx/diagnose_report.h
