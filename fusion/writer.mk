@@ -17,3 +17,24 @@ EXTRA_DIST += tests/e2e/html_render.sh docs/img/report.png
 
 # mmdx diagnose writes through the writers (examples/mmdx/diagnose_report.c)
 examples_mmdx_mmdx_SOURCES += examples/mmdx/diagnose_report.c examples/mmdx/diagnose_report.h
+
+# make demo, continued (examples/local.mk runs version, plugins and ingest): train on the
+# demo training cohort, then diagnose the held-out patients into every format.
+demo: demo-diagnose
+demo-train: demo-ingest
+	$(DEMO_MMDX) train --cohort $(DEMO_DIR)/train.cohort.h5 -o $(DEMO_DIR)/model.h5
+demo-diagnose: demo-train
+	$(DEMO_MMDX) diagnose --cohort $(DEMO_DIR)/test.cohort.h5 --model $(DEMO_DIR)/model.h5 \
+	  --kb $(srcdir)/data/kb/default.xml --format tsv --advice $(DEMO_DIR)/diagnosis.advice.tsv \
+	  -o $(DEMO_DIR)/diagnosis.tsv
+	$(DEMO_MMDX) diagnose -q --cohort $(DEMO_DIR)/test.cohort.h5 --model $(DEMO_DIR)/model.h5 \
+	  --kb $(srcdir)/data/kb/default.xml --format jsonl -o $(DEMO_DIR)/diagnosis.jsonl
+	$(DEMO_MMDX) diagnose -q --cohort $(DEMO_DIR)/test.cohort.h5 --model $(DEMO_DIR)/model.h5 \
+	  --kb $(srcdir)/data/kb/default.xml --format fhir --title mmdx-demo -o $(DEMO_DIR)/diagnosis.fhir.xml
+	$(DEMO_MMDX) diagnose -q --cohort $(DEMO_DIR)/test.cohort.h5 --model $(DEMO_DIR)/model.h5 \
+	  --kb $(srcdir)/data/kb/default.xml --format html --title "libmmdx demo report" -o $(DEMO_DIR)/report.html
+	$(DEMO_MMDX) diagnose -q --cohort $(DEMO_DIR)/test.cohort.h5 --model $(DEMO_DIR)/model.h5 \
+	  --kb $(srcdir)/data/kb/default.xml --format html --lang ko --title "libmmdx 데모 보고서" \
+	  -o $(DEMO_DIR)/report-ko.html
+	@echo "demo: open $(DEMO_DIR)/report.html (English) or $(DEMO_DIR)/report-ko.html (Korean) in a browser"
+.PHONY: demo-train demo-diagnose

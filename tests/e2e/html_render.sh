@@ -82,7 +82,7 @@ png=${shot:-$tmp/report.png}
 rm -f "$png"
 profile=$(mktemp -d "$tmp/profile.XXXXXX")
 # shellcheck disable=SC2086
-timeout 120 "$chrome" $flags --user-data-dir="$profile" --window-size=1000,1500 --screenshot="$png" "$url" \
+timeout 120 "$chrome" $flags --user-data-dir="$profile" --window-size=1000,${MMDX_SHOT_HEIGHT:-1500} --screenshot="$png" "$url" \
   >/dev/null 2>&1
 rc=$?
 [ $rc -eq 0 ] || fail "chromium --screenshot: exit $rc"
