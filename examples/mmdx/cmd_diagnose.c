@@ -170,7 +170,11 @@ int cmd_diagnose(int argc, char **argv)
         fprintf(stderr, "mmdx: %s: the model is not fitted (a federated training state?)\n", model_path);
         goto done;
     }
-    if (fcli_load(ctx, &in, cohort, NULL, mmdx_model_space(model), quiet, &d) != MMDX_OK) {
+    if (cohort) { /* a cohort file is streamed in chunks: memory does not grow with the patients */
+        status = dr_run_file(ctx, model, cohort, 4096, &dro, &drs);
+        goto done;
+    }
+    if (fcli_load(ctx, &in, NULL, NULL, mmdx_model_space(model), quiet, &d) != MMDX_OK) {
         goto done;
     }
     status = dr_run(model, d.cohort, d.col, &dro, &drs);

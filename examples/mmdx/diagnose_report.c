@@ -316,50 +316,87 @@ static void progress(size_t done, size_t total, double t0)
 
 /* ------------------------------------------------------------------ run */
 
-int dr_run(const mmdx_model_t *model, const mmdx_cohort_t *cohort, const mmdx_collect_t *col,
-           const dr_options_t *o, dr_state_t *st)
+/* One diagnose run: begin (writer open), chunks of patients, end (commit, rejects, summary). */
+typedef struct run {
+    const mmdx_model_t *model;
+    const mmdx_collect_t *col;
+    const dr_options_t *o;
+    dr_state_t *st;
+    size_t T, total, done, n_ood, n_cands;
+    int show;
+    double t0, last;
+    mmdx_writer_t *w;
+    mmdx_pred_t **preds;
+    size_t n_preds;
+    mmdx_posterior_t *post;
+    const char **mods, **cands;
+    unrep_list_t unrep;
+    note_index_t ix;
+    nbt_t nbt;
+    size_t n_nbt_preds;
+} run_t;
+
+static void run_free(run_t *r)
+{
+    mmdx_writer_abort(r->w);
+    r->w = NULL;
+    for (size_t t = 0; t < r->n_preds; t++)
+        mmdx_pred_free(r->preds[t]);
+    free(r->preds);
+    free(r->post);
+    for (size_t t = 0; t < r->n_nbt_preds; t++)
+        mmdx_pred_free(r->nbt.preds[t]);
+    free(r->nbt.preds);
+    free(r->nbt.post);
+    free(r->mods);
+    free(r->cands);
+    free(r->ix.order);
+    unrep_free(&r->unrep);
+}
+
+/* Allocate and open the writer. Returns MMDX_OK or a status (printed). */
+static int run_begin(run_t *r, const mmdx_model_t *model, const mmdx_collect_t *col, size_t total,
+                     const dr_options_t *o, dr_state_t *st)
 {
     const mmdx_space_t *ms = mmdx_model_space(model);
-    size_t n = mmdx_cohort_n_patients(cohort), T = mmdx_space_n_targets(ms), M = mmdx_model_n_modalities(model);
-    size_t n_post_max = 0, n_ood = 0, n_scored = 0;
-    int status = CLI_EXIT_FATAL, show = !o->quiet && isatty(fileno(stderr));
-    double t0 = now(), last = 0;
-    mmdx_writer_t *w = NULL;
-    mmdx_pred_t **preds = calloc(T ? T : 1, sizeof(*preds));
-    mmdx_posterior_t *post = NULL;
-    const char **mods = calloc(M ? M : 1, sizeof(char *)), **cands = NULL;
-    size_t n_cands = 0;
-    unrep_list_t unrep = {0};
-    note_index_t ix;
-    nbt_t nbt = {model, NULL, NULL, NULL};
-    size_t n_nbt_preds = 0;
+    size_t M = mmdx_model_n_modalities(model), n_post_max = 0;
     mmdx_writer_options_t wo;
     mmdx_error_t err;
-
-    notes_build(&ix, col);
-    for (size_t t = 0; t < T; t++)
+    memset(r, 0, sizeof(*r));
+    r->model = r->nbt.model = model;
+    r->col = col;
+    r->o = o;
+    r->st = st;
+    r->T = mmdx_space_n_targets(ms);
+    r->total = total;
+    r->show = !o->quiet && isatty(fileno(stderr));
+    r->t0 = now();
+    notes_build(&r->ix, col);
+    for (size_t t = 0; t < r->T; t++)
         n_post_max += mmdx_space_n_classes(ms, t);
-    post = calloc(n_post_max ? n_post_max : 1, sizeof(*post));
-    nbt.post = calloc(n_post_max ? n_post_max : 1, sizeof(*post));
+    r->preds = calloc(r->T + 1, sizeof(*r->preds));
+    r->nbt.preds = calloc(r->T + 1, sizeof(*r->nbt.preds));
+    r->post = calloc(n_post_max + 1, sizeof(*r->post));
+    r->nbt.post = calloc(n_post_max + 1, sizeof(*r->nbt.post));
+    r->mods = calloc(M + 1, sizeof(char *));
     /* next-best-test candidates: the modalities (demographics are not a test) and lab features */
-    cands = calloc(M + mmdx_space_n_features(ms) + 1, sizeof(char *));
-    nbt.preds = calloc(T ? T : 1, sizeof(*nbt.preds));
-    if (preds == NULL || post == NULL || nbt.post == NULL || nbt.preds == NULL || mods == NULL || cands == NULL)
+    r->cands = calloc(M + mmdx_space_n_features(ms) + 1, sizeof(char *));
+    if (!r->preds || !r->nbt.preds || !r->post || !r->nbt.post || !r->mods || !r->cands)
         goto oom;
-    for (; n_nbt_preds < T; n_nbt_preds++)
-        if ((nbt.preds[n_nbt_preds] = mmdx_pred_alloc()) == NULL)
+    for (; r->n_preds < r->T; r->n_preds++)
+        if ((r->preds[r->n_preds] = mmdx_pred_alloc()) == NULL)
+            goto oom;
+    for (; r->n_nbt_preds < r->T; r->n_nbt_preds++)
+        if ((r->nbt.preds[r->n_nbt_preds] = mmdx_pred_alloc()) == NULL)
             goto oom;
     for (size_t m = 0; m < M; m++) {
-        mods[m] = mmdx_model_modality(model, m);
-        if (strcmp(mods[m], "demo") != 0)
-            cands[n_cands++] = mods[m];
+        r->mods[m] = mmdx_model_modality(model, m);
+        if (strcmp(r->mods[m], "demo") != 0)
+            r->cands[r->n_cands++] = r->mods[m];
     }
     for (size_t j = 0; j < mmdx_space_n_features(ms); j++)
         if (strncmp(mmdx_space_feature_id(ms, j), "lab:", 4) == 0)
-            cands[n_cands++] = mmdx_space_feature_id(ms, j);
-    for (size_t t = 0; t < T; t++)
-        if ((preds[t] = mmdx_pred_alloc()) == NULL)
-            goto oom;
+            r->cands[r->n_cands++] = mmdx_space_feature_id(ms, j);
 
     mmdx_writer_options_init(&wo);
     wo.lang = o->lang;
@@ -367,114 +404,164 @@ int dr_run(const mmdx_model_t *model, const mmdx_cohort_t *cohort, const mmdx_co
     wo.title = o->title;
     wo.timestamp = o->timestamp;
     wo.advice_path = o->advice;
-    wo.modalities = mods;
+    wo.modalities = r->mods;
     wo.n_modalities = M;
     wo.unrepresented = on_unrepresented;
-    wo.unrepresented_user = &unrep;
+    wo.unrepresented_user = &r->unrep;
     mmdx_error_clear(&err);
-    if (mmdx_writer_open(o->format, o->output, &wo, &w, &err) != MMDX_OK) {
+    if (mmdx_writer_open(o->format, o->output, &wo, &r->w, &err) != MMDX_OK) {
         cli_print_error(NULL, &err);
-        goto done;
+        return err.code;
     }
+    return MMDX_OK;
+oom:
+    fprintf(stderr, "mmdx: diagnose: out of memory\n");
+    return MMDX_ENOMEM;
+}
+
+/* Score and write every patient of one chunk. */
+static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
+{
+    mmdx_error_t err;
+    size_t n = mmdx_cohort_n_patients(cohort);
     for (size_t i = 0; i < n; i++) {
         const char *id = mmdx_cohort_id(cohort, i);
-        size_t n_post = 0;
+        size_t n_post = 0, n_notes;
         mmdx_advice_t *advice = NULL;
         char **notes = NULL;
-        size_t n_notes;
         int rc;
         mmdx_error_clear(&err);
-        if ((rc = fill_posteriors(model, cohort, i, preds, post, &n_post)) != MMDX_OK) {
+        if ((rc = fill_posteriors(r->model, cohort, i, r->preds, r->post, &n_post)) != MMDX_OK) {
             fprintf(stderr, "mmdx: diagnose: patient %s: prediction failed: %s\n", id, mmdx_strerror(rc));
-            goto done;
+            return rc;
         }
-        n_ood += (mmdx_pred_flags(preds[0]) & MMDX_PRED_OOD) != 0;
-        if (st->kb) {
+        r->n_ood += r->T > 0 && (mmdx_pred_flags(r->preds[0]) & MMDX_PRED_OOD) != 0;
+        if (r->st->kb) {
             mmdx_cohort_row_t row = {cohort, i};
-            mmdx_case_t c = {post, n_post, mmdx_cohort_row_fact, &row, mmdx_cohort_row_modality, &row};
-            if (mmdx_decide(st->kb, &c, &advice, &err) != MMDX_OK) {
+            mmdx_case_t c = {r->post, n_post, mmdx_cohort_row_fact, &row, mmdx_cohort_row_modality, &row};
+            if ((rc = mmdx_decide(r->st->kb, &c, &advice, &err)) != MMDX_OK) {
                 cli_print_error("decision", &err);
-                goto done;
+                return rc;
             }
-            if ((nbt.row = mmdx_cohort_select(cohort, &i, 1)) == NULL) {
+            if ((r->nbt.row = mmdx_cohort_select(cohort, &i, 1)) == NULL) {
                 mmdx_advice_free(advice);
-                goto oom;
+                fprintf(stderr, "mmdx: diagnose: out of memory\n");
+                return MMDX_ENOMEM;
             }
-            mmdx_cohort_row_t one = {nbt.row, 0};
+            mmdx_cohort_row_t one = {r->nbt.row, 0};
             c.fact_user = c.modality_user = &one;
-            rc = mmdx_next_best_test(&c, cands, n_cands, nbt_entropy, &nbt, advice, &err);
-            mmdx_cohort_free(nbt.row);
-            nbt.row = NULL;
+            rc = mmdx_next_best_test(&c, r->cands, r->n_cands, nbt_entropy, &r->nbt, advice, &err);
+            mmdx_cohort_free(r->nbt.row);
+            r->nbt.row = NULL;
             if (rc != MMDX_OK) {
                 mmdx_advice_free(advice);
                 cli_print_error("next best test", &err);
-                goto done;
+                return rc;
             }
         }
-        n_notes = notes_of(&ix, id, &notes);
-        mmdx_writer_patient_t p = {id, (const mmdx_pred_t *const *)preds, T, advice, NULL, 0,
+        n_notes = notes_of(&r->ix, id, &notes);
+        mmdx_writer_patient_t p = {id, (const mmdx_pred_t *const *)r->preds, r->T, advice, NULL, 0,
                                    (const char *const *)notes, n_notes};
-        rc = mmdx_writer_write(w, &p, &err);
+        rc = mmdx_writer_write(r->w, &p, &err);
         for (size_t k = 0; k < n_notes; k++)
             free(notes[k]);
         free(notes);
         mmdx_advice_free(advice);
         if (rc != MMDX_OK) {
             cli_print_error(NULL, &err);
-            goto done;
+            return rc;
         }
-        n_scored++;
-        if (show && (now() - last > 0.1 || i + 1 == n)) {
-            progress(i + 1, n, t0);
-            last = now();
+        r->done++;
+        if (r->show && (now() - r->last > 0.1 || r->done == r->total)) {
+            progress(r->done, r->total, r->t0);
+            r->last = now();
         }
     }
-    if (show)
+    return MMDX_OK;
+}
+
+/* Commit, write the rejects, print the summary. Returns the exit status. */
+static int run_end(run_t *r)
+{
+    const dr_options_t *o = r->o;
+    mmdx_error_t err;
+    if (r->show)
         fputs("\n", stderr);
     mmdx_error_clear(&err);
-    int rc = mmdx_writer_close(w, &err);
-    w = NULL;
+    int rc = mmdx_writer_close(r->w, &err);
+    r->w = NULL;
     if (rc != MMDX_OK) {
         cli_print_error(NULL, &err);
-        goto done;
+        return CLI_EXIT_FATAL;
     }
-    if (unrep.oom)
-        goto oom;
-    long n_rejects = col ? (long)mmdx_collect_n_rejects(col) : 0;
+    if (r->unrep.oom) {
+        fprintf(stderr, "mmdx: diagnose: out of memory\n");
+        return CLI_EXIT_FATAL;
+    }
+    long n_rejects = r->col ? (long)mmdx_collect_n_rejects(r->col) : 0;
     if (o->rejects) {
-        if (write_rejects(col, &unrep, o->rejects, o->output) != 0)
-            goto done;
+        if (write_rejects(r->col, &r->unrep, o->rejects, o->output) != 0)
+            return CLI_EXIT_FATAL;
     } else if (!o->quiet) {
         if (n_rejects > 0)
-            cli_write_rejects(col, NULL); /* the hint and the first reject */
-        if (unrep.n > 0)
+            cli_write_rejects(r->col, NULL); /* the hint and the first reject */
+        if (r->unrep.n > 0)
             fprintf(stderr, "mmdx: diagnose: %zu item%s the %s format cannot hold (list them with --rejects FILE); "
                             "first: %s\n",
-                    unrep.n, unrep.n == 1 ? "" : "s", mmdx_writer_format_name(o->format), unrep.what[0]);
+                    r->unrep.n, r->unrep.n == 1 ? "" : "s", mmdx_writer_format_name(o->format), r->unrep.what[0]);
     }
     if (!o->quiet)
         fprintf(stderr, "mmdx: diagnose: %zu patients scored x %zu targets (%s), %ld rejected records, "
                         "%zu out of distribution, %.2f s\n",
-                n_scored, T, mmdx_writer_format_name(o->format), n_rejects, n_ood, now() - t0);
-    status = n_rejects > 0 ? CLI_EXIT_REJECTS : CLI_EXIT_OK;
-    goto done;
-oom:
-    fprintf(stderr, "mmdx: diagnose: out of memory\n");
-done:
-    if (show && status == CLI_EXIT_FATAL)
+                r->done, r->T, mmdx_writer_format_name(o->format), n_rejects, r->n_ood, now() - r->t0);
+    return n_rejects > 0 ? CLI_EXIT_REJECTS : CLI_EXIT_OK;
+}
+
+int dr_run(const mmdx_model_t *model, const mmdx_cohort_t *cohort, const mmdx_collect_t *col,
+           const dr_options_t *o, dr_state_t *st)
+{
+    run_t r;
+    int status = CLI_EXIT_FATAL;
+    if (run_begin(&r, model, col, mmdx_cohort_n_patients(cohort), o, st) == MMDX_OK &&
+        run_chunk(&r, cohort) == MMDX_OK)
+        status = run_end(&r);
+    else if (r.show)
         fputs("\n", stderr);
-    mmdx_writer_abort(w);
-    for (size_t t = 0; preds && t < T; t++)
-        mmdx_pred_free(preds[t]);
-    free(preds);
-    free(post);
-    free(nbt.post);
-    for (size_t t = 0; t < n_nbt_preds; t++)
-        mmdx_pred_free(nbt.preds[t]);
-    free(nbt.preds);
-    free(mods);
-    free(cands);
-    free(ix.order);
-    unrep_free(&unrep);
+    run_free(&r);
+    return status;
+}
+
+int dr_run_file(mmdx_ctx_t *ctx, const mmdx_model_t *model, const char *path, size_t chunk_rows,
+                const dr_options_t *o, dr_state_t *st)
+{
+    mmdx_cohort_reader_t *reader = NULL;
+    mmdx_cohort_t *chunk = NULL;
+    mmdx_error_t err;
+    run_t r;
+    int status = CLI_EXIT_FATAL, rc;
+    mmdx_error_clear(&err);
+    if (mmdx_cohort_reader_open(ctx, path, &reader, &err) != MMDX_OK) {
+        cli_print_error("--cohort", &err);
+        return CLI_EXIT_FATAL;
+    }
+    if (run_begin(&r, model, NULL, mmdx_cohort_reader_n_patients(reader), o, st) != MMDX_OK)
+        goto done;
+    while ((rc = mmdx_cohort_reader_next(reader, chunk_rows, &chunk, &err)) == 1) {
+        rc = run_chunk(&r, chunk);
+        mmdx_cohort_free(chunk);
+        chunk = NULL;
+        if (rc != MMDX_OK)
+            goto done;
+    }
+    if (rc < 0) {
+        cli_print_error("--cohort", &err);
+        goto done;
+    }
+    status = run_end(&r);
+done:
+    if (status == CLI_EXIT_FATAL && r.show)
+        fputs("\n", stderr);
+    run_free(&r);
+    mmdx_cohort_reader_close(reader);
     return status;
 }

@@ -34,4 +34,9 @@ void dr_free(dr_state_t *st);
 int dr_run(const mmdx_model_t *model, const mmdx_cohort_t *cohort, const mmdx_collect_t *col,
            const dr_options_t *o, dr_state_t *st);
 
+/* As dr_run() over a cohort file (mmdx ingest) read @p chunk_rows patients at a time, so
+ * memory does not grow with the number of patients. */
+int dr_run_file(mmdx_ctx_t *ctx, const mmdx_model_t *model, const char *path, size_t chunk_rows,
+                const dr_options_t *o, dr_state_t *st);
+
 #endif
