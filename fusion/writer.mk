@@ -15,6 +15,10 @@ EXTRA_DIST += tests/data/fhir_riskassessment.rng docs/output.md
 TESTS += tests/e2e/html_render.sh
 EXTRA_DIST += tests/e2e/html_render.sh docs/img/report.png
 
+# mmdx diagnose in every format through the driver (uses tests/e2e/fusion_cohort)
+TESTS += tests/e2e/diagnose_output.sh
+EXTRA_DIST += tests/e2e/diagnose_output.sh
+
 # mmdx diagnose writes through the writers (examples/mmdx/diagnose_report.c)
 examples_mmdx_mmdx_SOURCES += examples/mmdx/diagnose_report.c examples/mmdx/diagnose_report.h
 
