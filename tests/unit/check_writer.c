@@ -729,6 +729,71 @@ START_TEST(test_empty_batch)
 }
 END_TEST
 
+/* Allocation N fails (SQLite-style): every format either completes or reports the
+ * failure, and a failed run leaves nothing behind. */
+static long alloc_countdown = -1;
+static void *failing_malloc(size_t n)
+{
+    if (alloc_countdown == 0)
+        return NULL;
+    if (alloc_countdown > 0)
+        alloc_countdown--;
+    return malloc(n);
+}
+static void *failing_realloc(void *p, size_t n)
+{
+    if (alloc_countdown == 0)
+        return NULL;
+    if (alloc_countdown > 0)
+        alloc_countdown--;
+    return realloc(p, n);
+}
+
+START_TEST(test_allocation_failures)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/oom.out", fx.dir);
+    for (int format = 0; format < 4; format++) {
+        int done = 0, failures = 0;
+        for (long n = 0; !done && n < 100000; n++) {
+            mmdx_writer_options_t opt;
+            mmdx_writer_t *w = NULL;
+            mmdx_error_t err;
+            int rc;
+            mmdx_writer_options_init(&opt);
+            opt.terms = fx.terms;
+            mmdx_error_clear(&err);
+            alloc_countdown = n;
+            mmdx_set_allocator(failing_malloc, failing_realloc, free);
+            rc = mmdx_writer_open((mmdx_writer_format_t)format, path, &opt, &w, &err);
+            for (size_t i = 0; rc == MMDX_OK && i < NX; i++) {
+                mmdx_writer_patient_t p = {mmdx_cohort_id(fx.test, i), (const mmdx_pred_t *const *)fx.pred[i], NT,
+                                           fx.advice[i], NULL, 0, NULL, 0};
+                rc = mmdx_writer_write(w, &p, &err);
+            }
+            if (rc == MMDX_OK)
+                rc = mmdx_writer_close(w, &err);
+            else
+                mmdx_writer_abort(w);
+            mmdx_set_allocator(NULL, NULL, NULL);
+            if (rc == MMDX_OK) {
+                done = 1;
+                ck_assert_int_eq(access(path, F_OK), 0);
+                unlink(path);
+            } else {
+                failures++;
+                ck_assert_msg(rc == MMDX_ENOMEM || rc == MMDX_ESTATE, "%s, allocation %ld: %s (%s)",
+                              mmdx_writer_format_name((mmdx_writer_format_t)format), n, mmdx_strerror(rc), err.message);
+                ck_assert_int_eq(access(path, F_OK), -1);
+            }
+            ck_assert_int_eq(n_entries(), 0);
+        }
+        ck_assert_msg(done, "%s never completed", mmdx_writer_format_name((mmdx_writer_format_t)format));
+        ck_assert_int_gt(failures, 0);
+    }
+}
+END_TEST
+
 static Suite *writer_suite(void)
 {
     Suite *s = suite_create("writer");
@@ -746,6 +811,7 @@ static Suite *writer_suite(void)
     tcase_add_test(tc, test_unwritable_fails_first);
     tcase_add_test(tc, test_nothing_half_written);
     tcase_add_test(tc, test_empty_batch);
+    tcase_add_test(tc, test_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }
