@@ -120,7 +120,8 @@ env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$tmp/plugin" >"$tmp/plugin.log"
   && ok || { fail "example plugin does not build against the installed headers"; sed 's/^/  | /' "$tmp/plugin.log"; }
 grep -q -- "-I$dest" "$tmp/plugin.log" && ok || fail "example plugin not built with the installed headers"
 
-${CC:-cc} -std=c11 -Wall -Wextra -o "$tmp/prog" "$tmp/prog.c" $cflags $libs >"$tmp/cc.log" 2>&1 \
+# the build's own CFLAGS/LDFLAGS (a sanitizer build's libmmdx.a needs its runtime)
+${CC:-cc} -std=c11 -Wall -Wextra $(val CFLAGS) -o "$tmp/prog" "$tmp/prog.c" $cflags $libs $(val LDFLAGS) >"$tmp/cc.log" 2>&1 \
   && ok || { fail "outside program does not build with pkg-config --static"; sed 's/^/  | /' "$tmp/cc.log" | head -20; }
 if [ -x "$tmp/prog" ]; then
   MMDX_PLUGIN_PATH=$tmp/plugin "$tmp/prog" "$tmp/roundtrip.h5" "$s/examples/plugin/example.tsv" >"$tmp/prog.out" 2>&1 \
