@@ -31,3 +31,6 @@ include fusion/decision.mk
 noinst_PROGRAMS += examples/train_diagnose
 examples_train_diagnose_SOURCES = examples/train_diagnose.c
 examples_train_diagnose_LDADD = $(MMDX_LIBS)
+
+# the writers of diagnosis results (their own fragment)
+include fusion/writer.mk
