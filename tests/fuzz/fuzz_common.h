@@ -1,8 +1,6 @@
 /* Shared pieces of the fuzz harnesses: input bytes become an anonymous in-memory file
  * (memfd), so every parser is fuzzed through the same path a real file takes, without
- * touching the disk. HDF5 inputs are the exception: HDF5 resolves the real path of the
- * name it is given, and /proc/self/fd/N of a memfd resolves to "/memfd:... (deleted)",
- * so H5Fopen refuses every input; they go to one scratch file per process instead. */
+ * touching the disk (HDF5 inputs excepted: see fuzz_memfile). */
 #ifndef MMDX_FUZZ_COMMON_H
 #define MMDX_FUZZ_COMMON_H
 
@@ -20,41 +18,33 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char fuzz_scratch[512];
+/* The real file that HDF5 inputs go to (see fuzz_memfile), removed at exit. */
+static char fuzz_h5_path[256];
 
-static inline void fuzz_scratch_remove(void)
+static inline void fuzz_h5_cleanup(void)
 {
-    if (fuzz_scratch[0])
-        unlink(fuzz_scratch);
+    if (fuzz_h5_path[0])
+        unlink(fuzz_h5_path);
 }
 
-/* HDF5 needs a path that resolves to a real file (see above). */
-static inline int fuzz_needs_real_file(const char *suffix)
-{
-#ifdef FUZZ_MODALITY
-    if (strcmp(FUZZ_MODALITY, "hdf5") == 0)
-        return 1;
-#endif
-    return strcmp(suffix, ".h5") == 0;
-}
-
-/* Write @p data to a new memfd (or the scratch file); its path goes to @p path. -1 on failure. */
+/* Write @p data to a new memfd; its path (/proc/self/fd/N) goes to @p path. -1 on failure.
+ * HDF5 resolves the real path of a file it opens, which a memfd has not, so with the
+ * suffix ".h5" the bytes go to a real file in $TMPDIR (one per process, rewritten for
+ * each input) and its path is given instead. */
 static inline int fuzz_memfile(const uint8_t *data, size_t size, const char *suffix, char *path, size_t cap)
 {
+    int h5 = suffix && strcmp(suffix, ".h5") == 0;
     int fd;
-    if (fuzz_needs_real_file(suffix)) {
-        if (!fuzz_scratch[0]) {
-            const char *t = getenv("TMPDIR");
-            snprintf(fuzz_scratch, sizeof fuzz_scratch, "%s/mmdx-fuzz-%ld%s",
-                     access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (t && t[0] ? t : "/tmp"), (long)getpid(),
-                     suffix);
-            atexit(fuzz_scratch_remove);
+    if (h5) {
+        if (!fuzz_h5_path[0]) {
+            const char *tmp = getenv("TMPDIR");
+            snprintf(fuzz_h5_path, sizeof fuzz_h5_path, "%s/mmdx-fuzz-%ld.h5", tmp && *tmp ? tmp : "/tmp",
+                     (long)getpid());
+            atexit(fuzz_h5_cleanup);
         }
-        fd = open(fuzz_scratch, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        snprintf(path, cap, "%s", fuzz_scratch);
+        fd = open(fuzz_h5_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     } else {
         fd = memfd_create("mmdx-fuzz", MFD_CLOEXEC);
-        snprintf(path, cap, "/proc/self/fd/%d", fd);
     }
     if (fd < 0)
         return -1;
@@ -67,6 +57,10 @@ static inline int fuzz_memfile(const uint8_t *data, size_t size, const char *suf
         }
         off += (size_t)w;
     }
+    if (h5)
+        snprintf(path, cap, "%s", fuzz_h5_path);
+    else
+        snprintf(path, cap, "/proc/self/fd/%d", fd);
     return fd;
 }
 
