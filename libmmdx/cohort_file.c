@@ -30,10 +30,15 @@
 
 /* ------------------------------------------------------------------ small HDF5 helpers */
 
-static hid_t vlen_str_type(void)
+/* Strings are fixed-length (NUL-terminated, UTF-8): variable-length strings live in
+ * HDF5's global heap, whose reader has had memory-safety bugs on damaged files (a fuzzed
+ * cohort file overflowed a heap buffer in H5HG_read of HDF5 1.10.8), so the reader never
+ * goes there. */
+static hid_t str_type(size_t size)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
-    if (t >= 0 && (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+    if (t >= 0 && (H5Tset_size(t, size ? size : 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
+                   H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
         H5Tclose(t);
         return -1;
     }
@@ -95,13 +100,27 @@ static int write_array(hid_t loc, const char *name, hid_t ftype, hid_t mtype, si
     return ok ? 0 : -1;
 }
 
+/* A 1-D dataset of @p n fixed-length strings as long as the longest. -2 out of memory. */
 static int write_strings(hid_t loc, const char *name, size_t n, const char *const *s)
 {
-    hid_t t = vlen_str_type();
-    int rc = t < 0 ? -1 : write_array(loc, name, t, t, n, s);
-    hid_t kept = rc < 0 ? mmdx_h5err_keep() : -1;
+    size_t size = 1;
+    char *buf;
+    hid_t t, kept;
+    int rc;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(s[i]) + 1 > size)
+            size = strlen(s[i]) + 1;
+    buf = mmdx_calloc(n ? n : 1, size);
+    if (buf == NULL)
+        return -2;
+    for (size_t i = 0; i < n; i++)
+        memcpy(buf + i * size, s[i], strlen(s[i]));
+    t = str_type(size);
+    rc = t < 0 ? -1 : write_array(loc, name, t, t, n, buf);
+    kept = rc < 0 ? mmdx_h5err_keep() : -1;
     close_id(&t, H5Tclose);
     mmdx_h5err_restore(kept);
+    mmdx_free(buf);
     return rc;
 }
 
@@ -268,8 +287,10 @@ static int write_space(hid_t file, const mmdx_space_t *s)
         kinds[j] = (int8_t)mmdx_space_feature_kind(s, j);
         tr[j] = (int8_t)mmdx_space_feature_transform(s, j);
     }
-    if (write_strings(g, "feature_ids", d, str) < 0 || write_strings(g, "feature_units", d, units) < 0 ||
-        write_array(g, "feature_kinds", H5T_STD_I8LE, H5T_NATIVE_INT8, d, kinds) < 0 ||
+    if ((rc = write_strings(g, "feature_ids", d, str)) < 0 || (rc = write_strings(g, "feature_units", d, units)) < 0)
+        goto done;
+    rc = -1;
+    if (write_array(g, "feature_kinds", H5T_STD_I8LE, H5T_NATIVE_INT8, d, kinds) < 0 ||
         write_array(g, "feature_transforms", H5T_STD_I8LE, H5T_NATIVE_INT8, d, tr) < 0)
         goto done;
     nl = 0;
@@ -278,21 +299,26 @@ static int write_space(hid_t file, const mmdx_space_t *s)
             str[nl] = mmdx_space_level(s, j, k);
             owner[nl++] = (uint32_t)j;
         }
-    if (write_strings(g, "levels", nl, str) < 0 ||
-        write_array(g, "level_feature", H5T_STD_U32LE, H5T_NATIVE_UINT32, nl, owner) < 0)
+    if ((rc = write_strings(g, "levels", nl, str)) < 0)
+        goto done;
+    rc = -1;
+    if (write_array(g, "level_feature", H5T_STD_U32LE, H5T_NATIVE_UINT32, nl, owner) < 0)
         goto done;
     for (size_t t = 0; t < nt; t++)
         str[t] = mmdx_space_target_name(s, t);
-    if (write_strings(g, "target_names", nt, str) < 0)
+    if ((rc = write_strings(g, "target_names", nt, str)) < 0)
         goto done;
+    rc = -1;
     nc = 0;
     for (size_t t = 0; t < nt; t++)
         for (size_t k = 0; k < mmdx_space_n_classes(s, t); k++) {
             str[nc] = mmdx_space_class_name(s, t, k);
             owner[nc++] = (uint32_t)t;
         }
-    if (write_strings(g, "classes", nc, str) < 0 ||
-        write_array(g, "class_target", H5T_STD_U32LE, H5T_NATIVE_UINT32, nc, owner) < 0)
+    if ((rc = write_strings(g, "classes", nc, str)) < 0)
+        goto done;
+    rc = -1;
+    if (write_array(g, "class_target", H5T_STD_U32LE, H5T_NATIVE_UINT32, nc, owner) < 0)
         goto done;
     rc = 0;
 done:
@@ -312,7 +338,7 @@ int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_
 {
     mmdx_error_t local = {0};
     mmdx_cohort_writer_t *w;
-    hid_t fapl = -1, vlen = -1;
+    hid_t fapl = -1, strt = -1;
     int rc;
     if (err == NULL)
         err = &local;
@@ -357,8 +383,8 @@ int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_
         mmdx_h5err_report(err, MMDX_EIO, path, NULL, "cannot create the HDF5 file");
         goto fail;
     }
-    vlen = vlen_str_type();
-    if (write_attrs(w->file) < 0 || vlen < 0) {
+    strt = str_type(MMDX_ID_MAX);
+    if (write_attrs(w->file) < 0 || strt < 0) {
         mmdx_h5err_report(err, MMDX_EIO, path, "/", "cannot write the format attributes");
         goto fail;
     }
@@ -370,7 +396,7 @@ int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_
             mmdx_h5err_report(err, MMDX_EIO, path, "/space", "cannot write the feature space");
         goto fail;
     }
-    w->d_ids = make_extendible(w->file, "patient_ids", vlen, 1, 0, 1);
+    w->d_ids = make_extendible(w->file, "patient_ids", strt, 1, 0, 1);
     w->d_values = make_extendible(w->file, "values", H5T_IEEE_F64LE, 2, w->d, 0);
     w->d_flags = make_extendible(w->file, "flags", H5T_STD_U8LE, 2, w->d, 1);
     w->d_labels = make_extendible(w->file, "labels", H5T_STD_I32LE, 2, w->nt, 1);
@@ -378,12 +404,12 @@ int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_
         mmdx_h5err_report(err, MMDX_EIO, path, NULL, "cannot create the row datasets");
         goto fail;
     }
-    close_id(&vlen, H5Tclose);
+    close_id(&strt, H5Tclose);
     close_id(&fapl, H5Pclose);
     *out = w;
     return MMDX_OK;
 fail:
-    close_id(&vlen, H5Tclose);
+    close_id(&strt, H5Tclose);
     close_id(&fapl, H5Pclose);
     mmdx_cohort_writer_abort(w);
     if (ctx)
@@ -424,7 +450,8 @@ int mmdx_cohort_writer_append(mmdx_cohort_writer_t *w, const mmdx_cohort_t *chun
     mmdx_error_t local = {0};
     size_t k, d, nt;
     const char **ids = NULL;
-    hid_t vlen = -1;
+    char *idbuf;
+    hid_t strt = -1;
     if (err == NULL)
         err = &local;
     if (w == NULL || chunk == NULL)
@@ -492,17 +519,27 @@ int mmdx_cohort_writer_append(mmdx_cohort_writer_t *w, const mmdx_cohort_t *chun
     for (size_t t = 0; t < nt; t++)
         for (size_t i = 0; i < k; i++)
             w->lbuf[i * nt + t] = mmdx_cohort_label(chunk, i, t);
-    vlen = vlen_str_type();
-    if (vlen < 0 || write_rows(w->d_ids, vlen, w->n, k, 0, 1, ids) < 0 ||
+    idbuf = mmdx_calloc(k, MMDX_ID_MAX);
+    if (idbuf == NULL) {
+        mmdx_free(ids);
+        mmdx_error_set(err, MMDX_ENOMEM, w->path, NULL, 0, "out of memory");
+        return writer_fail(w, err);
+    }
+    for (size_t i = 0; i < k; i++) /* ids are shorter than MMDX_ID_MAX (mmdx_cohort_set_id) */
+        memcpy(idbuf + i * MMDX_ID_MAX, ids[i], strlen(ids[i]));
+    strt = str_type(MMDX_ID_MAX);
+    if (strt < 0 || write_rows(w->d_ids, strt, w->n, k, 0, 1, idbuf) < 0 ||
         write_rows(w->d_values, H5T_NATIVE_DOUBLE, w->n, k, d, 2, w->vbuf) < 0 ||
         write_rows(w->d_flags, H5T_NATIVE_UINT8, w->n, k, d, 2, w->fbuf) < 0 ||
         write_rows(w->d_labels, H5T_NATIVE_INT32, w->n, k, nt, 2, w->lbuf) < 0) {
-        close_id(&vlen, H5Tclose);
+        close_id(&strt, H5Tclose);
         mmdx_free(ids);
+        mmdx_free(idbuf);
         mmdx_h5err_report(err, MMDX_EIO, w->path, NULL, "cannot write rows");
         return writer_fail(w, err);
     }
-    close_id(&vlen, H5Tclose);
+    close_id(&strt, H5Tclose);
+    mmdx_free(idbuf);
     for (size_t i = 0; i < k; i++) {
         char *copy = mmdx_strdup(ids[i]);
         if (copy == NULL) {
@@ -687,77 +724,55 @@ static hid_t open_checked(hid_t loc, const char *path, const char *name, int ran
     return d;
 }
 
-/* Read elements [first, first + n) of 1-D string dataset @p d into @p out as new strings. */
+/* Read elements [first, first + n) of 1-D string dataset @p d into @p out as new strings.
+ * Only fixed-length strings: a variable-length string type is refused before any data is
+ * read, so HDF5's global heap is never parsed (see str_type()). */
 static int read_strings(hid_t d, const char *path, const char *name, size_t first, size_t n, char **out,
                         mmdx_error_t *err)
 {
     hid_t ft = H5Dget_type(d), mt = -1, fs = -1, ms = -1;
     hsize_t start[1] = {first}, count[1] = {n};
     char *fixed = NULL;
-    char **vl = NULL;
     size_t size = 0;
     int rc = MMDX_OK, is_vlen;
     for (size_t i = 0; i < n; i++)
         out[i] = NULL;
+    if (ft < 0)
+        return mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "cannot read the string type");
     if (n == 0) {
         close_id(&ft, H5Tclose);
         return MMDX_OK;
     }
-    if (ft < 0) {
-        return mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "cannot read the string type");
-    }
     is_vlen = H5Tis_variable_str(ft);
+    if (is_vlen != 0) {
+        rc = mmdx_error_set(err, MMDX_EFORMAT, path, name, 0,
+                            "dataset %s holds variable-length strings; cohort files use fixed-length ones", name);
+        goto done;
+    }
+    size = H5Tget_size(ft);
     mt = H5Tcopy(H5T_C_S1);
-    if (is_vlen > 0) {
-        if (mt < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
-            rc = mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "unusable string type");
-            goto done;
-        }
-        vl = mmdx_calloc(n, sizeof *vl);
-        if (vl == NULL) {
-            rc = mmdx_error_set(err, MMDX_ENOMEM, path, name, 0, "out of memory");
-            goto done;
-        }
-    } else {
-        size = H5Tget_size(ft);
-        if (is_vlen < 0 || size == 0 || size > MAX_STRING || mt < 0 || H5Tset_size(mt, size + 1) < 0 ||
-            H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
-            rc = mmdx_error_set(err, MMDX_EFORMAT, path, name, 0, "dataset %s holds unusable strings", name);
-            goto done;
-        }
-        fixed = mmdx_malloc(n * (size + 1));
-        if (fixed == NULL) {
-            rc = mmdx_error_set(err, MMDX_ENOMEM, path, name, 0, "out of memory");
-            goto done;
-        }
+    if (size == 0 || size > MAX_STRING || mt < 0 || H5Tset_size(mt, size + 1) < 0 ||
+        H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
+        rc = mmdx_error_set(err, MMDX_EFORMAT, path, name, 0, "dataset %s holds unusable strings", name);
+        goto done;
+    }
+    fixed = mmdx_malloc(n * (size + 1));
+    if (fixed == NULL) {
+        rc = mmdx_error_set(err, MMDX_ENOMEM, path, name, 0, "out of memory");
+        goto done;
     }
     fs = H5Dget_space(d);
     ms = H5Screate_simple(1, count, NULL);
     if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-        H5Dread(d, mt, ms, fs, H5P_DEFAULT, vl ? (void *)vl : (void *)fixed) < 0) {
+        H5Dread(d, mt, ms, fs, H5P_DEFAULT, fixed) < 0) {
         rc = mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "cannot read strings");
-        if (vl) /* HDF5 may have filled some before failing */
-            H5Dvlen_reclaim(mt, ms, H5P_DEFAULT, vl);
-        mmdx_free(vl);
-        vl = NULL;
         goto done;
     }
     for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
-        const char *s = vl ? (vl[i] ? vl[i] : "") : fixed + i * (size + 1);
-        if (vl == NULL)
-            fixed[i * (size + 1) + size] = '\0';
-        if (strlen(s) > MAX_STRING) {
-            rc = mmdx_error_set(err, MMDX_EFORMAT, path, name, (long)(first + i + 1),
-                                "element %zu of %s is too long", first + i + 1, name);
-            break;
-        }
-        out[i] = mmdx_strdup(s);
+        fixed[i * (size + 1) + size] = '\0';
+        out[i] = mmdx_strdup(fixed + i * (size + 1));
         if (out[i] == NULL)
             rc = mmdx_error_set(err, MMDX_ENOMEM, path, name, 0, "out of memory");
-    }
-    if (vl) {
-        H5Dvlen_reclaim(mt, ms, H5P_DEFAULT, vl);
-        mmdx_free(vl);
     }
 done:
     if (rc != MMDX_OK)
@@ -1127,17 +1142,12 @@ static int read_attr_string(hid_t file, const char *name, char *buf, size_t cap)
     if (t < 0 || s < 0 || H5Tget_class(t) != H5T_STRING || H5Sget_simple_extent_npoints(s) != 1)
         goto done;
     mt = H5Tcopy(H5T_C_S1);
-    if (H5Tis_variable_str(t) > 0) {
-        char *v = NULL;
-        if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, &v) < 0)
-            goto done;
-        snprintf(buf, cap, "%s", v ? v : "");
-        H5free_memory(v);
-    } else {
-        if (H5Tset_size(mt, cap) < 0 || H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 || H5Aread(a, mt, buf) < 0)
-            goto done;
-        buf[cap - 1] = '\0';
-    }
+    if (H5Tis_variable_str(t) != 0) /* not read: see str_type() */
+        goto done;
+    if (H5Tset_size(mt, cap) < 0 || H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 ||
+        H5Tset_cset(mt, H5Tget_cset(t)) < 0 || H5Aread(a, mt, buf) < 0)
+        goto done;
+    buf[cap - 1] = '\0';
     ok = 1;
 done:
     close_id(&mt, H5Tclose);
