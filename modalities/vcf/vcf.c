@@ -1336,6 +1336,11 @@ static int emit_pgx(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *err)
                             MMDX_CENSOR_NONE, MMDX_TIME_UNKNOWN, prov};
             if ((rc = sink->obs(sink->data, &o)) != MMDX_OK)
                 break;
+            /* the diplotype beside the phenotype: the decision layer quotes it as the detail */
+            snprintf(feature, sizeof feature, "pgx:%s:diplotype", res.gene);
+            o.level = res.diplotype;
+            if ((rc = sink->obs(sink->data, &o)) != MMDX_OK)
+                break;
         }
     }
     if (f) {

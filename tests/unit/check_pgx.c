@@ -154,6 +154,9 @@ START_TEST(phase_resolves_trans_hets)
     const tobs_t *o = t_find(&t, "P1", "pgx:TPMT");
     ck_assert_ptr_nonnull(o);
     ck_assert_str_eq(o->level, "Poor Metabolizer");
+    o = t_find(&t, "P1", "pgx:TPMT:diplotype");
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(o->level, "*3B/*3C");
     free(rows);
     tsink_free(&t);
 
