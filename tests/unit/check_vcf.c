@@ -257,6 +257,11 @@ START_TEST(bad_panels_and_options)
     ck_assert_int_eq(run_with(tpath("a.vcf"), tpath("bad.tsv"), NULL, NULL, &t, &e2), MMDX_EFORMAT);
     ck_assert_int_eq(e2.line, 2);
     ck_assert_ptr_nonnull(strstr(e2.file, "bad.tsv"));
+    t_write(tpath("dup.tsv"), "id\tchrom\tpos\tref\talt\tgene\tbuild\nv1\tchr1\t1000\tA\tG\t.\tGRCh38\n"
+                              "v2\t1\t1000\tA\tT\t.\tGRCh38\nv3\t1\t1000\tA\tG\t.\tGRCh38\n");
+    mmdx_error_t e5 = {0};
+    ck_assert_int_eq(run_with(tpath("a.vcf"), tpath("dup.tsv"), NULL, NULL, &t, &e5), MMDX_EDUP);
+    ck_assert_ptr_nonnull(strstr(e5.message, "'v1' and 'v3'"));
     t_write(tpath("p.tsv"), panel3);
     mmdx_error_t e3 = {0};
     ck_assert_int_eq(run_with(tpath("a.vcf"), tpath("p.tsv"), "colour=blue", NULL, &t, &e3), MMDX_EINVAL);
