@@ -213,6 +213,24 @@ MMDX_EXPORT const char *mmdx_advice_tsv_header(void);
 MMDX_EXPORT int mmdx_advice_write_tsv(const mmdx_advice_t *advice, const char *patient_id, FILE *out) MMDX_WARN_UNUSED;
 
 /**
+ * Header of the per-patient summary columns that a row-per-target table (the diagnose
+ * TSV) can append: `triage urgency suggested insufficient_evidence excluded notes
+ * next_best_tests` (tab-separated, no leading tab, no newline). Static storage.
+ */
+MMDX_EXPORT const char *mmdx_advice_columns_header(void);
+
+/**
+ * Write the summary columns of mmdx_advice_columns_header() (tab-separated, no leading
+ * tab, no newline): the triage department and urgency; the suggested and the
+ * insufficient-evidence treatment ids in rank order, `;`-separated; the excluded ones as
+ * `id (reason)`, the adjust, caution and unknown notes as their reasons, and the first
+ * @p max_tests next best tests as `candidate (gain)`, each list ` | `-separated; `-` for
+ * an empty list. Tabs and newlines inside fields are written as spaces.
+ * @return MMDX_OK or MMDX_EIO.
+ */
+MMDX_EXPORT int mmdx_advice_write_columns(const mmdx_advice_t *advice, size_t max_tests, FILE *out) MMDX_WARN_UNUSED;
+
+/**
  * The advice as one line of JSON: {"patient_id", "triage": {...}, "treatments": [{...,
  * "rules": [...]}], "next_best_tests": [...]} (docs/decision.md). New string in @p json;
  * free with mmdx_free(). @return MMDX_OK or MMDX_ENOMEM.

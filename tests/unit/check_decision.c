@@ -703,6 +703,23 @@ START_TEST(test_output_formats)
     ck_assert_uint_eq(rows, 1 + a->n_items + want_rules);
     free(buf);
 
+    /* the summary columns a diagnose table appends */
+    buf = NULL;
+    out = open_memstream(&buf, &len);
+    ck_assert_int_eq(mmdx_advice_write_columns(a, 3, out), MMDX_OK);
+    fclose(out);
+    size_t tabs = 0, htabs = 0;
+    for (char *c = buf; *c; c++)
+        tabs += *c == '\t';
+    for (const char *c = mmdx_advice_columns_header(); *c; c++)
+        htabs += *c == '\t';
+    ck_assert_uint_eq(tabs, htabs);
+    ck_assert(strncmp(buf, "Cardiology\turgent\t", 18) == 0);
+    ck_assert_msg(strstr(buf, "\tclopidogrel (avoid clopidogrel: CYP2C19 *2/*2, poor metabolizer (CPIC 2022))") != NULL, "%s", buf);
+    ck_assert_msg(strstr(buf, "ticagrelor") != NULL, "%s", buf);
+    ck_assert(buf[strlen(buf) - 1] == '-'); /* no next best test ranked */
+    free(buf);
+
     ck_assert_int_eq(mmdx_advice_to_json(a, "P1", &json), MMDX_OK);
     json_error_t jerr;
     json_t *root = json_loads(json, 0, &jerr);
