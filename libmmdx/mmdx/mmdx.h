@@ -23,5 +23,6 @@
 #include "kb.h"
 #include "decision.h"
 #include "advise.h"
+#include "writer.h"
 
 #endif
