@@ -182,6 +182,14 @@ static void set_row(mmdx_advisor_t *a, const mmdx_cohort_t *c, size_t row)
     a->row = row;
 }
 
+int mmdx_advisor_set_row(mmdx_advisor_t *a, const mmdx_cohort_t *cohort, size_t row)
+{
+    if (a == NULL || cohort == NULL || row >= mmdx_cohort_n_patients(cohort))
+        return MMDX_EINVAL;
+    set_row(a, cohort, row);
+    return MMDX_OK;
+}
+
 static void copy_row(mmdx_advisor_t *a, size_t r)
 {
     for (size_t j = 0; j < a->n_features; j++) {

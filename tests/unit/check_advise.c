@@ -181,11 +181,19 @@ START_TEST(test_next_best_is_the_decisive_lab)
         if (strcmp(a->tests[i].candidate, HDL) == 0)
             ck_assert(a->tests[i].gain < 0.5 * a->tests[0].gain);
     /* the expectation is reproducible */
-    double g0 = a->tests[0].gain;
+    double g0 = a->tests[0].gain, h0 = a->entropy;
     mmdx_advice_free(a);
     ck_assert_int_eq(mmdx_advisor_run(adv, c, 0, 1, &a, &err), MMDX_OK);
     ck_assert_double_eq(a->tests[0].gain, g0);
     mmdx_advice_free(a);
+
+    /* the callback alone, for callers that decide themselves */
+    double after = -1;
+    ck_assert_int_eq(mmdx_advisor_set_row(adv, c, 1), MMDX_EINVAL);
+    ck_assert_int_eq(mmdx_advisor_set_row(adv, c, 0), MMDX_OK);
+    ck_assert_int_eq(mmdx_advisor_expected_entropy(adv, NULL, HBA1C, &after), MMDX_OK);
+    ck_assert_double_eq_tol(after, h0 - g0, 1e-12);
+    ck_assert_int_eq(mmdx_advisor_expected_entropy(adv, NULL, "img:nothing", &after), MMDX_ENOTFOUND);
     mmdx_cohort_free(c);
     mmdx_advisor_free(adv);
 }
