@@ -807,6 +807,11 @@ static int tail_ok(hl7_src_t *s, const char *root, int self_closing)
 
 /* ================================================================== the modality */
 
+static long hl7_line_safe(hl7_src_t *s)
+{
+    return s->r ? (long)xmlTextReaderGetParserLineNumber(s->r) : 0;
+}
+
 static int set_path(char *out, size_t size, const char *dir, const char *file)
 {
     int n = snprintf(out, size, "%s/%s", dir, file);
@@ -824,7 +829,7 @@ static int hl7_init(const mmdx_host_t *host, void **state_out, mmdx_error_t *err
         dir = MMDX_DATA_DIR;
     hl7_state_t *st = host->malloc(sizeof *st);
     if (!st)
-        return MMDX_ENOMEM;
+        return mmdx_modality_error(err, MMDX_ENOMEM, dir, "hl7", 0, "out of memory");
     memset(st, 0, sizeof *st);
     st->host = host;
     char path[4096];
@@ -842,6 +847,8 @@ static int hl7_init(const mmdx_host_t *host, void **state_out, mmdx_error_t *err
         mmdx_hl7_units_free(st->units);
         mmdx_terms_free(st->terms);
         host->free(st);
+        if (rc == MMDX_ENOMEM)
+            mmdx_modality_error(err, rc, path, "hl7", 0, "out of memory loading the data tables");
         return rc;
     }
     *state_out = st;
@@ -929,7 +936,7 @@ static int hl7_open(void *state, const char *path, const char *const *options, v
         return mmdx_modality_error(err, MMDX_EINVAL, path, "hl7", 0, "NULL argument");
     hl7_src_t *s = st->host->malloc(sizeof *s);
     if (!s)
-        return MMDX_ENOMEM;
+        return mmdx_modality_error(err, MMDX_ENOMEM, path, "hl7", 0, "out of memory");
     memset(s, 0, sizeof *s);
     s->st = st;
     s->host = st->host;
@@ -983,6 +990,8 @@ static int hl7_open(void *state, const char *path, const char *const *options, v
     return MMDX_OK;
 fail:
     src_free(s);
+    if (rc == MMDX_ENOMEM)
+        mmdx_modality_error(err, rc, path, "hl7", 0, "out of memory");
     return rc;
 }
 
@@ -1142,7 +1151,20 @@ static void log_counts(hl7_src_t *s)
     s->host->log(s->host->host_data, 2, msg);
 }
 
+static int read_all(void *src, const mmdx_sink_t *sink, mmdx_error_t *err);
+
 static int hl7_read(void *src, const mmdx_sink_t *sink, mmdx_error_t *err)
+{
+    int rc = read_all(src, sink, err);
+    hl7_src_t *s = src;
+    if (rc == MMDX_ENOMEM && s)
+        mmdx_modality_error(err, rc, s->path, "hl7", hl7_line_safe(s), "out of memory");
+    else if (rc < 0 && s && s->stop == rc)
+        mmdx_modality_error(err, rc, s->path, "hl7", hl7_line_safe(s), "reading stopped by the caller's sink");
+    return rc;
+}
+
+static int read_all(void *src, const mmdx_sink_t *sink, mmdx_error_t *err)
 {
     hl7_src_t *s = src;
     if (!s || !sink)

@@ -1250,6 +1250,66 @@ START_TEST(test_through_core)
 }
 END_TEST
 
+/* Every host allocation failing in turn: reported as MMDX_ENOMEM, never a crash or a leak
+ * (the sanitizer build checks the leaks). */
+static long fail_at, n_alloc;
+static void *fail_malloc(size_t n)
+{
+    return ++n_alloc == fail_at ? NULL : malloc(n);
+}
+static void *fail_realloc(void *p, size_t n)
+{
+    return ++n_alloc == fail_at ? NULL : realloc(p, n);
+}
+
+START_TEST(test_allocation_failures)
+{
+    char doc[8192];
+    snprintf(doc, sizeof doc,
+             "<Bundle xmlns=\"http://hl7.org/fhir\">\n%s"
+             "<entry><resource><DiagnosticReport><contained><Observation><status value=\"final\"/><code><coding>"
+             "<system value=\"http://loinc.org\"/><code value=\"2160-0\"/></coding></code><valueQuantity><value "
+             "value=\"1.1\"/><unit value=\"mg/dL\"/></valueQuantity></Observation></contained><subject><reference "
+             "value=\"urn:uuid:aaaa\"/></subject><effectiveDateTime value=\"2020-01-01\"/></DiagnosticReport>"
+             "</resource></entry>" FHIR_OBS("b", "final", "8302-2", "170", "cm", "2020-01-01")
+                 FHIR_OBS("c", "final", "29463-7", "70", "kg", "2020-01-01") "</Bundle>\n",
+             PATIENT_F);
+    const char *p = write_doc("alloc.xml", doc);
+    mmdx_host_t h = host;
+    h.malloc = fail_malloc;
+    h.realloc = fail_realloc;
+    int ok = 0;
+    for (fail_at = 1; fail_at < 400 && !ok; fail_at++) {
+        n_alloc = 0;
+        void *st = NULL, *src = NULL;
+        mmdx_error_t err = {0};
+        int rc = desc->ops.init(&h, &st, &err);
+        if (rc == MMDX_OK) {
+            rc = desc->ops.open(st, p, NULL, &src, &err);
+            if (rc == MMDX_OK) {
+                rec_t r = {0};
+                mmdx_sink_t sink = {&r, on_obs, NULL, on_reject, on_patient, {0}};
+                rc = desc->ops.read(src, &sink, &err);
+                if (rc == MMDX_OK) {
+                    ck_assert_ptr_nonnull(find(&r, "p1", "lab:loinc:98979-8"));
+                    ck_assert_ptr_nonnull(find(&r, "p1", "lab:loinc:39156-5"));
+                    ok = 1;
+                }
+                rec_free(&r);
+                desc->ops.close(src);
+            }
+            desc->ops.fini(st);
+        }
+        ck_assert_msg(rc == MMDX_OK || rc == MMDX_ENOMEM, "allocation %ld failing gave %d (%s)", fail_at, rc,
+                      err.message);
+        if (rc == MMDX_ENOMEM)
+            ck_assert_msg(err.code == MMDX_ENOMEM, "allocation %ld: ENOMEM not reported in err", fail_at);
+    }
+    ck_assert_msg(ok, "never succeeded");
+    ck_assert_int_gt(fail_at, 5); /* several allocations were made to fail on the way */
+}
+END_TEST
+
 static Suite *labs_suite(void)
 {
     Suite *s = suite_create("labs");
@@ -1287,6 +1347,7 @@ static Suite *labs_suite(void)
     tcase_add_test(tc, test_interpretation_only);
     tcase_add_test(tc, test_demo_cohort_labs);
     tcase_add_test(tc, test_through_core);
+    tcase_add_test(tc, test_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }
