@@ -733,8 +733,11 @@ static int root_name(const char *head, size_t n, char *name, size_t size, int *s
             continue;
         }
         size_t k = 0;
-        for (i++; i < n && k + 1 < size && !strchr(" \t\r\n/>", head[i]); i++)
+        for (i++; i < n && !strchr(" \t\r\n/>", head[i]); i++) {
+            if (k + 1 >= size)
+                return -1; /* a name this long: no truncation check rather than a wrong one */
             name[k++] = head[i];
+        }
         name[k] = '\0';
         /* does the start tag end with "/>"? */
         char q = 0;
