@@ -398,7 +398,7 @@ static void make_prov(hl7_src_t *s, long line, char *out, size_t size)
 
 /* Conversion of (code, unit) through the per-source cache. */
 static int resolve_unit(hl7_src_t *s, const char *loinc, const char *unit, const char **canon, double *f, double *o,
-                        char *why, size_t why_size)
+                        double *lo, double *hi, char *why, size_t why_size)
 {
     size_t cl = strlen(loinc), ul = strlen(unit);
     struct hl7_conv_cache *c = NULL;
@@ -413,16 +413,22 @@ static int resolve_unit(hl7_src_t *s, const char *loinc, const char *unit, const
             *canon = c->canon;
             *f = c->factor;
             *o = c->offset;
+            *lo = c->min;
+            *hi = c->max;
             return c->rc;
         }
     }
     int rc = mmdx_hl7_units_resolve(s->st->units, loinc, unit, canon, f, o, why, why_size);
+    if (!mmdx_hl7_units_range(s->st->units, loinc, lo, hi))
+        *lo = *hi = NAN;
     if (c && rc != MMDX_EUNIT) { /* failures keep their reason text: not cached */
         memcpy(c->code, loinc, cl + 1);
         memcpy(c->unit, unit, ul + 1);
         c->canon = *canon;
         c->factor = *f;
         c->offset = *o;
+        c->min = *lo;
+        c->max = *hi;
         c->rc = rc;
     }
     return rc;
@@ -510,9 +516,10 @@ int mmdx_hl7_emit(hl7_src_t *s, hl7_item_t *it)
     make_prov(s, line, prov, sizeof prov);
     mmdx_obs_t o = {pid, feature, MMDX_OBS_CONTINUOUS, NAN, NULL, NULL, MMDX_CENSOR_NONE, it->time, prov};
     const char *canon = NULL;
-    double v, factor = 1.0, offset = 0.0;
+    double v, factor = 1.0, offset = 0.0, lo = NAN, hi = NAN;
     char why[256];
-    int urc = loinc ? resolve_unit(s, loinc, it->unit, &canon, &factor, &offset, why, sizeof why) : MMDX_ENOTFOUND;
+    int urc = loinc ? resolve_unit(s, loinc, it->unit, &canon, &factor, &offset, &lo, &hi, why, sizeof why)
+                    : MMDX_ENOTFOUND;
     int censor = MMDX_CENSOR_NONE, numeric = 0;
 
     if (it->absent) {
@@ -560,6 +567,10 @@ int mmdx_hl7_emit(hl7_src_t *s, hl7_item_t *it)
         return mmdx_hl7_reject(s, pid, line, MMDX_EUNIT, "%s", why);
     if (rc == MMDX_OK)
         v = v * factor + offset;
+    if (rc == MMDX_OK && !(isnan(lo) || (v >= lo && v <= hi)))
+        return mmdx_hl7_reject(s, pid, line, MMDX_ERANGE,
+                               "implausible value %g %s for %s (plausible %g to %g %s; wrong unit '%s'?)", v, canon,
+                               feature, lo, hi, canon, *it->unit ? it->unit : "(none)");
     o.value = v;
     o.censor = censor;
     o.unit = rc == MMDX_OK ? canon : (*unit ? unit : NULL); /* codes outside the table keep their unit */

@@ -334,6 +334,10 @@ START_TEST(test_unit_conversions)
     conv("2345-7", "", 10, MMDX_EUNIT);         /* no unit */
     conv("2744-1", "", 7.4, MMDX_OK);           /* pH has none */
     conv("9999-4", "mg/dL", 1, MMDX_ENOTFOUND); /* not in the table */
+    double lo, hi;
+    ck_assert_int_eq(mmdx_hl7_units_range(units, "2345-7", &lo, &hi), 1);
+    ck_assert(lo > 0 && hi > 1000 && hi < 10000);
+    ck_assert_int_eq(mmdx_hl7_units_range(units, "787-2", &lo, &hi), 0); /* no range: anything goes */
     const char *canon;
     char why[256];
     double v = 1;
@@ -401,6 +405,18 @@ START_TEST(test_unit_table_errors)
     fclose(f);
     mmdx_error_clear(&err);
     ck_assert_int_eq(mmdx_hl7_units_load(&host, p, &u, &err), MMDX_EFORMAT);
+    f = fopen(p, "w");
+    fputs("canon\t2345-7\tmg/dL\t1\t0\tok\nrange\t2345-7\tmg/dL\t3000\t5\tmin above max\n", f);
+    fclose(f);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_hl7_units_load(&host, p, &u, &err), MMDX_EFORMAT);
+    ck_assert_int_eq(err.line, 2);
+    f = fopen(p, "w");
+    fputs("canon\t2345-7\tmg/dL\t1\t0\tok\nrange\t2345-7\tmmol/L\t1\t100\tnot canonical\n", f);
+    fclose(f);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_hl7_units_load(&host, p, &u, &err), MMDX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "canonical"));
     mmdx_error_clear(&err);
     snprintf(p, sizeof p, "%s/missing.tsv", dir);
     ck_assert_int_eq(mmdx_hl7_units_load(&host, p, &u, &err), MMDX_ENOTFOUND);
@@ -788,6 +804,13 @@ START_TEST(test_ccda)
     ck_assert_ptr_nonnull(j);
     ck_assert_int_eq(j->code, MMDX_EUNIT);
     ck_assert_ptr_null(find(&r, "P1", "lab:loinc:6299-2"));
+    /* blood glucose "185 mmol/L" (a mg/dL value with the wrong unit) converts to 3333 mg/dL:
+     * implausible, rejected with the suspected cause */
+    j = find_reject(&r, "implausible");
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq(j->code, MMDX_ERANGE);
+    ck_assert_ptr_nonnull(strstr(j->reason, "lab:loinc:2339-0"));
+    ck_assert_ptr_null(find(&r, "P1", "lab:loinc:2339-0"));
     ck_assert_uint_eq(count(&r, "lab:loinc:6598-7"), 2);
     ck_assert_double_eq(find(&r, "P1", "lab:loinc:2947-0")->value, 140);
     rec_free(&r);
