@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <libxml/globals.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlversion.h>
 
@@ -1052,7 +1053,37 @@ static int detect(hl7_src_t *s, const xmlChar *name, const xmlChar *ns, mmdx_err
     return MMDX_OK;
 }
 
+#if LIBXML_VERSION < 21200
+/* libxml2 before 2.12 reports input-encoding and I/O errors through the thread's generic
+ * handlers, not the parser's: route them to this source while it parses (restored after). */
+static void on_generic_error(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg; /* the structured handler below gets the same error with its details */
+}
+#endif
+
+static int parse_guarded(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint);
+
 static int parse(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
+{
+#if LIBXML_VERSION < 21200
+    xmlStructuredErrorFunc old_s = xmlStructuredError;
+    void *old_sc = xmlStructuredErrorContext;
+    xmlGenericErrorFunc old_g = xmlGenericError;
+    void *old_gc = xmlGenericErrorContext;
+    xmlSetStructuredErrorFunc(s, on_xml_error);
+    xmlSetGenericErrorFunc(s, on_generic_error);
+#endif
+    int rc = parse_guarded(s, err, truncated_hint);
+#if LIBXML_VERSION < 21200
+    xmlSetStructuredErrorFunc(old_sc, old_s);
+    xmlSetGenericErrorFunc(old_gc, old_g);
+#endif
+    return rc;
+}
+
+static int parse_guarded(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
 {
     int rc = MMDX_OK;
     const hl7_parser_t *P = NULL;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mmdx/mmdx.h"
@@ -1067,6 +1068,32 @@ START_TEST(test_malformed_files)
                          NULL, &r, &err),
                      MMDX_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err.message, "namespace"));
+    /* bytes libxml2 cannot decode: an error, and nothing printed (libxml2 2.9 reports input
+     * decoding errors through its thread-global handlers, which the adapter routes) */
+    {
+        char ep[1100];
+        snprintf(ep, sizeof ep, "%s/enc.xml", scratch);
+        FILE *f = fopen(ep, "wb");
+        static const char enc[] = "<\0\0\0\0\0\0\0\0\0\0\0\0\0\0?xml version=\"1.0\"?>"
+                                  "<Bundle xmlns=\"http://hl7.org/fhir\"/>";
+        fwrite(enc, 1, sizeof enc - 1, f);
+        fclose(f);
+        char errpath[1100];
+        snprintf(errpath, sizeof errpath, "%s/stderr.txt", scratch);
+        fflush(stderr);
+        int saved = dup(2);
+        FILE *ef = fopen(errpath, "w");
+        dup2(fileno(ef), 2);
+        int rc = run(ep, NULL, &r, &err);
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        fclose(ef);
+        ck_assert_int_eq(rc, MMDX_EFORMAT);
+        struct stat sb;
+        ck_assert_int_eq(stat(errpath, &sb), 0);
+        ck_assert_msg(sb.st_size == 0, "libxml2 printed to stderr");
+    }
     /* no such file, unknown option */
     void *src = NULL;
     mmdx_error_clear(&err);
