@@ -8,9 +8,8 @@
  * Memory: values are read in windows of whole chunks along the patient axis (so a
  * compressed chunk is decompressed once) and handed to the sink before the next window
  * is read; the window size does not depend on N. The only per-patient state is the
- * duplicate-id check, 16 bytes per patient. */
+ * duplicate-id check: a table of 64-bit hashes, 16 to 32 bytes per patient. */
 #define _POSIX_C_SOURCE 200809L
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -384,18 +383,16 @@ static int read_strings(src_t *s, hid_t ds, const char *dsname, hsize_t start, s
     /* Fixed-length: copy into the arena, trimmed and terminated; lengths first so one
      * reservation suffices. */
     size_t total = 0;
-    int spacepad = !vlen && H5Tget_strpad(ftype) == H5T_STR_SPACEPAD;
-    for (size_t i = 0; i < count; i++) {
-        const char *p = vlen ? ((char **)w->raw)[i] : (const char *)w->raw + i * fsize;
-        total += (p ? (vlen ? strlen(p) : bounded_len(p, fsize)) : (size_t)0) + 1;
-    }
+    int spacepad = H5Tget_strpad(ftype) == H5T_STR_SPACEPAD;
+    for (size_t i = 0; i < count; i++)
+        total += bounded_len((const char *)w->raw + i * fsize, fsize) + 1;
     if (reserve(st, (void **)&w->arena, &w->cap_arena, total) < 0) {
         rc = mmdx_modality_error(err, MMDX_ENOMEM, s->path, dsname, 0, "out of memory");
     } else {
         char *a = w->arena;
         for (size_t i = 0; i < count; i++) {
-            const char *p = vlen ? ((char **)w->raw)[i] : (const char *)w->raw + i * fsize;
-            size_t len = p ? (vlen ? strlen(p) : bounded_len(p, fsize)) : (size_t)0;
+            const char *p = (const char *)w->raw + i * fsize;
+            size_t len = bounded_len(p, fsize);
             if (spacepad)
                 while (len > 0 && p[len - 1] == ' ')
                     len--;
