@@ -1355,9 +1355,8 @@ static int h5_read(void *p, const mmdx_sink_t *sink, mmdx_error_t *err)
                                      DS_FEATURES, rb.pids[i], fids[j], row0 + rb.rows[i] + 1, s->cols[j] + 1);
             break;
         }
-        if ((rc = deliver(s, sink, &rb, fids, any_unit ? funits : NULL, nsel)) != MMDX_OK)
-            mmdx_modality_error(err, rc, s->path, NULL, 0, "reading stopped by the host (%s)",
-                                rc == MMDX_ENOMEM ? "out of memory" : "its sink returned an error");
+        /* a sink that stops the read keeps its own reason: err is left to it */
+        rc = deliver(s, sink, &rb, fids, any_unit ? funits : NULL, nsel);
     }
 done:
     strwin_free(st, &rb.ids);

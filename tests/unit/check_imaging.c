@@ -1090,6 +1090,7 @@ START_TEST(test_sink_stops)
     g.fail_after = 3;
     mmdx_error_t err;
     ck_assert_int_eq(run(p, opt, &g, &err), MMDX_EIO);
+    ck_assert_int_eq(err.code, MMDX_OK); /* the sink has the reason */
     ck_assert_uint_eq(g.blocks, 3);
     ck_assert_uint_eq(g.n, 200);
     got_free(&g);
