@@ -16,5 +16,13 @@
 #include "collect.h"
 #include "outfile.h"
 #include "imaging.h"
+#include "terms.h"
+#include "pred.h"
+#include "model.h"
+#include "metrics.h"
+#include "kb.h"
+#include "decision.h"
+#include "advise.h"
+#include "writer.h"
 
 #endif

@@ -1,0 +1,195 @@
+/* Gaussian feature model of one modality: statistics with BLAS-3, shrinkage covariance,
+ * conditioning on a missingness pattern with LAPACKE. */
+#include <math.h>
+#include <string.h>
+#include <cblas.h>
+#include <lapacke.h>
+#include "mmdx/common.h"
+#include "gauss.h"
+
+void fz_gauss_accumulate(size_t n, size_t D, const double *Z, const double *O, size_t ldz, double *S,
+                         double *N)
+{
+    if (n == 0 || D == 0) {
+        return;
+    }
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)D, (int)n, 1.0, Z, (int)ldz, 1.0, S, (int)D);
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)D, (int)n, 1.0, O, (int)ldz, 1.0, N, (int)D);
+}
+
+void fz_gauss_covariance(size_t D, const double *S, const double *N, double nu, double *Sigma)
+{
+    double nbar = 0;
+    for (size_t j = 0; j < D; j++) {
+        nbar += N[j * D + j];
+    }
+    nbar = D > 0 ? nbar / (double)D : 0;
+    double a = nu + nbar > 0 ? nbar / (nu + nbar) : 0;
+    for (size_t j = 0; j < D; j++) {
+        for (size_t i = j; i < D; i++) {
+            double nij = N[i * D + i] * N[j * D + j];
+            double cij = nij > 0 ? S[j * D + i] / sqrt(nij) : 0;
+            if (i == j && N[j * D + j] <= 0) {
+                cij = 1; /* never observed: unit variance, no correlation */
+            }
+            double v = a * cij + (i == j ? 1.0 - a : 0.0);
+            Sigma[j * D + i] = v;
+            Sigma[i * D + j] = v;
+        }
+    }
+}
+
+fz_cond_t *fz_cond_alloc(size_t D)
+{
+    fz_cond_t *c = mmdx_calloc(1, sizeof(*c));
+    if (!c) {
+        return NULL;
+    }
+    size_t d1 = D > 0 ? D : 1;
+    c->D = D;
+    c->o = mmdx_malloc(d1 * sizeof(size_t));
+    c->mi = mmdx_malloc(d1 * sizeof(size_t));
+    c->pattern = mmdx_malloc(d1);
+    c->L = mmdx_malloc(d1 * d1 * sizeof(double));
+    c->K = mmdx_malloc(d1 * d1 * sizeof(double));
+    c->work = mmdx_malloc(d1 * sizeof(double));
+    if (!c->o || !c->mi || !c->pattern || !c->L || !c->K || !c->work) {
+        fz_cond_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void fz_cond_free(fz_cond_t *c)
+{
+    if (!c) {
+        return;
+    }
+    mmdx_free(c->o);
+    mmdx_free(c->mi);
+    mmdx_free(c->pattern);
+    mmdx_free(c->L);
+    mmdx_free(c->K);
+    mmdx_free(c->work);
+    mmdx_free(c);
+}
+
+int fz_cond_set(fz_cond_t *c, const double *Sigma, const unsigned char *obs)
+{
+    size_t D = c->D;
+    if (c->set && memcmp(c->pattern, obs, D) == 0) {
+        return 0;
+    }
+    c->set = 0;
+    c->no = c->nm = 0;
+    for (size_t j = 0; j < D; j++) {
+        if (obs[j]) {
+            c->o[c->no++] = j;
+        } else {
+            c->mi[c->nm++] = j;
+        }
+    }
+    size_t no = c->no, nm = c->nm;
+    for (size_t b = 0; b < no; b++) {
+        for (size_t a = 0; a < no; a++) {
+            c->L[b * no + a] = a >= b ? Sigma[c->o[b] * D + c->o[a]] : 0.0;
+        }
+    }
+    if (no > 0 && LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (int)no, c->L, (int)no) != 0) {
+        return -1;
+    }
+    if (no > 0 && nm > 0) {
+        for (size_t b = 0; b < nm; b++) {
+            for (size_t a = 0; a < no; a++) {
+                c->K[b * no + a] = Sigma[c->mi[b] * D + c->o[a]];
+            }
+        }
+        cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)no, (int)nm, 1.0,
+                    c->L, (int)no, c->K, (int)no);
+    }
+    memcpy(c->pattern, obs, D);
+    c->set = 1;
+    return 0;
+}
+
+double fz_cond_impute(fz_cond_t *c, double *z)
+{
+    size_t no = c->no, nm = c->nm;
+    double *w = c->work;
+    for (size_t a = 0; a < no; a++) {
+        w[a] = z[c->o[a]];
+    }
+    double d2 = 0;
+    if (no > 0) {
+        cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)no, c->L, (int)no, w, 1);
+        for (size_t a = 0; a < no; a++) {
+            d2 += w[a] * w[a];
+        }
+    }
+    for (size_t b = 0; b < nm; b++) {
+        double s = 0;
+        for (size_t a = 0; a < no; a++) {
+            s += c->K[b * no + a] * w[a];
+        }
+        z[c->mi[b]] = s;
+    }
+    return d2;
+}
+
+double fz_cond_variance(const fz_cond_t *c, const double *Sigma, const double *beta, double *work)
+{
+    size_t no = c->no, nm = c->nm, D = c->D;
+    if (nm == 0) {
+        return 0;
+    }
+    double t1 = 0;
+    for (size_t b = 0; b < nm; b++) {
+        double s = 0;
+        for (size_t a = 0; a < nm; a++) {
+            s += Sigma[c->mi[b] * D + c->mi[a]] * beta[c->mi[a]];
+        }
+        t1 += beta[c->mi[b]] * s;
+    }
+    double t2 = 0;
+    if (no > 0) {
+        for (size_t b = 0; b < nm; b++) {
+            work[b] = beta[c->mi[b]];
+        }
+        double *kb = work + nm;
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)no, (int)nm, 1.0, c->K, (int)no, work, 1, 0.0, kb, 1);
+        for (size_t a = 0; a < no; a++) {
+            t2 += kb[a] * kb[a];
+        }
+    }
+    double v = t1 - t2;
+    return v > 0 ? v : 0;
+}
+
+void fz_cond_feature(const fz_cond_t *c, const double *Sigma, const double *z, size_t j, double *mean,
+                     double *var, double *work)
+{
+    size_t no = c->no, D = c->D;
+    size_t b = 0;
+    while (b < c->nm && c->mi[b] != j) {
+        b++;
+    }
+    if (b == c->nm) { /* observed: it is known exactly */
+        *mean = z[j];
+        *var = 0;
+        return;
+    }
+    for (size_t a = 0; a < no; a++) {
+        work[a] = z[c->o[a]];
+    }
+    double m = 0, k2 = 0;
+    if (no > 0) {
+        cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)no, c->L, (int)no, work, 1);
+        for (size_t a = 0; a < no; a++) {
+            m += c->K[b * no + a] * work[a];
+            k2 += c->K[b * no + a] * c->K[b * no + a];
+        }
+    }
+    *mean = m;
+    double v = Sigma[j * D + j] - k2;
+    *var = v > 0 ? v : 0;
+}

@@ -1,0 +1,59 @@
+/* Internal: the Gaussian feature model of one modality on plain arrays: sufficient
+ * statistics over chunks (dsyrk), the shrinkage covariance, and conditioning on the
+ * observed features of a missingness pattern (imputation, its variance, Mahalanobis). */
+#ifndef MMDX_FUSION_GAUSS_H
+#define MMDX_FUSION_GAUSS_H
+
+#include <stddef.h>
+
+/*
+ * Add n rows to the sufficient statistics: S += Z^T Z, N += O^T O (lower triangles,
+ * D x D), where Z (n x D, leading dimension ldz) holds standardised values with missing
+ * ones set to 0 and O (n x D, leading dimension ldz) is 1 where observed, 0 where missing.
+ */
+void fz_gauss_accumulate(size_t n, size_t D, const double *Z, const double *O, size_t ldz, double *S,
+                         double *N);
+
+/*
+ * The covariance from the statistics: C = diag(N)^{-1/2} S diag(N)^{-1/2} (positive
+ * semi-definite; unit diagonal on standardised data; pairs seldom observed together
+ * shrink toward 0), pulled toward the identity by @p nu pseudo-observations:
+ * Sigma = (nu I + n C) / (nu + n), n the mean observed count. A feature never observed
+ * gets variance 1 and no correlation. Sigma is written in full (both triangles).
+ */
+void fz_gauss_covariance(size_t D, const double *S, const double *N, double nu, double *Sigma);
+
+/* Conditioning on one missingness pattern. */
+typedef struct fz_cond {
+    size_t D;        /* features of the modality */
+    size_t no, nm;   /* observed and missing counts of the current pattern */
+    size_t *o, *mi;  /* their indices (D each) */
+    unsigned char *pattern; /* current pattern (1 observed), D; valid when set */
+    int set;
+    double *L;       /* no x no Cholesky factor (lower) of Sigma_OO */
+    double *K;       /* no x nm: L^{-1} Sigma_OM */
+    double *work;    /* D doubles */
+} fz_cond_t;
+
+/* Allocate for D features. Returns NULL when out of memory. */
+fz_cond_t *fz_cond_alloc(size_t D);
+void fz_cond_free(fz_cond_t *c);
+/*
+ * Condition @p Sigma (D x D, full) on the pattern @p obs (1 observed). Does nothing when
+ * the pattern is the current one. Returns 0, or -1 when Sigma_OO is not positive
+ * definite (Sigma from fz_gauss_covariance() with nu > 0 always is).
+ */
+int fz_cond_set(fz_cond_t *c, const double *Sigma, const unsigned char *obs);
+/*
+ * For one patient with all D standardised values in @p z (missing entries are
+ * overwritten): fills the missing entries with their conditional mean and returns the
+ * squared Mahalanobis distance of the observed ones.
+ */
+double fz_cond_impute(fz_cond_t *c, double *z);
+/* beta_M^T Cov(z_M | z_O) beta_M for coefficients @p beta over the D features. */
+double fz_cond_variance(const fz_cond_t *c, const double *Sigma, const double *beta, double *work);
+/* Conditional mean and variance of feature j (missing in the pattern) given z. */
+void fz_cond_feature(const fz_cond_t *c, const double *Sigma, const double *z, size_t j, double *mean,
+                     double *var, double *work);
+
+#endif

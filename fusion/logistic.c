@@ -1,0 +1,120 @@
+/* Bayesian logistic regression kernels: Newton sums with BLAS-3, the prior-regularised
+ * Newton step with LAPACKE, and the Laplace posterior's predictive variance. */
+#include <math.h>
+#include <string.h>
+#include <cblas.h>
+#include <lapacke.h>
+#include "logistic.h"
+
+double fz_sigmoid(double x)
+{
+    if (x >= 0) {
+        return 1.0 / (1.0 + exp(-x));
+    }
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+double fz_log1pexp(double x)
+{
+    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+double fz_moderate(double mu, double var)
+{
+    return mu / sqrt(1.0 + 3.14159265358979323846 * var / 8.0);
+}
+
+void fz_logistic_accumulate(size_t n, size_t d, const double *X, size_t ldx, const double *y,
+                            const double *w, const double *beta, double *g, double *H, double *ll,
+                            double *work)
+{
+    if (n == 0) {
+        return;
+    }
+    double *eta = work;
+    double *xs = work + n;
+    cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)d, 1.0, X, (int)ldx, beta, 1, 0.0, eta, 1);
+    double sum_ll = 0;
+    for (size_t i = 0; i < n; i++) {
+        double wi = w ? w[i] : 1.0;
+        double e = eta[i];
+        double p = fz_sigmoid(e);
+        sum_ll += wi * (y[i] * e - fz_log1pexp(e));
+        eta[i] = wi * (y[i] - p);                 /* residual, reuses eta */
+        double s = sqrt(wi * p * (1.0 - p));
+        for (size_t j = 0; j < d; j++) {
+            xs[j * n + i] = X[j * ldx + i] * s;
+        }
+    }
+    *ll += sum_ll;
+    cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)d, 1.0, X, (int)ldx, eta, 1, 1.0, g, 1);
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)d, (int)n, 1.0, xs, (int)n, 1.0, H, (int)d);
+}
+
+int fz_logistic_newton(size_t d, double *beta, const double *m0, const double *prec0, const double *g,
+                       const double *H, double *L, double *step_max)
+{
+    double *step = L + d * d;
+    for (size_t j = 0; j < d; j++) {
+        for (size_t i = j; i < d; i++) {
+            L[j * d + i] = H[j * d + i];
+        }
+        for (size_t i = 0; i < j; i++) {
+            L[j * d + i] = 0; /* keep the upper triangle clean for dtrsm and files */
+        }
+        L[j * d + j] += prec0[j];
+        step[j] = g[j] - prec0[j] * (beta[j] - m0[j]);
+    }
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (int)d, L, (int)d) != 0) {
+        return -1;
+    }
+    if (LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (int)d, 1, L, (int)d, step, (int)d) != 0) {
+        return -1;
+    }
+    double mx = 0;
+    for (size_t j = 0; j < d; j++) {
+        if (!isfinite(step[j])) {
+            return -1;
+        }
+        beta[j] += step[j];
+        if (fabs(step[j]) > mx) {
+            mx = fabs(step[j]);
+        }
+    }
+    *step_max = mx;
+    return 0;
+}
+
+double fz_logistic_objective(size_t d, const double *beta, const double *m0, const double *prec0, double ll)
+{
+    double q = 0;
+    for (size_t j = 0; j < d; j++) {
+        double r = beta[j] - m0[j];
+        q += prec0[j] * r * r;
+    }
+    return ll - 0.5 * q;
+}
+
+void fz_logistic_linvar(size_t n, size_t d, const double *X, size_t ldx, const double *L, double *var,
+                        double *work)
+{
+    if (n == 0) {
+        return;
+    }
+    for (size_t j = 0; j < d; j++) {
+        memcpy(work + j * n, X + j * ldx, n * sizeof(double));
+    }
+    /* W = X L^{-T}: row i of W is (L^{-1} x_i)^T */
+    cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)d, 1.0, L,
+                (int)d, work, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        var[i] = 0;
+    }
+    for (size_t j = 0; j < d; j++) {
+        const double *c = work + j * n;
+        for (size_t i = 0; i < n; i++) {
+            var[i] += c[i] * c[i];
+        }
+    }
+}

@@ -1,0 +1,119 @@
+/* Internal: the fusion model's layout, shared by model.c (training), predict.c,
+ * pred.c and model_file.c. Not installed. */
+#ifndef MMDX_FUSION_MODEL_INTERNAL_H
+#define MMDX_FUSION_MODEL_INTERNAL_H
+
+#include "mmdx/model.h"
+#include "gauss.h"
+
+/* Training phases: one or more passes over the data each. */
+enum { FZ_PH_MOMENTS = 0, FZ_PH_COVAR = 1, FZ_PH_MODAL = 2, FZ_PH_STACK = 3, FZ_PH_DONE = 4 };
+
+/* Moments accumulated per column in the first pass. */
+enum { FZ_MOM_N, FZ_MOM_S1, FZ_MOM_S2, FZ_MOM_S3, FZ_MOM_NPOS, FZ_MOM_L1, FZ_MOM_L2, FZ_MOM_L3, FZ_MOM_MIN,
+       FZ_MOM_COUNT };
+
+/* One modelled column: a feature's value, or one level indicator of a categorical feature. */
+typedef struct fz_col {
+    size_t feature;   /* model feature index */
+    long level;       /* indicated level of a categorical feature, or -1 */
+    int islog;        /* modelled as log(x) */
+    double mean, sd;  /* of the (transformed) value; z = (x - mean) / sd */
+    double xmin;      /* smallest positive training value (log columns clamp to it) */
+    double mom[FZ_MOM_COUNT];
+} fz_col_t;
+
+/* One Bayesian logistic regression, d coefficients with the intercept first. */
+typedef struct fz_fit {
+    size_t d;
+    double *beta, *beta_prev, *m0, *prec0; /* d each */
+    double *g, *H;                          /* aggregates: d, d x d (lower) */
+    double ll;                              /* aggregate log-likelihood */
+    double n;                               /* aggregate patients (weights) */
+    double *L;                              /* d x d (+ d work): Cholesky of the posterior precision */
+    double obj_prev;
+    unsigned iter;
+    int done;
+} fz_fit_t;
+
+/* A block of features modelled together, with its Gaussian feature model. */
+typedef struct fz_modality {
+    char *name;
+    size_t ncol;
+    size_t *col;      /* model column indices */
+    double *S, *N;    /* aggregates, ncol x ncol (lower) */
+    double nseen;     /* aggregate: patients with at least one value */
+    double *Sigma;    /* ncol x ncol shrinkage covariance of the standardised columns */
+} fz_modality_t;
+
+/* One binary model: class `cls` of target `target` against the rest. */
+typedef struct fz_binary {
+    size_t target, cls;
+    double l0;          /* prior log-odds (training prevalence, smoothed) */
+    fz_fit_t *fits;     /* nmod * (folds + 1): [m * (folds + 1) + f], f = 0 full, f > 0 without fold f - 1 */
+    fz_fit_t stack;     /* d = nmod + 1 */
+} fz_binary_t;
+
+struct mmdx_model {
+    mmdx_ctx_t *ctx;
+    mmdx_space_t *space;
+    mmdx_model_options_t opt;
+    size_t nfeat, ncol, nmod, ntarget, nbin;
+    fz_col_t *cols;
+    size_t *feat_col0, *feat_ncol, *feat_mod; /* per feature: first column, columns, modality */
+    fz_modality_t *mods;
+    fz_binary_t *bins;
+    size_t *tgt_bin0;   /* per target: first binary model */
+    size_t *tgt_nbin;   /* per target: binary models (1 for two classes) */
+    double *counts;     /* aggregate label counts: per target, per class (offset tgt_cls0) */
+    size_t *tgt_cls0;
+    int phase;
+    unsigned pass;
+    double n_patients;  /* aggregate patients seen in the first pass */
+};
+
+/* Mapping of a cohort onto the model: model feature -> cohort column (-1 when absent). */
+typedef struct fz_map {
+    long *col;          /* nfeat */
+    long **level;       /* nfeat: cohort level -> model level (categorical only) or NULL */
+    size_t *nlevel;
+    long *target;       /* model target -> cohort target, or -1 */
+} fz_map_t;
+
+int fz_map_init(const mmdx_model_t *m, const mmdx_cohort_t *c, fz_map_t *map);
+void fz_map_free(const mmdx_model_t *m, fz_map_t *map);
+
+/*
+ * Standardised values of modality @p mod for rows [first, first + n) of @p c into Z
+ * (n x ncol, leading dimension n) and the observed indicators (1 or 0) into O.
+ * Missing values are 0 in Z. Returns the number of rows with at least one value.
+ */
+size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mmdx_cohort_t *c, size_t first,
+                size_t n, double *Z, double *O);
+
+/* Value of model column @p col for row i on the modelling scale before standardising
+ * (the level indicator for categorical columns). Returns 0 when missing. */
+int fz_col_value(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t col, size_t i,
+                 double *out);
+/* (transform and) standardise a value of column @p cl. */
+double fz_col_standardise(const fz_col_t *cl, double v);
+/* Mean of the linear predictor x^T beta, and its posterior variance in *var (may be NULL;
+ * work holds d doubles). */
+double fz_fit_eval(const fz_fit_t *f, const double *x, double *var, double *work);
+
+/* Cross-fitting fold of a patient id. */
+unsigned fz_fold(const mmdx_model_t *m, const char *id);
+
+/* Helpers for fits (model.c). */
+int fz_fit_init(fz_fit_t *f, size_t d);
+void fz_fit_free(fz_fit_t *f);
+void fz_fit_clear(fz_fit_t *f);
+/* Prior N(m0, 1/prec0) with the intercept's mean and sd first; beta starts at m0. */
+void fz_fit_prior(fz_fit_t *f, double mean0, double sd0, double mean_rest, double sd_rest);
+/* One Newton iteration from the fit's aggregates (or a halving back when the last step
+ * lowered the log-posterior); marks the fit done when the step is below tol.
+ * MMDX_ENUMERIC after max_iter iterations or a non-finite objective. */
+int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol);
+
+
+#endif

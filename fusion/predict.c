@@ -1,0 +1,739 @@
+/* Prediction: one patient and target through the feature models (imputation and its
+ * variance, Mahalanobis), the modalities' Bayesian regressions and the stacking layer,
+ * into an mmdx_pred_t; and the fast path over a whole cohort. */
+#include <math.h>
+#include <string.h>
+#include <gsl/gsl_cdf.h>
+#include "mmdx/model.h"
+#include "model_internal.h"
+#include "logistic.h"
+#include "gauss.h"
+
+struct mmdx_pred {
+    const mmdx_model_t *model;
+    char *patient;
+    size_t patient_cap;
+    size_t target, K, nmod, T, nfeat;
+    size_t cap_K, cap_mod, cap_T, cap_feat;
+    double *prob, *lo, *hi, *mu, *sd, *l0; /* K */
+    double *evid;                          /* K * nmod */
+    unsigned char *present;                /* nmod */
+    size_t *ntop, *top_feat;               /* K, K * T */
+    double *top_val;                       /* K * T */
+    size_t nmiss;
+    size_t *miss;                          /* nfeat */
+    double d2, pval;
+    size_t df;
+    unsigned flags;
+};
+
+/* ------------------------------------------------------------------ workspace */
+
+typedef struct fz_ws {
+    size_t nmod, nb;
+    double *z;        /* sum of modality columns */
+    unsigned char *obs, *present;
+    fz_cond_t **cond;
+    double *work;     /* scratch: 4 * (Dmax + nmod + 2) */
+    double *e, *v, *kappa; /* nb * nmod: evidence, variance, moderation factor */
+    double *contrib;  /* nfeat */
+} fz_ws_t;
+
+static void ws_free(fz_ws_t *w)
+{
+    if (w->cond) {
+        for (size_t k = 0; k < w->nmod; k++) {
+            fz_cond_free(w->cond[k]);
+        }
+    }
+    mmdx_free(w->cond);
+    mmdx_free(w->z);
+    mmdx_free(w->obs);
+    mmdx_free(w->present);
+    mmdx_free(w->work);
+    mmdx_free(w->e);
+    mmdx_free(w->v);
+    mmdx_free(w->kappa);
+    mmdx_free(w->contrib);
+}
+
+static int ws_alloc(const mmdx_model_t *m, fz_ws_t *w)
+{
+    memset(w, 0, sizeof(*w));
+    size_t Dmax = 0, nb = 0;
+    for (size_t k = 0; k < m->nmod; k++) {
+        Dmax = m->mods[k].ncol > Dmax ? m->mods[k].ncol : Dmax;
+    }
+    for (size_t t = 0; t < m->ntarget; t++) {
+        nb = m->tgt_nbin[t] > nb ? m->tgt_nbin[t] : nb;
+    }
+    w->nmod = m->nmod;
+    w->nb = nb;
+    w->cond = mmdx_calloc(m->nmod, sizeof(fz_cond_t *));
+    w->z = mmdx_malloc((m->ncol + 1) * sizeof(double));
+    w->obs = mmdx_malloc(m->ncol + 1);
+    w->present = mmdx_malloc(m->nmod + 1);
+    w->work = mmdx_malloc(4 * (Dmax + m->nmod + 2) * sizeof(double));
+    w->e = mmdx_malloc(nb * m->nmod * sizeof(double));
+    w->v = mmdx_malloc(nb * m->nmod * sizeof(double));
+    w->kappa = mmdx_malloc(nb * m->nmod * sizeof(double));
+    w->contrib = mmdx_malloc((m->nfeat + 1) * sizeof(double));
+    if (!w->cond || !w->z || !w->obs || !w->present || !w->work || !w->e || !w->v || !w->kappa || !w->contrib) {
+        ws_free(w);
+        return MMDX_ENOMEM;
+    }
+    for (size_t k = 0; k < m->nmod; k++) {
+        w->cond[k] = fz_cond_alloc(m->mods[k].ncol);
+        if (!w->cond[k]) {
+            ws_free(w);
+            return MMDX_ENOMEM;
+        }
+    }
+    return MMDX_OK;
+}
+
+/* Offset of modality k's columns in the workspace's z. */
+static size_t mod_offset(const mmdx_model_t *m, size_t k)
+{
+    size_t off = 0;
+    for (size_t a = 0; a < k; a++) {
+        off += m->mods[a].ncol;
+    }
+    return off;
+}
+
+/*
+ * Evaluate row i for every binary model of target t: per modality the standardised,
+ * imputed values (w->z), presence, and per binary model and modality the evidence
+ * (moderated log-odds minus prior), its variance and moderation factor. OOD sums in
+ * *d2 and *df.
+ */
+static int eval_row(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t i, size_t t,
+                    fz_ws_t *w, double *d2, size_t *df)
+{
+    size_t nb = m->tgt_nbin[t], b0 = m->tgt_bin0[t];
+    *d2 = 0;
+    *df = 0;
+    size_t off = 0;
+    for (size_t k = 0; k < m->nmod; k++) {
+        const fz_modality_t *md = &m->mods[k];
+        size_t D = md->ncol;
+        double *z = w->z + off;
+        unsigned char *obs = w->obs + off;
+        int any = 0;
+        for (size_t a = 0; a < D; a++) {
+            double v;
+            obs[a] = (unsigned char)fz_col_value(m, map, c, md->col[a], i, &v);
+            z[a] = obs[a] ? fz_col_standardise(&m->cols[md->col[a]], v) : 0.0;
+            any |= obs[a];
+        }
+        w->present[k] = (unsigned char)any;
+        off += D;
+        if (!any) {
+            for (size_t b = 0; b < nb; b++) {
+                w->e[b * m->nmod + k] = 0;
+                w->v[b * m->nmod + k] = 0;
+                w->kappa[b * m->nmod + k] = 0;
+            }
+            continue;
+        }
+        if (fz_cond_set(w->cond[k], md->Sigma, obs) != 0) {
+            return MMDX_ENUMERIC;
+        }
+        *d2 += fz_cond_impute(w->cond[k], z);
+        *df += w->cond[k]->no;
+        double *x = w->work, *wk = w->work + D + 1;
+        x[0] = 1;
+        memcpy(x + 1, z, D * sizeof(double));
+        size_t nf = (size_t)m->opt.folds + 1;
+        for (size_t b = 0; b < nb; b++) {
+            const fz_binary_t *bn = &m->bins[b0 + b];
+            const fz_fit_t *ft = &bn->fits[k * nf];
+            double var;
+            double mu = fz_fit_eval(ft, x, &var, wk);
+            if (w->cond[k]->nm > 0) {
+                var += fz_cond_variance(w->cond[k], md->Sigma, ft->beta + 1, wk);
+            }
+            double kap = 1.0 / sqrt(1.0 + 3.14159265358979323846 * var / 8.0);
+            w->e[b * m->nmod + k] = kap * mu - bn->l0;
+            w->v[b * m->nmod + k] = var;
+            w->kappa[b * m->nmod + k] = kap;
+        }
+    }
+    return MMDX_OK;
+}
+
+/* Stacking layer for binary model b (index within the target): mean log-odds, its
+ * variance from the stacking posterior, and the total variance for the interval. */
+static void stack_row(const mmdx_model_t *m, size_t t, size_t b, const fz_ws_t *w, double *eta, double *var_s,
+                      double *var_t)
+{
+    const fz_binary_t *bn = &m->bins[m->tgt_bin0[t] + b];
+    double *x = w->work, *wk = w->work + m->nmod + 1;
+    x[0] = 1;
+    memcpy(x + 1, w->e + b * m->nmod, m->nmod * sizeof(double));
+    double vs;
+    *eta = fz_fit_eval(&bn->stack, x, &vs, wk);
+    double vt = vs;
+    for (size_t k = 0; k < m->nmod; k++) {
+        double wgt = bn->stack.beta[k + 1];
+        vt += wgt * wgt * w->v[b * m->nmod + k];
+    }
+    *var_s = vs;
+    *var_t = vt;
+}
+
+/* Class probabilities and intervals of target t from the binary models. lo, hi, mu and
+ * sd may each be NULL. */
+static void class_probs(const mmdx_model_t *m, size_t t, const fz_ws_t *w, double *prob, double *lo, double *hi,
+                        double *mu, double *sd)
+{
+    size_t nb = m->tgt_nbin[t];
+    if (nb == 1) {
+        double eta, vs, vt;
+        stack_row(m, t, 0, w, &eta, &vs, &vt);
+        double p = fz_sigmoid(fz_moderate(eta, vs));
+        double h = FZ_Z975 * sqrt(vt), l1 = fz_sigmoid(eta - h), h1 = fz_sigmoid(eta + h);
+        prob[1] = p;
+        prob[0] = 1 - p;
+        if (lo) {
+            lo[1] = l1;
+            lo[0] = 1 - h1;
+        }
+        if (hi) {
+            hi[1] = h1;
+            hi[0] = 1 - l1;
+        }
+        if (mu) {
+            mu[1] = eta;
+            mu[0] = -eta;
+        }
+        if (sd) {
+            sd[1] = sd[0] = sqrt(vt);
+        }
+        return;
+    }
+    double sum = 0;
+    for (size_t b = 0; b < nb; b++) {
+        double eta, vs, vt;
+        stack_row(m, t, b, w, &eta, &vs, &vt);
+        prob[b] = fz_sigmoid(fz_moderate(eta, vs));
+        sum += prob[b];
+        double h = FZ_Z975 * sqrt(vt);
+        if (lo) {
+            lo[b] = fz_sigmoid(eta - h);
+        }
+        if (hi) {
+            hi[b] = fz_sigmoid(eta + h);
+        }
+        if (mu) {
+            mu[b] = eta;
+        }
+        if (sd) {
+            sd[b] = sqrt(vt);
+        }
+    }
+    for (size_t b = 0; b < nb; b++) {
+        prob[b] /= sum;
+        if (lo) {
+            lo[b] /= sum;
+            lo[b] = lo[b] < 1 ? lo[b] : 1;
+        }
+        if (hi) {
+            hi[b] = hi[b] / sum < 1 ? hi[b] / sum : 1;
+        }
+    }
+}
+
+static int check_target(const mmdx_model_t *m, size_t target, mmdx_error_t *err)
+{
+    if (!m) {
+        return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "no model");
+    }
+    if (m->phase != FZ_PH_DONE) {
+        return mmdx_error_set(err, MMDX_ESTATE, "", "", 0, "the model is not fitted");
+    }
+    if (target >= m->ntarget) {
+        return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "target index %zu out of range (%zu targets)", target,
+                              m->ntarget);
+    }
+    return MMDX_OK;
+}
+
+int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_t target, double *prob,
+                             double *low, double *high, mmdx_error_t *err)
+{
+    int rc = check_target(m, target, err);
+    if (rc != MMDX_OK) {
+        return rc;
+    }
+    fz_map_t map;
+    fz_ws_t w;
+    if (fz_map_init(m, cohort, &map) != MMDX_OK) {
+        return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+    }
+    if (ws_alloc(m, &w) != MMDX_OK) {
+        fz_map_free(m, &map);
+        return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+    }
+    size_t K = mmdx_space_n_classes(m->space, target), n = mmdx_cohort_n_patients(cohort);
+    for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
+        double d2;
+        size_t df;
+        rc = eval_row(m, &map, cohort, i, target, &w, &d2, &df);
+        if (rc == MMDX_OK) {
+            class_probs(m, target, &w, prob + i * K, low ? low + i * K : NULL, high ? high + i * K : NULL, NULL,
+                        NULL);
+        }
+    }
+    if (rc != MMDX_OK) {
+        mmdx_error_set(err, rc, "", "", 0, "a feature covariance is not positive definite");
+    }
+    ws_free(&w);
+    fz_map_free(m, &map);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ the prediction object */
+
+mmdx_pred_t *mmdx_pred_alloc(void)
+{
+    mmdx_pred_t *p = mmdx_calloc(1, sizeof(*p));
+    if (!p) {
+        return NULL;
+    }
+    p->patient = mmdx_calloc(1, 1);
+    if (!p->patient) {
+        mmdx_free(p);
+        return NULL;
+    }
+    p->patient_cap = 1;
+    p->pval = 1;
+    return p;
+}
+
+static void pred_arrays_free(mmdx_pred_t *p)
+{
+    mmdx_free(p->prob);
+    mmdx_free(p->lo);
+    mmdx_free(p->hi);
+    mmdx_free(p->mu);
+    mmdx_free(p->sd);
+    mmdx_free(p->l0);
+    mmdx_free(p->evid);
+    mmdx_free(p->present);
+    mmdx_free(p->ntop);
+    mmdx_free(p->top_feat);
+    mmdx_free(p->top_val);
+    mmdx_free(p->miss);
+}
+
+void mmdx_pred_free(mmdx_pred_t *p)
+{
+    if (!p) {
+        return;
+    }
+    pred_arrays_free(p);
+    mmdx_free(p->patient);
+    mmdx_free(p);
+}
+
+static int pred_reserve(mmdx_pred_t *p, size_t K, size_t nmod, size_t T, size_t nfeat)
+{
+    if (K <= p->cap_K && nmod <= p->cap_mod && T <= p->cap_T && nfeat <= p->cap_feat && p->prob) {
+        return MMDX_OK;
+    }
+    p->model = NULL; /* empty until filled again */
+    pred_arrays_free(p);
+    size_t k1 = K ? K : 1, m1 = nmod ? nmod : 1, t1 = T ? T : 1, f1 = nfeat ? nfeat : 1;
+    p->prob = mmdx_calloc(k1, sizeof(double));
+    p->lo = mmdx_calloc(k1, sizeof(double));
+    p->hi = mmdx_calloc(k1, sizeof(double));
+    p->mu = mmdx_calloc(k1, sizeof(double));
+    p->sd = mmdx_calloc(k1, sizeof(double));
+    p->l0 = mmdx_calloc(k1, sizeof(double));
+    p->evid = mmdx_calloc(k1 * m1, sizeof(double));
+    p->present = mmdx_calloc(m1, 1);
+    p->ntop = mmdx_calloc(k1, sizeof(size_t));
+    p->top_feat = mmdx_calloc(k1 * t1, sizeof(size_t));
+    p->top_val = mmdx_calloc(k1 * t1, sizeof(double));
+    p->miss = mmdx_calloc(f1, sizeof(size_t));
+    if (!p->prob || !p->lo || !p->hi || !p->mu || !p->sd || !p->l0 || !p->evid || !p->present || !p->ntop ||
+        !p->top_feat || !p->top_val || !p->miss) {
+        pred_arrays_free(p);
+        p->prob = p->lo = p->hi = p->mu = p->sd = p->l0 = p->evid = p->top_val = NULL;
+        p->present = NULL;
+        p->ntop = p->top_feat = p->miss = NULL;
+        p->cap_K = p->cap_mod = p->cap_T = p->cap_feat = 0;
+        return MMDX_ENOMEM;
+    }
+    p->cap_K = k1;
+    p->cap_mod = m1;
+    p->cap_T = t1;
+    p->cap_feat = f1;
+    return MMDX_OK;
+}
+
+/* Keep the T largest |contributions| for class slot k. */
+static void top_features(mmdx_pred_t *p, size_t k, const double *contrib, const unsigned char *fobs, size_t nfeat,
+                         double sign)
+{
+    size_t T = p->T, n = 0;
+    size_t *tf = p->top_feat + k * T;
+    double *tv = p->top_val + k * T;
+    for (size_t j = 0; j < nfeat; j++) {
+        if (!fobs[j]) {
+            continue;
+        }
+        double v = sign * contrib[j];
+        size_t pos = n;
+        while (pos > 0 && fabs(tv[pos - 1]) < fabs(v)) {
+            pos--;
+        }
+        if (pos >= T) {
+            continue;
+        }
+        size_t last = n < T ? n : T - 1;
+        for (size_t q = last; q > pos; q--) {
+            tf[q] = tf[q - 1];
+            tv[q] = tv[q - 1];
+        }
+        tf[pos] = j;
+        tv[pos] = v;
+        if (n < T) {
+            n++;
+        }
+    }
+    p->ntop[k] = n;
+}
+
+int mmdx_model_predict(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_t row, size_t target,
+                       mmdx_pred_t *pred, mmdx_error_t *err)
+{
+    int rc = check_target(m, target, err);
+    if (rc != MMDX_OK) {
+        return rc;
+    }
+    if (!pred || !cohort || row >= mmdx_cohort_n_patients(cohort)) {
+        return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "no prediction, no cohort or row out of range");
+    }
+    size_t K = mmdx_space_n_classes(m->space, target);
+    size_t T = m->opt.top_features;
+    if (pred_reserve(pred, K, m->nmod, T, m->nfeat) != MMDX_OK) {
+        return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+    }
+    const char *id = mmdx_cohort_id(cohort, row);
+    size_t len = strlen(id) + 1;
+    if (len > pred->patient_cap) {
+        char *np = mmdx_realloc(pred->patient, len);
+        if (!np) {
+            return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+        }
+        pred->patient = np;
+        pred->patient_cap = len;
+    }
+    memcpy(pred->patient, id, len);
+    fz_map_t map;
+    fz_ws_t w;
+    if (fz_map_init(m, cohort, &map) != MMDX_OK) {
+        return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+    }
+    if (ws_alloc(m, &w) != MMDX_OK) {
+        fz_map_free(m, &map);
+        return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+    }
+    double d2;
+    size_t df;
+    rc = eval_row(m, &map, cohort, row, target, &w, &d2, &df);
+    if (rc != MMDX_OK) {
+        mmdx_error_set(err, rc, "", "", 0, "a feature covariance is not positive definite");
+        goto done;
+    }
+    pred->model = m;
+    pred->target = target;
+    pred->K = K;
+    pred->nmod = m->nmod;
+    pred->T = T;
+    pred->nfeat = m->nfeat;
+    class_probs(m, target, &w, pred->prob, pred->lo, pred->hi, pred->mu, pred->sd);
+    size_t nb = m->tgt_nbin[target], b0 = m->tgt_bin0[target];
+    memcpy(pred->present, w.present, m->nmod);
+    /* per feature: observed in full? */
+    unsigned char fob_stack[256];
+    unsigned char *fo = m->nfeat <= sizeof(fob_stack) ? fob_stack : mmdx_malloc(m->nfeat);
+    if (!fo) {
+        rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+        goto done;
+    }
+    pred->nmiss = 0;
+    int any_present = 0, any_absent = 0, imputed = 0;
+    for (size_t k = 0; k < m->nmod; k++) {
+        any_present |= w.present[k];
+        any_absent |= !w.present[k];
+    }
+    for (size_t j = 0; j < m->nfeat; j++) {
+        fo[j] = 0;
+        if (m->feat_ncol[j] == 0) {
+            continue;
+        }
+        size_t k = m->feat_mod[j];
+        size_t off = mod_offset(m, k);
+        const fz_modality_t *md = &m->mods[k];
+        int all = 1;
+        for (size_t a = 0; a < md->ncol; a++) {
+            if (m->cols[md->col[a]].feature == j) {
+                all &= w.obs[off + a];
+            }
+        }
+        fo[j] = (unsigned char)all;
+        if (!all) {
+            pred->miss[pred->nmiss++] = j;
+            imputed |= w.present[k];
+        }
+    }
+    for (size_t b = 0; b < nb; b++) {
+        const fz_binary_t *bn = &m->bins[b0 + b];
+        size_t slot = nb == 1 ? 1 : b;
+        pred->l0[slot] = bn->l0;
+        for (size_t k = 0; k < m->nmod; k++) {
+            pred->evid[slot * m->nmod + k] = bn->stack.beta[k + 1] * w.e[b * m->nmod + k];
+        }
+        /* feature contributions: stacking weight x moderation x coefficient x value */
+        memset(w.contrib, 0, m->nfeat * sizeof(double));
+        size_t off = 0, nf = (size_t)m->opt.folds + 1;
+        for (size_t k = 0; k < m->nmod; k++) {
+            const fz_modality_t *md = &m->mods[k];
+            const fz_fit_t *ft = &bn->fits[k * nf];
+            double scale = bn->stack.beta[k + 1] * w.kappa[b * m->nmod + k];
+            for (size_t a = 0; a < md->ncol; a++) {
+                if (w.obs[off + a]) {
+                    w.contrib[m->cols[md->col[a]].feature] += scale * ft->beta[a + 1] * w.z[off + a];
+                }
+            }
+            off += md->ncol;
+        }
+        top_features(pred, slot, w.contrib, fo, m->nfeat, 1.0);
+        if (nb == 1) {
+            pred->l0[0] = -bn->l0;
+            for (size_t k = 0; k < m->nmod; k++) {
+                pred->evid[k] = -pred->evid[m->nmod + k];
+            }
+            top_features(pred, 0, w.contrib, fo, m->nfeat, -1.0);
+        }
+    }
+    if (fo != fob_stack) {
+        mmdx_free(fo);
+    }
+    pred->d2 = d2;
+    pred->df = df;
+    pred->pval = df > 0 ? gsl_cdf_chisq_Q(d2, (double)df) : 1.0;
+    pred->flags = 0;
+    if (df > 0 && pred->pval < m->opt.ood_pvalue) {
+        pred->flags |= MMDX_PRED_OOD;
+    }
+    if (!any_present) {
+        pred->flags |= MMDX_PRED_NO_EVIDENCE;
+    }
+    if (any_absent) {
+        pred->flags |= MMDX_PRED_MISSING_MODALITY;
+    }
+    if (imputed) {
+        pred->flags |= MMDX_PRED_IMPUTED;
+    }
+done:
+    ws_free(&w);
+    fz_map_free(m, &map);
+    return rc;
+}
+
+int mmdx_model_feature_predictive(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_t row, size_t feature,
+                                  double *mean, double *sd, int *log_scale, mmdx_error_t *err)
+{
+    if (!m || !cohort || row >= mmdx_cohort_n_patients(cohort) || feature >= m->nfeat) {
+        return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "no model, no cohort, or row or feature out of range");
+    }
+    if (m->phase < FZ_PH_MODAL) {
+        return mmdx_error_set(err, MMDX_ESTATE, "", "", 0, "the feature model is not fitted");
+    }
+    if (m->feat_ncol[feature] != 1) {
+        return mmdx_error_set(err, MMDX_EINVAL, "", mmdx_space_feature_id(m->space, feature), 0,
+                              "predictive distributions are given for numeric features only");
+    }
+    size_t k = m->feat_mod[feature];
+    const fz_modality_t *md = &m->mods[k];
+    size_t D = md->ncol, col = m->feat_col0[feature], a_j = 0;
+    fz_map_t map;
+    if (fz_map_init(m, cohort, &map) != MMDX_OK) {
+        return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+    }
+    double *z = mmdx_malloc((3 * D + 1) * sizeof(double));
+    unsigned char *obs = mmdx_malloc(D + 1);
+    fz_cond_t *cond = fz_cond_alloc(D);
+    int rc = MMDX_OK;
+    if (!z || !obs || !cond) {
+        rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+        goto done;
+    }
+    for (size_t a = 0; a < D; a++) {
+        double v;
+        obs[a] = (unsigned char)fz_col_value(m, &map, cohort, md->col[a], row, &v);
+        z[a] = obs[a] ? fz_col_standardise(&m->cols[md->col[a]], v) : 0.0;
+        if (md->col[a] == col) {
+            a_j = a;
+            obs[a] = 0; /* predict it as if not measured */
+        }
+    }
+    if (fz_cond_set(cond, md->Sigma, obs) != 0) {
+        rc = mmdx_error_set(err, MMDX_ENUMERIC, "", "", 0, "a feature covariance is not positive definite");
+        goto done;
+    }
+    double mz, vz;
+    fz_cond_feature(cond, md->Sigma, z, a_j, &mz, &vz, z + D);
+    const fz_col_t *cl = &m->cols[col];
+    *mean = cl->mean + cl->sd * mz;
+    *sd = cl->sd * sqrt(vz);
+    if (log_scale) {
+        *log_scale = cl->islog;
+    }
+done:
+    mmdx_free(z);
+    mmdx_free(obs);
+    fz_cond_free(cond);
+    fz_map_free(m, &map);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ accessors */
+
+const char *mmdx_pred_patient(const mmdx_pred_t *p)
+{
+    return p->patient;
+}
+
+size_t mmdx_pred_target(const mmdx_pred_t *p)
+{
+    return p->target;
+}
+
+const char *mmdx_pred_target_name(const mmdx_pred_t *p)
+{
+    return p->model ? mmdx_space_target_name(p->model->space, p->target) : "";
+}
+
+size_t mmdx_pred_n_classes(const mmdx_pred_t *p)
+{
+    return p->model ? p->K : 0;
+}
+
+const char *mmdx_pred_class_name(const mmdx_pred_t *p, size_t k)
+{
+    return p->model && k < p->K ? mmdx_space_class_name(p->model->space, p->target, k) : "";
+}
+
+size_t mmdx_pred_best_class(const mmdx_pred_t *p)
+{
+    size_t best = 0;
+    for (size_t k = 1; p->model && k < p->K; k++) {
+        if (p->prob[k] > p->prob[best]) {
+            best = k;
+        }
+    }
+    return best;
+}
+
+double mmdx_pred_prob(const mmdx_pred_t *p, size_t k)
+{
+    return p->model && k < p->K ? p->prob[k] : NAN;
+}
+
+void mmdx_pred_interval(const mmdx_pred_t *p, size_t k, double *low, double *high)
+{
+    int ok = p->model && k < p->K;
+    if (low) {
+        *low = ok ? p->lo[k] : NAN;
+    }
+    if (high) {
+        *high = ok ? p->hi[k] : NAN;
+    }
+}
+
+void mmdx_pred_logodds(const mmdx_pred_t *p, size_t k, double *mean, double *sd)
+{
+    int ok = p->model && k < p->K;
+    if (mean) {
+        *mean = ok ? p->mu[k] : NAN;
+    }
+    if (sd) {
+        *sd = ok ? p->sd[k] : NAN;
+    }
+}
+
+double mmdx_pred_prior_logodds(const mmdx_pred_t *p, size_t k)
+{
+    return p->model && k < p->K ? p->l0[k] : NAN;
+}
+
+size_t mmdx_pred_n_modalities(const mmdx_pred_t *p)
+{
+    return p->model ? p->nmod : 0;
+}
+
+const char *mmdx_pred_modality(const mmdx_pred_t *p, size_t m)
+{
+    return p->model && m < p->nmod ? p->model->mods[m].name : "";
+}
+
+int mmdx_pred_modality_present(const mmdx_pred_t *p, size_t m)
+{
+    return p->model && m < p->nmod ? p->present[m] : 0;
+}
+
+double mmdx_pred_evidence(const mmdx_pred_t *p, size_t k, size_t m)
+{
+    return p->model && k < p->K && m < p->nmod ? p->evid[k * p->nmod + m] : NAN;
+}
+
+size_t mmdx_pred_n_top(const mmdx_pred_t *p, size_t k)
+{
+    return p->model && k < p->K ? p->ntop[k] : 0;
+}
+
+const char *mmdx_pred_top_feature(const mmdx_pred_t *p, size_t k, size_t r, double *contribution)
+{
+    if (!p->model || k >= p->K || r >= p->ntop[k]) {
+        if (contribution) {
+            *contribution = NAN;
+        }
+        return "";
+    }
+    if (contribution) {
+        *contribution = p->top_val[k * p->T + r];
+    }
+    return mmdx_space_feature_id(p->model->space, p->top_feat[k * p->T + r]);
+}
+
+size_t mmdx_pred_n_missing(const mmdx_pred_t *p)
+{
+    return p->model ? p->nmiss : 0;
+}
+
+const char *mmdx_pred_missing_feature(const mmdx_pred_t *p, size_t r)
+{
+    return p->model && r < p->nmiss ? mmdx_space_feature_id(p->model->space, p->miss[r]) : "";
+}
+
+double mmdx_pred_ood(const mmdx_pred_t *p, size_t *df, double *pvalue)
+{
+    if (df) {
+        *df = p->model ? p->df : 0;
+    }
+    if (pvalue) {
+        *pvalue = p->model ? p->pval : 1.0;
+    }
+    return p->model ? p->d2 : 0.0;
+}
+
+unsigned mmdx_pred_flags(const mmdx_pred_t *p)
+{
+    return p->model ? p->flags : 0;
+}

@@ -1,0 +1,542 @@
+/* Training passes of the fusion model: accumulate aggregates over chunks, then step.
+ * Pass 0 gathers moments (transforms, standardisation) and label counts; pass 1 the
+ * feature models' statistics; then Newton passes for every modality's regressions
+ * (full fit and one per cross-fitting fold, all at once), then Newton passes for the
+ * stacking layer over the cross-fitted evidence. */
+#include <math.h>
+#include <string.h>
+#include <cblas.h>
+#include "mmdx/model.h"
+#include "model_internal.h"
+#include "logistic.h"
+#include "gauss.h"
+
+double fz_fit_eval(const fz_fit_t *f, const double *x, double *var, double *work)
+{
+    size_t d = f->d;
+    double mu = 0;
+    for (size_t j = 0; j < d; j++) {
+        mu += f->beta[j] * x[j];
+    }
+    if (var) {
+        memcpy(work, x, d * sizeof(double));
+        cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, f->L, (int)d, work, 1);
+        double v = 0;
+        for (size_t j = 0; j < d; j++) {
+            v += work[j] * work[j];
+        }
+        *var = v;
+    }
+    return mu;
+}
+
+/* Labels of the chunk rows, per model target (-1 unknown). */
+static int *chunk_labels(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t n)
+{
+    int *lab = mmdx_malloc((m->ntarget > 0 && n > 0 ? m->ntarget * n : 1) * sizeof(int));
+    if (!lab) {
+        return NULL;
+    }
+    for (size_t t = 0; t < m->ntarget; t++) {
+        int K = (int)mmdx_space_n_classes(m->space, t);
+        for (size_t i = 0; i < n; i++) {
+            int v = map->target[t] >= 0 ? mmdx_cohort_label(c, i, (size_t)map->target[t]) : -1;
+            lab[t * n + i] = v >= 0 && v < K ? v : -1;
+        }
+    }
+    return lab;
+}
+
+static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t n, const int *lab,
+                       mmdx_error_t *err)
+{
+    for (size_t col = 0; col < m->ncol; col++) {
+        fz_col_t *cl = &m->cols[col];
+        double *q = cl->mom;
+        for (size_t i = 0; i < n; i++) {
+            double v;
+            if (!fz_col_value(m, map, c, col, i, &v)) {
+                continue;
+            }
+            if (!isfinite(v)) {
+                return mmdx_error_set(err, MMDX_ERANGE, "", mmdx_space_feature_id(m->space, cl->feature), 0,
+                                      "infinite value for patient row %zu", i + 1);
+            }
+            q[FZ_MOM_N] += 1;
+            q[FZ_MOM_S1] += v;
+            q[FZ_MOM_S2] += v * v;
+            q[FZ_MOM_S3] += v * v * v;
+            if (v > 0) {
+                double l = log(v);
+                q[FZ_MOM_NPOS] += 1;
+                q[FZ_MOM_L1] += l;
+                q[FZ_MOM_L2] += l * l;
+                q[FZ_MOM_L3] += l * l * l;
+                if (v < q[FZ_MOM_MIN]) {
+                    q[FZ_MOM_MIN] = v;
+                }
+            }
+        }
+    }
+    for (size_t t = 0; t < m->ntarget; t++) {
+        for (size_t i = 0; i < n; i++) {
+            if (lab[t * n + i] >= 0) {
+                m->counts[m->tgt_cls0[t] + (size_t)lab[t * n + i]] += 1;
+            }
+        }
+    }
+    m->n_patients += (double)n;
+    return MMDX_OK;
+}
+
+/* Impute the missing entries of each row of X's columns 1..D in place from O. */
+static int impute_rows(const fz_modality_t *md, fz_cond_t *cond, size_t n, double *X, const double *O,
+                       double *z, unsigned char *obs, double *maha)
+{
+    size_t D = md->ncol;
+    for (size_t i = 0; i < n; i++) {
+        int full = 1, any = 0;
+        for (size_t a = 0; a < D; a++) {
+            obs[a] = O[a * n + i] != 0;
+            full &= obs[a];
+            any |= obs[a];
+        }
+        if (!any || (full && !maha)) {
+            if (maha) {
+                maha[i] = 0;
+            }
+            continue;
+        }
+        if (fz_cond_set(cond, md->Sigma, obs) != 0) {
+            return MMDX_ENUMERIC;
+        }
+        for (size_t a = 0; a < D; a++) {
+            z[a] = X[(a + 1) * n + i];
+        }
+        double d2 = fz_cond_impute(cond, z);
+        if (maha) {
+            maha[i] = d2;
+        }
+        for (size_t a = 0; a < D; a++) {
+            X[(a + 1) * n + i] = z[a];
+        }
+    }
+    return MMDX_OK;
+}
+
+typedef struct pass_buf {
+    double *X, *O, *work, *y, *w, *wf, *z, *E;
+    unsigned char *obs, *present;
+    unsigned *fold;
+    fz_cond_t *cond;
+} pass_buf_t;
+
+static void buf_free(pass_buf_t *b)
+{
+    mmdx_free(b->X);
+    mmdx_free(b->O);
+    mmdx_free(b->work);
+    mmdx_free(b->y);
+    mmdx_free(b->w);
+    mmdx_free(b->wf);
+    mmdx_free(b->z);
+    mmdx_free(b->E);
+    mmdx_free(b->obs);
+    mmdx_free(b->present);
+    mmdx_free(b->fold);
+    fz_cond_free(b->cond);
+}
+
+static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin)
+{
+    memset(b, 0, sizeof(*b));
+    size_t d = D + 1;
+    b->X = mmdx_malloc(n * d * sizeof(double));
+    b->O = mmdx_malloc(n * (D ? D : 1) * sizeof(double));
+    b->work = mmdx_malloc((n * (d > nmod + 1 ? d : nmod + 1) + n + 2 * d) * sizeof(double));
+    b->y = mmdx_malloc(n * sizeof(double));
+    b->w = mmdx_malloc(n * sizeof(double));
+    b->wf = mmdx_malloc(n * sizeof(double));
+    b->z = mmdx_malloc(d * 2 * sizeof(double));
+    b->E = mmdx_calloc(n * (nmod + 1) * (nbin ? nbin : 1), sizeof(double));
+    b->obs = mmdx_malloc(d);
+    b->present = mmdx_calloc(n * (nmod ? nmod : 1), 1);
+    b->fold = mmdx_malloc(n * sizeof(unsigned));
+    b->cond = fz_cond_alloc(D);
+    if (!b->X || !b->O || !b->work || !b->y || !b->w || !b->wf || !b->z || !b->E || !b->obs || !b->present ||
+        !b->fold || !b->cond) {
+        buf_free(b);
+        return MMDX_ENOMEM;
+    }
+    return MMDX_OK;
+}
+
+static size_t max_modality_cols(const mmdx_model_t *m)
+{
+    size_t D = 0;
+    for (size_t k = 0; k < m->nmod; k++) {
+        if (m->mods[k].ncol > D) {
+            D = m->mods[k].ncol;
+        }
+    }
+    return D;
+}
+
+static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t n, const int *lab)
+{
+    size_t Dmax = max_modality_cols(m);
+    size_t nf = (size_t)m->opt.folds + 1;
+    pass_buf_t b;
+    if (buf_alloc(&b, n, Dmax, m->nmod, m->nbin) != MMDX_OK) {
+        return MMDX_ENOMEM;
+    }
+    int rc = MMDX_OK;
+    for (size_t i = 0; i < n; i++) {
+        b.fold[i] = fz_fold(m, mmdx_cohort_id(c, i));
+    }
+    for (size_t k = 0; k < m->nmod && rc == MMDX_OK; k++) {
+        fz_modality_t *md = &m->mods[k];
+        size_t D = md->ncol, d = D + 1;
+        b.cond->D = D; /* fz_cond is sized for Dmax; conditioning uses the first D */
+        for (size_t i = 0; i < n; i++) {
+            b.X[i] = 1.0;
+        }
+        fz_block(m, map, k, c, 0, n, b.X + n, b.O);
+        size_t seen = 0;
+        for (size_t i = 0; i < n; i++) {
+            int any = 0;
+            for (size_t a = 0; a < D && !any; a++) {
+                any = b.O[a * n + i] != 0;
+            }
+            b.w[i] = any;
+            b.present[i * m->nmod + k] = (unsigned char)any;
+            seen += (size_t)any;
+        }
+        if (m->phase == FZ_PH_COVAR) {
+            fz_gauss_accumulate(n, D, b.X + n, b.O, n, md->S, md->N);
+            md->nseen += (double)seen;
+            continue;
+        }
+        b.cond->set = 0;
+        rc = impute_rows(md, b.cond, n, b.X, b.O, b.z, b.obs, NULL);
+        if (rc != MMDX_OK) {
+            break;
+        }
+        for (size_t bi = 0; bi < m->nbin; bi++) {
+            fz_binary_t *bn = &m->bins[bi];
+            const int *lt = lab + bn->target * n;
+            for (size_t i = 0; i < n; i++) {
+                b.y[i] = lt[i] == (int)bn->cls;
+            }
+            if (m->phase == FZ_PH_MODAL) {
+                for (size_t f = 0; f < nf; f++) {
+                    fz_fit_t *ft = &bn->fits[k * nf + f];
+                    if (ft->done) {
+                        continue;
+                    }
+                    double nn = 0;
+                    for (size_t i = 0; i < n; i++) {
+                        int use = lt[i] >= 0 && b.w[i] != 0 && (f == 0 || b.fold[i] != f - 1);
+                        b.wf[i] = use;
+                        nn += use;
+                    }
+                    fz_logistic_accumulate(n, d, b.X, n, b.y, b.wf, ft->beta, ft->g, ft->H, &ft->ll, b.work);
+                    ft->n += nn;
+                }
+                continue;
+            }
+            /* stacking: cross-fitted evidence of this modality for every row */
+            double *E = b.E + bi * n * (m->nmod + 1);
+            double *x = b.work, *wk = b.work + d;
+            for (size_t i = 0; i < n; i++) {
+                E[i] = 1.0;
+                if (!b.w[i]) {
+                    E[(k + 1) * n + i] = 0;
+                    continue;
+                }
+                const fz_fit_t *ft = &bn->fits[k * nf + 1 + b.fold[i]];
+                for (size_t j = 0; j < d; j++) {
+                    x[j] = b.X[j * n + i];
+                }
+                double var;
+                double mu = fz_fit_eval(ft, x, &var, wk);
+                int full = 1;
+                for (size_t a = 0; a < D; a++) {
+                    b.obs[a] = b.O[a * n + i] != 0;
+                    full &= b.obs[a];
+                }
+                if (!full) {
+                    if (fz_cond_set(b.cond, md->Sigma, b.obs) != 0) {
+                        rc = MMDX_ENUMERIC;
+                        break;
+                    }
+                    var += fz_cond_variance(b.cond, md->Sigma, ft->beta + 1, wk);
+                }
+                E[(k + 1) * n + i] = fz_moderate(mu, var) - bn->l0;
+            }
+        }
+    }
+    if (rc == MMDX_OK && m->phase == FZ_PH_STACK) {
+        for (size_t bi = 0; bi < m->nbin; bi++) {
+            fz_binary_t *bn = &m->bins[bi];
+            const int *lt = lab + bn->target * n;
+            double nn = 0;
+            for (size_t i = 0; i < n; i++) {
+                b.y[i] = lt[i] == (int)bn->cls;
+                b.wf[i] = lt[i] >= 0;
+                nn += b.wf[i];
+            }
+            if (!bn->stack.done) {
+                fz_logistic_accumulate(n, m->nmod + 1, b.E + bi * n * (m->nmod + 1), n, b.y, b.wf, bn->stack.beta,
+                                       bn->stack.g, bn->stack.H, &bn->stack.ll, b.work);
+                bn->stack.n += nn;
+            }
+        }
+    }
+    buf_free(&b);
+    return rc;
+}
+
+int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_error_t *err)
+{
+    if (!m || !chunk) {
+        return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "no model or no chunk");
+    }
+    if (m->phase == FZ_PH_DONE) {
+        return mmdx_error_set(err, MMDX_ESTATE, "", "", 0, "the model is already fitted");
+    }
+    size_t n = mmdx_cohort_n_patients(chunk);
+    if (n == 0) {
+        return MMDX_OK;
+    }
+    fz_map_t map;
+    if (fz_map_init(m, chunk, &map) != MMDX_OK) {
+        return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory mapping a cohort chunk");
+    }
+    int *lab = chunk_labels(m, &map, chunk, n);
+    int rc;
+    if (!lab) {
+        rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory reading labels");
+    } else if (m->phase == FZ_PH_MOMENTS) {
+        rc = acc_moments(m, &map, chunk, n, lab, err);
+    } else {
+        rc = acc_pass(m, &map, chunk, n, lab);
+        if (rc == MMDX_ENOMEM) {
+            mmdx_error_set(err, rc, "", "", 0, "out of memory in a training pass");
+        } else if (rc != MMDX_OK) {
+            mmdx_error_set(err, rc, "", "", 0, "a feature covariance is not positive definite");
+        }
+    }
+    mmdx_free(lab);
+    fz_map_free(m, &map);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ step */
+
+static double skewness(double n, double s1, double s2, double s3)
+{
+    double mu = s1 / n;
+    double var = s2 / n - mu * mu;
+    if (!(var > 0)) {
+        return 0;
+    }
+    double m3 = s3 / n - 3 * mu * s2 / n + 2 * mu * mu * mu;
+    return m3 / (var * sqrt(var));
+}
+
+static void col_decide(mmdx_model_t *m, fz_col_t *cl)
+{
+    const double *q = cl->mom;
+    double n = q[FZ_MOM_N];
+    cl->islog = 0;
+    cl->xmin = q[FZ_MOM_MIN];
+    const char *id = mmdx_space_feature_id(m->space, cl->feature);
+    if (cl->level < 0 && n >= 2 && q[FZ_MOM_NPOS] == n &&
+        mmdx_space_feature_kind(m->space, cl->feature) == MMDX_KIND_CONTINUOUS) {
+        mmdx_transform_t tr = mmdx_space_feature_transform(m->space, cl->feature);
+        int candidate = tr == MMDX_TRANSFORM_AUTO ||
+                        (tr == MMDX_TRANSFORM_NONE &&
+                         (m->opt.autolog == MMDX_AUTOLOG_ALL ||
+                          (m->opt.autolog == MMDX_AUTOLOG_LABS && strncmp(id, "lab:", 4) == 0)));
+        if (tr == MMDX_TRANSFORM_LOG) {
+            cl->islog = 1;
+        } else if (candidate && n >= 8) {
+            double sx = skewness(n, q[FZ_MOM_S1], q[FZ_MOM_S2], q[FZ_MOM_S3]);
+            double sl = skewness(n, q[FZ_MOM_L1], q[FZ_MOM_L2], q[FZ_MOM_L3]);
+            cl->islog = sx > 1.0 && fabs(sl) < sx;
+        }
+    }
+    double s1 = cl->islog ? q[FZ_MOM_L1] : q[FZ_MOM_S1];
+    double s2 = cl->islog ? q[FZ_MOM_L2] : q[FZ_MOM_S2];
+    if (n <= 0) {
+        cl->mean = 0;
+        cl->sd = 1;
+        return;
+    }
+    cl->mean = s1 / n;
+    double var = s2 / n - cl->mean * cl->mean;
+    double sd = var > 0 ? sqrt(var) : 0;
+    /* constant (or nearly) features: keep them, centred, with unit scale; the prior
+     * keeps their coefficient finite */
+    cl->sd = sd > 1e-10 * (1.0 + fabs(cl->mean)) ? sd : 1.0;
+}
+
+static int step_moments(mmdx_model_t *m, mmdx_error_t *err)
+{
+    if (m->n_patients <= 0) {
+        return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "no training patient");
+    }
+    for (size_t t = 0; t < m->ntarget; t++) {
+        size_t K = mmdx_space_n_classes(m->space, t), present = 0;
+        double nl = 0;
+        for (size_t k = 0; k < K; k++) {
+            nl += m->counts[m->tgt_cls0[t] + k];
+            present += m->counts[m->tgt_cls0[t] + k] > 0;
+        }
+        const char *name = mmdx_space_target_name(m->space, t);
+        if (nl <= 0) {
+            return mmdx_error_set(err, MMDX_EINVAL, "", name, 0, "no training patient has a label for this target");
+        }
+        if (present < 2) {
+            return mmdx_error_set(err, MMDX_EINVAL, "", name, 0,
+                                  "only one class among the labels of this target: nothing to learn");
+        }
+    }
+    for (size_t c = 0; c < m->ncol; c++) {
+        col_decide(m, &m->cols[c]);
+    }
+    size_t nf = (size_t)m->opt.folds + 1;
+    for (size_t bi = 0; bi < m->nbin; bi++) {
+        fz_binary_t *b = &m->bins[bi];
+        size_t K = mmdx_space_n_classes(m->space, b->target);
+        double nl = 0;
+        for (size_t k = 0; k < K; k++) {
+            nl += m->counts[m->tgt_cls0[b->target] + k];
+        }
+        double n1 = m->counts[m->tgt_cls0[b->target] + b->cls];
+        b->l0 = log((n1 + 0.5) / (nl - n1 + 0.5));
+        for (size_t k = 0; k < m->nmod * nf; k++) {
+            fz_fit_prior(&b->fits[k], b->l0, m->opt.intercept_sd, 0.0, m->opt.prior_sd);
+        }
+        fz_fit_prior(&b->stack, b->l0, m->opt.intercept_sd, 1.0, m->opt.stack_sd);
+    }
+    m->phase = FZ_PH_COVAR;
+    return MMDX_OK;
+}
+
+static void clear_aggregates(mmdx_model_t *m)
+{
+    size_t nf = (size_t)m->opt.folds + 1;
+    for (size_t k = 0; k < m->nmod; k++) {
+        size_t D = m->mods[k].ncol;
+        memset(m->mods[k].S, 0, D * D * sizeof(double));
+        memset(m->mods[k].N, 0, D * D * sizeof(double));
+        m->mods[k].nseen = 0;
+    }
+    for (size_t bi = 0; bi < m->nbin; bi++) {
+        for (size_t k = 0; k < m->nmod * nf; k++) {
+            fz_fit_clear(&m->bins[bi].fits[k]);
+        }
+        fz_fit_clear(&m->bins[bi].stack);
+    }
+}
+
+void mmdx_model_clear_aggregates(mmdx_model_t *m)
+{
+    if (!m) {
+        return;
+    }
+    if (m->phase == FZ_PH_MOMENTS) {
+        for (size_t c = 0; c < m->ncol; c++) {
+            memset(m->cols[c].mom, 0, sizeof(m->cols[c].mom));
+            m->cols[c].mom[FZ_MOM_MIN] = HUGE_VAL;
+        }
+        size_t ncls = 0;
+        for (size_t t = 0; t < m->ntarget; t++) {
+            ncls += mmdx_space_n_classes(m->space, t);
+        }
+        memset(m->counts, 0, ncls * sizeof(double));
+        m->n_patients = 0;
+    }
+    clear_aggregates(m);
+}
+
+int mmdx_model_step(mmdx_model_t *m, mmdx_error_t *err)
+{
+    if (!m) {
+        return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "no model");
+    }
+    size_t nf = (size_t)m->opt.folds + 1;
+    int rc = MMDX_OK;
+    switch (m->phase) {
+    case FZ_PH_MOMENTS:
+        rc = step_moments(m, err);
+        break;
+    case FZ_PH_COVAR:
+        for (size_t k = 0; k < m->nmod; k++) {
+            fz_modality_t *md = &m->mods[k];
+            double nu = m->opt.shrinkage > 0 ? m->opt.shrinkage : (double)md->ncol + 2.0;
+            fz_gauss_covariance(md->ncol, md->S, md->N, nu, md->Sigma);
+        }
+        m->phase = FZ_PH_MODAL;
+        break;
+    case FZ_PH_MODAL:
+    case FZ_PH_STACK: {
+        int all = 1;
+        for (size_t bi = 0; bi < m->nbin && rc == MMDX_OK; bi++) {
+            fz_binary_t *b = &m->bins[bi];
+            size_t nfit = m->phase == FZ_PH_MODAL ? m->nmod * nf : 1;
+            for (size_t k = 0; k < nfit && rc == MMDX_OK; k++) {
+                fz_fit_t *f = m->phase == FZ_PH_MODAL ? &b->fits[k] : &b->stack;
+                rc = fz_fit_newton(f, m->opt.max_iter, m->opt.tol);
+                if (rc != MMDX_OK) {
+                    char what[MMDX_ID_MAX * 2 + 64];
+                    snprintf(what, sizeof(what), "%s=%s %s", mmdx_space_target_name(m->space, b->target),
+                             mmdx_space_class_name(m->space, b->target, b->cls),
+                             m->phase == FZ_PH_MODAL ? m->mods[k / nf].name : "stacking");
+                    mmdx_error_set(err, rc, "", what, 0,
+                                   "Newton iterations of the logistic regression did not converge in %u steps",
+                                   m->opt.max_iter);
+                }
+                all &= f->done;
+            }
+        }
+        if (rc == MMDX_OK && all) {
+            m->phase = m->phase == FZ_PH_MODAL ? FZ_PH_STACK : FZ_PH_DONE;
+        }
+        break;
+    }
+    default:
+        return mmdx_error_set(err, MMDX_ESTATE, "", "", 0, "the model is already fitted");
+    }
+    if (rc != MMDX_OK) {
+        return rc;
+    }
+    clear_aggregates(m);
+    m->pass++;
+    return m->phase == FZ_PH_DONE ? 0 : 1;
+}
+
+int mmdx_model_fit(mmdx_model_t *m, const mmdx_cohort_t *cohort, mmdx_error_t *err)
+{
+    int rc;
+    do {
+        rc = mmdx_model_accumulate(m, cohort, err);
+        if (rc != MMDX_OK) {
+            return rc;
+        }
+        rc = mmdx_model_step(m, err);
+    } while (rc == 1);
+    return rc;
+}
+
+int mmdx_model_is_fitted(const mmdx_model_t *m)
+{
+    return m && m->phase == FZ_PH_DONE;
+}
+
+unsigned mmdx_model_pass(const mmdx_model_t *m)
+{
+    return m ? m->pass : 0;
+}

@@ -1,0 +1,776 @@
+#define _POSIX_C_SOURCE 200809L
+/* Check suite of the fusion layer: kernels (logistic, Gaussian feature model),
+ * metrics, the model (training, prediction, degenerate problems, multi-class,
+ * missing values, federated merge) and the WDBC accuracy check. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cblas.h>
+#include <lapacke.h>
+#include <hdf5.h>
+#include <mmdx/mmdx.h>
+#include "logistic.h"
+#include "gauss.h"
+
+/* ------------------------------------------------------------------ helpers */
+
+static uint64_t rng_state;
+static double urand(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
+}
+static double nrand(void)
+{
+    return sqrt(-2 * log(urand())) * cos(6.283185307179586 * urand());
+}
+
+/* Synthetic cohort: features img:a:x0.., lab:loinc:l0.. (D each modality), one binary
+ * target "dx" with logit = sum(beta * x), optional missing fraction. */
+typedef struct synth {
+    mmdx_space_t *space;
+    mmdx_cohort_t *c;
+    double *eta; /* true log-odds per patient */
+} synth_t;
+
+static synth_t synth_make(size_t n, size_t d_img, size_t d_lab, double miss, uint64_t seed, double scale)
+{
+    synth_t s;
+    rng_state = seed;
+    s.space = mmdx_space_alloc();
+    ck_assert_ptr_nonnull(s.space);
+    char id[64];
+    for (size_t j = 0; j < d_img + d_lab; j++) {
+        if (j < d_img) {
+            snprintf(id, sizeof(id), "img:a:x%zu", j);
+        } else {
+            snprintf(id, sizeof(id), "lab:loinc:l%zu", j - d_img);
+        }
+        ck_assert_int_eq(mmdx_space_add_feature(s.space, id, MMDX_KIND_CONTINUOUS, NULL, MMDX_TRANSFORM_NONE, NULL),
+                         MMDX_OK);
+    }
+    const char *cls[] = {"0", "1"};
+    ck_assert_int_eq(mmdx_space_add_target(s.space, "dx", 2, cls, NULL), MMDX_OK);
+    s.c = mmdx_cohort_alloc(s.space, n);
+    ck_assert_ptr_nonnull(s.c);
+    s.eta = malloc(n * sizeof(double));
+    size_t D = d_img + d_lab;
+    for (size_t i = 0; i < n; i++) {
+        char pid[32];
+        snprintf(pid, sizeof(pid), "P%06zu", i);
+        ck_assert_int_eq(mmdx_cohort_set_id(s.c, i, pid), MMDX_OK);
+        double common = nrand(), eta = -0.5;
+        for (size_t j = 0; j < D; j++) {
+            double x = 0.6 * common + 0.8 * nrand();
+            eta += scale * (j % 2 ? 0.5 : -0.7) * x;
+            if (urand() >= miss) {
+                mmdx_cohort_set(s.c, i, j, 3.0 + x, 0);
+            }
+        }
+        s.eta[i] = eta;
+        mmdx_cohort_set_label(s.c, i, 0, urand() < 1 / (1 + exp(-eta)));
+    }
+    return s;
+}
+
+static void synth_free(synth_t *s)
+{
+    mmdx_cohort_free(s->c);
+    mmdx_space_free(s->space);
+    free(s->eta);
+}
+
+static void assert_finite_probs(const double *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(isfinite(p[i]) && p[i] >= 0 && p[i] <= 1, "probability %zu = %g", i, p[i]);
+    }
+}
+
+/* ------------------------------------------------------------------ kernels */
+
+START_TEST(test_logistic_mode)
+{
+    /* the Newton iterations reach the mode: gradient of the log-posterior ~ 0 */
+    size_t n = 200, d = 4;
+    double X[200 * 4], y[200], beta[4] = {0}, m0[4] = {0}, prec0[4] = {0.04, 1, 1, 1};
+    double g[4], H[16], L[20], work[200 * 4 + 200], ll;
+    rng_state = 7;
+    for (size_t i = 0; i < n; i++) {
+        X[i] = 1;
+        for (size_t j = 1; j < d; j++) {
+            X[j * n + i] = nrand();
+        }
+        y[i] = urand() < fz_sigmoid(0.3 + X[n + i] - 2 * X[2 * n + i]);
+    }
+    double step = 1;
+    for (int it = 0; it < 30 && step > 1e-12; it++) {
+        memset(g, 0, sizeof(g));
+        memset(H, 0, sizeof(H));
+        ll = 0;
+        fz_logistic_accumulate(n, d, X, n, y, NULL, beta, g, H, &ll, work);
+        ck_assert_int_eq(fz_logistic_newton(d, beta, m0, prec0, g, H, L, &step), 0);
+    }
+    ck_assert_double_lt(step, 1e-10);
+    /* recompute the gradient at the mode by hand */
+    for (size_t j = 0; j < d; j++) {
+        double gj = -prec0[j] * (beta[j] - m0[j]);
+        for (size_t i = 0; i < n; i++) {
+            double e = 0;
+            for (size_t k = 0; k < d; k++) {
+                e += X[k * n + i] * beta[k];
+            }
+            gj += X[j * n + i] * (y[i] - fz_sigmoid(e));
+        }
+        ck_assert_double_lt(fabs(gj), 1e-8);
+    }
+    ck_assert_double_gt(beta[1], 0.3);
+    ck_assert_double_lt(beta[2], -0.8);
+    /* predictive variance equals x^T A^{-1} x with A inverted by LAPACK */
+    double Ainv[16];
+    memcpy(Ainv, L, sizeof(Ainv));
+    ck_assert_int_eq(LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', (int)d, Ainv, (int)d), 0);
+    double var[200];
+    fz_logistic_linvar(n, d, X, n, L, var, work);
+    for (size_t i = 0; i < 5; i++) {
+        double q = 0;
+        for (size_t a = 0; a < d; a++) {
+            for (size_t b = 0; b < d; b++) {
+                double Aab = a >= b ? Ainv[b * d + a] : Ainv[a * d + b];
+                q += X[a * n + i] * Aab * X[b * n + i];
+            }
+        }
+        ck_assert_double_eq_tol(var[i], q, 1e-12 * (1 + q));
+    }
+}
+END_TEST
+
+START_TEST(test_moderate)
+{
+    /* probit approximation vs numerical integration of sigmoid over N(mu, var) */
+    double mus[] = {-3, 0.5, 2}, vars[] = {0.1, 1, 4};
+    for (int a = 0; a < 3; a++) {
+        for (int b = 0; b < 3; b++) {
+            double mu = mus[a], v = vars[b], s = 0, h = 1e-3;
+            for (double t = -10; t <= 10; t += h) {
+                s += fz_sigmoid(mu + sqrt(v) * t) * exp(-t * t / 2) / sqrt(6.283185307179586) * h;
+            }
+            ck_assert_double_eq_tol(fz_sigmoid(fz_moderate(mu, v)), s, 0.02);
+        }
+    }
+    ck_assert_double_eq(fz_moderate(1.5, 0), 1.5);
+    ck_assert(isfinite(fz_log1pexp(800)) && isfinite(fz_sigmoid(-800)));
+}
+END_TEST
+
+START_TEST(test_gauss_condition)
+{
+    /* conditional mean and variance against the textbook formula on a 3 x 3 covariance */
+    double Sigma[9] = {1.0, 0.5, 0.2, 0.5, 1.0, 0.3, 0.2, 0.3, 1.0};
+    fz_cond_t *c = fz_cond_alloc(3);
+    ck_assert_ptr_nonnull(c);
+    unsigned char obs[3] = {1, 0, 1};
+    ck_assert_int_eq(fz_cond_set(c, Sigma, obs), 0);
+    double z[3] = {1.2, 99, -0.4};
+    double d2 = fz_cond_impute(c, z);
+    /* Sigma_OO = [1 .2; .2 1], Sigma_MO = [.5 .3] */
+    double det = 1 - 0.04;
+    double i00 = 1 / det, i01 = -0.2 / det;
+    double w0 = i00 * 1.2 + i01 * -0.4, w1 = i01 * 1.2 + i00 * -0.4;
+    ck_assert_double_eq_tol(z[1], 0.5 * w0 + 0.3 * w1, 1e-12);
+    ck_assert_double_eq_tol(d2, 1.2 * w0 - 0.4 * w1, 1e-12);
+    double beta[3] = {0.7, 2.0, -1.0}, work[8];
+    double cv = 1 - (0.5 * (i00 * 0.5 + i01 * 0.3) + 0.3 * (i01 * 0.5 + i00 * 0.3));
+    ck_assert_double_eq_tol(fz_cond_variance(c, Sigma, beta, work), 4.0 * cv, 1e-12);
+    double mean, var;
+    fz_cond_feature(c, Sigma, z, 1, &mean, &var, work);
+    ck_assert_double_eq_tol(mean, z[1], 1e-12);
+    ck_assert_double_eq_tol(var, cv, 1e-12);
+    fz_cond_free(c);
+}
+END_TEST
+
+START_TEST(test_gauss_covariance)
+{
+    /* statistics over two chunks equal those over the whole; shrinkage keeps it PD */
+    size_t n = 50, D = 3;
+    double Z[150], O[150], S1[9] = {0}, N1[9] = {0}, S2[9] = {0}, N2[9] = {0};
+    rng_state = 3;
+    for (size_t i = 0; i < n * D; i++) {
+        O[i] = urand() < 0.8;
+        Z[i] = O[i] ? nrand() : 0;
+    }
+    fz_gauss_accumulate(n, D, Z, O, n, S1, N1);
+    fz_gauss_accumulate(20, D, Z, O, n, S2, N2);
+    fz_gauss_accumulate(30, D, Z + 20, O + 20, n, S2, N2);
+    for (size_t k = 0; k < 9; k++) {
+        ck_assert_double_eq_tol(S1[k], S2[k], 1e-12);
+        ck_assert_double_eq(N1[k], N2[k]);
+    }
+    double Sig[9];
+    fz_gauss_covariance(D, S1, N1, 5, Sig);
+    ck_assert_int_eq(LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', 3, Sig, 3), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ metrics */
+
+START_TEST(test_metrics)
+{
+    double s[] = {0.9, 0.8, 0.7, 0.6, 0.55, 0.4, 0.3, 0.1};
+    int y[] = {1, 1, 0, 1, -1, 0, 1, 0};
+    /* pairs: positives {.9,.8,.6,.3} vs negatives {.7,.4,.1}: wins 3+3+2+1 = 9 of 12 */
+    ck_assert_double_eq_tol(mmdx_metric_auroc(s, y, 8), 9.0 / 12, 1e-12);
+    /* AP: precisions at each positive 1, 1, 3/4, 4/6 -> mean */
+    ck_assert_double_eq_tol(mmdx_metric_auprc(s, y, 8), (1 + 1 + 0.75 + 4.0 / 6) / 4, 1e-12);
+    double ll = -(log(0.9) + log(0.8) + log(0.3) + log(0.6) + log(0.6) + log(0.3) + log(0.9)) / 7;
+    ck_assert_double_eq_tol(mmdx_metric_logloss(s, y, 8), ll, 1e-12);
+    double lo, hi;
+    ck_assert_int_eq(mmdx_metric_auroc_ci(s, y, 8, 200, 0.95, 1, &lo, &hi), MMDX_OK);
+    ck_assert(lo <= 0.75 && hi >= 0.75 && lo >= 0 && hi <= 1);
+    double p[] = {0.05, 0.05, 0.95, 0.95};
+    int yy[] = {0, 1, 1, 1};
+    /* bin 0: mean .05, freq .5; bin 9: mean .95 freq 1 */
+    ck_assert_double_eq_tol(mmdx_metric_ece(p, yy, 4, 10), 0.5 * 0.45 + 0.5 * 0.05, 1e-12);
+    int lab[103];
+    unsigned fold[103];
+    for (int i = 0; i < 103; i++) {
+        lab[i] = i % 3 == 0;
+    }
+    ck_assert_int_eq(mmdx_stratified_folds(lab, 103, 10, 5, fold), MMDX_OK);
+    for (unsigned f = 0; f < 10; f++) {
+        int n1 = 0, n = 0;
+        for (int i = 0; i < 103; i++) {
+            n += fold[i] == f;
+            n1 += fold[i] == f && lab[i];
+        }
+        ck_assert(n == 10 || n == 11);
+        ck_assert(n1 == 3 || n1 == 4);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ model */
+
+static mmdx_model_t *fit_default(const mmdx_space_t *space, const mmdx_cohort_t *c)
+{
+    mmdx_model_t *m = NULL;
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_alloc(NULL, space, NULL, &m, &err), MMDX_OK);
+    int rc = mmdx_model_fit(m, c, &err);
+    ck_assert_msg(rc == 0, "fit: %d %s", rc, err.message);
+    ck_assert(mmdx_model_is_fitted(m));
+    return m;
+}
+
+START_TEST(test_model_synthetic)
+{
+    synth_t tr = synth_make(600, 4, 3, 0.0, 11, 1.0), te = synth_make(600, 4, 3, 0.0, 12, 1.0);
+    mmdx_model_t *m = fit_default(tr.space, tr.c);
+    ck_assert_uint_eq(mmdx_model_n_modalities(m), 2);
+    ck_assert_str_eq(mmdx_model_modality(m, 0), "img:a");
+    ck_assert_str_eq(mmdx_model_modality(m, 1), "lab");
+    ck_assert_uint_eq(mmdx_model_n_train(m, 0), 600);
+    double *p = malloc(2 * 600 * sizeof(double)), *lo = malloc(2 * 600 * sizeof(double)),
+           *hi = malloc(2 * 600 * sizeof(double)), *p1 = malloc(600 * sizeof(double));
+    int *y = malloc(600 * sizeof(int));
+    mmdx_error_t err;
+    ck_assert_int_eq(mmdx_model_predict_probs(m, te.c, 0, p, lo, hi, &err), MMDX_OK);
+    assert_finite_probs(p, 1200);
+    for (size_t i = 0; i < 600; i++) {
+        p1[i] = p[2 * i + 1];
+        y[i] = mmdx_cohort_label(te.c, i, 0);
+        ck_assert_double_eq_tol(p[2 * i] + p[2 * i + 1], 1, 1e-12);
+        ck_assert(lo[2 * i + 1] <= hi[2 * i + 1]);
+    }
+    /* against the Bayes-optimal predictor (the true log-odds) */
+    double auc = mmdx_metric_auroc(p1, y, 600), best = mmdx_metric_auroc(te.eta, y, 600);
+    ck_assert_msg(auc > best - 0.02, "AUROC %g, Bayes-optimal %g", auc, best);
+    double *po = malloc(600 * sizeof(double));
+    for (size_t i = 0; i < 600; i++) {
+        po[i] = 1 / (1 + exp(-te.eta[i]));
+    }
+    double ll = mmdx_metric_logloss(p1, y, 600), llo = mmdx_metric_logloss(po, y, 600);
+    ck_assert_msg(ll < llo + 0.03, "log-loss %g, Bayes-optimal %g", ll, llo);
+    free(po);
+    ck_assert_double_lt(mmdx_metric_ece(p1, y, 600, 10), 0.06);
+    /* one prediction in detail agrees with the fast path and explains itself */
+    mmdx_pred_t *pr = mmdx_pred_alloc();
+    ck_assert_int_eq(mmdx_model_predict(m, te.c, 5, 0, pr, &err), MMDX_OK);
+    ck_assert_str_eq(mmdx_pred_patient(pr), "P000005");
+    ck_assert_str_eq(mmdx_pred_target_name(pr), "dx");
+    ck_assert_double_eq_tol(mmdx_pred_prob(pr, 1), p[11], 1e-12);
+    double mean, sd, sum = mmdx_pred_prior_logodds(pr, 1);
+    mmdx_pred_logodds(pr, 1, &mean, &sd);
+    /* prior + intercept offset + evidence = posterior mean log-odds: check evidence sums
+     * are finite and the two modalities are present */
+    ck_assert_uint_eq(mmdx_pred_n_modalities(pr), 2);
+    for (size_t k = 0; k < 2; k++) {
+        ck_assert(mmdx_pred_modality_present(pr, k));
+        ck_assert(isfinite(mmdx_pred_evidence(pr, 1, k)));
+        ck_assert_double_eq(mmdx_pred_evidence(pr, 1, k), -mmdx_pred_evidence(pr, 0, k));
+        sum += mmdx_pred_evidence(pr, 1, k);
+    }
+    ck_assert(isfinite(sum) && isfinite(mean) && sd > 0);
+    ck_assert_uint_eq(mmdx_pred_n_top(pr, 1), 5);
+    double c0, c1;
+    mmdx_pred_top_feature(pr, 1, 0, &c0);
+    mmdx_pred_top_feature(pr, 1, 1, &c1);
+    ck_assert(fabs(c0) >= fabs(c1));
+    ck_assert_uint_eq(mmdx_pred_n_missing(pr), 0);
+    ck_assert_uint_eq(mmdx_pred_flags(pr) & (MMDX_PRED_NO_EVIDENCE | MMDX_PRED_MISSING_MODALITY), 0);
+    size_t df;
+    double pv;
+    mmdx_pred_ood(pr, &df, &pv);
+    ck_assert_uint_eq(df, 7);
+    ck_assert(pv > 0 && pv <= 1);
+    mmdx_pred_free(pr);
+    free(p);
+    free(lo);
+    free(hi);
+    free(p1);
+    free(y);
+    mmdx_model_free(m);
+    synth_free(&tr);
+    synth_free(&te);
+}
+END_TEST
+
+START_TEST(test_model_missing)
+{
+    /* missing features widen the interval; a patient with nothing gets the no-evidence flag */
+    synth_t tr = synth_make(500, 3, 4, 0.15, 21, 1.0);
+    mmdx_model_t *m = fit_default(tr.space, tr.c);
+    mmdx_cohort_t *one = mmdx_cohort_alloc(tr.space, 3);
+    ck_assert_int_eq(mmdx_cohort_set_id(one, 0, "full"), MMDX_OK);
+    ck_assert_int_eq(mmdx_cohort_set_id(one, 1, "partial"), MMDX_OK);
+    ck_assert_int_eq(mmdx_cohort_set_id(one, 2, "empty"), MMDX_OK);
+    for (size_t j = 0; j < 7; j++) {
+        mmdx_cohort_set(one, 0, j, 3.5, 0);
+        if (j != 4 && j != 5) {
+            mmdx_cohort_set(one, 1, j, 3.5, 0);
+        }
+    }
+    mmdx_pred_t *a = mmdx_pred_alloc(), *b = mmdx_pred_alloc();
+    mmdx_error_t err;
+    ck_assert_int_eq(mmdx_model_predict(m, one, 0, 0, a, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_predict(m, one, 1, 0, b, &err), MMDX_OK);
+    double sa, sb;
+    mmdx_pred_logodds(a, 1, NULL, &sa);
+    mmdx_pred_logodds(b, 1, NULL, &sb);
+    ck_assert_msg(sb > sa, "missing values should widen: %g vs %g", sb, sa);
+    ck_assert_uint_eq(mmdx_pred_n_missing(b), 2);
+    ck_assert_str_eq(mmdx_pred_missing_feature(b, 0), "lab:loinc:l1");
+    ck_assert(mmdx_pred_flags(b) & MMDX_PRED_IMPUTED);
+    ck_assert_int_eq(mmdx_model_predict(m, one, 2, 0, a, &err), MMDX_OK);
+    ck_assert(mmdx_pred_flags(a) & MMDX_PRED_NO_EVIDENCE);
+    ck_assert(isfinite(mmdx_pred_prob(a, 1)));
+    ck_assert_double_eq(mmdx_pred_evidence(a, 1, 0), 0);
+    /* the feature model's predictive of a missing lab */
+    double mean, sd;
+    int lg;
+    ck_assert_int_eq(mmdx_model_feature_predictive(m, one, 1, 4, &mean, &sd, &lg, &err), MMDX_OK);
+    ck_assert(isfinite(mean) && sd > 0 && sd < 2);
+    mmdx_pred_free(a);
+    mmdx_pred_free(b);
+    mmdx_cohort_free(one);
+    mmdx_model_free(m);
+    synth_free(&tr);
+}
+END_TEST
+
+START_TEST(test_model_degenerate)
+{
+    /* N < D, constant and collinear features, separable classes: finite, never NaN */
+    mmdx_space_t *s = mmdx_space_alloc();
+    char id[32];
+    for (int j = 0; j < 40; j++) {
+        snprintf(id, sizeof(id), "img:q:f%d", j);
+        ck_assert_int_eq(mmdx_space_add_feature(s, id, MMDX_KIND_CONTINUOUS, NULL, MMDX_TRANSFORM_AUTO, NULL),
+                         MMDX_OK);
+    }
+    const char *cls[] = {"0", "1"};
+    ck_assert_int_eq(mmdx_space_add_target(s, "sep", 2, cls, NULL), MMDX_OK);
+    mmdx_cohort_t *c = mmdx_cohort_alloc(s, 12);
+    rng_state = 5;
+    for (size_t i = 0; i < 12; i++) {
+        char pid[16];
+        snprintf(pid, sizeof(pid), "s%zu", i);
+        ck_assert_int_eq(mmdx_cohort_set_id(c, i, pid), MMDX_OK);
+        int yi = i % 2;
+        double x = yi ? 5 + urand() : -5 - urand(); /* separable */
+        mmdx_cohort_set(c, i, 0, x, 0);
+        mmdx_cohort_set(c, i, 1, 2 * x, 0);   /* collinear */
+        mmdx_cohort_set(c, i, 2, 7.0, 0);     /* constant */
+        for (size_t j = 3; j < 40; j++) {
+            mmdx_cohort_set(c, i, j, nrand(), 0);
+        }
+        mmdx_cohort_set_label(c, i, 0, yi);
+    }
+    mmdx_model_t *m = fit_default(s, c);
+    double p[24];
+    mmdx_error_t err;
+    ck_assert_int_eq(mmdx_model_predict_probs(m, c, 0, p, NULL, NULL, &err), MMDX_OK);
+    assert_finite_probs(p, 24);
+    for (size_t i = 0; i < 12; i++) {
+        ck_assert_int_eq(p[2 * i + 1] > 0.5, (int)(i % 2));
+    }
+    mmdx_model_free(m);
+    /* a target with one class is refused, naming it */
+    for (size_t i = 0; i < 12; i++) {
+        mmdx_cohort_set_label(c, i, 0, 1);
+    }
+    ck_assert_int_eq(mmdx_model_alloc(NULL, s, NULL, &m, &err), MMDX_OK);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_fit(m, c, &err), MMDX_EINVAL);
+    ck_assert_str_eq(err.object, "sep");
+    mmdx_model_free(m);
+    mmdx_cohort_free(c);
+    mmdx_space_free(s);
+}
+END_TEST
+
+START_TEST(test_model_multiclass)
+{
+    mmdx_space_t *s = mmdx_space_alloc();
+    ck_assert_int_eq(mmdx_space_add_feature(s, "lab:loinc:a", MMDX_KIND_CONTINUOUS, NULL, 0, NULL), MMDX_OK);
+    ck_assert_int_eq(mmdx_space_add_feature(s, "demo:sex", MMDX_KIND_CATEGORICAL, NULL, 0, NULL), MMDX_OK);
+    size_t lv;
+    ck_assert_int_eq(mmdx_space_add_level(s, 1, "F", &lv), MMDX_OK);
+    ck_assert_int_eq(mmdx_space_add_level(s, 1, "M", &lv), MMDX_OK);
+    const char *cls[] = {"low", "mid", "high"};
+    ck_assert_int_eq(mmdx_space_add_target(s, "grade", 3, cls, NULL), MMDX_OK);
+    size_t n = 900;
+    mmdx_cohort_t *c = mmdx_cohort_alloc(s, n);
+    rng_state = 9;
+    for (size_t i = 0; i < n; i++) {
+        char pid[16];
+        snprintf(pid, sizeof(pid), "m%zu", i);
+        ck_assert_int_eq(mmdx_cohort_set_id(c, i, pid), MMDX_OK);
+        int k = (int)(i % 3);
+        mmdx_cohort_set(c, i, 0, 10 + 2 * k + nrand(), 0);
+        mmdx_cohort_set(c, i, 1, urand() < (k == 2 ? 0.8 : 0.3), 0);
+        mmdx_cohort_set_label(c, i, 0, k);
+    }
+    mmdx_model_t *m = fit_default(s, c);
+    double *p = malloc(3 * n * sizeof(double));
+    mmdx_error_t err;
+    ck_assert_int_eq(mmdx_model_predict_probs(m, c, 0, p, NULL, NULL, &err), MMDX_OK);
+    size_t right = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_double_eq_tol(p[3 * i] + p[3 * i + 1] + p[3 * i + 2], 1, 1e-12);
+        size_t best = 0;
+        for (size_t k = 1; k < 3; k++) {
+            best = p[3 * i + k] > p[3 * i + best] ? k : best;
+        }
+        right += best == i % 3;
+    }
+    ck_assert_msg(right > n * 0.6, "accuracy %zu / %zu", right, n);
+    mmdx_pred_t *pr = mmdx_pred_alloc();
+    ck_assert_int_eq(mmdx_model_predict(m, c, 2, 0, pr, &err), MMDX_OK);
+    ck_assert_uint_eq(mmdx_pred_n_classes(pr), 3);
+    ck_assert_str_eq(mmdx_pred_class_name(pr, mmdx_pred_best_class(pr)), "high");
+    ck_assert_uint_eq(mmdx_pred_n_modalities(pr), 2);
+    mmdx_pred_free(pr);
+    free(p);
+    mmdx_model_free(m);
+    mmdx_cohort_free(c);
+    mmdx_space_free(s);
+}
+END_TEST
+
+static char tmpdir[256];
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    if (!tmpdir[0]) {
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_fusion.XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    }
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+START_TEST(test_model_federated)
+{
+    /* three sites with disjoint rows exchange only model files (aggregates): the
+     * coordinator reaches the pooled model */
+    synth_t all = synth_make(900, 3, 3, 0.1, 31, 1.0);
+    mmdx_model_t *pooled = fit_default(all.space, all.c);
+    mmdx_cohort_t *site[3];
+    site[0] = mmdx_cohort_slice(all.c, 0, 250);
+    site[1] = mmdx_cohort_slice(all.c, 250, 400);
+    site[2] = mmdx_cohort_slice(all.c, 650, 250);
+    mmdx_model_t *coord = NULL;
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_alloc(NULL, all.space, NULL, &coord, &err), MMDX_OK);
+    char state[600];
+    snprintf(state, sizeof(state), "%s", tmp_path("state.h5"));
+    ck_assert_int_eq(mmdx_model_save(coord, state, &err), MMDX_OK);
+    mmdx_model_free(coord);
+    int rc = 1, rounds = 0;
+    while (rc == 1) {
+        char agg[3][600];
+        for (int s = 0; s < 3; s++) {
+            /* site step: read the state, accumulate local patients, write aggregates */
+            mmdx_model_t *local = NULL;
+            ck_assert_int_eq(mmdx_model_load(NULL, state, &local, &err), MMDX_OK);
+            ck_assert_int_eq(mmdx_model_accumulate(local, site[s], &err), MMDX_OK);
+            char name[32];
+            snprintf(name, sizeof(name), "site%d.h5", s);
+            snprintf(agg[s], sizeof(agg[s]), "%s", tmp_path(name));
+            ck_assert_int_eq(mmdx_model_save(local, agg[s], &err), MMDX_OK);
+            mmdx_model_free(local);
+        }
+        /* coordinator step: merge the sites' aggregates, step, write the new state */
+        ck_assert_int_eq(mmdx_model_load(NULL, agg[0], &coord, &err), MMDX_OK);
+        for (int s = 1; s < 3; s++) {
+            mmdx_model_t *other = NULL;
+            ck_assert_int_eq(mmdx_model_load(NULL, agg[s], &other, &err), MMDX_OK);
+            ck_assert_int_eq(mmdx_model_merge(coord, other, &err), MMDX_OK);
+            mmdx_model_free(other);
+        }
+        rc = mmdx_model_step(coord, &err);
+        ck_assert_msg(rc >= 0, "step: %s", err.message);
+        ck_assert_int_eq(mmdx_model_save(coord, state, &err), MMDX_OK);
+        mmdx_model_free(coord);
+        rounds++;
+    }
+    ck_assert_int_eq(mmdx_model_load(NULL, state, &coord, &err), MMDX_OK);
+    ck_assert(mmdx_model_is_fitted(coord));
+    ck_assert_uint_eq(mmdx_model_pass(coord), mmdx_model_pass(pooled));
+    ck_assert_int_eq(rounds, (int)mmdx_model_pass(pooled));
+    double p1[1800], p2[1800];
+    ck_assert_int_eq(mmdx_model_predict_probs(pooled, all.c, 0, p1, NULL, NULL, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_predict_probs(coord, all.c, 0, p2, NULL, NULL, &err), MMDX_OK);
+    double worst = 0;
+    for (size_t i = 0; i < 1800; i++) {
+        double rel = fabs(p1[i] - p2[i]) / p1[i];
+        worst = rel > worst ? rel : worst;
+    }
+    fprintf(stderr, "check_fusion: federated (3 sites, %d rounds) vs pooled: max relative difference %.3g\n",
+            rounds, worst);
+    ck_assert_double_lt(worst, 1e-6);
+    /* merging models from different passes is refused */
+    mmdx_model_t *fresh = NULL;
+    ck_assert_int_eq(mmdx_model_alloc(NULL, all.space, NULL, &fresh, &err), MMDX_OK);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_merge(fresh, coord, &err), MMDX_ESTATE);
+    mmdx_model_free(fresh);
+    for (int s = 0; s < 3; s++) {
+        mmdx_cohort_free(site[s]);
+    }
+    mmdx_model_free(coord);
+    mmdx_model_free(pooled);
+    synth_free(&all);
+}
+END_TEST
+
+START_TEST(test_model_file)
+{
+    synth_t tr = synth_make(300, 2, 3, 0.1, 41, 1.0);
+    mmdx_model_t *m = fit_default(tr.space, tr.c), *back = NULL;
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    const char *path = tmp_path("model.h5");
+    ck_assert_int_eq(mmdx_model_save(m, path, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_load(NULL, path, &back, &err), MMDX_OK);
+    ck_assert(mmdx_space_equal(mmdx_model_space(m), mmdx_model_space(back)));
+    double p1[600], p2[600], l1[600], l2[600];
+    ck_assert_int_eq(mmdx_model_predict_probs(m, tr.c, 0, p1, l1, NULL, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_predict_probs(back, tr.c, 0, p2, l2, NULL, &err), MMDX_OK);
+    ck_assert_int_eq(memcmp(p1, p2, sizeof(p1)), 0);
+    ck_assert_int_eq(memcmp(l1, l2, sizeof(l1)), 0);
+    ck_assert_int_eq(mmdx_model_check_space(back, tr.space, &err), MMDX_OK);
+    mmdx_model_free(back);
+    /* another format version is refused with EVERSION */
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+    int64_t v = 99;
+    ck_assert_int_ge(H5Awrite(a, H5T_NATIVE_INT64, &v), 0);
+    H5Aclose(a);
+    H5Fclose(f);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_load(NULL, path, &back, &err), MMDX_EVERSION);
+    ck_assert_ptr_nonnull(strstr(err.message, "99"));
+    ck_assert_ptr_null(back);
+    /* not a model file, missing file */
+    FILE *t = fopen(tmp_path("junk.h5"), "w");
+    fputs("not hdf5\n", t);
+    fclose(t);
+    ck_assert_int_eq(mmdx_model_load(NULL, tmp_path("junk.h5"), &back, &err), MMDX_EFORMAT);
+    ck_assert_int_eq(mmdx_model_load(NULL, tmp_path("absent.h5"), &back, &err), MMDX_EIO);
+    /* a space without one of the model's features is told apart */
+    mmdx_space_t *other = mmdx_space_alloc();
+    ck_assert_int_eq(mmdx_space_add_feature(other, "img:a:x0", MMDX_KIND_CONTINUOUS, NULL, 0, NULL), MMDX_OK);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_check_space(m, other, &err), MMDX_ESPACE);
+    ck_assert_str_eq(err.object, "img:a:x1");
+    mmdx_space_free(other);
+    mmdx_model_free(m);
+    synth_free(&tr);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ WDBC */
+
+static const char *testdata(void)
+{
+    const char *d = getenv("MMDX_TESTDATA");
+    return d ? d : "../shared/data";
+}
+
+START_TEST(test_wdbc_accuracy)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tabular/wdbc.csv", testdata());
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "check_fusion: SKIP WDBC accuracy: %s not found\n", path);
+        return;
+    }
+    char line[4096];
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+    mmdx_space_t *s = mmdx_space_alloc();
+    char *save = NULL, *tok = strtok_r(line, ",\r\n", &save);
+    int col = 0;
+    while (tok) {
+        if (col >= 2) {
+            char id[300];
+            snprintf(id, sizeof(id), "img:fna:%s", tok);
+            ck_assert_int_eq(mmdx_space_add_feature(s, id, MMDX_KIND_CONTINUOUS, NULL, MMDX_TRANSFORM_NONE, NULL),
+                             MMDX_OK);
+        }
+        tok = strtok_r(NULL, ",\r\n", &save);
+        col++;
+    }
+    ck_assert_uint_eq(mmdx_space_n_features(s), 30);
+    const char *cls[] = {"0", "1"};
+    ck_assert_int_eq(mmdx_space_add_target(s, "malignant", 2, cls, NULL), MMDX_OK);
+    mmdx_cohort_t *c = mmdx_cohort_alloc(s, 569);
+    size_t n = 0;
+    while (fgets(line, sizeof(line), f) && n < 569) {
+        save = NULL;
+        tok = strtok_r(line, ",\r\n", &save);
+        ck_assert_int_eq(mmdx_cohort_set_id(c, n, tok), MMDX_OK);
+        tok = strtok_r(NULL, ",\r\n", &save);
+        mmdx_cohort_set_label(c, n, 0, tok[0] == 'M');
+        for (size_t j = 0; j < 30; j++) {
+            tok = strtok_r(NULL, ",\r\n", &save);
+            ck_assert_ptr_nonnull(tok);
+            mmdx_cohort_set(c, n, j, strtod(tok, NULL), 0);
+        }
+        n++;
+    }
+    fclose(f);
+    ck_assert_uint_eq(n, 569);
+    /* folds: scikit-learn's StratifiedKFold(10, shuffle=True, random_state=0), stored in
+     * tests/data/wdbc_folds.tsv (made by tests/data/wdbc_folds.py) */
+    const char *src = getenv("MMDX_SRCDIR");
+    snprintf(path, sizeof(path), "%s/tests/data/wdbc_folds.tsv", src ? src : ".");
+    f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    unsigned fold[569];
+    size_t nf = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char pid[64];
+        unsigned k;
+        if (line[0] == '#' || sscanf(line, "%63s %u", pid, &k) != 2) {
+            continue;
+        }
+        long r = mmdx_cohort_find(c, pid);
+        ck_assert_int_ge(r, 0);
+        fold[r] = k;
+        nf++;
+    }
+    fclose(f);
+    ck_assert_uint_eq(nf, 569);
+    double p[569];
+    int y[569];
+    for (unsigned k = 0; k < 10; k++) {
+        size_t tr[569], te[569], ntr = 0, nte = 0;
+        for (size_t i = 0; i < 569; i++) {
+            if (fold[i] == k) {
+                te[nte++] = i;
+            } else {
+                tr[ntr++] = i;
+            }
+        }
+        mmdx_cohort_t *ctr = mmdx_cohort_select(c, tr, ntr), *cte = mmdx_cohort_select(c, te, nte);
+        mmdx_model_t *m = fit_default(s, ctr);
+        double pk[2 * 569];
+        mmdx_error_t err;
+        ck_assert_int_eq(mmdx_model_predict_probs(m, cte, 0, pk, NULL, NULL, &err), MMDX_OK);
+        for (size_t a = 0; a < nte; a++) {
+            p[te[a]] = pk[2 * a + 1];
+        }
+        mmdx_model_free(m);
+        mmdx_cohort_free(ctr);
+        mmdx_cohort_free(cte);
+    }
+    for (size_t i = 0; i < 569; i++) {
+        y[i] = mmdx_cohort_label(c, i, 0);
+    }
+    double auc = mmdx_metric_auroc(p, y, 569), ll = mmdx_metric_logloss(p, y, 569),
+           ece = mmdx_metric_ece(p, y, 569, 10);
+    fprintf(stderr, "check_fusion: WDBC 10-fold CV (sklearn folds, seed 0): AUROC %.4f log-loss %.4f ECE %.4f\n",
+            auc, ll, ece);
+    ck_assert_msg(auc >= 0.995, "AUROC %.4f < 0.995", auc);
+    ck_assert_msg(ll <= 0.074, "log-loss %.4f > 0.074", ll);
+    ck_assert_msg(ece <= 0.02, "ECE %.4f > 0.02", ece);
+    mmdx_cohort_free(c);
+    mmdx_space_free(s);
+}
+END_TEST
+
+static Suite *fusion_suite(void)
+{
+    Suite *s = suite_create("fusion");
+    TCase *k = tcase_create("kernels");
+    tcase_add_test(k, test_logistic_mode);
+    tcase_add_test(k, test_moderate);
+    tcase_add_test(k, test_gauss_condition);
+    tcase_add_test(k, test_gauss_covariance);
+    tcase_add_test(k, test_metrics);
+    suite_add_tcase(s, k);
+    TCase *m = tcase_create("model");
+    tcase_add_test(m, test_model_synthetic);
+    tcase_add_test(m, test_model_missing);
+    tcase_add_test(m, test_model_degenerate);
+    tcase_add_test(m, test_model_multiclass);
+    tcase_add_test(m, test_model_federated);
+    tcase_add_test(m, test_model_file);
+    suite_add_tcase(s, m);
+    TCase *w = tcase_create("wdbc");
+    tcase_set_timeout(w, 600);
+    tcase_add_test(w, test_wdbc_accuracy);
+    suite_add_tcase(s, w);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(fusion_suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    if (tmpdir[0]) {
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "check_fusion: could not remove %s\n", tmpdir);
+        }
+    }
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
