@@ -1197,8 +1197,35 @@ START_TEST(test_writer_roundtrip)
         H5Tclose(t);
         H5Pclose(dcpl);
         H5Dclose(ds);
+        /* ids are fixed-length UTF-8, sized to the longest */
+        ds = H5Dopen2(file, "patient_ids", H5P_DEFAULT);
+        t = H5Dget_type(ds);
+        ck_assert_int_eq(H5Tis_variable_str(t), 0);
+        ck_assert_uint_eq(H5Tget_size(t), 4);
+        ck_assert_int_eq(H5Tget_cset(t), H5T_CSET_UTF8);
+        H5Tclose(t);
+        H5Dclose(ds);
         H5Fclose(file);
     }
+}
+END_TEST
+
+START_TEST(test_writer_utf8)
+{
+    /* multi-byte ids and names survive the fixed-length encoding */
+    static const char *const ids[] = {"M\xc3\xbcller-7", "\xe6\x82\xa3\xe8\x80\x85-2", "P3"};
+    static const char *const names[] = {"\xc3\xa9paisseur", "x"};
+    static const double v[] = {1, 2, 3, 4, 5, 6};
+    const char *p = tpath("utf8.h5");
+    mmdx_error_t err = {0};
+    ck_assert_int_eq(mmdx_imaging_write(NULL, p, "oct", 3, 2, ids, names, NULL, v, NULL, &err), MMDX_OK);
+    got_t g = {0};
+    ck_assert_msg(run(p, NULL, &g, &err) == MMDX_OK, "%s", err.message);
+    ck_assert_uint_eq(g.n, 3);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_str_eq(g.pids[i], ids[i]);
+    ck_assert_str_eq(g.fids[0], "img:oct:\xc3\xa9paisseur");
+    got_free(&g);
 }
 END_TEST
 
@@ -1594,6 +1621,7 @@ static Suite *imaging_suite(void)
     tc = tcase_create("writer");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_writer_roundtrip);
+    tcase_add_test(tc, test_writer_utf8);
     tcase_add_test(tc, test_writer_errors_leave_nothing);
     tcase_add_test(tc, test_export_cohort);
     tcase_add_test(tc, test_real_wdbc);
