@@ -1210,6 +1210,36 @@ START_TEST(test_writer_roundtrip)
 }
 END_TEST
 
+START_TEST(test_writer_many_windows)
+{
+    /* more rows than one write window (4 MiB of doubles), both orientations */
+    size_t n = 70001, d = 8;
+    double *v = pattern(n, d);
+    char **ids = make_ids(n);
+    v[12345 * d + 3] = NAN;
+    for (int tr = 0; tr <= 1; tr++) {
+        mmdx_imaging_write_opts_t o;
+        mmdx_imaging_write_opts_init(&o);
+        o.transposed = tr;
+        o.chunk_rows = 1000;
+        o.gzip = tr ? 1 : 0;
+        const char *p = tpath("big_w.h5");
+        mmdx_error_t err = {0};
+        ck_assert_int_eq(mmdx_imaging_write(NULL, p, "ct", n, d, (const char *const *)ids, names8, NULL, v, &o, &err),
+                         MMDX_OK);
+        got_t g = {0};
+        ck_assert_msg(run(p, NULL, &g, &err) == MMDX_OK, "%s", err.message);
+        ck_assert_uint_eq(g.n, n);
+        ck_assert_str_eq(g.pids[n - 1], ids[n - 1]);
+        for (size_t k = 0; k < n * d; k++)
+            assert_same_double(g.vals[k], v[k]);
+        got_free(&g);
+    }
+    free_ids(ids, n);
+    free(v);
+}
+END_TEST
+
 START_TEST(test_writer_utf8)
 {
     /* multi-byte ids and names survive the fixed-length encoding */
@@ -1621,6 +1651,7 @@ static Suite *imaging_suite(void)
     tc = tcase_create("writer");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_writer_roundtrip);
+    tcase_add_test(tc, test_writer_many_windows);
     tcase_add_test(tc, test_writer_utf8);
     tcase_add_test(tc, test_writer_errors_leave_nothing);
     tcase_add_test(tc, test_export_cohort);
