@@ -62,7 +62,9 @@ MMDX_EXPORT uint64_t mmdx_ctx_seed(const mmdx_ctx_t *ctx);
 
 /**
  * Directory holding the project's tables (units, terms, PGx definitions, KB).
- * Defaults to $MMDX_DATA_DIR, else the installed data directory. Copied.
+ * Defaults to $MMDX_DATA_DIR, else the installed data directory; when that does not
+ * exist (a program run from the build tree before `make install`), the source tree's
+ * data/ directory. Copied.
  */
 MMDX_EXPORT int mmdx_ctx_set_data_dir(mmdx_ctx_t *ctx, const char *dir);
 /** Borrowed; valid until the next set or the context is freed. */
