@@ -46,7 +46,8 @@ MMDX_EXPORT const char *mmdx_urgency_name(mmdx_urgency_t urgency);
  * Load and validate a KB file. The schema is read from `<data dir>/kb/kb.rng`
  * (mmdx_ctx_data_dir(); @p ctx may be NULL, then $MMDX_DATA_DIR or the installed
  * data directory). New KB in @p out; free with mmdx_kb_free().
- * @return MMDX_OK; MMDX_EIO (unreadable file or schema); MMDX_EFORMAT (not well-formed,
+ * @return MMDX_OK; MMDX_ENOTFOUND (the file or schema does not exist), MMDX_EIO (other
+ *         unreadable file or schema); MMDX_EFORMAT (not well-formed,
  *         fails the schema, or a rule that refers to an undeclared feature, target,
  *         level or source, or a test that does not fit the feature's kind);
  *         MMDX_EDUP (an id declared twice); MMDX_ESECURITY (a DOCTYPE, or a file over
