@@ -1028,6 +1028,21 @@ static void check_order(vcf_src_t *s, const bcf1_t *rec)
 
 /* VCF text with a panel: look at CHROM and POS of each line before htslib parses it, so
  * lines no site needs are never parsed (the file's bulk is its genotype columns). */
+/* A contig htslib added for a name the header did not declare: extend the contig ->
+ * group table to it. */
+static int grow_rid_groups(vcf_src_t *s, mmdx_error_t *err)
+{
+    int nr = s->hdr->n[BCF_DT_CTG];
+    int *p = s->a.realloc(s->rid_group, (size_t)nr * sizeof *p);
+    if (!p)
+        return mmdx_modality_error(err, MMDX_ENOMEM, s->path, "", 0, "out of memory");
+    s->rid_group = p;
+    for (int k = s->n_rid; k < nr; k++)
+        p[k] = group_of(s, bcf_hdr_id2name(s->hdr, k));
+    s->n_rid = nr;
+    return MMDX_OK;
+}
+
 static int stream_vcf_text(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *err)
 {
     char last_chrom[256] = "";
@@ -1090,16 +1105,8 @@ static int stream_vcf_text(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *
                 return handle_read_error(s, sink, -3, err);
             continue;
         }
-        if (s->rec->rid >= s->n_rid) { /* contig added by htslib for an undeclared name */
-            int nr = s->hdr->n[BCF_DT_CTG];
-            int *p = s->a.realloc(s->rid_group, (size_t)nr * sizeof *p);
-            if (!p)
-                return mmdx_modality_error(err, MMDX_ENOMEM, s->path, "", 0, "out of memory");
-            s->rid_group = p;
-            for (int k = s->n_rid; k < nr; k++)
-                p[k] = group_of(s, bcf_hdr_id2name(s->hdr, k));
-            s->n_rid = nr;
-        }
+        if (s->rec->rid >= s->n_rid && grow_rid_groups(s, err) != MMDX_OK)
+            return MMDX_ENOMEM;
         s->last_rid = s->rec->rid;
         s->last_pos = pos;
         int rc = process_record(s, sink, s->rec);
@@ -1127,16 +1134,8 @@ static int stream_records(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *e
                 return rc;
             continue;
         }
-        if (s->rec->rid >= s->n_rid) {
-            int nr = s->hdr->n[BCF_DT_CTG];
-            int *p = s->a.realloc(s->rid_group, (size_t)nr * sizeof *p);
-            if (!p)
-                return mmdx_modality_error(err, MMDX_ENOMEM, s->path, "", 0, "out of memory");
-            s->rid_group = p;
-            for (int k = s->n_rid; k < nr; k++)
-                p[k] = group_of(s, bcf_hdr_id2name(s->hdr, k));
-            s->n_rid = nr;
-        }
+        if (s->rec->rid >= s->n_rid && grow_rid_groups(s, err) != MMDX_OK)
+            return MMDX_ENOMEM;
         check_order(s, s->rec);
         int rc = s->all_records ? emit_all(s, sink, s->rec) : process_record(s, sink, s->rec);
         if (rc != MMDX_OK)
