@@ -192,7 +192,8 @@ typedef int (*mmdx_entropy_fn)(void *user, const mmdx_case_t *patient, const cha
  * Rank the missing candidates by expected information gain and store them in
  * advice->tests (replacing earlier ones). A candidate with two or more ':' is a feature
  * id and counts as missing when the case's fact lookup says so; otherwise it is a
- * modality, missing unless the case's modality callback says present.
+ * modality, missing unless the case's modality callback says present. Candidates whose
+ * expected gain is not positive are left out: they are expected to tell nothing.
  * @return MMDX_OK; MMDX_EINVAL; MMDX_ENOMEM; or the callback's status.
  */
 MMDX_EXPORT int mmdx_next_best_test(const mmdx_case_t *patient, const char *const *candidates,
