@@ -56,4 +56,37 @@ double fz_cond_variance(const fz_cond_t *c, const double *Sigma, const double *b
 void fz_cond_feature(const fz_cond_t *c, const double *Sigma, const double *z, size_t j, double *mean,
                      double *var, double *work);
 
+
+/*
+ * Conditioning through the precision matrix Lambda = Sigma^{-1}, for many rows: with
+ * M the missing and O the observed features of a row and w = Lambda z (z_M = 0),
+ * z_M | z_O ~ N(-Lambda_MM^{-1} w_M, Lambda_MM^{-1}) and the observed part's squared
+ * Mahalanobis distance is z_O . w_O - w_M . Lambda_MM^{-1} w_M. Only the small missing
+ * block is factorised per row; the D x D work is one dgemm over a block of rows.
+ */
+typedef struct fz_prow {
+    size_t D, nm;
+    size_t *mi;   /* missing indices (D) */
+    double *L;    /* nm x nm Cholesky factor of Lambda_MM (D * D) */
+    double *t;    /* scratch (D) */
+} fz_prow_t;
+
+fz_prow_t *fz_prow_alloc(size_t D);
+void fz_prow_free(fz_prow_t *r);
+/* Lambda (D x D, full) from Sigma; Sigma must be positive definite. 0 or -1. */
+int fz_gauss_precision(size_t D, const double *Sigma, double *Lambda);
+/* W = Z Lambda for n rows (Z n x D, leading dimension ldz; W n x D, leading dimension n). */
+void fz_gauss_wblock(size_t n, size_t D, const double *Z, size_t ldz, const double *Lambda, double *W);
+/*
+ * One row: z (stride sz) with missing entries 0 and obs flags (stride so, nonzero =
+ * observed), w its row of W (stride sw). Fills z's missing entries with the conditional
+ * mean, keeps the factor for fz_prow_variance(), and returns the squared Mahalanobis
+ * distance of the observed features (0 when none is observed). -1 (and *ok = 0) when
+ * Lambda_MM is not positive definite.
+ */
+double fz_prow_impute(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
+                      const double *w, size_t sw, int *ok);
+/* beta_M^T Lambda_MM^{-1} beta_M for the row last imputed (0 with nothing missing). */
+double fz_prow_variance(fz_prow_t *r, const double *beta);
+
 #endif

@@ -128,6 +128,7 @@ void mmdx_model_free(mmdx_model_t *m)
             mmdx_free(m->mods[k].S);
             mmdx_free(m->mods[k].N);
             mmdx_free(m->mods[k].Sigma);
+            mmdx_free(m->mods[k].Lambda);
         }
     }
     if (m->bins) {
@@ -226,7 +227,8 @@ static int model_layout(mmdx_model_t *m, mmdx_error_t *err)
         md->S = mmdx_calloc(D * D, sizeof(double));
         md->N = mmdx_calloc(D * D, sizeof(double));
         md->Sigma = mmdx_calloc(D * D, sizeof(double));
-        if (!md->col || !md->S || !md->N || !md->Sigma) {
+        md->Lambda = mmdx_calloc(D * D, sizeof(double));
+        if (!md->col || !md->S || !md->N || !md->Sigma || !md->Lambda) {
             return MMDX_ENOMEM;
         }
         md->ncol = 0;
@@ -464,6 +466,16 @@ size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mm
         }
     }
     return k;
+}
+
+int fz_model_precisions(mmdx_model_t *m)
+{
+    for (size_t k = 0; k < m->nmod; k++) {
+        if (fz_gauss_precision(m->mods[k].ncol, m->mods[k].Sigma, m->mods[k].Lambda) != 0) {
+            return MMDX_ENUMERIC;
+        }
+    }
+    return MMDX_OK;
 }
 
 unsigned fz_fold(const mmdx_model_t *m, const char *id)

@@ -733,6 +733,10 @@ static int read_model(rd_t *r, hid_t f, mmdx_model_t *m)
     if (rc) {
         goto done;
     }
+    if (m->phase >= FZ_PH_MODAL && fz_model_precisions(m) != MMDX_OK) {
+        rc = bad(r, "modalities", "a feature covariance is not positive definite");
+        goto done;
+    }
     g = H5Gopen2(f, "binary", H5P_DEFAULT);
     size_t nf = (size_t)m->opt.folds + 1;
     for (size_t b = 0; b < m->nbin && !rc; b++) {

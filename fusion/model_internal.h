@@ -44,6 +44,7 @@ typedef struct fz_modality {
     double *S, *N;    /* aggregates, ncol x ncol (lower) */
     double nseen;     /* aggregate: patients with at least one value */
     double *Sigma;    /* ncol x ncol shrinkage covariance of the standardised columns */
+    double *Lambda;   /* its inverse (derived: computed when Sigma is set or loaded) */
 } fz_modality_t;
 
 /* One binary model: class `cls` of target `target` against the rest. */
@@ -100,6 +101,9 @@ double fz_col_standardise(const fz_col_t *cl, double v);
 /* Mean of the linear predictor x^T beta, and its posterior variance in *var (may be NULL;
  * work holds d doubles). */
 double fz_fit_eval(const fz_fit_t *f, const double *x, double *var, double *work);
+
+/* Lambda of every modality from its Sigma. MMDX_ENUMERIC when one is not positive definite. */
+int fz_model_precisions(mmdx_model_t *m);
 
 /* Cross-fitting fold of a patient id. */
 unsigned fz_fold(const mmdx_model_t *m, const char *id);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 #include <gsl/gsl_cdf.h>
+#include <cblas.h>
 #include "mmdx/model.h"
 #include "model_internal.h"
 #include "logistic.h"
@@ -33,7 +34,9 @@ typedef struct fz_ws {
     size_t nmod, nb;
     double *z;        /* sum of modality columns */
     unsigned char *obs, *present;
-    fz_cond_t **cond;
+    fz_prow_t **prow;
+    double *wz;       /* Lambda z of one modality */
+    double *ob;       /* observed flags of one modality as doubles */
     double *work;     /* scratch: 4 * (Dmax + nmod + 2) */
     double *e, *v, *kappa; /* nb * nmod: evidence, variance, moderation factor */
     double *contrib;  /* nfeat */
@@ -41,12 +44,14 @@ typedef struct fz_ws {
 
 static void ws_free(fz_ws_t *w)
 {
-    if (w->cond) {
+    if (w->prow) {
         for (size_t k = 0; k < w->nmod; k++) {
-            fz_cond_free(w->cond[k]);
+            fz_prow_free(w->prow[k]);
         }
     }
-    mmdx_free(w->cond);
+    mmdx_free(w->prow);
+    mmdx_free(w->wz);
+    mmdx_free(w->ob);
     mmdx_free(w->z);
     mmdx_free(w->obs);
     mmdx_free(w->present);
@@ -69,7 +74,9 @@ static int ws_alloc(const mmdx_model_t *m, fz_ws_t *w)
     }
     w->nmod = m->nmod;
     w->nb = nb;
-    w->cond = mmdx_calloc(m->nmod, sizeof(fz_cond_t *));
+    w->prow = mmdx_calloc(m->nmod, sizeof(fz_prow_t *));
+    w->wz = mmdx_malloc((Dmax + 1) * sizeof(double));
+    w->ob = mmdx_malloc((Dmax + 1) * sizeof(double));
     w->z = mmdx_malloc((m->ncol + 1) * sizeof(double));
     w->obs = mmdx_malloc(m->ncol + 1);
     w->present = mmdx_malloc(m->nmod + 1);
@@ -78,13 +85,13 @@ static int ws_alloc(const mmdx_model_t *m, fz_ws_t *w)
     w->v = mmdx_malloc(nb * m->nmod * sizeof(double));
     w->kappa = mmdx_malloc(nb * m->nmod * sizeof(double));
     w->contrib = mmdx_malloc((m->nfeat + 1) * sizeof(double));
-    if (!w->cond || !w->z || !w->obs || !w->present || !w->work || !w->e || !w->v || !w->kappa || !w->contrib) {
+    if (!w->prow || !w->wz || !w->ob || !w->z || !w->obs || !w->present || !w->work || !w->e || !w->v || !w->kappa || !w->contrib) {
         ws_free(w);
         return MMDX_ENOMEM;
     }
     for (size_t k = 0; k < m->nmod; k++) {
-        w->cond[k] = fz_cond_alloc(m->mods[k].ncol);
-        if (!w->cond[k]) {
+        w->prow[k] = fz_prow_alloc(m->mods[k].ncol);
+        if (!w->prow[k]) {
             ws_free(w);
             return MMDX_ENOMEM;
         }
@@ -137,11 +144,19 @@ static int eval_row(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
             }
             continue;
         }
-        if (fz_cond_set(w->cond[k], md->Sigma, obs) != 0) {
+        double *ob = w->ob;
+        size_t no = 0;
+        for (size_t a = 0; a < D; a++) {
+            ob[a] = obs[a];
+            no += obs[a];
+        }
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)D, (int)D, 1.0, md->Lambda, (int)D, z, 1, 0.0, w->wz, 1);
+        int ok;
+        *d2 += fz_prow_impute(w->prow[k], md->Lambda, z, 1, ob, 1, w->wz, 1, &ok);
+        if (!ok) {
             return MMDX_ENUMERIC;
         }
-        *d2 += fz_cond_impute(w->cond[k], z);
-        *df += w->cond[k]->no;
+        *df += no;
         double *x = w->work, *wk = w->work + D + 1;
         x[0] = 1;
         memcpy(x + 1, z, D * sizeof(double));
@@ -151,9 +166,7 @@ static int eval_row(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
             const fz_fit_t *ft = &bn->fits[k * nf];
             double var;
             double mu = fz_fit_eval(ft, x, &var, wk);
-            if (w->cond[k]->nm > 0) {
-                var += fz_cond_variance(w->cond[k], md->Sigma, ft->beta + 1, wk);
-            }
+            var += fz_prow_variance(w->prow[k], ft->beta + 1);
             double kap = 1.0 / sqrt(1.0 + 3.14159265358979323846 * var / 8.0);
             w->e[b * m->nmod + k] = kap * mu - bn->l0;
             w->v[b * m->nmod + k] = var;

@@ -89,46 +89,35 @@ static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
     return MMDX_OK;
 }
 
-/* Impute the missing entries of each row of X's columns 1..D in place from O. */
-static int impute_rows(const fz_modality_t *md, fz_cond_t *cond, size_t n, double *X, const double *O,
-                       double *z, unsigned char *obs, double *maha)
+/* Impute the missing entries of each row of X's columns 1..D in place from O, through
+ * the precision matrix (W = Z Lambda over the block). Rows with nothing missing are
+ * left alone. */
+static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double *X, const double *O, double *W)
 {
     size_t D = md->ncol;
+    fz_gauss_wblock(n, D, X + n, n, md->Lambda, W);
     for (size_t i = 0; i < n; i++) {
-        int full = 1, any = 0;
-        for (size_t a = 0; a < D; a++) {
-            obs[a] = O[a * n + i] != 0;
-            full &= obs[a];
-            any |= obs[a];
+        int full = 1;
+        for (size_t a = 0; a < D && full; a++) {
+            full = O[a * n + i] != 0;
         }
-        if (!any || (full && !maha)) {
-            if (maha) {
-                maha[i] = 0;
-            }
+        if (full) {
             continue;
         }
-        if (fz_cond_set(cond, md->Sigma, obs) != 0) {
+        int ok;
+        fz_prow_impute(pr, md->Lambda, X + n + i, n, O + i, n, W + i, n, &ok);
+        if (!ok) {
             return MMDX_ENUMERIC;
-        }
-        for (size_t a = 0; a < D; a++) {
-            z[a] = X[(a + 1) * n + i];
-        }
-        double d2 = fz_cond_impute(cond, z);
-        if (maha) {
-            maha[i] = d2;
-        }
-        for (size_t a = 0; a < D; a++) {
-            X[(a + 1) * n + i] = z[a];
         }
     }
     return MMDX_OK;
 }
 
 typedef struct pass_buf {
-    double *X, *O, *work, *y, *w, *wf, *z, *E;
-    unsigned char *obs, *present;
+    double *X, *O, *W, *work, *y, *w, *wf, *E;
+    unsigned char *present;
     unsigned *fold;
-    fz_cond_t *cond;
+    fz_prow_t *prow;
 } pass_buf_t;
 
 static void buf_free(pass_buf_t *b)
@@ -139,12 +128,11 @@ static void buf_free(pass_buf_t *b)
     mmdx_free(b->y);
     mmdx_free(b->w);
     mmdx_free(b->wf);
-    mmdx_free(b->z);
+    mmdx_free(b->W);
     mmdx_free(b->E);
-    mmdx_free(b->obs);
     mmdx_free(b->present);
     mmdx_free(b->fold);
-    fz_cond_free(b->cond);
+    fz_prow_free(b->prow);
 }
 
 static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin)
@@ -157,14 +145,13 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
     b->y = mmdx_malloc(n * sizeof(double));
     b->w = mmdx_malloc(n * sizeof(double));
     b->wf = mmdx_malloc(n * sizeof(double));
-    b->z = mmdx_malloc(d * 2 * sizeof(double));
+    b->W = mmdx_malloc(n * (D ? D : 1) * sizeof(double));
     b->E = mmdx_calloc(n * (nmod + 1) * (nbin ? nbin : 1), sizeof(double));
-    b->obs = mmdx_malloc(d);
     b->present = mmdx_calloc(n * (nmod ? nmod : 1), 1);
     b->fold = mmdx_malloc(n * sizeof(unsigned));
-    b->cond = fz_cond_alloc(D);
-    if (!b->X || !b->O || !b->work || !b->y || !b->w || !b->wf || !b->z || !b->E || !b->obs || !b->present ||
-        !b->fold || !b->cond) {
+    b->prow = fz_prow_alloc(D);
+    if (!b->X || !b->O || !b->work || !b->y || !b->w || !b->wf || !b->W || !b->E || !b->present || !b->fold ||
+        !b->prow) {
         buf_free(b);
         return MMDX_ENOMEM;
     }
@@ -197,7 +184,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
     for (size_t k = 0; k < m->nmod && rc == MMDX_OK; k++) {
         fz_modality_t *md = &m->mods[k];
         size_t D = md->ncol, d = D + 1;
-        b.cond->D = D; /* fz_cond is sized for Dmax; conditioning uses the first D */
+        b.prow->D = D; /* sized for Dmax; conditioning uses the first D */
         for (size_t i = 0; i < n; i++) {
             b.X[i] = 1.0;
         }
@@ -217,10 +204,13 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
             md->nseen += (double)seen;
             continue;
         }
-        b.cond->set = 0;
-        rc = impute_rows(md, b.cond, n, b.X, b.O, b.z, b.obs, NULL);
-        if (rc != MMDX_OK) {
-            break;
+        if (m->phase == FZ_PH_MODAL) {
+            rc = impute_rows(md, b.prow, n, b.X, b.O, b.W);
+            if (rc != MMDX_OK) {
+                break;
+            }
+        } else {
+            fz_gauss_wblock(n, D, b.X + n, n, md->Lambda, b.W);
         }
         for (size_t bi = 0; bi < m->nbin; bi++) {
             fz_binary_t *bn = &m->bins[bi];
@@ -245,32 +235,41 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                 }
                 continue;
             }
-            /* stacking: cross-fitted evidence of this modality for every row */
-            double *E = b.E + bi * n * (m->nmod + 1);
-            double *x = b.work, *wk = b.work + d;
-            for (size_t i = 0; i < n; i++) {
+        }
+        if (m->phase != FZ_PH_STACK) {
+            continue;
+        }
+        /* stacking: cross-fitted evidence of this modality for every row, from the fit
+         * that did not see the row's fold, with the imputation variance */
+        double *x = b.work, *wk = b.work + d;
+        for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
+            int full = 1, ok = 1;
+            for (size_t a = 0; a < D && full; a++) {
+                full = b.O[a * n + i] != 0;
+            }
+            if (b.w[i] && !full) {
+                fz_prow_impute(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, b.W + i, n, &ok);
+                if (!ok) {
+                    rc = MMDX_ENUMERIC;
+                    break;
+                }
+            }
+            for (size_t j = 0; j < d; j++) {
+                x[j] = b.X[j * n + i];
+            }
+            for (size_t bi = 0; bi < m->nbin; bi++) {
+                fz_binary_t *bn = &m->bins[bi];
+                double *E = b.E + bi * n * (m->nmod + 1);
                 E[i] = 1.0;
                 if (!b.w[i]) {
                     E[(k + 1) * n + i] = 0;
                     continue;
                 }
                 const fz_fit_t *ft = &bn->fits[k * nf + 1 + b.fold[i]];
-                for (size_t j = 0; j < d; j++) {
-                    x[j] = b.X[j * n + i];
-                }
                 double var;
                 double mu = fz_fit_eval(ft, x, &var, wk);
-                int full = 1;
-                for (size_t a = 0; a < D; a++) {
-                    b.obs[a] = b.O[a * n + i] != 0;
-                    full &= b.obs[a];
-                }
                 if (!full) {
-                    if (fz_cond_set(b.cond, md->Sigma, b.obs) != 0) {
-                        rc = MMDX_ENUMERIC;
-                        break;
-                    }
-                    var += fz_cond_variance(b.cond, md->Sigma, ft->beta + 1, wk);
+                    var += fz_prow_variance(b.prow, ft->beta + 1);
                 }
                 E[(k + 1) * n + i] = fz_moderate(mu, var) - bn->l0;
             }
@@ -478,6 +477,10 @@ int mmdx_model_step(mmdx_model_t *m, mmdx_error_t *err)
             fz_modality_t *md = &m->mods[k];
             double nu = m->opt.shrinkage > 0 ? m->opt.shrinkage : (double)md->ncol + 2.0;
             fz_gauss_covariance(md->ncol, md->S, md->N, nu, md->Sigma);
+        }
+        if (fz_model_precisions(m) != MMDX_OK) {
+            rc = mmdx_error_set(err, MMDX_ENUMERIC, "", "", 0, "a feature covariance is not positive definite");
+            break;
         }
         m->phase = FZ_PH_MODAL;
         break;
