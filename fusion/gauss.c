@@ -305,6 +305,46 @@ double fz_prow_impute(fz_prow_t *r, const double *Lambda, double *z, size_t sz, 
     return d2 > 0 ? d2 : 0;
 }
 
+void fz_prow_impute_mean(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
+                         int *ok)
+{
+    size_t D = r->D, nm = 0;
+    *ok = 1;
+    for (size_t j = 0; j < D; j++) {
+        if (obs[j * so] == 0) {
+            r->mi[nm++] = j;
+            z[j * sz] = 0;
+        }
+    }
+    r->nm = nm;
+    if (nm == 0) {
+        return;
+    }
+    for (size_t b = 0; b < nm; b++) {
+        for (size_t a = b; a < nm; a++) {
+            r->L[b * nm + a] = Lambda[r->mi[b] * D + r->mi[a]];
+        }
+    }
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (int)nm, r->L, (int)nm) != 0) {
+        *ok = 0;
+        return;
+    }
+    double *t = r->t;
+    for (size_t b = 0; b < nm; b++) {
+        const double *row = Lambda + r->mi[b] * D; /* symmetric: column mi[b] is row mi[b] */
+        double s = 0;
+        for (size_t j = 0; j < D; j++) {
+            s += row[j] * z[j * sz]; /* missing entries are 0 */
+        }
+        t[b] = s;
+    }
+    cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)nm, r->L, (int)nm, t, 1);
+    cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, (int)nm, r->L, (int)nm, t, 1);
+    for (size_t b = 0; b < nm; b++) {
+        z[r->mi[b] * sz] = -t[b];
+    }
+}
+
 double fz_prow_variance(fz_prow_t *r, const double *beta)
 {
     size_t nm = r->nm;

@@ -86,6 +86,10 @@ void fz_gauss_wblock(size_t n, size_t D, const double *Z, size_t ldz, const doub
  */
 double fz_prow_impute(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
                       const double *w, size_t sw, int *ok);
+/* As fz_prow_impute() without a precomputed w and without the Mahalanobis distance:
+ * w_M = Lambda_MO z_O is formed here (|M| x D work instead of D x D). */
+void fz_prow_impute_mean(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
+                         int *ok);
 /* beta_M^T Lambda_MM^{-1} beta_M for the row last imputed (0 with nothing missing). */
 double fz_prow_variance(fz_prow_t *r, const double *beta);
 

@@ -90,12 +90,10 @@ static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
 }
 
 /* Impute the missing entries of each row of X's columns 1..D in place from O, through
- * the precision matrix (W = Z Lambda over the block). Rows with nothing missing are
- * left alone. */
-static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double *X, const double *O, double *W)
+ * the precision matrix. Rows with nothing missing are left alone. */
+static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double *X, const double *O)
 {
     size_t D = md->ncol;
-    fz_gauss_wblock(n, D, X + n, n, md->Lambda, W);
     for (size_t i = 0; i < n; i++) {
         int full = 1;
         for (size_t a = 0; a < D && full; a++) {
@@ -105,7 +103,7 @@ static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double 
             continue;
         }
         int ok;
-        fz_prow_impute(pr, md->Lambda, X + n + i, n, O + i, n, W + i, n, &ok);
+        fz_prow_impute_mean(pr, md->Lambda, X + n + i, n, O + i, n, &ok);
         if (!ok) {
             return MMDX_ENUMERIC;
         }
@@ -205,12 +203,10 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
             continue;
         }
         if (m->phase == FZ_PH_MODAL) {
-            rc = impute_rows(md, b.prow, n, b.X, b.O, b.W);
+            rc = impute_rows(md, b.prow, n, b.X, b.O);
             if (rc != MMDX_OK) {
                 break;
             }
-        } else {
-            fz_gauss_wblock(n, D, b.X + n, n, md->Lambda, b.W);
         }
         for (size_t bi = 0; bi < m->nbin; bi++) {
             fz_binary_t *bn = &m->bins[bi];
@@ -248,7 +244,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                 full = b.O[a * n + i] != 0;
             }
             if (b.w[i] && !full) {
-                fz_prow_impute(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, b.W + i, n, &ok);
+                fz_prow_impute_mean(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, &ok);
                 if (!ok) {
                     rc = MMDX_ENUMERIC;
                     break;
