@@ -31,7 +31,7 @@ double fz_fit_eval(const fz_fit_t *f, const double *x, double *var, double *work
 }
 
 /* Labels of the chunk rows, per model target (-1 unknown). */
-static int *chunk_labels(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t n)
+static int *chunk_labels(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n)
 {
     int *lab = mmdx_malloc((m->ntarget > 0 && n > 0 ? m->ntarget * n : 1) * sizeof(int));
     if (!lab) {
@@ -40,7 +40,7 @@ static int *chunk_labels(const mmdx_model_t *m, const fz_map_t *map, const mmdx_
     for (size_t t = 0; t < m->ntarget; t++) {
         int K = (int)mmdx_space_n_classes(m->space, t);
         for (size_t i = 0; i < n; i++) {
-            int v = map->target[t] >= 0 ? mmdx_cohort_label(c, i, (size_t)map->target[t]) : -1;
+            int v = map->target[t] >= 0 ? mmdx_cohort_label(c, first + i, (size_t)map->target[t]) : -1;
             lab[t * n + i] = v >= 0 && v < K ? v : -1;
         }
     }
@@ -111,6 +111,9 @@ static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double 
     return MMDX_OK;
 }
 
+/* Rows per block of a training pass. */
+#define FZ_TRAIN_BLOCK 4096
+
 typedef struct pass_buf {
     double *X, *O, *W, *work, *y, *w, *wf, *E;
     unsigned char *present;
@@ -167,7 +170,8 @@ static size_t max_modality_cols(const mmdx_model_t *m)
     return D;
 }
 
-static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t n, const int *lab)
+static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n,
+                    const int *lab)
 {
     size_t Dmax = max_modality_cols(m);
     size_t nf = (size_t)m->opt.folds + 1;
@@ -177,7 +181,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
     }
     int rc = MMDX_OK;
     for (size_t i = 0; i < n; i++) {
-        b.fold[i] = fz_fold(m, mmdx_cohort_id(c, i));
+        b.fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i));
     }
     for (size_t k = 0; k < m->nmod && rc == MMDX_OK; k++) {
         fz_modality_t *md = &m->mods[k];
@@ -186,7 +190,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
         for (size_t i = 0; i < n; i++) {
             b.X[i] = 1.0;
         }
-        fz_block(m, map, k, c, 0, n, b.X + n, b.O);
+        fz_block(m, map, k, c, first, n, b.X + n, b.O);
         size_t seen = 0;
         for (size_t i = 0; i < n; i++) {
             int any = 0;
@@ -308,18 +312,25 @@ int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_erro
     if (fz_map_init(m, chunk, &map) != MMDX_OK) {
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory mapping a cohort chunk");
     }
-    int *lab = chunk_labels(m, &map, chunk, n);
+    int *lab = chunk_labels(m, &map, chunk, 0, n);
     int rc;
     if (!lab) {
         rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory reading labels");
     } else if (m->phase == FZ_PH_MOMENTS) {
         rc = acc_moments(m, &map, chunk, n, lab, err);
     } else {
-        rc = acc_pass(m, &map, chunk, n, lab);
+        /* blocks of rows: work memory is bounded whatever the chunk size */
+        rc = MMDX_OK;
+        for (size_t first = 0; first < n && rc == MMDX_OK; first += FZ_TRAIN_BLOCK) {
+            size_t nb = n - first < FZ_TRAIN_BLOCK ? n - first : FZ_TRAIN_BLOCK;
+            int *lb = chunk_labels(m, &map, chunk, first, nb);
+            rc = lb ? acc_pass(m, &map, chunk, first, nb, lb) : MMDX_ENOMEM;
+            mmdx_free(lb);
+        }
         if (rc == MMDX_ENOMEM) {
             mmdx_error_set(err, rc, "", "", 0, "out of memory in a training pass");
         } else if (rc != MMDX_OK) {
-            mmdx_error_set(err, rc, "", "", 0, "a feature covariance is not positive definite");
+            mmdx_error_set(err, rc, "", "", 0, "a feature precision block is not positive definite");
         }
     }
     mmdx_free(lab);
