@@ -38,3 +38,7 @@ EXTRA_PROGRAMS += tests/bench/bench_fusion
 tests_bench_bench_fusion_SOURCES = tests/bench/bench_fusion.c
 tests_bench_bench_fusion_LDADD = $(MMDX_LIBS)
 EXTRA_DIST += tests/bench/bench_fusion_sklearn.py
+MMDX_BENCH_PROGS += tests/bench/bench_fusion_synthetic
+EXTRA_PROGRAMS += tests/bench/bench_fusion_synthetic
+tests_bench_bench_fusion_synthetic_SOURCES = tests/bench/bench_fusion_synthetic.c
+tests_bench_bench_fusion_synthetic_LDADD = $(MMDX_LIBS)
