@@ -42,3 +42,4 @@ MMDX_BENCH_PROGS += tests/bench/bench_fusion_synthetic
 EXTRA_PROGRAMS += tests/bench/bench_fusion_synthetic
 tests_bench_bench_fusion_synthetic_SOURCES = tests/bench/bench_fusion_synthetic.c
 tests_bench_bench_fusion_synthetic_LDADD = $(MMDX_LIBS)
+EXTRA_DIST += docs/fusion.md docs/formats/model-file.md
