@@ -50,7 +50,7 @@ DEMO_DIR = demo-out
 DEMO_IN = data/demo/generated
 DEMO_MMDX = examples/mmdx/mmdx$(EXEEXT)
 DEMO_INPUTS = $(SHELL) $(srcdir)/examples/mmdx/demo-inputs.sh $(DEMO_MMDX)
-DEMO_STEPS = demo-about demo-ingest
+DEMO_STEPS = demo-about demo-ingest demo-train demo-diagnose
 demo: $(DEMO_STEPS)
 	@echo "demo: done; results are in $(abs_top_builddir)/$(DEMO_DIR)/"
 	@ls -l $(DEMO_DIR)
@@ -67,6 +67,17 @@ demo-ingest: demo-about $(DEMO_STAMP) $(DEMO_MMDX)
 	  rc=$$?; test $$rc -le 1 || exit $$rc; \
 	  test $$rc -eq 0 || echo "demo: some records were rejected (as designed): $(DEMO_DIR)/$$set.rejects.tsv"; \
 	done
+# fusion: train on the training set, diagnose the held-out set (fusion/local.mk's commands)
+demo-train: demo-ingest
+	@inputs=$$($(DEMO_INPUTS) $(DEMO_IN)/train) || exit 2; \
+	echo "mmdx train$$inputs --labels $(DEMO_IN)/train/labels.tsv -o $(DEMO_DIR)/model.h5"; \
+	$(DEMO_MMDX) train -q $$inputs --labels $(DEMO_IN)/train/labels.tsv -o $(DEMO_DIR)/model.h5; \
+	rc=$$?; test $$rc -le 1 || exit $$rc
+demo-diagnose: demo-train
+	@inputs=$$($(DEMO_INPUTS) $(DEMO_IN)/test) || exit 2; \
+	echo "mmdx diagnose$$inputs --model $(DEMO_DIR)/model.h5 -o $(DEMO_DIR)/diagnoses.tsv"; \
+	$(DEMO_MMDX) diagnose -q $$inputs --model $(DEMO_DIR)/model.h5 -o $(DEMO_DIR)/diagnoses.tsv; \
+	rc=$$?; test $$rc -le 1 || exit $$rc
 clean-local: clean-demo
 clean-demo:
 	rm -rf $(DEMO_DIR)
