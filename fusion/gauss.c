@@ -194,6 +194,55 @@ void fz_cond_feature(const fz_cond_t *c, const double *Sigma, const double *z, s
     *var = v > 0 ? v : 0;
 }
 
+/* ------------------------------------------------------------------ small dense kernels
+ * The per-patient missing blocks are a few features: a BLAS/LAPACK call costs more in
+ * dispatch and locking than the arithmetic, so these are written out. */
+
+int fz_chol_small(size_t n, double *A)
+{
+    for (size_t j = 0; j < n; j++) {
+        double d = A[j * n + j];
+        for (size_t k = 0; k < j; k++) {
+            d -= A[k * n + j] * A[k * n + j];
+        }
+        if (!(d > 0)) {
+            return -1;
+        }
+        d = sqrt(d);
+        A[j * n + j] = d;
+        for (size_t i = j + 1; i < n; i++) {
+            double s = A[j * n + i];
+            for (size_t k = 0; k < j; k++) {
+                s -= A[k * n + i] * A[k * n + j];
+            }
+            A[j * n + i] = s / d;
+        }
+    }
+    return 0;
+}
+
+void fz_trsv_lower(size_t n, const double *L, double *x)
+{
+    for (size_t i = 0; i < n; i++) {
+        double s = x[i];
+        for (size_t k = 0; k < i; k++) {
+            s -= L[k * n + i] * x[k];
+        }
+        x[i] = s / L[i * n + i];
+    }
+}
+
+void fz_trsv_lower_trans(size_t n, const double *L, double *x)
+{
+    for (size_t i = n; i-- > 0;) {
+        double s = x[i];
+        for (size_t k = i + 1; k < n; k++) {
+            s -= L[i * n + k] * x[k];
+        }
+        x[i] = s / L[i * n + i];
+    }
+}
+
 /* ------------------------------------------------------------------ precision form */
 
 fz_prow_t *fz_prow_alloc(size_t D)
@@ -281,7 +330,7 @@ double fz_prow_impute(fz_prow_t *r, const double *Lambda, double *z, size_t sz, 
             r->L[b * nm + a] = Lambda[r->mi[b] * D + r->mi[a]];
         }
     }
-    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (int)nm, r->L, (int)nm) != 0) {
+    if (fz_chol_small(nm, r->L) != 0) {
         *ok = 0;
         return -1;
     }
@@ -292,12 +341,12 @@ double fz_prow_impute(fz_prow_t *r, const double *Lambda, double *z, size_t sz, 
     for (size_t b = 0; b < nm; b++) {
         t[b] = w[r->mi[b] * sw];
     }
-    cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)nm, r->L, (int)nm, t, 1);
+    fz_trsv_lower(nm, r->L, t);
     double q = 0;
     for (size_t b = 0; b < nm; b++) {
         q += t[b] * t[b];
     }
-    cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, (int)nm, r->L, (int)nm, t, 1);
+    fz_trsv_lower_trans(nm, r->L, t);
     for (size_t b = 0; b < nm; b++) {
         z[r->mi[b] * sz] = -t[b];
     }
@@ -325,7 +374,7 @@ void fz_prow_impute_mean(fz_prow_t *r, const double *Lambda, double *z, size_t s
             r->L[b * nm + a] = Lambda[r->mi[b] * D + r->mi[a]];
         }
     }
-    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (int)nm, r->L, (int)nm) != 0) {
+    if (fz_chol_small(nm, r->L) != 0) {
         *ok = 0;
         return;
     }
@@ -338,8 +387,8 @@ void fz_prow_impute_mean(fz_prow_t *r, const double *Lambda, double *z, size_t s
         }
         t[b] = s;
     }
-    cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)nm, r->L, (int)nm, t, 1);
-    cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, (int)nm, r->L, (int)nm, t, 1);
+    fz_trsv_lower(nm, r->L, t);
+    fz_trsv_lower_trans(nm, r->L, t);
     for (size_t b = 0; b < nm; b++) {
         z[r->mi[b] * sz] = -t[b];
     }
@@ -355,7 +404,7 @@ double fz_prow_variance(fz_prow_t *r, const double *beta)
     for (size_t b = 0; b < nm; b++) {
         t[b] = beta[r->mi[b]];
     }
-    cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)nm, r->L, (int)nm, t, 1);
+    fz_trsv_lower(nm, r->L, t);
     double v = 0;
     for (size_t b = 0; b < nm; b++) {
         v += t[b] * t[b];

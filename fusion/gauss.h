@@ -23,6 +23,12 @@ void fz_gauss_accumulate(size_t n, size_t D, const double *Z, const double *O, s
  */
 void fz_gauss_covariance(size_t D, const double *S, const double *N, double nu, double *Sigma);
 
+/* Small dense kernels (column-major, lower): Cholesky in place (0, or -1 when not
+ * positive definite), L x = b and L^T x = b in place. */
+int fz_chol_small(size_t n, double *A);
+void fz_trsv_lower(size_t n, const double *L, double *x);
+void fz_trsv_lower_trans(size_t n, const double *L, double *x);
+
 /* Conditioning on one missingness pattern. */
 typedef struct fz_cond {
     size_t D;        /* features of the modality */

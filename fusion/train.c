@@ -20,7 +20,7 @@ double fz_fit_eval(const fz_fit_t *f, const double *x, double *var, double *work
     }
     if (var) {
         memcpy(work, x, d * sizeof(double));
-        cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, f->L, (int)d, work, 1);
+        fz_trsv_lower(d, f->L, work); /* one row: no BLAS dispatch */
         double v = 0;
         for (size_t j = 0; j < d; j++) {
             v += work[j] * work[j];
