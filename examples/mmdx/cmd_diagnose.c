@@ -240,6 +240,11 @@ int cmd_diagnose(int argc, char **argv)
     if (!quiet) {
         fprintf(stderr, "mmdx: diagnose: %zu patients x %zu targets, %zu out of distribution, %ld rejected records\n",
                 n, T, n_ood, n_rejects);
+        size_t ignored = d.col ? mmdx_collect_n_ignored(d.col) : 0;
+        if (ignored) {
+            fprintf(stderr, "mmdx: warning: %zu observation%s of features the model does not have %s ignored\n",
+                    ignored, ignored == 1 ? "" : "s", ignored == 1 ? "was" : "were");
+        }
     }
     status = n_rejects > 0 ? CLI_EXIT_REJECTS : CLI_EXIT_OK;
     goto done;
