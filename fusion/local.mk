@@ -43,3 +43,6 @@ EXTRA_PROGRAMS += tests/bench/bench_fusion_synthetic
 tests_bench_bench_fusion_synthetic_SOURCES = tests/bench/bench_fusion_synthetic.c
 tests_bench_bench_fusion_synthetic_LDADD = $(MMDX_LIBS)
 EXTRA_DIST += docs/fusion.md docs/formats/model-file.md
+
+# the writers of diagnosis results (their own fragment)
+include fusion/writer.mk

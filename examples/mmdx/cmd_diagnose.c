@@ -1,5 +1,6 @@
 /* mmdx diagnose: posterior probabilities of every target and class for every patient,
- * with 95% credible intervals, each modality's evidence and the flags, as TSV. */
+ * with 95% credible intervals, each modality's evidence and the flags, written as TSV,
+ * JSON Lines, FHIR R4 XML or an HTML report (diagnose_report.c, writer.h). */
 #include "config.h"
 
 #include <getopt.h>
@@ -9,12 +10,18 @@
 
 #include "fusion_cli.h"
 #include "commands.h"
+#include "diagnose_report.h"
 
 static void help(void)
 {
-    printf("Usage: mmdx diagnose INPUTS --model MODEL.h5 [-o OUT.tsv] [--rejects FILE] [options]\n"
-           "       mmdx diagnose --cohort COHORT.h5 --model MODEL.h5 [-o OUT.tsv]\n"
-           "Write one row per patient, target and class: patient_id, target, class, probability\n"
+    printf("Usage: mmdx diagnose INPUTS --model MODEL.h5 [--kb KB.xml] [--format tsv|jsonl|fhir|html]\n"
+           "                        [--lang en|ko] [-o OUT] [--rejects FILE] [options]\n"
+           "       mmdx diagnose --cohort COHORT.h5 --model MODEL.h5 [-o OUT]\n"
+           "Formats (docs/output.md): tsv (the default), jsonl (one JSON object per patient), fhir\n"
+           "(a FHIR R4 Bundle of RiskAssessments), html (a report with charts; decision support,\n"
+           "not a diagnosis). With --kb, each patient also gets treatment suggestions, triage and\n"
+           "the next best test (jsonl, fhir, html; for tsv give --advice FILE).\n"
+           "TSV: one row per patient, target and class: patient_id, target, class, probability\n"
            "(posterior P(class | evidence)), ci_low, ci_high (95%% credible interval), then\n"
            "evidence:<modality> for each modality of the model (contribution to the class's\n"
            "log-odds; NA when the modality is missing), missing_modalities, missing_features,\n"
@@ -26,9 +33,16 @@ static void help(void)
            "Options:\n"
            "  -m, --model FILE      model file from mmdx train (required)\n"
            "  -o, --output FILE     output (default: standard output; files replaced atomically)\n"
-           "  -f, --format FMT      tsv (the default; other formats come with the writers)\n"
-           "      --rejects FILE    write rejected input records as TSV\n"
-           "  -q, --quiet           no summary, no warnings\n"
+           "  -f, --format FMT      tsv (the default), jsonl, fhir or html\n"
+           "      --kb FILE         treatment knowledge base (data/kb/default.xml) for suggestions\n"
+           "      --advice FILE     tsv format: write the suggestions as TSV rows into FILE\n"
+           "      --lang LANG       en (the default) or ko: language of the HTML report\n"
+           "      --title TEXT      report title (HTML) / Bundle identifier (FHIR)\n"
+           "      --timestamp TIME  ISO 8601 time written into the output (default: none, so reruns\n"
+           "                        give identical bytes)\n"
+           "      --rejects FILE    write rejected input records, and anything the format cannot\n"
+           "                        hold (code UNREPRESENTED), as TSV\n"
+           "  -q, --quiet           no progress bar, no summary, no warnings\n"
            "  -v, --verbose         more messages\n"
            "  -h, --help            show this help\n"
            "\n"
@@ -37,84 +51,25 @@ static void help(void)
            cli_inputs_help);
 }
 
-static void put_flags(FILE *f, unsigned flags)
-{
-    static const struct { unsigned bit; const char *name; } names[] = {
-        {MMDX_PRED_OOD, "ood"}, {MMDX_PRED_NO_EVIDENCE, "no_evidence"},
-        {MMDX_PRED_MISSING_MODALITY, "missing_modality"}, {MMDX_PRED_IMPUTED, "imputed"}};
-    int any = 0;
-    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-        if (flags & names[k].bit) {
-            fprintf(f, "%s%s", any ? "," : "", names[k].name);
-            any = 1;
-        }
-    }
-    if (!any) {
-        fputc('-', f);
-    }
-}
-
-/* Write every row of one prediction. */
-static void put_pred(FILE *f, const mmdx_pred_t *p)
-{
-    size_t K = mmdx_pred_n_classes(p), M = mmdx_pred_n_modalities(p);
-    for (size_t k = 0; k < K; k++) {
-        double lo, hi;
-        mmdx_pred_interval(p, k, &lo, &hi);
-        fprintf(f, "%s\t%s\t%s\t%.6g\t%.6g\t%.6g", mmdx_pred_patient(p), mmdx_pred_target_name(p),
-                mmdx_pred_class_name(p, k), mmdx_pred_prob(p, k), lo, hi);
-        for (size_t m = 0; m < M; m++) {
-            if (mmdx_pred_modality_present(p, m)) {
-                fprintf(f, "\t%.4g", mmdx_pred_evidence(p, k, m));
-            } else {
-                fputs("\tNA", f);
-            }
-        }
-        fputc('\t', f);
-        int any = 0;
-        for (size_t m = 0; m < M; m++) {
-            if (!mmdx_pred_modality_present(p, m)) {
-                fprintf(f, "%s%s", any ? "," : "", mmdx_pred_modality(p, m));
-                any = 1;
-            }
-        }
-        if (!any) {
-            fputc('-', f);
-        }
-        fprintf(f, "\t%zu\t", mmdx_pred_n_missing(p));
-        size_t nt = mmdx_pred_n_top(p, k);
-        for (size_t r = 0; r < nt; r++) {
-            double c;
-            const char *id = mmdx_pred_top_feature(p, k, r, &c);
-            fprintf(f, "%s%s:%+.3g", r ? "," : "", id, c);
-        }
-        if (nt == 0) {
-            fputc('-', f);
-        }
-        double pv;
-        mmdx_pred_ood(p, NULL, &pv);
-        fprintf(f, "\t%.3g\t", pv);
-        put_flags(f, mmdx_pred_flags(p));
-        fputc('\n', f);
-    }
-}
-
 int cmd_diagnose(int argc, char **argv)
 {
-    enum { OPT_REJECTS = 1 };
+    enum { OPT_REJECTS = 1, OPT_KB, OPT_ADVICE, OPT_LANG, OPT_TITLE, OPT_TIMESTAMP };
     static const struct option longopts[] = {
         CLI_INPUT_LONGOPTS,
         {"cohort", required_argument, NULL, 'c'}, {"model", required_argument, NULL, 'm'},
         {"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
         {"rejects", required_argument, NULL, OPT_REJECTS}, {"quiet", no_argument, NULL, 'q'},
+        {"kb", required_argument, NULL, OPT_KB}, {"advice", required_argument, NULL, OPT_ADVICE},
+        {"lang", required_argument, NULL, OPT_LANG}, {"title", required_argument, NULL, OPT_TITLE},
+        {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
         {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     cli_inputs_t in;
     const char *output = "-", *model_path = NULL, *cohort = NULL, *rejects = NULL, *format = "tsv";
     int verbose = 0, quiet = 0, opt, status = CLI_EXIT_FATAL;
     mmdx_ctx_t *ctx = NULL;
     mmdx_model_t *model = NULL;
-    mmdx_pred_t *pred = NULL;
-    mmdx_outfile_t *out = NULL;
+    dr_options_t dro = {MMDX_WRITER_TSV, "-", NULL, NULL, "en", NULL, NULL, NULL, 0};
+    dr_state_t drs = {0};
     fcli_data_t d = {0};
     mmdx_error_t err;
 
@@ -143,6 +98,21 @@ int cmd_diagnose(int argc, char **argv)
         case OPT_REJECTS:
             rejects = optarg;
             break;
+        case OPT_KB:
+            dro.kb = optarg;
+            break;
+        case OPT_ADVICE:
+            dro.advice = optarg;
+            break;
+        case OPT_LANG:
+            dro.lang = optarg;
+            break;
+        case OPT_TITLE:
+            dro.title = optarg;
+            break;
+        case OPT_TIMESTAMP:
+            dro.timestamp = optarg;
+            break;
         case 'q':
             quiet = 1;
             break;
@@ -169,17 +139,26 @@ int cmd_diagnose(int argc, char **argv)
         cli_inputs_free(&in);
         return cli_usage_error("diagnose", "no model: give --model MODEL.h5");
     }
-    if (strcmp(format, "tsv") != 0) {
+    if (mmdx_writer_format_parse(format, &dro.format) != MMDX_OK) {
         cli_inputs_free(&in);
-        return cli_usage_error("diagnose", "format '%s' is not available in this build (tsv is)", format);
+        return cli_usage_error("diagnose", "unknown format '%s' (tsv, jsonl, fhir or html)", format);
     }
-    mmdx_error_clear(&err);
-    if ((strcmp(output, "-") != 0 && mmdx_outfile_check(output, &err) != MMDX_OK) ||
-        (rejects && mmdx_outfile_check(rejects, &err) != MMDX_OK)) {
-        cli_print_error(NULL, &err);
+    if (strcmp(dro.lang, "en") != 0 && strcmp(dro.lang, "ko") != 0) {
+        cli_inputs_free(&in);
+        return cli_usage_error("diagnose", "unknown language '%s' (en or ko)", dro.lang);
+    }
+    if (dro.advice && dro.format != MMDX_WRITER_TSV) {
+        cli_inputs_free(&in);
+        return cli_usage_error("diagnose", "--advice is for the tsv format (the other formats hold the advice)");
+    }
+    dro.output = output;
+    dro.rejects = rejects;
+    dro.quiet = quiet;
+    if ((ctx = cli_ctx_new(quiet ? -1 : verbose)) == NULL) {
         goto done;
     }
-    if ((ctx = cli_ctx_new(quiet ? -1 : verbose)) == NULL) {
+    /* output paths and the KB are checked before any input is read */
+    if (dr_prepare(ctx, &dro, &drs) != MMDX_OK) {
         goto done;
     }
     mmdx_error_clear(&err);
@@ -191,69 +170,20 @@ int cmd_diagnose(int argc, char **argv)
         fprintf(stderr, "mmdx: %s: the model is not fitted (a federated training state?)\n", model_path);
         goto done;
     }
-    if (fcli_load(ctx, &in, cohort, NULL, mmdx_model_space(model), quiet, &d) != MMDX_OK) {
+    if (cohort) { /* a cohort file is streamed in chunks: memory does not grow with the patients */
+        status = dr_run_file(ctx, model, cohort, 4096, &dro, &drs);
         goto done;
     }
-    if ((pred = mmdx_pred_alloc()) == NULL) {
-        fprintf(stderr, "mmdx: out of memory\n");
+    if (fcli_load(ctx, &in, NULL, NULL, mmdx_model_space(model), quiet, &d) != MMDX_OK) {
         goto done;
     }
-    mmdx_error_clear(&err);
-    if (mmdx_outfile_open(output, &out, &err) != MMDX_OK) {
-        cli_print_error(NULL, &err);
-        goto done;
-    }
-    FILE *f = mmdx_outfile_stream(out);
-    fputs("patient_id\ttarget\tclass\tprobability\tci_low\tci_high", f);
-    for (size_t m = 0; m < mmdx_model_n_modalities(model); m++) {
-        fprintf(f, "\tevidence:%s", mmdx_model_modality(model, m));
-    }
-    fputs("\tmissing_modalities\tmissing_features\ttop_features\tood_pvalue\tflags\n", f);
-    size_t n = mmdx_cohort_n_patients(d.cohort), T = mmdx_space_n_targets(mmdx_model_space(model)), n_ood = 0;
-    for (size_t i = 0; i < n; i++) {
-        for (size_t t = 0; t < T; t++) {
-            mmdx_error_clear(&err);
-            if (mmdx_model_predict(model, d.cohort, i, t, pred, &err) != MMDX_OK) {
-                cli_print_error("diagnose", &err);
-                mmdx_outfile_abort(out);
-                out = NULL;
-                goto done;
-            }
-            put_pred(f, pred);
-            n_ood += t == 0 && (mmdx_pred_flags(pred) & MMDX_PRED_OOD);
-        }
-    }
-    mmdx_error_clear(&err);
-    int rc = mmdx_outfile_commit(out, &err);
-    out = NULL;
-    if (rc != MMDX_OK) {
-        cli_print_error(NULL, &err);
-        goto done;
-    }
-    long n_rejects = 0;
-    if (d.col) {
-        n_rejects = rejects || !quiet ? cli_write_rejects(d.col, rejects) : (long)mmdx_collect_n_rejects(d.col);
-        if (n_rejects < 0) {
-            goto done;
-        }
-    }
-    if (!quiet) {
-        fprintf(stderr, "mmdx: diagnose: %zu patients x %zu targets, %zu out of distribution, %ld rejected records\n",
-                n, T, n_ood, n_rejects);
-        size_t ignored = d.col ? mmdx_collect_n_ignored(d.col) : 0;
-        if (ignored) {
-            fprintf(stderr, "mmdx: warning: %zu observation%s of features the model does not have %s ignored\n",
-                    ignored, ignored == 1 ? "" : "s", ignored == 1 ? "was" : "were");
-        }
-    }
-    status = n_rejects > 0 ? CLI_EXIT_REJECTS : CLI_EXIT_OK;
+    status = dr_run(model, d.cohort, d.col, &dro, &drs);
     goto done;
 usage:
     cli_inputs_free(&in);
     return cli_usage_error("diagnose", "bad option");
 done:
-    mmdx_outfile_abort(out);
-    mmdx_pred_free(pred);
+    dr_free(&drs);
     mmdx_model_free(model);
     fcli_free(&d);
     mmdx_ctx_free(ctx);
