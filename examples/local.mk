@@ -52,7 +52,7 @@ DEMO_IN = data/demo/generated
 DEMO_ENV = MMDX_DATA_DIR='$(abs_top_srcdir)/data'
 DEMO_MMDX = $(DEMO_ENV) examples/mmdx/mmdx$(EXEEXT)
 DEMO_INPUTS = $(DEMO_ENV) $(SHELL) $(srcdir)/examples/mmdx/demo-inputs.sh examples/mmdx/mmdx$(EXEEXT)
-DEMO_STEPS = demo-about demo-ingest demo-train demo-diagnose
+DEMO_STEPS = demo-about demo-ingest
 demo: $(DEMO_STEPS)
 	@echo "demo: done; results are in $(abs_top_builddir)/$(DEMO_DIR)/"
 	@ls -l $(DEMO_DIR)
@@ -69,17 +69,6 @@ demo-ingest: demo-about $(DEMO_STAMP) examples/mmdx/mmdx$(EXEEXT)
 	  rc=$$?; test $$rc -le 1 || exit $$rc; \
 	  test $$rc -eq 0 || echo "demo: some records were rejected (as designed): $(DEMO_DIR)/$$set.rejects.tsv"; \
 	done
-# fusion: train on the training set, diagnose the held-out set (fusion/local.mk's commands)
-demo-train: demo-ingest
-	@inputs=$$($(DEMO_INPUTS) $(DEMO_IN)/train) || exit 2; \
-	echo "mmdx train$$inputs --labels $(DEMO_IN)/train/labels.tsv -o $(DEMO_DIR)/model.h5"; \
-	$(DEMO_MMDX) train -q $$inputs --labels $(DEMO_IN)/train/labels.tsv -o $(DEMO_DIR)/model.h5; \
-	rc=$$?; test $$rc -le 1 || exit $$rc
-demo-diagnose: demo-train
-	@inputs=$$($(DEMO_INPUTS) $(DEMO_IN)/test) || exit 2; \
-	echo "mmdx diagnose$$inputs --model $(DEMO_DIR)/model.h5 -o $(DEMO_DIR)/diagnoses.tsv"; \
-	$(DEMO_MMDX) diagnose -q $$inputs --model $(DEMO_DIR)/model.h5 -o $(DEMO_DIR)/diagnoses.tsv; \
-	rc=$$?; test $$rc -le 1 || exit $$rc
 clean-local: clean-demo
 clean-demo:
 	rm -rf $(DEMO_DIR)
