@@ -623,6 +623,81 @@ START_TEST(test_model_file)
 }
 END_TEST
 
+START_TEST(test_model_reader)
+{
+    /* streaming a cohort file in chunks of 70 rows gives the in-memory model */
+    synth_t tr = synth_make(500, 3, 3, 0.1, 51, 1.0);
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    char path[600];
+    snprintf(path, sizeof(path), "%s", tmp_path("cohort.h5"));
+    ck_assert_int_eq(mmdx_cohort_save(NULL, tr.c, path, &err), MMDX_OK);
+    mmdx_cohort_reader_t *r = NULL;
+    ck_assert_int_eq(mmdx_cohort_reader_open(NULL, path, &r, &err), MMDX_OK);
+    mmdx_model_t *a = fit_default(tr.space, tr.c), *b = NULL;
+    ck_assert_int_eq(mmdx_model_alloc(NULL, mmdx_cohort_reader_space(r), NULL, &b, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_fit_reader(b, r, 70, &err), 0);
+    mmdx_cohort_reader_close(r);
+    double p1[1000], p2[1000];
+    ck_assert_int_eq(mmdx_model_predict_probs(a, tr.c, 0, p1, NULL, NULL, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_predict_probs(b, tr.c, 0, p2, NULL, NULL, &err), MMDX_OK);
+    for (size_t i = 0; i < 1000; i++) {
+        ck_assert_double_eq_tol(p1[i], p2[i], 1e-9 * p1[i]);
+    }
+    mmdx_model_free(a);
+    mmdx_model_free(b);
+    synth_free(&tr);
+}
+END_TEST
+
+/* Allocation failure injection: the Nth allocation fails, for N = 1, 2, ... until a run
+ * succeeds; every run must return MMDX_ENOMEM cleanly (no crash; leaks show in ASan). */
+static long fail_at, n_alloc;
+static void *fail_malloc(size_t size)
+{
+    return ++n_alloc == fail_at ? NULL : malloc(size);
+}
+static void *fail_realloc(void *p, size_t size)
+{
+    return ++n_alloc == fail_at ? NULL : realloc(p, size);
+}
+
+START_TEST(test_model_failalloc)
+{
+    synth_t tr = synth_make(60, 2, 2, 0.2, 61, 1.0);
+    int done = 0;
+    for (fail_at = 1; !done && fail_at < 20000; fail_at++) {
+        n_alloc = 0;
+        mmdx_set_allocator(fail_malloc, fail_realloc, free);
+        mmdx_model_t *m = NULL;
+        mmdx_pred_t *p = NULL;
+        mmdx_error_t err;
+        mmdx_error_clear(&err);
+        double prob[120];
+        int rc = mmdx_model_alloc(NULL, tr.space, NULL, &m, &err);
+        if (rc == MMDX_OK) {
+            rc = mmdx_model_fit(m, tr.c, &err);
+        }
+        if (rc == MMDX_OK) {
+            rc = mmdx_model_predict_probs(m, tr.c, 0, prob, NULL, NULL, &err);
+        }
+        if (rc == MMDX_OK) {
+            p = mmdx_pred_alloc();
+            rc = p ? mmdx_model_predict(m, tr.c, 3, 0, p, &err) : MMDX_ENOMEM;
+        }
+        mmdx_pred_free(p);
+        mmdx_model_free(m);
+        mmdx_set_allocator(NULL, NULL, NULL);
+        ck_assert_msg(rc == MMDX_OK || rc == MMDX_ENOMEM, "allocation %ld failing gave %d (%s)", fail_at, rc,
+                      err.message);
+        done = rc == MMDX_OK;
+    }
+    ck_assert_msg(done, "never succeeded");
+    fprintf(stderr, "check_fusion: allocation failures 1..%ld reported as ENOMEM\n", fail_at - 2);
+    synth_free(&tr);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ WDBC */
 
 static const char *testdata(void)
@@ -751,6 +826,8 @@ static Suite *fusion_suite(void)
     tcase_add_test(m, test_model_multiclass);
     tcase_add_test(m, test_model_federated);
     tcase_add_test(m, test_model_file);
+    tcase_add_test(m, test_model_reader);
+    tcase_add_test(m, test_model_failalloc);
     suite_add_tcase(s, m);
     TCase *w = tcase_create("wdbc");
     tcase_set_timeout(w, 600);
