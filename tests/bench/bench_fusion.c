@@ -4,13 +4,18 @@
  * variance), peak RSS, and the fraction of the machine's dgemm rate training reaches.
  * Synthetic data: D features in one modality, correlated, 10% missing at random, one
  * binary target. Prints figures; never fails on time.
- * Usage: bench_fusion [--threads T] [--max-n N] [D...]   (default D = 16 64 256) */
+ * With --stream N, N patients are also written to a cohort file in chunks and the model
+ * is trained from it with mmdx_model_fit_reader() and scored chunk by chunk: peak RSS
+ * then does not grow with N (run it alone: RSS is the process peak).
+ * Usage: bench_fusion [--threads T] [--max-n N] [--stream N] [D...]  (default D = 16 64 256) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include <cblas.h>
 #include <mmdx/mmdx.h>
 
@@ -87,13 +92,123 @@ static double dgemm_gflops(void)
     return g;
 }
 
+static mmdx_space_t *bench_space(size_t D)
+{
+    mmdx_space_t *s = mmdx_space_alloc();
+    for (size_t j = 0; j < D; j++) {
+        char id[32];
+        snprintf(id, sizeof(id), "img:bench:f%zu", j);
+        if (mmdx_space_add_feature(s, id, MMDX_KIND_CONTINUOUS, NULL, MMDX_TRANSFORM_NONE, NULL) != MMDX_OK) {
+            exit(1);
+        }
+    }
+    const char *cls[] = {"0", "1"};
+    if (mmdx_space_add_target(s, "y", 2, cls, NULL) != MMDX_OK) {
+        exit(1);
+    }
+    return s;
+}
+
+/* Write n patients in chunks to a cohort file, train from it, score it chunk by chunk. */
+static int stream_run(size_t D, size_t n)
+{
+    const size_t chunk = 10000;
+    char path[256];
+    snprintf(path, sizeof(path), "/tmp/bench_fusion.%ld.h5", (long)getpid());
+    mmdx_space_t *s = bench_space(D);
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    mmdx_cohort_writer_t *w = NULL;
+    double t0 = now();
+    /* the file is written by a child process: the writer's own memory (its id index
+     * grows with N) must not count in the training and scoring peak RSS */
+    pid_t child = fork();
+    if (child < 0) {
+        return 1;
+    }
+    if (child > 0) {
+        int wst;
+        if (waitpid(child, &wst, 0) != child || !WIFEXITED(wst) || WEXITSTATUS(wst) != 0) {
+            fprintf(stderr, "bench_fusion: writing the cohort file failed\n");
+            return 1;
+        }
+        goto written;
+    }
+    if (mmdx_cohort_writer_open(NULL, path, s, &w, &err) != MMDX_OK) {
+        fprintf(stderr, "bench_fusion: %s\n", err.message);
+        _exit(1);
+    }
+    for (size_t i = 0; i < n; i += chunk) {
+        mmdx_cohort_t *c = make(s, n - i < chunk ? n - i : chunk, D);
+        /* ids must differ between chunks */
+        for (size_t r = 0; r < mmdx_cohort_n_patients(c); r++) {
+            char id[32];
+            snprintf(id, sizeof(id), "B%zu", i + r);
+            if (mmdx_cohort_set_id(c, r, id) != MMDX_OK) {
+                _exit(1);
+            }
+        }
+        if (mmdx_cohort_writer_append(w, c, &err) != MMDX_OK) {
+            fprintf(stderr, "bench_fusion: %s\n", err.message);
+            _exit(1);
+        }
+        mmdx_cohort_free(c);
+    }
+    if (mmdx_cohort_writer_commit(w, &err) != MMDX_OK) {
+        fprintf(stderr, "bench_fusion: %s\n", err.message);
+        _exit(1);
+    }
+    _exit(0);
+written:;
+    double t_write = now() - t0;
+    mmdx_cohort_reader_t *r = NULL;
+    mmdx_model_t *m = NULL;
+    if (mmdx_cohort_reader_open(NULL, path, &r, &err) != MMDX_OK ||
+        mmdx_model_alloc(NULL, mmdx_cohort_reader_space(r), NULL, &m, &err) != MMDX_OK) {
+        fprintf(stderr, "bench_fusion: %s\n", err.message);
+        return 1;
+    }
+    t0 = now();
+    if (mmdx_model_fit_reader(m, r, chunk, &err) != 0) {
+        fprintf(stderr, "bench_fusion: %s\n", err.message);
+        return 1;
+    }
+    double t_fit = now() - t0;
+    double *p = malloc(2 * chunk * sizeof(double));
+    mmdx_cohort_t *c = NULL;
+    int rc;
+    double t_pred = 0;
+    if (mmdx_cohort_reader_rewind(r) != MMDX_OK) {
+        return 1;
+    }
+    while ((rc = mmdx_cohort_reader_next(r, chunk, &c, &err)) == 1) {
+        t0 = now();
+        if (mmdx_model_predict_probs(m, c, 0, p, NULL, NULL, &err) != MMDX_OK) {
+            return 1;
+        }
+        t_pred += now() - t0;
+        mmdx_cohort_free(c);
+    }
+    printf("%6zu %8zu %7u %12.0f %14.0f %10s %10s %9.0f  (streamed from a cohort file; writing it: %.1f s)\n", D, n,
+           mmdx_model_pass(m), (double)n / t_fit, (double)n / t_pred, "", "", peak_rss_mb(), t_write);
+    free(p);
+    mmdx_model_free(m);
+    mmdx_cohort_reader_close(r);
+    mmdx_space_free(s);
+    remove(path);
+    return rc < 0;
+}
+
 int main(int argc, char **argv)
 {
+    size_t stream_n = 0;
     int threads = 1;
     size_t max_n = 100000, Ds[8] = {16, 64, 256}, nD = 3, nDarg = 0;
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--threads") == 0 && a + 1 < argc) {
             threads = atoi(argv[++a]);
+        } else if (strcmp(argv[a], "--stream") == 0 && a + 1 < argc) {
+            stream_n = strtoul(argv[++a], NULL, 10);
         } else if (strcmp(argv[a], "--max-n") == 0 && a + 1 < argc) {
             max_n = strtoul(argv[++a], NULL, 10);
         } else if (nDarg < 8) {
@@ -109,7 +224,12 @@ int main(int argc, char **argv)
            threads, threads == 1 ? "" : "s", peak);
     printf("%6s %8s %7s %12s %14s %10s %10s %9s\n", "D", "N", "passes", "train pat/s", "score pred/s", "train GF/s",
            "of dgemm", "RSS MB");
-    for (size_t k = 0; k < nD; k++) {
+    for (size_t k = 0; k < nD && stream_n; k++) {
+        if (stream_run(Ds[k], stream_n) != 0) {
+            return 1;
+        }
+    }
+    for (size_t k = 0; k < nD && !stream_n; k++) {
         size_t D = Ds[k];
         for (size_t n = 10000; n <= max_n; n *= 10) {
             mmdx_space_t *s = mmdx_space_alloc();
