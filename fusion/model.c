@@ -103,6 +103,7 @@ int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol)
         return MMDX_OK;
     }
     f->obj_prev = obj;
+    f->n_used = f->n;
     memcpy(f->beta_prev, f->beta, f->d * sizeof(double));
     double step = 0;
     if (fz_logistic_newton(f->d, f->beta, f->m0, f->prec0, f->g, f->H, f->L, &step) != 0) {

@@ -171,7 +171,7 @@ static int write_fit(hid_t loc, const char *name, const fz_fit_t *f)
     int rc = w_doubles(g, "beta", d, 0, f->beta) || w_doubles(g, "beta_prev", d, 0, f->beta_prev) ||
              w_doubles(g, "prior_mean", d, 0, f->m0) || w_doubles(g, "prior_precision", d, 0, f->prec0) ||
              w_doubles(g, "precision_cholesky", d, d, f->L) || w_doubles(g, "gradient", d, 0, f->g) ||
-             w_doubles(g, "hessian", d, d, f->H) || a_double(g, "loglik", f->ll) || a_double(g, "n", f->n) ||
+             w_doubles(g, "hessian", d, d, f->H) || a_double(g, "loglik", f->ll) || a_double(g, "n", f->n) || a_double(g, "n_used", f->n_used) ||
              a_double(g, "objective_prev", f->obj_prev) || a_int64(g, "iterations", f->iter) ||
              a_int64(g, "converged", f->done);
     H5Gclose(g);
@@ -620,7 +620,8 @@ static int read_fit(rd_t *r, hid_t loc, const char *name, fz_fit_t *f)
              r_doubles(r, g, "prior_mean", d, 0, f->m0) || r_doubles(r, g, "prior_precision", d, 0, f->prec0) ||
              r_doubles(r, g, "precision_cholesky", d, d, f->L) || r_doubles(r, g, "gradient", d, 0, f->g) ||
              r_doubles(r, g, "hessian", d, d, f->H) || a_rdouble(r, g, "loglik", &f->ll) ||
-             a_rdouble(r, g, "n", &f->n) || a_rdouble(r, g, "objective_prev", &f->obj_prev) ||
+             a_rdouble(r, g, "n", &f->n) || a_rdouble(r, g, "n_used", &f->n_used) ||
+             a_rdouble(r, g, "objective_prev", &f->obj_prev) ||
              a_rint(r, g, "iterations", &iter) || a_rint(r, g, "converged", &done);
     H5Gclose(g);
     if (rc) {

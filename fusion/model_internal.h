@@ -30,6 +30,7 @@ typedef struct fz_fit {
     double *g, *H;                          /* aggregates: d, d x d (lower) */
     double ll;                              /* aggregate log-likelihood */
     double n;                               /* aggregate patients (weights) */
+    double n_used;                          /* patients in the last completed pass (a parameter) */
     double *L;                              /* d x d (+ d work): Cholesky of the posterior precision */
     double obj_prev;
     unsigned iter;

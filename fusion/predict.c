@@ -164,6 +164,12 @@ static int eval_row(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
         for (size_t b = 0; b < nb; b++) {
             const fz_binary_t *bn = &m->bins[b0 + b];
             const fz_fit_t *ft = &bn->fits[k * nf];
+            if (ft->n_used <= 0) { /* trained on nobody: no evidence */
+                w->e[b * m->nmod + k] = 0;
+                w->v[b * m->nmod + k] = 0;
+                w->kappa[b * m->nmod + k] = 0;
+                continue;
+            }
             double var;
             double mu = fz_fit_eval(ft, x, &var, wk);
             var += fz_prow_variance(w->prow[k], ft->beta + 1);
@@ -353,7 +359,7 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         fz_logistic_linvar(nc, d, bt->X, nc, ft->L, bt->pv, bt->work);
         for (size_t i = 0; i < nc; i++) {
             size_t at = (i * nb + b) * M + k;
-            if (!present[i]) {
+            if (!present[i] || ft->n_used <= 0) {
                 bt->E[at] = 0;
                 bt->V[at] = 0;
                 continue;

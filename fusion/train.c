@@ -266,6 +266,10 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                     continue;
                 }
                 const fz_fit_t *ft = &bn->fits[k * nf + 1 + b.fold[i]];
+                if (ft->n_used <= 0) {
+                    E[(k + 1) * n + i] = 0; /* a regression that saw nobody carries no evidence */
+                    continue;
+                }
                 double var;
                 double mu = fz_fit_eval(ft, x, &var, wk);
                 if (!full) {

@@ -385,6 +385,37 @@ START_TEST(test_model_missing)
 }
 END_TEST
 
+START_TEST(test_model_unseen_modality)
+{
+    /* a modality no labelled training patient had carries no evidence at prediction */
+    synth_t tr = synth_make(300, 3, 2, 0.0, 71, 1.0);
+    for (size_t i = 0; i < 300; i++) {
+        for (size_t j = 3; j < 5; j++) {
+            if (mmdx_cohort_label(tr.c, i, 0) >= 0 && i % 10 != 0) {
+                mmdx_cohort_set_missing(tr.c, i, j);
+            }
+        }
+        if (i % 10 == 0) {
+            mmdx_cohort_set_label(tr.c, i, 0, -1); /* labs only in unlabelled patients */
+        }
+    }
+    mmdx_model_t *m = fit_default(tr.space, tr.c);
+    mmdx_pred_t *p = mmdx_pred_alloc();
+    mmdx_error_t err;
+    ck_assert_int_eq(mmdx_model_predict(m, tr.c, 0, 0, p, &err), MMDX_OK);
+    ck_assert_str_eq(mmdx_pred_modality(p, 1), "lab");
+    ck_assert(mmdx_pred_modality_present(p, 1));
+    ck_assert_double_eq(mmdx_pred_evidence(p, 1, 1), 0);
+    ck_assert(mmdx_pred_evidence(p, 1, 0) != 0);
+    double pr[600];
+    ck_assert_int_eq(mmdx_model_predict_probs(m, tr.c, 0, pr, NULL, NULL, &err), MMDX_OK);
+    ck_assert_double_eq_tol(pr[1], mmdx_pred_prob(p, 1), 1e-12);
+    mmdx_pred_free(p);
+    mmdx_model_free(m);
+    synth_free(&tr);
+}
+END_TEST
+
 START_TEST(test_model_degenerate)
 {
     /* N < D, constant and collinear features, separable classes: finite, never NaN */
@@ -823,6 +854,7 @@ static Suite *fusion_suite(void)
     tcase_add_test(m, test_model_synthetic);
     tcase_add_test(m, test_model_missing);
     tcase_add_test(m, test_model_degenerate);
+    tcase_add_test(m, test_model_unseen_modality);
     tcase_add_test(m, test_model_multiclass);
     tcase_add_test(m, test_model_federated);
     tcase_add_test(m, test_model_file);
