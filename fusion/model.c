@@ -154,8 +154,39 @@ void mmdx_model_free(mmdx_model_t *m)
     mmdx_free(m->tgt_nbin);
     mmdx_free(m->counts);
     mmdx_free(m->tgt_cls0);
+    for (size_t k = 0; k < m->n_prov; k++) {
+        mmdx_free(m->prov[k]);
+    }
+    mmdx_free(m->prov);
     mmdx_space_free(m->space);
     mmdx_free(m);
+}
+
+int mmdx_model_add_provenance(mmdx_model_t *m, const char *line)
+{
+    if (!m || !line || strpbrk(line, "\r\n")) {
+        return MMDX_EINVAL;
+    }
+    char **p = mmdx_realloc(m->prov, (m->n_prov + 1) * sizeof(char *));
+    if (!p) {
+        return MMDX_ENOMEM;
+    }
+    m->prov = p;
+    if (!(m->prov[m->n_prov] = mmdx_strdup(line))) {
+        return MMDX_ENOMEM;
+    }
+    m->n_prov++;
+    return MMDX_OK;
+}
+
+size_t mmdx_model_n_provenance(const mmdx_model_t *m)
+{
+    return m ? m->n_prov : 0;
+}
+
+const char *mmdx_model_provenance(const mmdx_model_t *m, size_t k)
+{
+    return m && k < m->n_prov ? m->prov[k] : "";
 }
 
 static int options_valid(const mmdx_model_options_t *o)

@@ -197,7 +197,7 @@ static int write_model(hid_t f, const mmdx_model_t *m)
         a_int64(f, "phase", m->phase) || a_int64(f, "pass", m->pass) || a_double(f, "n_patients", m->n_patients)) {
         return -1;
     }
-    if (write_space(f, m->space)) {
+    if (write_space(f, m->space) || w_strings(f, "provenance", m->n_prov, (const char **)m->prov)) {
         return -1;
     }
     hid_t g = H5Gcreate2(f, "options", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -820,6 +820,17 @@ int mmdx_model_load(mmdx_ctx_t *ctx, const char *path, mmdx_model_t **out, mmdx_
         goto done;
     }
     rc = read_model(&r, f, m);
+    long np = rc == MMDX_OK ? r_len(f, "provenance") : 0;
+    if (np > 0) {
+        char **lines = r_strings(&r, f, "provenance", (size_t)np);
+        if (!lines) {
+            rc = MMDX_EFORMAT;
+        }
+        for (long k = 0; lines && k < np && rc == MMDX_OK; k++) {
+            rc = mmdx_model_add_provenance(m, lines[k]);
+        }
+        strings_free(lines, lines ? (size_t)np : 0);
+    }
 done:
     H5Fclose(f);
     mmdx_space_free(space);

@@ -72,6 +72,8 @@ struct mmdx_model {
     int phase;
     unsigned pass;
     double n_patients;  /* aggregate patients seen in the first pass */
+    char **prov;        /* provenance lines (owned) */
+    size_t n_prov;
 };
 
 /* Mapping of a cohort onto the model: model feature -> cohort column (-1 when absent). */

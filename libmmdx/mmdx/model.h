@@ -180,6 +180,17 @@ MMDX_EXPORT int mmdx_model_feature_is_log(const mmdx_model_t *m, size_t j);
 /** Labelled training patients of target t (0 before the first step). */
 MMDX_EXPORT size_t mmdx_model_n_train(const mmdx_model_t *m, size_t t);
 
+/**
+ * Record a line of provenance (e.g. "input: imaging retina.h5") in the model; it is
+ * saved with the model file. Copied. Must not hold patient-level data.
+ * @return MMDX_OK, MMDX_EINVAL (NULL or a line break in @p line), MMDX_ENOMEM.
+ */
+MMDX_EXPORT int mmdx_model_add_provenance(mmdx_model_t *m, const char *line) MMDX_WARN_UNUSED;
+/** Number of provenance lines. */
+MMDX_EXPORT size_t mmdx_model_n_provenance(const mmdx_model_t *m);
+/** Provenance line @p k. Borrowed; valid until the model is freed. "" when out of range. */
+MMDX_EXPORT const char *mmdx_model_provenance(const mmdx_model_t *m, size_t k);
+
 /* ------------------------------------------------------------------ files */
 
 /**

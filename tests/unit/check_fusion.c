@@ -614,9 +614,13 @@ START_TEST(test_model_file)
     mmdx_error_t err;
     mmdx_error_clear(&err);
     const char *path = tmp_path("model.h5");
+    ck_assert_int_eq(mmdx_model_add_provenance(m, "input: --imaging a.h5"), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_add_provenance(m, "two\nlines"), MMDX_EINVAL);
     ck_assert_int_eq(mmdx_model_save(m, path, &err), MMDX_OK);
     ck_assert_int_eq(mmdx_model_load(NULL, path, &back, &err), MMDX_OK);
     ck_assert(mmdx_space_equal(mmdx_model_space(m), mmdx_model_space(back)));
+    ck_assert_uint_eq(mmdx_model_n_provenance(back), 1);
+    ck_assert_str_eq(mmdx_model_provenance(back, 0), "input: --imaging a.h5");
     double p1[600], p2[600], l1[600], l2[600];
     ck_assert_int_eq(mmdx_model_predict_probs(m, tr.c, 0, p1, l1, NULL, &err), MMDX_OK);
     ck_assert_int_eq(mmdx_model_predict_probs(back, tr.c, 0, p2, l2, NULL, &err), MMDX_OK);
