@@ -256,7 +256,8 @@ fz_prow_t *fz_prow_alloc(size_t D)
     r->mi = mmdx_malloc(d1 * sizeof(size_t));
     r->L = mmdx_malloc(d1 * d1 * sizeof(double));
     r->t = mmdx_malloc(d1 * sizeof(double));
-    if (!r->mi || !r->L || !r->t) {
+    r->zc = mmdx_malloc(d1 * sizeof(double));
+    if (!r->mi || !r->L || !r->t || !r->zc) {
         fz_prow_free(r);
         return NULL;
     }
@@ -271,6 +272,7 @@ void fz_prow_free(fz_prow_t *r)
     mmdx_free(r->mi);
     mmdx_free(r->L);
     mmdx_free(r->t);
+    mmdx_free(r->zc);
     mmdx_free(r);
 }
 
@@ -358,11 +360,14 @@ void fz_prow_impute_mean(fz_prow_t *r, const double *Lambda, double *z, size_t s
                          int *ok)
 {
     size_t D = r->D, nm = 0;
+    double *zc = r->zc; /* a row of a column-major block is strided: work on a copy */
     *ok = 1;
     for (size_t j = 0; j < D; j++) {
         if (obs[j * so] == 0) {
             r->mi[nm++] = j;
-            z[j * sz] = 0;
+            zc[j] = 0;
+        } else {
+            zc[j] = z[j * sz];
         }
     }
     r->nm = nm;
@@ -383,7 +388,7 @@ void fz_prow_impute_mean(fz_prow_t *r, const double *Lambda, double *z, size_t s
         const double *row = Lambda + r->mi[b] * D; /* symmetric: column mi[b] is row mi[b] */
         double s = 0;
         for (size_t j = 0; j < D; j++) {
-            s += row[j] * z[j * sz]; /* missing entries are 0 */
+            s += row[j] * zc[j]; /* missing entries are 0 */
         }
         t[b] = s;
     }

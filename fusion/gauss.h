@@ -75,6 +75,7 @@ typedef struct fz_prow {
     size_t *mi;   /* missing indices (D) */
     double *L;    /* nm x nm Cholesky factor of Lambda_MM (D * D) */
     double *t;    /* scratch (D) */
+    double *zc;   /* the row's values, contiguous (D) */
 } fz_prow_t;
 
 fz_prow_t *fz_prow_alloc(size_t D);

@@ -639,7 +639,7 @@ int mmdx_model_merge(mmdx_model_t *dst, const mmdx_model_t *src, mmdx_error_t *e
     default: {
         size_t nf = (size_t)dst->opt.folds + 1;
         for (size_t bi = 0; bi < dst->nbin; bi++) {
-            if (dst->phase == FZ_PH_MODAL) {
+            if (dst->phase == FZ_PH_MODAL || dst->phase == FZ_PH_FOLDS) {
                 for (size_t k = 0; k < dst->nmod * nf; k++) {
                     add_fit(&dst->bins[bi].fits[k], &src->bins[bi].fits[k]);
                 }

@@ -7,7 +7,7 @@
 #include "gauss.h"
 
 /* Training phases: one or more passes over the data each. */
-enum { FZ_PH_MOMENTS = 0, FZ_PH_COVAR = 1, FZ_PH_MODAL = 2, FZ_PH_STACK = 3, FZ_PH_DONE = 4 };
+enum { FZ_PH_MOMENTS = 0, FZ_PH_COVAR = 1, FZ_PH_MODAL = 2, FZ_PH_FOLDS = 3, FZ_PH_STACK = 4, FZ_PH_DONE = 5 };
 
 /* Moments accumulated per column in the first pass. */
 enum { FZ_MOM_N, FZ_MOM_S1, FZ_MOM_S2, FZ_MOM_S3, FZ_MOM_NPOS, FZ_MOM_L1, FZ_MOM_L2, FZ_MOM_L3, FZ_MOM_MIN,
@@ -52,7 +52,9 @@ typedef struct fz_modality {
 typedef struct fz_binary {
     size_t target, cls;
     double l0;          /* prior log-odds (training prevalence, smoothed) */
-    fz_fit_t *fits;     /* nmod * (folds + 1): [m * (folds + 1) + f], f = 0 full, f > 0 without fold f - 1 */
+    fz_fit_t *fits;     /* nmod * (folds + 1): [m * (folds + 1) + f], f = 0 full (Newton), f > 0 without
+                           fold f - 1 (one Newton step from the full fit's mode; in the folds pass
+                           their aggregates hold fold f - 1's own sums at that mode) */
     fz_fit_t stack;     /* d = nmod + 1 */
 } fz_binary_t;
 

@@ -206,7 +206,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
             md->nseen += (double)seen;
             continue;
         }
-        if (m->phase == FZ_PH_MODAL) {
+        if (m->phase == FZ_PH_MODAL || m->phase == FZ_PH_FOLDS) {
             rc = impute_rows(md, b.prow, n, b.X, b.O);
             if (rc != MMDX_OK) {
                 break;
@@ -219,18 +219,38 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                 b.y[i] = lt[i] == (int)bn->cls;
             }
             if (m->phase == FZ_PH_MODAL) {
-                for (size_t f = 0; f < nf; f++) {
-                    fz_fit_t *ft = &bn->fits[k * nf + f];
-                    if (ft->done) {
-                        continue;
-                    }
+                fz_fit_t *ft = &bn->fits[k * nf];
+                if (!ft->done) {
                     double nn = 0;
                     for (size_t i = 0; i < n; i++) {
-                        int use = lt[i] >= 0 && b.w[i] != 0 && (f == 0 || b.fold[i] != f - 1);
-                        b.wf[i] = use;
-                        nn += use;
+                        b.wf[i] = lt[i] >= 0 && b.w[i] != 0;
+                        nn += b.wf[i];
                     }
                     fz_logistic_accumulate(n, d, b.X, n, b.y, b.wf, ft->beta, ft->g, ft->H, &ft->ll, b.work);
+                    ft->n += nn;
+                }
+                continue;
+            }
+            if (m->phase == FZ_PH_FOLDS) {
+                /* each fold's own sums at the full fit's mode: one Hessian's worth of work */
+                const fz_fit_t *full = &bn->fits[k * nf];
+                for (size_t f = 1; f < nf; f++) {
+                    fz_fit_t *ft = &bn->fits[k * nf + f];
+                    double nn = 0;
+                    size_t r = 0;
+                    for (size_t i = 0; i < n; i++) {
+                        if (lt[i] >= 0 && b.w[i] != 0 && b.fold[i] == f - 1) {
+                            nn += 1;
+                            r++;
+                        }
+                    }
+                    if (r == 0) {
+                        continue;
+                    }
+                    for (size_t i = 0; i < n; i++) {
+                        b.wf[i] = lt[i] >= 0 && b.w[i] != 0 && b.fold[i] == f - 1;
+                    }
+                    fz_logistic_accumulate(n, d, b.X, n, b.y, b.wf, full->beta, ft->g, ft->H, &ft->ll, b.work);
                     ft->n += nn;
                 }
                 continue;
@@ -435,6 +455,83 @@ static int step_moments(mmdx_model_t *m, mmdx_error_t *err)
     return MMDX_OK;
 }
 
+/*
+ * The cross-fitting fits from the folds pass: with g_q, H_q fold q's sums at the full
+ * fit's mode b, and r the full log-posterior gradient there (about 0), the fit without
+ * fold f is one Newton step from b: A_f = sum_{q != f} H_q + P, b_f = b + A_f^{-1}(r - g_f).
+ * The full fit's posterior factor is refreshed at its mode from sum_q H_q + P.
+ */
+static int step_folds(mmdx_model_t *m, mmdx_error_t *err)
+{
+    size_t nf = (size_t)m->opt.folds + 1;
+    for (size_t bi = 0; bi < m->nbin; bi++) {
+        for (size_t k = 0; k < m->nmod; k++) {
+            fz_fit_t *full = &m->bins[bi].fits[k * nf];
+            size_t d = full->d;
+            double *Hs = mmdx_calloc(d * d, sizeof(double)), *gs = mmdx_calloc(d, sizeof(double));
+            double *r = mmdx_calloc(d, sizeof(double)), *Hf = mmdx_malloc(d * d * sizeof(double));
+            if (!Hs || !gs || !r || !Hf) {
+                mmdx_free(Hs);
+                mmdx_free(gs);
+                mmdx_free(r);
+                mmdx_free(Hf);
+                return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+            }
+            double nall = 0;
+            for (size_t f = 1; f < nf; f++) {
+                const fz_fit_t *ft = &m->bins[bi].fits[k * nf + f];
+                for (size_t j = 0; j < d * d; j++) {
+                    Hs[j] += ft->H[j];
+                }
+                for (size_t j = 0; j < d; j++) {
+                    gs[j] += ft->g[j];
+                }
+                nall += ft->n;
+            }
+            for (size_t j = 0; j < d; j++) {
+                r[j] = gs[j] - full->prec0[j] * (full->beta[j] - full->m0[j]);
+            }
+            int rc = MMDX_OK;
+            double step;
+            /* the full fit's factor at its mode: a zero step from a zero gradient */
+            memcpy(Hf, full->beta, d * sizeof(double));
+            double *zero = mmdx_calloc(d, sizeof(double));
+            if (!zero || fz_logistic_newton(d, Hf, full->beta, full->prec0, zero, Hs, full->L, &step) != 0) {
+                rc = zero ? MMDX_ENUMERIC : MMDX_ENOMEM;
+            }
+            mmdx_free(zero);
+            for (size_t f = 1; f < nf && rc == MMDX_OK; f++) {
+                fz_fit_t *ft = &m->bins[bi].fits[k * nf + f];
+                for (size_t j = 0; j < d * d; j++) {
+                    Hf[j] = Hs[j] - ft->H[j];
+                }
+                double *gf = ft->g; /* becomes the right-hand side: r - g_f, solved about b */
+                for (size_t j = 0; j < d; j++) {
+                    gf[j] = r[j] - gf[j];
+                }
+                /* newton() solves (H + P) s = g - P (beta - m0); with beta = m0 := b the
+                 * prior term vanishes, so pass b as both beta and m0 */
+                memcpy(ft->beta, full->beta, d * sizeof(double));
+                if (fz_logistic_newton(d, ft->beta, full->beta, full->prec0, gf, Hf, ft->L, &step) != 0) {
+                    rc = MMDX_ENUMERIC;
+                }
+                ft->n_used = nall - ft->n;
+                ft->done = 1;
+            }
+            full->n_used = nall;
+            mmdx_free(Hs);
+            mmdx_free(gs);
+            mmdx_free(r);
+            mmdx_free(Hf);
+            if (rc != MMDX_OK) {
+                return mmdx_error_set(err, rc, "", m->mods[k].name, 0,
+                                      rc == MMDX_ENOMEM ? "out of memory" : "a cross-fitting step failed");
+            }
+        }
+    }
+    return MMDX_OK;
+}
+
 static void clear_aggregates(mmdx_model_t *m)
 {
     size_t nf = (size_t)m->opt.folds + 1;
@@ -495,20 +592,26 @@ int mmdx_model_step(mmdx_model_t *m, mmdx_error_t *err)
         }
         m->phase = FZ_PH_MODAL;
         break;
+    case FZ_PH_FOLDS:
+        rc = step_folds(m, err);
+        if (rc == MMDX_OK) {
+            m->phase = FZ_PH_STACK;
+        }
+        break;
     case FZ_PH_MODAL:
     case FZ_PH_STACK: {
         int all = 1;
         for (size_t bi = 0; bi < m->nbin && rc == MMDX_OK; bi++) {
             fz_binary_t *b = &m->bins[bi];
-            size_t nfit = m->phase == FZ_PH_MODAL ? m->nmod * nf : 1;
+            size_t nfit = m->phase == FZ_PH_MODAL ? m->nmod : 1;
             for (size_t k = 0; k < nfit && rc == MMDX_OK; k++) {
-                fz_fit_t *f = m->phase == FZ_PH_MODAL ? &b->fits[k] : &b->stack;
+                fz_fit_t *f = m->phase == FZ_PH_MODAL ? &b->fits[k * nf] : &b->stack;
                 rc = fz_fit_newton(f, m->opt.max_iter, m->opt.tol);
                 if (rc != MMDX_OK) {
                     char what[MMDX_ID_MAX * 2 + 64];
                     snprintf(what, sizeof(what), "%s=%s %s", mmdx_space_target_name(m->space, b->target),
                              mmdx_space_class_name(m->space, b->target, b->cls),
-                             m->phase == FZ_PH_MODAL ? m->mods[k / nf].name : "stacking");
+                             m->phase == FZ_PH_MODAL ? m->mods[k].name : "stacking");
                     mmdx_error_set(err, rc, "", what, 0,
                                    "Newton iterations of the logistic regression did not converge in %u steps",
                                    m->opt.max_iter);
@@ -517,7 +620,7 @@ int mmdx_model_step(mmdx_model_t *m, mmdx_error_t *err)
             }
         }
         if (rc == MMDX_OK && all) {
-            m->phase = m->phase == FZ_PH_MODAL ? FZ_PH_STACK : FZ_PH_DONE;
+            m->phase = m->phase == FZ_PH_MODAL ? FZ_PH_FOLDS : FZ_PH_DONE;
         }
         break;
     }
