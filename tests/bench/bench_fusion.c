@@ -265,9 +265,11 @@ int main(int argc, char **argv)
                 return 1;
             }
             double t_pred = now() - t0;
-            /* Newton passes do (folds + 1) Hessians of n x (D+1)^2 multiply-adds each */
+            /* the modality passes (all but moments, covariance and about three stacking
+             * passes; the cross-fitting pass included) do one Hessian of n x (D+1)^2
+             * multiply-adds each, counted as 2 flops */
             unsigned passes = mmdx_model_pass(m);
-            double d1 = (double)D + 1, flops = (double)(passes > 4 ? passes - 4 : 1) * 6.0 * (double)n * d1 * d1;
+            double d1 = (double)D + 1, flops = (double)(passes > 5 ? passes - 5 : 1) * 2.0 * (double)n * d1 * d1;
             double gf = flops / t_fit / 1e9;
             printf("%6zu %8zu %7u %12.0f %14.0f %10.2f %9.1f%% %9.0f\n", D, n, passes, (double)n / t_fit,
                    (double)n / t_pred, gf, 100 * gf / peak, peak_rss_mb());
