@@ -66,7 +66,7 @@ typedef struct mmdx_model_options {
     double tol;           /**< convergence: largest Newton step on any coefficient (1e-9) */
     double ood_pvalue;    /**< flag out-of-distribution below this chi-square p-value (1e-4) */
     unsigned top_features;/**< top contributing features kept per prediction and class (5) */
-    mmdx_autolog_t autolog; /**< log-transform detection scope (MMDX_AUTOLOG_LABS) */
+    mmdx_autolog_t autolog; /**< log-transform detection scope (MMDX_AUTOLOG_ALL) */
     uint64_t seed;        /**< salt of the patient-id hash that assigns folds (0) */
 } mmdx_model_options_t;
 
