@@ -173,7 +173,10 @@ MMDX_EXPORT void mmdx_advice_free(mmdx_advice_t *advice);
  * three-valued logic: a rule whose evidence is missing is listed as unknown
  * ("unknown: check X before prescribing"), never taken as false. An avoid rule that
  * fires excludes the treatment; adjust and caution rules travel with it.
+ * @param kb the knowledge base
+ * @param patient the patient's posteriors and facts (borrowed for the call)
  * @param out new advice; free with mmdx_advice_free().
+ * @param err optional error details
  * @return MMDX_OK; MMDX_EINVAL (NULL arguments, a probability outside [0,1] or an
  *         interval that does not hold its mean, named in @p err); MMDX_ENOMEM.
  */

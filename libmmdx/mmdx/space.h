@@ -49,7 +49,11 @@ MMDX_EXPORT void mmdx_space_free(mmdx_space_t *space);
 
 /**
  * Add a feature, or find it when the id exists with the same kind.
+ * @param space the space to add to
+ * @param id namespaced feature id (`lab:loinc:2160-0`); copied
+ * @param kind continuous, binary, dosage or categorical
  * @param unit canonical unit (UCUM) or NULL; copied.
+ * @param transform declared transform (none, log, logit, or auto: detected at training)
  * @param index_out set to the feature's index (may be NULL).
  * @return MMDX_OK; MMDX_EINVAL for a malformed id (no namespace, too long, control characters);
  *         MMDX_EDUP when the id exists with another kind; MMDX_ENOMEM.
