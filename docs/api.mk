@@ -16,7 +16,7 @@ clean-docs-api:
 # the test: Doxygen over the headers, warnings as errors (skipped when doxygen is missing)
 TESTS += tests/e2e/doxygen.sh
 AM_TESTS_ENVIRONMENT += DOXYGEN='$(DOXYGEN)'; export DOXYGEN;
-EXTRA_DIST += tests/e2e/doxygen.sh docs/Doxyfile
+EXTRA_DIST += tests/e2e/doxygen.sh docs/Doxyfile docs/guide.md docs/model.md
 
 # the library's man page
 dist_man3_MANS = docs/man/libmmdx.3
