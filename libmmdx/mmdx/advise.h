@@ -26,6 +26,7 @@ extern "C" {
 MMDX_EXPORT int mmdx_posteriors_from_preds(const mmdx_pred_t *const *preds, size_t n_preds, mmdx_posterior_t *out,
                                            size_t cap, size_t *n_out) MMDX_WARN_UNUSED;
 
+/** A model and a KB ready to advise patient after patient (opaque). */
 typedef struct mmdx_advisor mmdx_advisor_t;
 
 /**
