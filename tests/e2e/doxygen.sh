@@ -1,7 +1,8 @@
 #!/bin/sh
 # The API reference builds from the public headers with Doxygen warnings as errors
-# (docs/Doxyfile): a broken or incomplete doc comment (unknown @param, a parameter left
-# out of a documented list, a bad command or tag) fails here. Skipped without doxygen.
+# (docs/Doxyfile): an undocumented public declaration or a broken doc comment (unknown
+# @param, a parameter left out of a documented list, a bad command or tag) fails here,
+# naming file and line. Skipped without doxygen.
 set -u
 b=${MMDX_BUILDDIR:-.}
 s=${MMDX_SRCDIR:-.}
