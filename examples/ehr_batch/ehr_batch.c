@@ -44,15 +44,18 @@ int main(int argc, char **argv)
     if (mmdx_writer_open(MMDX_WRITER_FHIR, argv[3], &opt, &w, &err) != MMDX_OK)
         return fail(argv[3], &err);
     size_t T = mmdx_space_n_targets(mmdx_model_space(model));
-    mmdx_pred_t *preds[16] = {NULL};
-    for (size_t t = 0; t < T && t < 16; t++)
+    mmdx_pred_t *preds[16] = {NULL}; /* one per target, reused for every patient */
+    if (T > 16) {
+        fprintf(stderr, "ehr_batch: the model has %zu targets; this example handles 16\n", T);
+        return mmdx_writer_abort(w), 2;
+    }
+    for (size_t t = 0; t < T; t++)
         preds[t] = mmdx_pred_alloc();
     for (size_t i = 0; i < mmdx_cohort_n_patients(cohort); i++) {
-        for (size_t t = 0; t < T && t < 16; t++)
+        for (size_t t = 0; t < T; t++)
             if (mmdx_model_predict(model, cohort, i, t, preds[t], &err) != MMDX_OK)
                 return mmdx_writer_abort(w), fail("predict", &err);
-        mmdx_writer_patient_t p = {mmdx_cohort_id(cohort, i), (const mmdx_pred_t *const *)preds,
-                                   T < 16 ? T : 16, NULL, NULL, 0, NULL, 0};
+        mmdx_writer_patient_t p = {mmdx_cohort_id(cohort, i), (const mmdx_pred_t *const *)preds, T, NULL, NULL, 0, NULL, 0};
         if (mmdx_writer_write(w, &p, &err) != MMDX_OK)
             return mmdx_writer_abort(w), fail("write", &err);
     }
