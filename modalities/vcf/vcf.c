@@ -1026,8 +1026,6 @@ static void check_order(vcf_src_t *s, const bcf1_t *rec)
     s->last_pos = rec->pos + 1;
 }
 
-/* VCF text with a panel: look at CHROM and POS of each line before htslib parses it, so
- * lines no site needs are never parsed (the file's bulk is its genotype columns). */
 /* A contig htslib added for a name the header did not declare: extend the contig ->
  * group table to it. */
 static int grow_rid_groups(vcf_src_t *s, mmdx_error_t *err)
@@ -1043,6 +1041,8 @@ static int grow_rid_groups(vcf_src_t *s, mmdx_error_t *err)
     return MMDX_OK;
 }
 
+/* VCF text with a panel: look at CHROM and POS of each line before htslib parses it, so
+ * lines no site needs are never parsed (the file's bulk is its genotype columns). */
 static int stream_vcf_text(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *err)
 {
     char last_chrom[256] = "";
