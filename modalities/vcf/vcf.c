@@ -14,6 +14,7 @@
 #include <htslib/hts_log.h>
 #include <htslib/kstring.h>
 #include <htslib/tbx.h>
+#include <htslib/bgzf.h>
 #include <htslib/vcf.h>
 #include "vcf_internal.h"
 
@@ -1004,6 +1005,12 @@ static int emit_all(vcf_src_t *s, const mmdx_sink_t *sink, bcf1_t *rec)
 static int handle_read_error(vcf_src_t *s, const mmdx_sink_t *sink, int ret, mmdx_error_t *err)
 {
     const char *last = s->last_rid >= 0 && s->last_rid < s->n_rid ? bcf_hdr_id2name(s->hdr, s->last_rid) : NULL;
+    /* the compressed stream itself failed (truncated .vcf.gz, corrupt block): not one bad
+     * record to skip but the end of what can be read */
+    if (ret < -1 && s->fp->is_bgzf && s->fp->fp.bgzf && s->fp->fp.bgzf->errcode)
+        return mmdx_modality_error(err, MMDX_EIO, s->path, last ? last : "", s->n_records,
+                                   "read error after record %ld (truncated or corrupt compressed data)",
+                                   s->n_records - 1);
     if (s->is_bcf || ret == -3 || s->n_rejects >= MAX_REJECTS)
         return mmdx_modality_error(err, MMDX_EFORMAT, s->path, last ? last : "", s->n_records,
                                    "unreadable record %ld%s (truncated or corrupt %s)", s->n_records,
