@@ -635,7 +635,22 @@ static int vmod_open(void *state, const char *path, const char *const *options, 
             goto fail;
         }
         if (r > 0) {
-            rc = mmdx_modality_error(err, MMDX_ENOTFOUND, path, "samples", 0, "requested sample number %d is not in the file", r);
+            /* htslib gives the 1-based position of the first unknown name: name it */
+            char name[128] = "";
+            if (s->samples) {
+                const char *p = s->samples;
+                for (int k = 1; k < r && p; k++)
+                    p = (p = strchr(p, ',')) ? p + 1 : NULL;
+                if (p)
+                    snprintf(name, sizeof name, "%.*s", (int)strcspn(p, ","), p);
+            }
+            if (name[0])
+                rc = mmdx_modality_error(err, MMDX_ENOTFOUND, path, "samples", 0,
+                                         "requested sample '%s' is not in the file", name);
+            else
+                rc = mmdx_modality_error(err, MMDX_ENOTFOUND, path, "samples", 0,
+                                         "requested sample number %d (line %d of %s) is not in the file", r, r,
+                                         s->samples_file ? s->samples_file : "the list");
             goto fail;
         }
     }

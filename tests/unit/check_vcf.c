@@ -154,6 +154,7 @@ START_TEST(sample_subset)
     tsink_t t2 = {.keep = 1};
     mmdx_error_t err2 = {0};
     ck_assert_int_eq(run_with(tpath("a.vcf.gz"), tpath("p.tsv"), "samples=P2,NOPE", NULL, &t2, &err2), MMDX_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err2.message, "'NOPE'")); /* the unknown sample by name */
     tsink_free(&t2);
 }
 END_TEST
