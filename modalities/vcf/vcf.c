@@ -505,7 +505,8 @@ static void diagnose_header(const vcf_src_t *s, char *why, size_t size)
         hts_close(f);
         return;
     }
-    while (hts_getline(f, KS_SEP_LINE, &l) >= 0) {
+    int r;
+    while ((r = hts_getline(f, KS_SEP_LINE, &l)) >= 0) {
         if (l.l == 0)
             continue;
         if (l.s[0] != '#') {
@@ -538,6 +539,8 @@ static void diagnose_header(const vcf_src_t *s, char *why, size_t size)
         s->a.free(names);
         break;
     }
+    if (r < -1) /* the stream broke inside the header (a .vcf.gz cut short) */
+        snprintf(why, size, "truncated or corrupt compressed data inside the header");
     free(l.s);
     hts_close(f);
 }

@@ -305,6 +305,16 @@ START_TEST(truncated_gz_is_fatal)
     ck_assert_ptr_nonnull(strstr(err.message, "truncated or corrupt compressed data"));
     ck_assert_uint_eq(t.n_rej, 0);
     tsink_free(&t);
+
+    /* cut inside the first block: the header cannot be read, and the error says why */
+    ck_assert_int_eq(t_write_gz(path, vcf3), 0);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(truncate(path, st.st_size / 2), 0);
+    tsink_t t2 = {.keep = 1};
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(t_run(path, NULL, &t2, &err, 1), MMDX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "truncated or corrupt compressed data inside the header"));
+    tsink_free(&t2);
 }
 END_TEST
 
