@@ -1,7 +1,8 @@
 # fusion: Bayesian fusion models (build rules; fragment included by the top Makefile.am)
 mmdxinclude_HEADERS += libmmdx/mmdx/model.h libmmdx/mmdx/pred.h libmmdx/mmdx/metrics.h
 libmmdx_libmmdx_a_SOURCES += fusion/logistic.c fusion/logistic.h fusion/gauss.c fusion/gauss.h \
-	fusion/model.c fusion/model_internal.h fusion/train.c fusion/predict.c fusion/metrics.c fusion/model_file.c
+	fusion/model.c fusion/model_internal.h fusion/train.c fusion/predict.c fusion/metrics.c fusion/model_file.c \
+	fusion/model_reader.c
 
 check_PROGRAMS += tests/unit/check_fusion
 TESTS += tests/unit/check_fusion
@@ -10,5 +11,26 @@ tests_unit_check_fusion_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_fusion_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fusion
 tests_unit_check_fusion_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
 EXTRA_DIST += tests/data/wdbc_folds.tsv tests/data/wdbc_folds.py
-# fusion: build rules (fragment included by the top Makefile.am)
+
+# driver commands of the fusion layer
+examples_mmdx_mmdx_SOURCES += examples/mmdx/fusion_cli.c examples/mmdx/fusion_cli.h \
+	examples/mmdx/cmd_train.c examples/mmdx/cmd_diagnose.c examples/mmdx/cmd_validate.c \
+	examples/mmdx/cmd_merge.c examples/mmdx/cmd_federate.c
+
+# end-to-end test of the fusion commands on a synthetic cohort file
+check_PROGRAMS += tests/e2e/fusion_cohort
+tests_e2e_fusion_cohort_SOURCES = tests/e2e/fusion_cohort.c
+tests_e2e_fusion_cohort_LDADD = $(MMDX_LIBS)
+TESTS += tests/e2e/driver_fusion.sh
+EXTRA_DIST += tests/e2e/driver_fusion.sh
+
+# the decision layer (its own fragment)
 include fusion/decision.mk
+
+# the teaching example: train and diagnose with the library alone
+noinst_PROGRAMS += examples/train_diagnose
+examples_train_diagnose_SOURCES = examples/train_diagnose.c
+examples_train_diagnose_LDADD = $(MMDX_LIBS)
+
+# the writers of diagnosis results (their own fragment)
+include fusion/writer.mk

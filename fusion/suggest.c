@@ -113,11 +113,32 @@ static int eval_test(const mmdx_kb_t *kb, const kb_test_t *t, const mmdx_fact_t 
             if ((t->mask >> l & 1) && level_equal(f->levels[l], fact->level))
                 return TV_TRUE;
         return TV_FALSE;
+    case KB_LT:
+    case KB_LE:
+    case KB_GT:
+    case KB_GE:
+    case KB_EQ:
+        break;
+    }
+    if (fact->censor & MMDX_VAL_CENSOR_LEFT) {
+        /* the true value lies below v: settled only when v is at or below the bound */
+        if (v > t->value)
+            return TV_UNKNOWN;
+        return t->op == KB_LT || t->op == KB_LE ? TV_TRUE : TV_FALSE;
+    }
+    if (fact->censor & MMDX_VAL_CENSOR_RIGHT) {
+        /* the true value lies above v */
+        if (v < t->value)
+            return TV_UNKNOWN;
+        return t->op == KB_GT || t->op == KB_GE ? TV_TRUE : TV_FALSE;
+    }
+    switch (t->op) {
     case KB_LT: return v < t->value;
     case KB_LE: return v <= t->value;
     case KB_GT: return v > t->value;
     case KB_GE: return v >= t->value;
     case KB_EQ: return v == t->value;
+    case KB_IN: break;
     }
     return TV_UNKNOWN;
 }
@@ -203,7 +224,8 @@ static void put_evidence(text_t *t, const mmdx_kb_t *kb, const kb_rule_t *r, con
         } else if (kf->kind == MMDX_KIND_BINARY) {
             put(t, " %s", fa->value != 0 ? "positive" : "negative");
         } else {
-            put(t, " %g%s%s (", fa->value, *kf->unit ? " " : "", kf->unit);
+            const char *bound = fa->censor & MMDX_VAL_CENSOR_LEFT ? "< " : fa->censor & MMDX_VAL_CENSOR_RIGHT ? "> " : "";
+            put(t, " %s%g%s%s (", bound, fa->value, *kf->unit ? " " : "", kf->unit);
             int fc = 1;
             for (size_t k = i; k < r->n_tests; k++)
                 if (r->tests[k].feature == f) {
@@ -338,7 +360,7 @@ static void rank_items(mmdx_suggestion_t *items, size_t n)
 static int weigh(const mmdx_kb_t *kb, const kb_treatment_t *tr, const mmdx_case_t *c, mmdx_suggestion_t *s)
 {
     int found = 0;
-    double benefit = -tr->harm;
+    double benefit = -tr->harm, best = 0; /* best: expected benefit of the deciding indication */
     for (size_t k = 0; k < tr->n_ind; k++) {
         const kb_indication_t *in = &tr->ind[k];
         const kb_target_t *tg = &kb->targets[in->target];
@@ -351,7 +373,7 @@ static int weigh(const mmdx_kb_t *kb, const kb_treatment_t *tr, const mmdx_case_
             continue;
         mmdx_advice_status_t st = p->ci_low >= in->min_posterior ? MMDX_ADVICE_SUGGESTED : MMDX_ADVICE_INSUFFICIENT;
         if (!found || status_rank(st) < status_rank(s->status) ||
-            (st == s->status && p->p * in->benefit > s->benefit)) {
+            (st == s->status && p->p * in->benefit > best)) {
             s->status = st;
             s->target = tg->name;
             s->cls = in->cls;
@@ -361,7 +383,7 @@ static int weigh(const mmdx_kb_t *kb, const kb_treatment_t *tr, const mmdx_case_
             s->threshold = in->min_posterior;
             s->p_above = decision_prob_above(p->p, p->ci_low, p->ci_high, in->min_posterior);
             s->indication_citation = in->citation;
-            s->benefit = p->p * in->benefit; /* provisional, for choosing between indications */
+            best = p->p * in->benefit;
             found = 1;
         }
     }

@@ -154,6 +154,9 @@ START_TEST(phase_resolves_trans_hets)
     const tobs_t *o = t_find(&t, "P1", "pgx:TPMT");
     ck_assert_ptr_nonnull(o);
     ck_assert_str_eq(o->level, "Poor Metabolizer");
+    o = t_find(&t, "P1", "pgx:TPMT:diplotype");
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(o->level, "*3B/*3C");
     free(rows);
     tsink_free(&t);
 
@@ -167,6 +170,37 @@ START_TEST(phase_resolves_trans_hets)
     ck_assert_str_eq(r->phenotype, "Intermediate Metabolizer");
     free(rows);
     tsink_free(&t2);
+}
+END_TEST
+
+START_TEST(phase_sets_are_separate_blocks)
+{
+    char vcf[512], table[512];
+    snprintf(vcf, sizeof vcf, "%s/tpmt_ps.vcf", tmpdir);
+    snprintf(table, sizeof table, "%s/out.tsv", tmpdir);
+    const char *head = "##fileformat=VCFv4.2\n##contig=<ID=chr6,length=170805979>\n"
+                       "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n"
+                       "##FORMAT=<ID=PS,Number=1,Type=Integer,Description=\"Phase set\">\n"
+                       "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tSAME\tDIFF\n";
+    char text[2048];
+    snprintf(text, sizeof text,
+             "%schr6\t18130687\t.\tT\tC\t.\tPASS\t.\tGT:PS\t1|0:100\t1|0:100\n"
+             "chr6\t18138997\t.\tC\tT\t.\tPASS\t.\tGT:PS\t0|1:100\t0|1:200\n",
+             head);
+    t_write(vcf, text);
+    tsink_t t = {.keep = 1};
+    mmdx_error_t err = {0};
+    ck_assert_int_eq(run_pgx(vcf, table, &t, &err), MMDX_OK);
+    size_t n;
+    row_t *rows = read_table(table, &n);
+    /* one phase set: trans, *3B and *3C */
+    ck_assert_str_eq(row_for(rows, n, "SAME", "TPMT")->diplotype, "*3B/*3C");
+    /* two phase sets: their relative orientation is unknown, as if unphased */
+    const row_t *r = row_for(rows, n, "DIFF", "TPMT");
+    ck_assert_str_eq(r->diplotype, "*1/*3A");
+    ck_assert_ptr_nonnull(strstr(r->ambiguity, "*3B/*3C"));
+    free(rows);
+    tsink_free(&t);
 }
 END_TEST
 
@@ -242,7 +276,7 @@ static int allele_for_token(const char *gene, const char *tok, char *out, size_t
     if (!f)
         return -1;
     int found = -1;
-    char best2[128] = "";
+    char best2[320] = "";
     while (fgets(line, sizeof line, f)) {
         char *g = strtok(line, "\t"), *name = strtok(NULL, "\t");
         if (!g || !name || strcmp(g, gene))
@@ -260,6 +294,8 @@ static int allele_for_token(const char *gene, const char *tok, char *out, size_t
             break;
         } else if (want2[0] && !strcmp(name, want2))
             snprintf(best2, sizeof best2, "%s", name);
+        else if (!best2[0] && !strncmp(name, want, strlen(want)) && name[strlen(want)] == '.')
+            snprintf(best2, sizeof best2, "%s", want); /* a family of sub-alleles: *45 = *45.001, *45.002 */
     }
     fclose(f);
     if (found < 0 && best2[0]) {
@@ -314,12 +350,22 @@ static int expected_from_name(const char *gene, const char *base, char *a, char 
     return -1;
 }
 
+/* Called allele @p x is expected allele @p e, or a sub-allele of the family @p e names. */
+static int allele_is(const char *x, size_t lx, const char *e)
+{
+    size_t le = strlen(e);
+    return (lx == le && !strncmp(x, e, le)) || (lx > le && !strncmp(x, e, le) && x[le] == '.');
+}
+
 static int same_diplotype(const char *dip, const char *a, const char *b)
 {
-    char x[512], y[512];
-    snprintf(x, sizeof x, "%s/%s", a, b);
-    snprintf(y, sizeof y, "%s/%s", b, a);
-    return !strcmp(dip, x) || !strcmp(dip, y);
+    /* split at the '/' that separates the two names (DPYD names hold no '/') */
+    const char *slash = strchr(dip, '/');
+    if (!slash)
+        return 0;
+    size_t l1 = (size_t)(slash - dip), l2 = strlen(slash + 1);
+    return (allele_is(dip, l1, a) && allele_is(slash + 1, l2, b)) ||
+           (allele_is(dip, l1, b) && allele_is(slash + 1, l2, a));
 }
 
 START_TEST(pharmcat_conformance)
@@ -411,6 +457,7 @@ static Suite *pgx_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, unphased_hets_are_ambiguous);
     tcase_add_test(tc, phase_resolves_trans_hets);
+    tcase_add_test(tc, phase_sets_are_separate_blocks);
     tcase_add_test(tc, no_data_is_no_call);
     tcase_add_test(tc, build_mismatch_is_an_error);
     tcase_add_test(tc, pharmcat_conformance);

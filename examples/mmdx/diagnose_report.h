@@ -1,0 +1,42 @@
+/* mmdx diagnose: scoring every patient into one of the writers (writer.h), with the
+ * decision layer's advice when a knowledge base is given, the next best test, per-patient
+ * notes from the rejects, a progress bar and the summary line. Not installed. */
+#ifndef MMDX_DIAGNOSE_REPORT_H
+#define MMDX_DIAGNOSE_REPORT_H
+
+#include "cli.h"
+
+typedef struct dr_options {
+    mmdx_writer_format_t format;
+    const char *output;      /* "-" for standard output */
+    const char *rejects;     /* or NULL */
+    const char *advice;      /* tsv: file for the advice rows, or NULL */
+    const char *lang;        /* "en" or "ko" */
+    const char *kb;          /* knowledge base path, or NULL */
+    const char *title;       /* report title, or NULL */
+    const char *timestamp;   /* or NULL: no time in the output */
+    int quiet;
+} dr_options_t;
+
+typedef struct dr_state {
+    mmdx_kb_t *kb;
+    mmdx_terms_t *terms;
+} dr_state_t;
+
+/* Before any work: check the output paths, load the KB and the term dictionary.
+ * Errors are printed; returns an MMDX status. */
+int dr_prepare(mmdx_ctx_t *ctx, const dr_options_t *o, dr_state_t *st);
+void dr_free(dr_state_t *st);
+
+/* Score every patient of @p cohort and write them; then the rejects (the collector's,
+ * may be NULL, and what the format could not hold) and the summary. Returns the exit
+ * status (CLI_EXIT_*). */
+int dr_run(const mmdx_model_t *model, const mmdx_cohort_t *cohort, const mmdx_collect_t *col,
+           const dr_options_t *o, dr_state_t *st);
+
+/* As dr_run() over a cohort file (mmdx ingest) read @p chunk_rows patients at a time, so
+ * memory does not grow with the number of patients. */
+int dr_run_file(mmdx_ctx_t *ctx, const mmdx_model_t *model, const char *path, size_t chunk_rows,
+                const dr_options_t *o, dr_state_t *st);
+
+#endif

@@ -1,0 +1,46 @@
+/* Shared pieces of the fusion commands (train, diagnose, validate, merge, federate):
+ * evidence from INPUTS or a cohort file, with labels; model options. Not installed. */
+#ifndef MMDX_FUSION_CLI_H
+#define MMDX_FUSION_CLI_H
+
+#include <getopt.h>
+#include "cli.h"
+
+/* Evidence of one command run. */
+typedef struct fcli_data {
+    mmdx_space_t *space;     /* owned; the cohort's space */
+    mmdx_collect_t *col;     /* INPUTS mode: the collector (rejects); NULL for --cohort */
+    mmdx_cohort_t *cohort;
+    long n_rejects;
+} fcli_data_t;
+
+/*
+ * Read the evidence: from @p cohort_path (an HDF5 cohort file from `mmdx ingest`) when
+ * set, else from the INPUTS through the adapters. @p base: a space to start from (a
+ * model's, for diagnosing: only its features are kept) or NULL. @p labels_path: labels
+ * TSV applied to the patients (targets added to the space; label rows naming unknown
+ * patients are reported); with a cohort file it replaces the labels stored there. Errors are printed; returns an MMDX status.
+ */
+int fcli_load(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, const char *labels_path,
+              const mmdx_space_t *base, int quiet, fcli_data_t *d);
+void fcli_free(fcli_data_t *d);
+
+/* Options of the model (priors, folds), for train, validate and federate init. */
+#define FCLI_OPT_BASE 2000
+#define FCLI_MODEL_LONGOPTS                                         \
+    {"prior-sd", required_argument, NULL, FCLI_OPT_BASE + 1},       \
+    {"intercept-sd", required_argument, NULL, FCLI_OPT_BASE + 2},   \
+    {"stack-sd", required_argument, NULL, FCLI_OPT_BASE + 3},       \
+    {"shrinkage", required_argument, NULL, FCLI_OPT_BASE + 4},      \
+    {"cross-folds", required_argument, NULL, FCLI_OPT_BASE + 5},    \
+    {"autolog", required_argument, NULL, FCLI_OPT_BASE + 6},        \
+    {"top-features", required_argument, NULL, FCLI_OPT_BASE + 7},   \
+    {"ood-pvalue", required_argument, NULL, FCLI_OPT_BASE + 8}
+extern const char fcli_model_help[];
+/* 1 when @p opt was a model option (applied), 0 when not, -1 on a bad value (printed). */
+int fcli_model_option(mmdx_model_options_t *o, int opt, const char *arg);
+
+/* Print a one-line summary of a fitted model to stderr. */
+void fcli_model_summary(const char *cmd, const mmdx_model_t *m, const char *path);
+
+#endif

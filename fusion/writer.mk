@@ -1,0 +1,44 @@
+# fusion/: writers of diagnosis results (TSV, JSON Lines, FHIR R4 XML, HTML report).
+# Included from fusion/local.mk.
+mmdxinclude_HEADERS += libmmdx/mmdx/writer.h
+libmmdx_libmmdx_a_SOURCES += fusion/writer.c fusion/writer_internal.h fusion/writer_tsv.c \
+	fusion/writer_jsonl.c fusion/writer_fhir.c fusion/writer_html.c
+
+check_PROGRAMS += tests/unit/check_writer
+TESTS += tests/unit/check_writer
+tests_unit_check_writer_SOURCES = tests/unit/check_writer.c
+tests_unit_check_writer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_writer_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
+EXTRA_DIST += tests/data/fhir_riskassessment.rng docs/output.md
+
+# the HTML report in headless Chromium (skipped without chromium or without diagnose --format html)
+TESTS += tests/e2e/html_render.sh
+EXTRA_DIST += tests/e2e/html_render.sh docs/img/report.png
+
+# mmdx diagnose in every format through the driver (uses tests/e2e/fusion_cohort)
+TESTS += tests/e2e/diagnose_output.sh
+EXTRA_DIST += tests/e2e/diagnose_output.sh
+
+# mmdx diagnose writes through the writers (examples/mmdx/diagnose_report.c)
+examples_mmdx_mmdx_SOURCES += examples/mmdx/diagnose_report.c examples/mmdx/diagnose_report.h
+
+# make demo, continued (examples/local.mk runs version, plugins and ingest): train on the
+# demo training cohort, then diagnose the held-out patients into every format.
+demo: demo-diagnose
+demo-train: demo-ingest
+	$(DEMO_MMDX) train --cohort $(DEMO_DIR)/train.cohort.h5 -o $(DEMO_DIR)/model.h5
+demo-diagnose: demo-train
+	$(DEMO_MMDX) diagnose --cohort $(DEMO_DIR)/test.cohort.h5 --model $(DEMO_DIR)/model.h5 \
+	  --kb $(srcdir)/data/kb/default.xml --format tsv --advice $(DEMO_DIR)/diagnosis.advice.tsv \
+	  -o $(DEMO_DIR)/diagnosis.tsv
+	$(DEMO_MMDX) diagnose -q --cohort $(DEMO_DIR)/test.cohort.h5 --model $(DEMO_DIR)/model.h5 \
+	  --kb $(srcdir)/data/kb/default.xml --format jsonl -o $(DEMO_DIR)/diagnosis.jsonl
+	$(DEMO_MMDX) diagnose -q --cohort $(DEMO_DIR)/test.cohort.h5 --model $(DEMO_DIR)/model.h5 \
+	  --kb $(srcdir)/data/kb/default.xml --format fhir --title mmdx-demo -o $(DEMO_DIR)/diagnosis.fhir.xml
+	$(DEMO_MMDX) diagnose -q --cohort $(DEMO_DIR)/test.cohort.h5 --model $(DEMO_DIR)/model.h5 \
+	  --kb $(srcdir)/data/kb/default.xml --format html --title "libmmdx demo report" -o $(DEMO_DIR)/report.html
+	$(DEMO_MMDX) diagnose -q --cohort $(DEMO_DIR)/test.cohort.h5 --model $(DEMO_DIR)/model.h5 \
+	  --kb $(srcdir)/data/kb/default.xml --format html --lang ko --title "libmmdx 데모 보고서" \
+	  -o $(DEMO_DIR)/report-ko.html
+	@echo "demo: open $(DEMO_DIR)/report.html (English) or $(DEMO_DIR)/report-ko.html (Korean) in a browser"
+.PHONY: demo-train demo-diagnose

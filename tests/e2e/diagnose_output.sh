@@ -1,0 +1,98 @@
+#!/bin/sh
+# mmdx diagnose in every output format (docs/output.md) on a synthetic cohort file:
+# TSV columns, JSON Lines parse, FHIR valid against the RELAX NG of the R4 subset, HTML
+# well-formed with the disclaimer, Korean, byte-identical reruns, --rejects rows for what
+# TSV cannot hold, and an unwritable output failing before any work with nothing written.
+set -u
+b=${MMDX_BUILDDIR:-.}
+s=${MMDX_SRCDIR:-.}
+mmdx=$b/examples/mmdx/mmdx
+gen=$b/tests/e2e/fusion_cohort
+kb=$s/data/kb/default.xml
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mmdx-output.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+pass=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { pass=$((pass + 1)); }
+run() { "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
+expect() {
+  want=$1; what=$2; shift 2
+  run "$@"
+  if [ "$rc" -eq "$want" ]; then ok; else fail "$what: exit $rc, want $want"; sed 's/^/  | /' "$tmp/err" | head -5; fi
+}
+has() { if grep -q -- "$2" "$1"; then ok; else fail "$3: no '$2' in $(basename "$1")"; fi; }
+
+"$gen" "$tmp/train.h5" 400 1 >/dev/null || { echo "FAIL: cannot make the cohort"; exit 1; }
+"$gen" "$tmp/test.h5" 30 2 >/dev/null || { echo "FAIL: cannot make the cohort"; exit 1; }
+expect 0 "train" "$mmdx" train -q --cohort "$tmp/train.h5" -o "$tmp/model.h5"
+d() { "$mmdx" diagnose --cohort "$tmp/test.h5" --model "$tmp/model.h5" "$@"; }
+
+# TSV: the contract's columns; 30 patients x (2 classes of dx + 3 of grade) rows
+expect 0 "diagnose tsv" d -o "$tmp/d.tsv"
+head -1 "$tmp/d.tsv" | grep -q "^patient_id	target	class	probability	ci_low	ci_high	evidence:" && ok \
+  || fail "tsv header: $(head -1 "$tmp/d.tsv")"
+[ "$(wc -l <"$tmp/d.tsv")" -eq 151 ] && ok || fail "tsv rows: $(wc -l <"$tmp/d.tsv")"
+has "$tmp/err" "30 patients scored x 2 targets (tsv)" "summary line"
+# with --kb but no --advice: the advice is listed in the rejects as UNREPRESENTED
+expect 0 "diagnose tsv with kb" d --kb "$kb" --rejects "$tmp/rej.tsv" -o "$tmp/d2.tsv"
+[ "$(grep -c '	UNREPRESENTED	' "$tmp/rej.tsv")" -eq 30 ] && ok || fail "UNREPRESENTED rows: $(grep -c UNREPRESENTED "$tmp/rej.tsv")"
+cmp -s "$tmp/d.tsv" "$tmp/d2.tsv" && ok || fail "the KB changed the TSV"
+expect 0 "diagnose tsv with advice file" d --kb "$kb" --advice "$tmp/adv.tsv" --rejects "$tmp/rej2.tsv" -o "$tmp/d3.tsv"
+[ "$(wc -l <"$tmp/rej2.tsv")" -eq 1 ] && ok || fail "rejects with --advice: $(wc -l <"$tmp/rej2.tsv") lines"
+has "$tmp/adv.tsv" "	triage	" "advice rows"
+
+# JSON Lines: one object per patient
+expect 0 "diagnose jsonl" d -q --kb "$kb" --format jsonl -o "$tmp/d.jsonl"
+[ ! -s "$tmp/err" ] && ok || fail "--quiet printed: $(head -1 "$tmp/err")"
+if command -v python3 >/dev/null 2>&1; then
+  python3 - "$tmp/d.jsonl" <<'PY' && ok || fail "jsonl content"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 30, len(rows)
+for r in rows:
+    assert [p["target"] for p in r["predictions"]] == ["dx", "grade"]
+    g = r["predictions"][1]["classes"]
+    assert abs(sum(c["probability"] for c in g) - 1) < 1e-4
+    assert r["advice"] is not None and "triage" in r["advice"]
+    assert "not a diagnosis" in r["disclaimer"]
+PY
+fi
+
+# FHIR: well-formed, in the FHIR namespace, valid against the schema of the subset
+expect 0 "diagnose fhir" d -q --kb "$kb" --format fhir --title e2e --timestamp 2026-01-02T03:04:05Z -o "$tmp/d.xml"
+if command -v xmllint >/dev/null 2>&1; then
+  xmllint --noout --relaxng "$s/tests/data/fhir_riskassessment.rng" "$tmp/d.xml" 2>"$tmp/xerr" && ok \
+    || { fail "FHIR not valid"; head -5 "$tmp/xerr"; }
+fi
+[ "$(grep -c '<RiskAssessment>' "$tmp/d.xml")" -eq 60 ] && ok || fail "RiskAssessments: $(grep -c '<RiskAssessment>' "$tmp/d.xml")"
+has "$tmp/d.xml" '<Bundle xmlns="http://hl7.org/fhir">' "FHIR namespace"
+
+# HTML in both languages; reruns give the same bytes
+expect 0 "diagnose html" d -q --kb "$kb" --format html -o "$tmp/d.html"
+expect 0 "diagnose html again" d -q --kb "$kb" --format html -o "$tmp/d2.html"
+cmp -s "$tmp/d.html" "$tmp/d2.html" && ok || fail "HTML differs on rerun"
+has "$tmp/d.html" "not a diagnosis" "disclaimer"
+has "$tmp/d.html" "<svg" "SVG"
+if command -v xmllint >/dev/null 2>&1; then
+  xmllint --noout "$tmp/d.html" 2>/dev/null && ok || fail "HTML is not well-formed"
+fi
+expect 0 "diagnose html ko" d -q --kb "$kb" --format html --lang ko -o "$tmp/ko.html"
+has "$tmp/ko.html" 'lang="ko"' "Korean report"
+has "$tmp/ko.html" "진단이 아닙니다" "Korean disclaimer"
+
+# bad output paths and options fail before any work, nothing written
+expect 2 "missing directory" d --format html -o "$tmp/missing/d.html"
+has "$tmp/err" "missing" "error names the directory"
+[ ! -e "$tmp/missing" ] && ok || fail "the missing directory was created"
+expect 2 "rejects in a missing directory" d -o "$tmp/x.tsv" --rejects "$tmp/missing/r.tsv"
+[ ! -e "$tmp/x.tsv" ] && ok || fail "output written although the rejects path was bad"
+expect 2 "unknown format" d --format pdf -o "$tmp/x.pdf"
+expect 2 "unknown language" d --format html --lang fr -o "$tmp/x.html"
+expect 2 "advice with html" d --format html --advice "$tmp/a.tsv" -o "$tmp/x.html"
+[ ! -e "$tmp/x.html" ] && [ ! -e "$tmp/x.pdf" ] && ok || fail "output written after a usage error"
+expect 2 "bad kb" d --kb "$tmp/d.tsv" -o "$tmp/x.tsv"
+[ ! -e "$tmp/x.tsv" ] && ok || fail "output written with a bad KB"
+
+echo "diagnose_output: $pass checks passed, $fails failed"
+[ $fails -eq 0 ]

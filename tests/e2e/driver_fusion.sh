@@ -1,0 +1,86 @@
+#!/bin/sh
+# The fusion commands on a synthetic labelled cohort file (tests/e2e/fusion_cohort):
+# train, diagnose (TSV layout, probabilities sum to 1), validate (metrics present,
+# subgroups), federate over three sites == train on the pooled file (identical
+# diagnose output), merge refusing files of different passes, bad input errors.
+set -u
+b=${MMDX_BUILDDIR:-.}
+mmdx=$b/examples/mmdx/mmdx
+gen=$b/tests/e2e/fusion_cohort
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mmdx-fusion.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+pass=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { pass=$((pass + 1)); }
+run() { "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
+expect() {
+  want=$1; what=$2; shift 2
+  run "$@"
+  if [ "$rc" -eq "$want" ]; then ok; else fail "$what: exit $rc, want $want"; sed 's/^/  | /' "$tmp/err" | head -5; fi
+}
+has() { if grep -q -- "$2" "$1"; then ok; else fail "$3: no '$2' in $(basename "$1")"; sed 's/^/  | /' "$1" | head -5; fi; }
+
+"$gen" "$tmp/train.h5" 600 1 3 || { echo "FAIL: cannot make the cohort"; exit 1; }
+"$gen" "$tmp/test.h5" 200 2 || { echo "FAIL: cannot make the cohort"; exit 1; }
+
+expect 0 "train" "$mmdx" train --cohort "$tmp/train.h5" -o "$tmp/model.h5"
+has "$tmp/err" "train: 6 features in 3 modalities (img:retina, lab, demo); targets: dx" "train summary"
+expect 0 "diagnose" "$mmdx" diagnose --cohort "$tmp/test.h5" --model "$tmp/model.h5" -o "$tmp/diag.tsv"
+head -1 "$tmp/diag.tsv" | grep -q "^patient_id	target	class	probability	ci_low	ci_high	evidence:img:retina	evidence:lab	evidence:demo	missing_modalities	missing_features	top_features	ood_pvalue	flags$" \
+  && ok || fail "diagnose header: $(head -1 "$tmp/diag.tsv")"
+# 200 patients x (2 + 3 classes) rows
+[ "$(wc -l <"$tmp/diag.tsv")" -eq 1001 ] && ok || fail "diagnose rows: $(wc -l <"$tmp/diag.tsv")"
+awk -F'\t' 'NR > 1 { s[$1 FS $2] += $4; if ($5 > $4 + 1e-9 && $2 == "dx") bad++ }
+  END { for (k in s) if (s[k] < 0.99999 || s[k] > 1.00001) bad++; exit bad > 0 }' "$tmp/diag.tsv" \
+  && ok || fail "probabilities do not sum to 1 per patient and target, or ci_low above the probability"
+has "$tmp/diag.tsv" "	imputed$" "a patient with a missing lab is flagged imputed"
+
+expect 0 "validate" "$mmdx" validate --cohort "$tmp/train.h5" --folds 5 --seed 1 --bootstrap 200 \
+  --group demo:sex -o "$tmp/val.tsv"
+has "$tmp/val.tsv" "^dx	1	all	all	5[0-9][0-9]	[0-9]*	auroc	0\.[89]" "overall AUROC of dx"
+has "$tmp/val.tsv" "^dx	1	demo:sex	male	.*	ece	" "subgroup ECE"
+has "$tmp/val.tsv" "^grade	mid	all	all	.*	calibration_bin10_observed	" "calibration table"
+expect 0 "validate is reproducible" "$mmdx" validate --cohort "$tmp/train.h5" --folds 5 --seed 1 \
+  --bootstrap 200 --group demo:sex -o "$tmp/val2.tsv"
+cmp -s "$tmp/val.tsv" "$tmp/val2.tsv" && ok || fail "validate with the same seed differs"
+
+# federated: three sites, files only; the result predicts exactly as the pooled model
+expect 0 "federate init" "$mmdx" federate init --cohort "$tmp/train.h5" -o "$tmp/state.h5"
+r=continue
+n=0
+while [ "$r" = continue ] && [ $n -lt 100 ]; do
+  for k in 1 2 3; do
+    "$mmdx" federate site -q --state "$tmp/state.h5" --cohort "$tmp/train.h5.site$k.h5" -o "$tmp/agg$k.h5" \
+      || { fail "federate site $k"; break 2; }
+  done
+  r=$("$mmdx" federate step -q "$tmp/agg1.h5" "$tmp/agg2.h5" "$tmp/agg3.h5" -o "$tmp/state.h5") || { fail "federate step"; break; }
+  n=$((n + 1))
+done
+[ "$r" = fitted ] && ok || fail "federated training did not finish ($n rounds)"
+expect 0 "diagnose with the federated model" "$mmdx" diagnose -q --cohort "$tmp/test.h5" --model "$tmp/state.h5" \
+  -o "$tmp/diag_fed.tsv"
+cmp -s "$tmp/diag.tsv" "$tmp/diag_fed.tsv" && ok || fail "federated and pooled diagnoses differ"
+
+# merge: aggregates of one pass merge; a file from another pass is refused naming it
+"$mmdx" federate init -q --cohort "$tmp/train.h5" -o "$tmp/s0.h5"
+"$mmdx" federate site -q --state "$tmp/s0.h5" --cohort "$tmp/train.h5.site1.h5" -o "$tmp/a1.h5"
+"$mmdx" federate site -q --state "$tmp/s0.h5" --cohort "$tmp/train.h5.site2.h5" -o "$tmp/a2.h5"
+expect 0 "merge" "$mmdx" merge "$tmp/a1.h5" "$tmp/a2.h5" -o "$tmp/m.h5"
+expect 2 "merge across passes" "$mmdx" merge "$tmp/a1.h5" "$tmp/state.h5" -o "$tmp/m2.h5"
+has "$tmp/err" "state.h5.*different training passes\|state.h5.*fitted" "merge error names the file"
+[ -e "$tmp/m2.h5" ] && fail "merge wrote a file after an error" || ok
+
+# bad input
+expect 2 "diagnose with a training state" "$mmdx" diagnose --cohort "$tmp/test.h5" --model "$tmp/s0.h5"
+has "$tmp/err" "not fitted" "unfitted model"
+expect 2 "diagnose with a cohort as model" "$mmdx" diagnose --cohort "$tmp/test.h5" --model "$tmp/test.h5"
+has "$tmp/err" "not an mmdx model file" "foreign file"
+expect 2 "train without labels" "$mmdx" train --cohort "$tmp/test.h5" --labels /nonexistent.tsv -o "$tmp/x.h5"
+expect 2 "train without output" "$mmdx" train --cohort "$tmp/train.h5"
+printf 'patient_id\tdx\nSYN00001\t1\nSYN00002\t1\n' >"$tmp/one.tsv"
+expect 2 "a target with one class" "$mmdx" train --cohort "$tmp/train.h5" --labels "$tmp/one.tsv" -o "$tmp/x.h5"
+has "$tmp/err" "only one class" "one-class target"
+
+echo "driver_fusion: $pass passed, $fails failed"
+[ "$fails" -eq 0 ]
