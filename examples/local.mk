@@ -91,3 +91,6 @@ clean-demo:
 # --- end-to-end tests of the driver and of the installation
 TESTS += tests/e2e/driver_usage.sh tests/e2e/driver_ingest.sh tests/e2e/install.sh tests/e2e/docs_links.sh
 EXTRA_DIST += tests/e2e/driver_usage.sh tests/e2e/driver_ingest.sh tests/e2e/install.sh tests/e2e/docs_links.sh
+
+# the teaching programs (their own fragment)
+include examples/teaching.mk

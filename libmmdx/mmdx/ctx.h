@@ -14,6 +14,7 @@
 extern "C" {
 #endif
 
+/** The context: error state, log callback, plugin registry, threads, seed, data directory (opaque). */
 typedef struct mmdx_ctx mmdx_ctx_t;
 
 /** Log levels passed to the log callback. */
@@ -55,9 +56,11 @@ MMDX_EXPORT void mmdx_ctx_clear_error(mmdx_ctx_t *ctx);
 
 /** Worker threads for numerical and decompression work (>= 1). */
 MMDX_EXPORT void mmdx_ctx_set_threads(mmdx_ctx_t *ctx, int n);
+/** Worker threads allowed. */
 MMDX_EXPORT int mmdx_ctx_threads(const mmdx_ctx_t *ctx);
 /** Seed for every random choice (CV folds, bootstrap), so runs are reproducible. */
 MMDX_EXPORT void mmdx_ctx_set_seed(mmdx_ctx_t *ctx, uint64_t seed);
+/** Random seed. */
 MMDX_EXPORT uint64_t mmdx_ctx_seed(const mmdx_ctx_t *ctx);
 
 /**

@@ -35,6 +35,7 @@
 extern "C" {
 #endif
 
+/** A writer (opaque). */
 typedef struct mmdx_writer mmdx_writer_t;
 
 /** Output formats. */
@@ -68,9 +69,9 @@ typedef struct mmdx_writer_options {
     const char *advice_path;     /**< TSV only: file for the advice rows; NULL: advice is unrepresented */
     const char *const *modalities; /**< TSV: modality names for the evidence columns, in the model's
                                         order (mmdx_model_modality()); NULL: taken from the first prediction */
-    size_t n_modalities;
+    size_t n_modalities;      /**< number of entries in modalities */
     mmdx_writer_unrepresented_fn unrepresented; /**< may be NULL */
-    void *unrepresented_user;
+    void *unrepresented_user; /**< passed to unrepresented */
 } mmdx_writer_options_t;
 
 /** Defaults: English, no terms, no title, no timestamp, no advice file, no callback. */
@@ -87,14 +88,14 @@ MMDX_EXPORT int mmdx_writer_open(mmdx_writer_format_t format, const char *path, 
 
 /** One patient's results. All members borrowed for the call. */
 typedef struct mmdx_writer_patient {
-    const char *patient_id;
+    const char *patient_id;           /**< the patient */
     const mmdx_pred_t *const *preds;  /**< one filled prediction per target (mmdx_model_predict()), same patient */
-    size_t n_preds;
+    size_t n_preds;                   /**< number of entries in preds */
     const mmdx_advice_t *advice;      /**< decision layer output, or NULL */
     const char *const *basis;         /**< references to the input records used ("Observation/glu-1"), or NULL */
-    size_t n_basis;
+    size_t n_basis;                   /**< number of entries in basis */
     const char *const *notes;         /**< rejected records or other flags of this patient (free text), or NULL */
-    size_t n_notes;
+    size_t n_notes;                   /**< number of entries in notes */
 } mmdx_writer_patient_t;
 
 /**
