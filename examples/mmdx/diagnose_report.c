@@ -22,11 +22,15 @@ int dr_prepare(mmdx_ctx_t *ctx, const dr_options_t *o, dr_state_t *st)
 {
     mmdx_error_t err;
     char path[4096];
+    mmdx_writer_options_t wo;
     memset(st, 0, sizeof(*st));
     mmdx_error_clear(&err);
-    if ((strcmp(o->output, "-") != 0 && mmdx_outfile_check(o->output, &err) != MMDX_OK) ||
-        (o->rejects && mmdx_outfile_check(o->rejects, &err) != MMDX_OK) ||
-        (o->advice && mmdx_outfile_check(o->advice, &err) != MMDX_OK)) {
+    mmdx_writer_options_init(&wo);
+    wo.lang = o->lang;
+    wo.timestamp = o->timestamp;
+    wo.advice_path = o->advice;
+    if (mmdx_writer_check(o->format, o->output, &wo, &err) != MMDX_OK ||
+        (o->rejects && mmdx_outfile_check(o->rejects, &err) != MMDX_OK)) {
         cli_print_error(NULL, &err);
         return err.code;
     }

@@ -91,6 +91,8 @@ expect 2 "unknown format" d --format pdf -o "$tmp/x.pdf"
 expect 2 "unknown language" d --format html --lang fr -o "$tmp/x.html"
 expect 2 "advice with html" d --format html --advice "$tmp/a.tsv" -o "$tmp/x.html"
 [ ! -e "$tmp/x.html" ] && [ ! -e "$tmp/x.pdf" ] && ok || fail "output written after a usage error"
+expect 2 "bad timestamp" d --format fhir --timestamp yesterday -o "$tmp/x.xml"
+has "$tmp/err" "ISO 8601" "timestamp error"
 expect 2 "bad kb" d --kb "$tmp/d.tsv" -o "$tmp/x.tsv"
 [ ! -e "$tmp/x.tsv" ] && ok || fail "output written with a bad KB"
 

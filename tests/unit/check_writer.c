@@ -635,6 +635,19 @@ START_TEST(test_unwritable_fails_first)
     mmdx_writer_options_init(&opt);
     opt.lang = "fr";
     ck_assert_int_eq(mmdx_writer_open(MMDX_WRITER_HTML, path, &opt, &w, &err), MMDX_EINVAL);
+    mmdx_writer_options_init(&opt);
+    static const char *const bad_times[] = {"yesterday", "2026-01-02", "2026-01-02T03:04:05", "2026-01-02T03:04:05+9",
+                                            "2026-01-02T03:04:05.Z"};
+    for (size_t k = 0; k < sizeof(bad_times) / sizeof(bad_times[0]); k++) {
+        opt.timestamp = bad_times[k];
+        ck_assert_msg(mmdx_writer_open(MMDX_WRITER_FHIR, path, &opt, &w, &err) == MMDX_EINVAL, "%s", bad_times[k]);
+    }
+    opt.timestamp = "2026-01-02T03:04:05.25+09:00";
+    ck_assert_int_eq(mmdx_writer_check(MMDX_WRITER_FHIR, path, &opt, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_writer_check(MMDX_WRITER_FHIR, "/nonexistent-mmdx-dir/x.xml", &opt, &err), MMDX_EIO);
+    ck_assert_int_eq(n_entries(), 1);
+    ck_assert_int_eq(mmdx_writer_open(MMDX_WRITER_FHIR, path, &opt, &w, &err), MMDX_OK);
+    mmdx_writer_abort(w);
     mmdx_writer_format_t fmt;
     ck_assert_int_eq(mmdx_writer_format_parse("pdf", &fmt), MMDX_EINVAL);
     ck_assert_int_eq(mmdx_writer_format_parse("fhir", &fmt), MMDX_OK);
