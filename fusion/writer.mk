@@ -13,7 +13,7 @@ EXTRA_DIST += tests/data/fhir_riskassessment.rng docs/output.md
 
 # the HTML report in headless Chromium (skipped without chromium or without diagnose --format html)
 TESTS += tests/e2e/html_render.sh
-EXTRA_DIST += tests/e2e/html_render.sh docs/img/report.png
+EXTRA_DIST += tests/e2e/html_render.sh docs/img/report.png docs/img/report-overview.png
 
 # mmdx diagnose in every format through the driver (uses tests/e2e/fusion_cohort)
 TESTS += tests/e2e/diagnose_output.sh

@@ -505,6 +505,11 @@ static void check_html(const char *path, const char *lang)
     snprintf(expr, sizeof(expr), "count(/h:html[@lang='%s'])", lang);
     ck_assert_double_eq(xpath_num(doc, expr), 1);
     ck_assert_double_eq(xpath_num(doc, "count(//h:section[@class='patient'])"), NX);
+    /* the overview: a header row and one row per patient, linking to its section */
+    ck_assert_double_eq(xpath_num(doc, "count(//h:table[@class='overview']/h:tr)"), NX + 1);
+    ck_assert_double_eq(xpath_num(doc, "count(//h:table[@class='overview']//h:a[substring(@href,2) = "
+                                       "//h:section/@id])"),
+                        NX);
     /* per patient: one posterior chart and one contribution chart per target */
     ck_assert_double_eq(xpath_num(doc, "count(//s:svg[@class='posterior'])"), NX);
     ck_assert_double_eq(xpath_num(doc, "count(//s:svg[@class='contributions'])"), NX * NT);
