@@ -48,16 +48,18 @@ tests_unit_mmdx_noread_la_LDFLAGS = $(mmdx_broken_ldflags)
 # its rule below (depending on the step before it, so the steps run in order).
 DEMO_DIR = demo-out
 DEMO_IN = data/demo/generated
-DEMO_MMDX = examples/mmdx/mmdx$(EXEEXT)
-DEMO_INPUTS = $(SHELL) $(srcdir)/examples/mmdx/demo-inputs.sh $(DEMO_MMDX)
+# the tree's own data tables (units, terms, KB), not an installed copy
+DEMO_ENV = MMDX_DATA_DIR='$(abs_top_srcdir)/data'
+DEMO_MMDX = $(DEMO_ENV) examples/mmdx/mmdx$(EXEEXT)
+DEMO_INPUTS = $(DEMO_ENV) $(SHELL) $(srcdir)/examples/mmdx/demo-inputs.sh examples/mmdx/mmdx$(EXEEXT)
 DEMO_STEPS = demo-about demo-ingest
 demo: $(DEMO_STEPS)
 	@echo "demo: done; results are in $(abs_top_builddir)/$(DEMO_DIR)/"
 	@ls -l $(DEMO_DIR)
-demo-about: $(DEMO_MMDX)
+demo-about: examples/mmdx/mmdx$(EXEEXT)
 	$(DEMO_MMDX) version
 	$(DEMO_MMDX) plugins
-demo-ingest: demo-about $(DEMO_STAMP) $(DEMO_MMDX)
+demo-ingest: demo-about $(DEMO_STAMP) examples/mmdx/mmdx$(EXEEXT)
 	@mkdir -p $(DEMO_DIR)
 	@for set in train test; do \
 	  inputs=$$($(DEMO_INPUTS) $(DEMO_IN)/$$set) || exit 2; \
@@ -73,5 +75,5 @@ clean-demo:
 .PHONY: demo $(DEMO_STEPS) clean-demo
 
 # --- end-to-end tests of the driver and of the installation
-TESTS += tests/e2e/driver_usage.sh tests/e2e/driver_ingest.sh tests/e2e/install.sh
-EXTRA_DIST += tests/e2e/driver_usage.sh tests/e2e/driver_ingest.sh tests/e2e/install.sh
+TESTS += tests/e2e/driver_usage.sh tests/e2e/driver_ingest.sh tests/e2e/install.sh tests/e2e/docs_links.sh
+EXTRA_DIST += tests/e2e/driver_usage.sh tests/e2e/driver_ingest.sh tests/e2e/install.sh tests/e2e/docs_links.sh

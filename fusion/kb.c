@@ -98,6 +98,11 @@ typedef struct load_state {
     const char *name; /* file name used in errors */
     mmdx_error_t *err;
     int code;         /* first status seen */
+    /* libxml2's RELAX NG validator often reports a vague error without a location
+     * first ("Element x failed to validate attributes") and the precise one after it;
+     * the vague one waits here and is used only when no located error follows */
+    char pending[512];
+    long pending_line;
 } load_state_t;
 
 static int fail(load_state_t *st, int code, const char *object, long line, const char *fmt, ...)
@@ -154,15 +159,23 @@ static void record_xml_error(load_state_t *st, kb_xml_error_ptr e, int code)
     if (e->node && ((xmlNodePtr)e->node)->type == XML_ELEMENT_NODE)
         object = (const char *)((xmlNodePtr)e->node)->name;
     if (e->domain == XML_FROM_RELAXNGV) {
+        if (e->node == NULL) {
+            if (!st->pending[0]) {
+                snprintf(st->pending, sizeof st->pending, "%s", msg);
+                st->pending_line = e->line;
+            }
+            return;
+        }
         /* libxml2's schema messages are terse; say what the element needs */
         const char *hint = schema_hint(object);
+        long line = e->line > 0 ? e->line : (e->node ? xmlGetLineNo(e->node) : 0);
         if (hint)
-            fail(st, code, object, e->line, "%s; <%s> needs %s", msg, object, hint);
+            fail(st, code, object, line, "%s; <%s> needs %s", msg, object, hint);
         else
-            fail(st, code, object, e->line, "%s", msg);
+            fail(st, code, object, line, "%s", msg);
         return;
     }
-    fail(st, code, object, e->line, "%s", msg);
+    fail(st, code, object, e->line > 0 ? e->line : (e->node ? xmlGetLineNo(e->node) : 0), "%s", msg);
 }
 
 /* The parser passes its own context as user data; our state hangs off _private. */
@@ -185,6 +198,19 @@ static void on_valid_error(void *user, kb_xml_error_ptr e)
 
 /* No network, no DTD loading or validation, no entity substitution. */
 #define KB_PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_BIG_LINES | XML_PARSE_NOCDATA)
+
+/* Line of the first "<!DOCTYPE" in the buffer (libxml2 keeps no line for DTD nodes). */
+static long doctype_line(const char *buf, size_t len)
+{
+    long line = 1;
+    for (size_t i = 0; i + 9 <= len; i++) {
+        if (buf[i] == '\n')
+            line++;
+        else if (buf[i] == '<' && memcmp(buf + i, "<!DOCTYPE", 9) == 0)
+            return line;
+    }
+    return 0;
+}
 
 static xmlDocPtr parse_safe(load_state_t *st, const char *buf, size_t len)
 {
@@ -214,7 +240,7 @@ static xmlDocPtr parse_safe(load_state_t *st, const char *buf, size_t len)
             xmlFreeDoc(doc);
         doc = NULL;
     } else if (doc->intSubset || doc->extSubset) {
-        fail(st, MMDX_ESECURITY, "DOCTYPE", xmlGetLineNo((xmlNodePtr)doc->intSubset),
+        fail(st, MMDX_ESECURITY, "DOCTYPE", doctype_line(buf, len),
              "a DOCTYPE is not allowed in a knowledge base (no DTDs or entities)");
         xmlFreeDoc(doc);
         doc = NULL;
@@ -278,6 +304,21 @@ static const char *data_dir(mmdx_ctx_t *ctx)
     return d ? d : ".";
 }
 
+static xmlNodePtr last_element_on_line(xmlNodePtr n, long line)
+{
+    xmlNodePtr found = NULL;
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (xmlGetLineNo(n) == line)
+            found = n;
+        xmlNodePtr sub = last_element_on_line(n->children, line);
+        if (sub)
+            found = sub;
+    }
+    return found;
+}
+
 static int validate(load_state_t *st, mmdx_ctx_t *ctx, xmlDocPtr doc)
 {
     char path[4096];
@@ -318,8 +359,17 @@ static int validate(load_state_t *st, mmdx_ctx_t *ctx, xmlDocPtr doc)
         goto done;
     }
     xmlRelaxNGSetValidStructuredErrors(vctxt, on_valid_error, st);
-    if (xmlRelaxNGValidateDoc(vctxt, doc) != 0)
-        rc = fail(st, MMDX_EFORMAT, "", 0, "does not match the KB schema (kb.rng)");
+    if (xmlRelaxNGValidateDoc(vctxt, doc) != 0) {
+        /* an error libxml2 gave without its element: name the last element on its line */
+        xmlNodePtr at = st->pending_line > 0 ? last_element_on_line(xmlDocGetRootElement(doc), st->pending_line) : NULL;
+        const char *name = at ? (const char *)at->name : "";
+        const char *hint = at ? schema_hint(name) : NULL;
+        if (hint)
+            rc = fail(st, MMDX_EFORMAT, name, st->pending_line, "%s; <%s> needs %s", st->pending, name, hint);
+        else
+            rc = fail(st, MMDX_EFORMAT, name, st->pending_line, "%s",
+                      st->pending[0] ? st->pending : "does not match the KB schema (kb.rng)");
+    }
     else
         rc = MMDX_OK;
 done:

@@ -338,7 +338,7 @@ static void rank_items(mmdx_suggestion_t *items, size_t n)
 static int weigh(const mmdx_kb_t *kb, const kb_treatment_t *tr, const mmdx_case_t *c, mmdx_suggestion_t *s)
 {
     int found = 0;
-    double benefit = -tr->harm;
+    double benefit = -tr->harm, best = 0; /* best: expected benefit of the deciding indication */
     for (size_t k = 0; k < tr->n_ind; k++) {
         const kb_indication_t *in = &tr->ind[k];
         const kb_target_t *tg = &kb->targets[in->target];
@@ -351,7 +351,7 @@ static int weigh(const mmdx_kb_t *kb, const kb_treatment_t *tr, const mmdx_case_
             continue;
         mmdx_advice_status_t st = p->ci_low >= in->min_posterior ? MMDX_ADVICE_SUGGESTED : MMDX_ADVICE_INSUFFICIENT;
         if (!found || status_rank(st) < status_rank(s->status) ||
-            (st == s->status && p->p * in->benefit > s->benefit)) {
+            (st == s->status && p->p * in->benefit > best)) {
             s->status = st;
             s->target = tg->name;
             s->cls = in->cls;
@@ -361,7 +361,7 @@ static int weigh(const mmdx_kb_t *kb, const kb_treatment_t *tr, const mmdx_case_
             s->threshold = in->min_posterior;
             s->p_above = decision_prob_above(p->p, p->ci_low, p->ci_high, in->min_posterior);
             s->indication_citation = in->citation;
-            s->benefit = p->p * in->benefit; /* provisional, for choosing between indications */
+            best = p->p * in->benefit;
             found = 1;
         }
     }

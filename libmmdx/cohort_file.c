@@ -466,14 +466,15 @@ int mmdx_cohort_writer_append(mmdx_cohort_writer_t *w, const mmdx_cohort_t *chun
         }
     }
     /* the file is row-major [N][D]: a row chunk is one contiguous hyperslab */
-    for (size_t j = 0; j < d; j++) {
-        const double *col = mmdx_cohort_column_const(chunk, j);
-        const uint8_t *fl = mmdx_cohort_flags_const(chunk, j);
-        for (size_t i = 0; i < k; i++) {
-            w->vbuf[i * d + j] = col[i];
-            w->fbuf[i * d + j] = fl[i];
+    for (size_t i0 = 0; i0 < k; i0 += 32) /* 32 rows at a time to stay in cache */
+        for (size_t j = 0; j < d; j++) {
+            const double *col = mmdx_cohort_column_const(chunk, j);
+            const uint8_t *fl = mmdx_cohort_flags_const(chunk, j);
+            for (size_t i = i0; i < k && i < i0 + 32; i++) {
+                w->vbuf[i * d + j] = col[i];
+                w->fbuf[i * d + j] = fl[i];
+            }
         }
-    }
     for (size_t t = 0; t < nt; t++)
         for (size_t i = 0; i < k; i++)
             w->lbuf[i * nt + t] = mmdx_cohort_label(chunk, i, t);
@@ -935,7 +936,7 @@ static int read_space(hid_t file, const char *path, mmdx_space_t **out, mmdx_err
 {
     space_build_t b;
     name_list_t targets = {NULL};
-    unit_pass_t up;
+    unit_pass_t up = {NULL, NULL};
     feature_pass_t fp;
     size_t d = 0, nl = 0, nc = 0;
     hid_t g;
@@ -1079,7 +1080,7 @@ done:
     mmdx_free(targets.names);
     if (b.classes)
         for (size_t t = 0; t < b.nt; t++) {
-            for (size_t k = 0; k < b.n_classes[t]; k++)
+            for (size_t k = 0; b.n_classes && k < b.n_classes[t]; k++)
                 mmdx_free(b.classes[t][k]);
             mmdx_free(b.classes[t]);
         }
@@ -1346,27 +1347,29 @@ int mmdx_cohort_reader_next(mmdx_cohort_reader_t *r, size_t max_rows, mmdx_cohor
     vals = mmdx_cohort_values_(c);
     flags = mmdx_cohort_flags_(c);
     labels = mmdx_cohort_labels_(c);
-    for (size_t i = 0; i < k; i++)
-        for (size_t j = 0; j < d; j++) {
-            double v = r->vbuf[i * d + j];
-            uint8_t f = r->fbuf[i * d + j];
-            if (f & ~(MMDX_VAL_MISSING | MMDX_VAL_CENSOR_LEFT | MMDX_VAL_CENSOR_RIGHT)) {
-                rc = mmdx_error_set(err, MMDX_EFORMAT, r->path, "/flags", (long)(r->pos + i + 1),
-                                    "row %zu, feature %zu: unknown flag bits 0x%02x", r->pos + i + 1, j + 1, f);
-                goto fail;
+    /* transpose row-major [k][d] into columns, 32 rows at a time to stay in cache */
+    for (size_t i0 = 0; i0 < k; i0 += 32)
+        for (size_t j = 0; j < d; j++)
+            for (size_t i = i0; i < k && i < i0 + 32; i++) {
+                double v = r->vbuf[i * d + j];
+                uint8_t f = r->fbuf[i * d + j];
+                if (f & ~(MMDX_VAL_MISSING | MMDX_VAL_CENSOR_LEFT | MMDX_VAL_CENSOR_RIGHT)) {
+                    rc = mmdx_error_set(err, MMDX_EFORMAT, r->path, "/flags", (long)(r->pos + i + 1),
+                                        "row %zu, feature %zu: unknown flag bits 0x%02x", r->pos + i + 1, j + 1, f);
+                    goto fail;
+                }
+                if (f & MMDX_VAL_MISSING) {
+                    v = NAN;
+                    f = MMDX_VAL_MISSING;
+                } else if (!isfinite(v)) {
+                    rc = mmdx_error_set(err, MMDX_EFORMAT, r->path, "/values", (long)(r->pos + i + 1),
+                                        "row %zu, feature %zu: value is not finite but not flagged missing",
+                                        r->pos + i + 1, j + 1);
+                    goto fail;
+                }
+                vals[j * k + i] = v;
+                flags[j * k + i] = f;
             }
-            if (f & MMDX_VAL_MISSING) {
-                v = NAN;
-                f = MMDX_VAL_MISSING;
-            } else if (!isfinite(v)) {
-                rc = mmdx_error_set(err, MMDX_EFORMAT, r->path, "/values", (long)(r->pos + i + 1),
-                                    "row %zu, feature %zu: value is not finite but not flagged missing",
-                                    r->pos + i + 1, j + 1);
-                goto fail;
-            }
-            vals[j * k + i] = v;
-            flags[j * k + i] = f;
-        }
     for (size_t i = 0; i < k; i++)
         for (size_t t = 0; t < nt; t++) {
             int32_t l = r->lbuf[i * nt + t];
@@ -1441,6 +1444,14 @@ int mmdx_cohort_load(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_t **out, mmd
         at += k;
     }
     mmdx_cohort_reader_close(r);
+    if (rc == 0) { /* the writer never repeats an id; a file that does is damaged */
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            long first = mmdx_cohort_find(all, mmdx_cohort_id(all, i));
+            if (first >= 0 && (size_t)first != i)
+                rc = mmdx_error_set(err, MMDX_EFORMAT, path, "/patient_ids", (long)i + 1,
+                                    "row %zu repeats the patient id of row %ld", i + 1, first + 1);
+        }
+    }
     if (rc < 0) {
         mmdx_cohort_free(all);
         if (ctx)

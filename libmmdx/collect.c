@@ -309,7 +309,8 @@ static int ensure_cols(mmdx_collect_t *col, size_t n)
     return MMDX_OK;
 }
 
-/* Make column @p c hold row @p row. */
+/* Make column @p c hold row @p row. Columns grow on their own, by doubling, so a feature
+ * seen only in early rows does not pay for every later patient. */
 static int ensure_row(mmdx_collect_t *col, column_t *c, size_t row)
 {
     size_t cap = c->cap ? c->cap : 64;
@@ -318,8 +319,6 @@ static int ensure_row(mmdx_collect_t *col, column_t *c, size_t row)
         return MMDX_OK;
     while (cap <= row)
         cap *= 2;
-    if (cap < col->n_rows)
-        cap = col->n_rows;
     /* grow each array; a failure leaves the ones done larger, which is harmless */
     if ((p = mmdx_realloc(c->val, cap * sizeof *c->val)) == NULL)
         return nomem(col, "storing a value");
@@ -330,13 +329,27 @@ static int ensure_row(mmdx_collect_t *col, column_t *c, size_t row)
     if ((p = mmdx_realloc(c->flags, cap * sizeof *c->flags)) == NULL)
         return nomem(col, "storing a value");
     c->flags = p;
-    if (col->policy == MMDX_AGG_LATEST) {
+    if (c->time) {
         if ((p = mmdx_realloc(c->time, cap * sizeof *c->time)) == NULL)
             return nomem(col, "storing a value");
         c->time = p;
     }
     memset(c->count + c->cap, 0, (cap - c->cap) * sizeof *c->count);
     c->cap = cap;
+    return MMDX_OK;
+}
+
+/* Times are kept only by the latest policy, and only for columns that have seen a known
+ * time (dense blocks never do): until then every time in the column is unknown. */
+static int ensure_time(mmdx_collect_t *col, column_t *c)
+{
+    if (c->time != NULL)
+        return MMDX_OK;
+    c->time = mmdx_malloc(c->cap * sizeof *c->time);
+    if (c->time == NULL)
+        return nomem(col, "storing a time");
+    for (size_t i = 0; i < c->cap; i++)
+        c->time[i] = MMDX_TIME_UNKNOWN;
     return MMDX_OK;
 }
 
@@ -347,6 +360,8 @@ static int put_value(mmdx_collect_t *col, size_t row, size_t j, double v, uint8_
     column_t *c = &col->cols[j];
     int rc = ensure_row(col, c, row);
     uint32_t n;
+    if (rc == MMDX_OK && col->policy == MMDX_AGG_LATEST && time != MMDX_TIME_UNKNOWN)
+        rc = ensure_time(col, c);
     if (rc != MMDX_OK)
         return rc;
     n = c->count[row];
@@ -358,7 +373,7 @@ static int put_value(mmdx_collect_t *col, size_t row, size_t j, double v, uint8_
         u->row = row;
         u->feat = j;
         u->val = c->val[row];
-        u->time = c->time ? c->time[row] : 0;
+        u->time = c->time ? c->time[row] : MMDX_TIME_UNKNOWN;
         u->count = n;
         u->flags = c->flags[row];
     }
@@ -606,6 +621,7 @@ static int sink_patient(void *data, const char *patient)
 void mmdx_collect_stage_begin(mmdx_collect_t *col)
 {
     col->staging = 1;
+    mmdx_error_clear(&col->sink_err); /* a new input: an earlier input's failure is not this one's */
     col->stage_rows = col->n_rows;
     col->stage_feats = mmdx_space_n_features(col->space);
     col->stage_obs = 0;

@@ -42,9 +42,17 @@ int mmdx_collect_file(mmdx_collect_t *col, const char *modality, const char *pat
     if (local.file[0] == '\0')
         snprintf(local.file, sizeof local.file, "%s", path);
     rrc = mmdx_collect_stage_rollback(col, path, rc, local.message);
+    if (rrc != MMDX_OK) {
+        /* a patient of the failed file could not be listed: that loss must not pass silently */
+        char reason[sizeof local.message];
+        snprintf(reason, sizeof reason, "%s", local.message);
+        mmdx_error_clear(&local);
+        mmdx_error_set(&local, rrc, path, NULL, 0, "out of memory listing the patients of a failed input (%s)",
+                       reason);
+        rc = rrc;
+    }
     if (err && err->code == MMDX_OK)
         *err = local;
     mmdx_ctx_set_error(mmdx_collect_ctx(col), &local);
-    (void)rrc; /* the read error is the one to report; a failed reject is out of memory too */
     return rc;
 }

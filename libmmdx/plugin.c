@@ -356,9 +356,10 @@ int mmdx_plugin_load(mmdx_ctx_t *ctx, const char *path_or_name, mmdx_error_t *er
             rc = load_file(ctx, reg, f.path, err);
         else
             rc = mmdx_error_set(err, MMDX_ENOTFOUND, file, path_or_name, 0,
-                                "plugin not found in $MMDX_PLUGIN_PATH (%s) or %s",
+                                "plugin not found in $MMDX_PLUGIN_PATH (%s) or %s%s",
                                 getenv("MMDX_PLUGIN_PATH") ? getenv("MMDX_PLUGIN_PATH") : "unset",
-                                MMDX_PLUGIN_DIR);
+                                MMDX_PLUGIN_DIR,
+                                registry_index(reg, path_or_name) >= 0 ? " (a built-in of that name is registered)" : "");
     }
     if (rc != MMDX_OK)
         mmdx_ctx_set_error(ctx, err);

@@ -205,9 +205,12 @@ int mmdx_terms_load_with(const char *path, const mmdx_terms_alloc_t *a, mmdx_ter
         if (rc != MMDX_OK)
             goto fail;
     }
-    qsort(t->codes, t->n_codes, sizeof *t->codes, entry_cmp);
-    qsort(t->features, t->n_features, sizeof *t->features, entry_cmp);
-    qsort(t->locals, t->n_locals, sizeof *t->locals, entry_cmp);
+    if (t->n_codes)
+        qsort(t->codes, t->n_codes, sizeof *t->codes, entry_cmp);
+    if (t->n_features)
+        qsort(t->features, t->n_features, sizeof *t->features, entry_cmp);
+    if (t->n_locals)
+        qsort(t->locals, t->n_locals, sizeof *t->locals, entry_cmp);
     if ((rc = check_dups(t->codes, t->n_codes, path, "LOINC code", err)) != MMDX_OK ||
         (rc = check_dups(t->features, t->n_features, path, "feature", err)) != MMDX_OK ||
         (rc = check_dups(t->locals, t->n_locals, path, "local name", err)) != MMDX_OK)

@@ -98,3 +98,28 @@ TESTS += tests/unit/check_collect
 tests_unit_check_collect_SOURCES = tests/unit/check_collect.c
 tests_unit_check_collect_CFLAGS = $(MMDX_CHECK_CFLAGS)
 tests_unit_check_collect_LDADD = $(MMDX_CHECK_LDADD)
+check_PROGRAMS += tests/unit/check_failalloc
+TESTS += tests/unit/check_failalloc
+tests_unit_check_failalloc_SOURCES = tests/unit/check_failalloc.c tests/unit/failalloc.c tests/unit/failalloc.h \
+	tests/unit/testutil.h
+tests_unit_check_failalloc_CFLAGS = $(MMDX_CHECK_CFLAGS)
+tests_unit_check_failalloc_LDADD = $(MMDX_CHECK_LDADD)
+# seed inputs of the cohort-file harness, made at test time by the library itself
+check_PROGRAMS += tests/fuzz/cohort_seeds
+tests_fuzz_cohort_seeds_SOURCES = tests/fuzz/cohort_seeds.c
+tests_fuzz_cohort_seeds_LDADD = $(MMDX_LIBS)
+# every public header alone as C and C++; no unprefixed or undeclared exports
+TESTS += tests/unit/check_headers.sh
+EXTRA_DIST += tests/unit/check_headers.sh
+AM_TESTS_ENVIRONMENT += CC='$(CC)'; export CC; CXX='$(CXX)'; export CXX;
+# core benchmark (make bench): cohort file write/read throughput
+EXTRA_PROGRAMS += tests/bench/bench_cohort
+MMDX_BENCH_PROGS += tests/bench/bench_cohort
+tests_bench_bench_cohort_SOURCES = tests/bench/bench_cohort.c
+tests_bench_bench_cohort_LDADD = $(MMDX_LIBS)
+CLEANFILES += tests/bench/bench_cohort$(EXEEXT)
+check_PROGRAMS += tests/unit/check_collect_file
+TESTS += tests/unit/check_collect_file
+tests_unit_check_collect_file_SOURCES = tests/unit/check_collect_file.c tests/unit/failalloc.c tests/unit/failalloc.h
+tests_unit_check_collect_file_CFLAGS = $(MMDX_CHECK_CFLAGS)
+tests_unit_check_collect_file_LDADD = $(MMDX_CHECK_LDADD)

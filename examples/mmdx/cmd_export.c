@@ -131,7 +131,7 @@ int cmd_export(int argc, char **argv)
         cli_inputs_free(&in);
         return cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
     }
-    if (cli_inputs_empty(&in) == !!cohort_path) {
+    if (cli_inputs_empty(&in) == !cohort_path) {
         cli_inputs_free(&in);
         return cli_usage_error("export", cohort_path ? "give either inputs or --cohort, not both"
                                                      : "no input: give --imaging (or other inputs) or --cohort");
@@ -174,7 +174,7 @@ int cmd_export(int argc, char **argv)
     if (col && (n_rejects = cli_write_rejects(col, rejects)) < 0)
         goto done;
     if (!quiet)
-        fprintf(stderr, "mmdx: export: imaging block of %zu patients -> %s\n", mmdx_cohort_n_patients(cohort),
+        fprintf(stderr, "mmdx: export: imaging block of a %zu-patient cohort -> %s\n", mmdx_cohort_n_patients(cohort),
                 output);
     status = n_rejects > 0 ? CLI_EXIT_REJECTS : CLI_EXIT_OK;
     goto done;

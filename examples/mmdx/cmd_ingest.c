@@ -132,7 +132,7 @@ int cmd_ingest(int argc, char **argv)
             goto done;
         }
         if (n_unknown && !quiet)
-            fprintf(stderr, "mmdx: warning: %zu label row%s name patients not in the inputs (ignored)\n",
+            fprintf(stderr, "mmdx: warning: %zu label row%s for patients not in the inputs (ignored)\n",
                     n_unknown, n_unknown == 1 ? "" : "s");
     }
     mmdx_error_clear(&err);

@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "kb.h"
 #include "decision.h"
+#include "advise.h"
 #include "writer.h"
 
 #endif

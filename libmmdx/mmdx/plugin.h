@@ -6,7 +6,12 @@
  * directory of $MMDX_PLUGIN_PATH (colon-separated), then the configured plugin
  * directory (`mmdx version` prints it). A module file `mmdx_NAME.so` must export
  * `mmdx_modality_NAME_get_desc`. A loaded module with the same name as a built-in
- * replaces it in this context.
+ * replaces it in this context (close the sources opened through the built-in first).
+ *
+ * The registry of a context is made on its first use (any mmdx_plugin_* or
+ * mmdx_source_* call); the built-ins are initialised then, and every modality gets the
+ * context's data directory and thread count as they are at its registration: set them
+ * before. A built-in whose init fails is logged (MMDX_LOG_ERROR) and left out.
  */
 #ifndef MMDX_PLUGIN_H
 #define MMDX_PLUGIN_H

@@ -5,7 +5,7 @@
 #include <hdf5.h>
 #include "hdf5_errstack.h"
 
-void mmdx_h5_silence(void)
+void mmdx_hdf5_silence(void)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
@@ -56,7 +56,7 @@ static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
     return 0;
 }
 
-size_t mmdx_h5_errstack(char *buf, size_t size)
+size_t mmdx_hdf5_errstack(char *buf, size_t size)
 {
     walk_t w = {buf, size, 0, 0};
     /* Taking a copy of the stack also clears it. */
@@ -71,13 +71,13 @@ size_t mmdx_h5_errstack(char *buf, size_t size)
     return w.len;
 }
 
-int mmdx_h5_error(mmdx_error_t *err, int code, const char *file, const char *object,
+int mmdx_hdf5_error(mmdx_error_t *err, int code, const char *file, const char *object,
                   const char *fmt, ...)
 {
     char stack[320];
     va_list ap;
     /* Always consume the stack so a later error does not report this one's cause. */
-    size_t n = mmdx_h5_errstack(stack, sizeof stack);
+    size_t n = mmdx_hdf5_errstack(stack, sizeof stack);
     if (err == NULL || err->code != 0)
         return code;
     err->code = code;

@@ -10,18 +10,18 @@
 #include "mmdx/common.h"
 
 /* Turn off HDF5's automatic error printing (for this thread's default stack). */
-void mmdx_h5_silence(void);
+void mmdx_hdf5_silence(void);
 
 /* Write a one-line summary of the current HDF5 error stack into @p buf, innermost
  * cause first ("<minor>: <description> in <function>", at most three entries), then
  * clear the stack. Writes "" when the stack is empty; @p buf NULL only clears.
  * Returns the length written. */
-size_t mmdx_h5_errstack(char *buf, size_t size);
+size_t mmdx_hdf5_errstack(char *buf, size_t size);
 
 /* Like mmdx_modality_error(): fill @p err unless it already holds an error, with
  * " (HDF5: <errstack>)" appended to the formatted reason when the stack is not empty.
  * Returns @p code. */
-int mmdx_h5_error(mmdx_error_t *err, int code, const char *file, const char *object,
+int mmdx_hdf5_error(mmdx_error_t *err, int code, const char *file, const char *object,
                   const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 5, 6)))

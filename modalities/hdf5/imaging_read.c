@@ -30,11 +30,26 @@
 /* Target size of one read window of values (doubles); whole chunks are never split
  * below this unless a single chunk row exceeds WINDOW_CAP_BYTES. */
 #define WINDOW_BYTES (4u << 20)
-#define WINDOW_CAP_BYTES (64u << 20)
+#define WINDOW_CAP_BYTES (16u << 20)
 
 typedef struct plugin_state {
     mmdx_host_t host;
 } plugin_state_t;
+
+/* Where HDF5 puts variable-length strings: a bump allocator over blocks that are reused
+ * from one read to the next. Nothing is freed string by string, so a read that fails
+ * half-way (a damaged file) leaves nothing behind, and no malloc is made per string. */
+typedef struct vlblock {
+    struct vlblock *next;
+    size_t used, cap;
+    /* data follows, 16-byte aligned */
+} vlblock_t;
+
+typedef struct vlarena {
+    const plugin_state_t *st;
+    vlblock_t *first, *cur;
+    int nomem;
+} vlarena_t;
 
 /* A window of strings read from a 1-D string dataset. */
 typedef struct strwin {
@@ -44,11 +59,17 @@ typedef struct strwin {
     size_t cap_arena;
     void *raw;
     size_t cap_raw;
+    vlarena_t vl;
 } strwin_t;
 
 /* Set of strings (patient subset) or of 64-bit hashes (duplicate check). */
+typedef struct strslot {
+    uint64_t h;
+    char *s;
+} strslot_t;
+
 typedef struct strset {
-    char **slot;
+    strslot_t *slot;
     size_t cap, n;
 } strset_t;
 
@@ -66,6 +87,7 @@ typedef struct src {
     int read_float;          /* file holds 32-bit IEEE floats: read as float and widen */
     size_t n, d;             /* patients, features in the file */
     hsize_t chunk_n;         /* chunk extent along the patient axis; 0 when contiguous */
+    size_t band_bytes;       /* bytes of one row of chunks across all features (chunked) */
     size_t window;           /* rows per read window */
     size_t block_rows;       /* rows per sink->block (0: the whole window) */
     char **feat_ids;         /* [d] img:<modality>:<name> */
@@ -121,11 +143,59 @@ static int reserve(const plugin_state_t *st, void **buf, size_t *cap, size_t nee
     return 0;
 }
 
+#define VLBLOCK_HDR ((sizeof(vlblock_t) + 15) / 16 * 16)
+
+static void *vl_alloc(size_t size, void *info)
+{
+    vlarena_t *a = info;
+    size = (size + 15) / 16 * 16;
+    while (a->cur && a->cur->used + size > a->cur->cap)
+        a->cur = a->cur->next; /* later blocks are empty after a reset */
+    if (!a->cur) {
+        size_t cap = size > (64u << 10) ? size : (64u << 10);
+        vlblock_t *b = a->st->host.malloc(VLBLOCK_HDR + cap);
+        if (!b) {
+            a->nomem = 1;
+            return NULL;
+        }
+        b->used = 0;
+        b->cap = cap;
+        b->next = NULL;
+        /* append, so the block order is the order of use */
+        vlblock_t **pp = &a->first;
+        while (*pp)
+            pp = &(*pp)->next;
+        *pp = b;
+        a->cur = b;
+    }
+    void *p = (char *)a->cur + VLBLOCK_HDR + a->cur->used;
+    a->cur->used += size;
+    return p;
+}
+
+static void vl_free(void *mem, void *info)
+{
+    (void)mem;
+    (void)info; /* released all at once by vl_reset */
+}
+
+static void vl_reset(vlarena_t *a)
+{
+    for (vlblock_t *b = a->first; b; b = b->next)
+        b->used = 0;
+    a->cur = a->first;
+    a->nomem = 0;
+}
+
 static void strwin_free(const plugin_state_t *st, strwin_t *w)
 {
     xfree(st, w->s);
     xfree(st, w->arena);
     xfree(st, w->raw);
+    for (vlblock_t *b = w->vl.first, *n; b; b = n) {
+        n = b->next;
+        xfree(st, b);
+    }
     memset(w, 0, sizeof *w);
 }
 
@@ -155,22 +225,29 @@ static void strset_free(const plugin_state_t *st, strset_t *s)
 {
     if (s->slot)
         for (size_t i = 0; i < s->cap; i++)
-            xfree(st, s->slot[i]);
+            xfree(st, s->slot[i].s);
     xfree(st, s->slot);
     memset(s, 0, sizeof *s);
 }
 
-static int strset_has(const strset_t *s, const char *key)
+/* Membership of @p key whose hash_str() is @p h. The hash is stored beside each string,
+ * so a miss (the common case when filtering) touches only the table. */
+static int strset_has_h(const strset_t *s, const char *key, uint64_t h)
 {
     if (s->cap == 0)
         return 0;
-    size_t i = hash_str(key) & (s->cap - 1);
-    while (s->slot[i]) {
-        if (strcmp(s->slot[i], key) == 0)
+    size_t i = (size_t)h & (s->cap - 1);
+    while (s->slot[i].s) {
+        if (s->slot[i].h == h && strcmp(s->slot[i].s, key) == 0)
             return 1;
         i = (i + 1) & (s->cap - 1);
     }
     return 0;
+}
+
+static int strset_has(const strset_t *s, const char *key)
+{
+    return strset_has_h(s, key, hash_str(key));
 }
 
 static int strset_add(const plugin_state_t *st, strset_t *s, const char *key)
@@ -182,9 +259,9 @@ static int strset_add(const plugin_state_t *st, strset_t *s, const char *key)
             return -1;
         memset(g.slot, 0, g.cap * sizeof *g.slot);
         for (size_t i = 0; i < s->cap; i++)
-            if (s->slot[i]) {
-                size_t k = hash_str(s->slot[i]) & (g.cap - 1);
-                while (g.slot[k])
+            if (s->slot[i].s) {
+                size_t k = (size_t)s->slot[i].h & (g.cap - 1);
+                while (g.slot[k].s)
                     k = (k + 1) & (g.cap - 1);
                 g.slot[k] = s->slot[i];
                 g.n++;
@@ -192,13 +269,15 @@ static int strset_add(const plugin_state_t *st, strset_t *s, const char *key)
         xfree(st, s->slot);
         *s = g;
     }
-    if (strset_has(s, key))
+    uint64_t h = hash_str(key);
+    if (strset_has_h(s, key, h))
         return 0;
-    size_t i = hash_str(key) & (s->cap - 1);
-    while (s->slot[i])
+    size_t i = (size_t)h & (s->cap - 1);
+    while (s->slot[i].s)
         i = (i + 1) & (s->cap - 1);
-    if (!(s->slot[i] = xstrdup(st, key)))
+    if (!(s->slot[i].s = xstrdup(st, key)))
         return -1;
+    s->slot[i].h = h;
     s->n++;
     return 0;
 }
@@ -244,7 +323,7 @@ static int read_strings(src_t *s, hid_t ds, const char *dsname, hsize_t start, s
 {
     const plugin_state_t *st = s->st;
     int rc = MMDX_EFORMAT;
-    hid_t ftype = -1, mtype = -1, fspace = -1, mspace = -1;
+    hid_t ftype = -1, mtype = -1, fspace = -1, mspace = -1, dxpl = -1;
     hsize_t cnt = count;
 
     if (reserve(st, (void **)&w->s, &w->cap_s, (count ? count : 1) * sizeof(char *)) < 0)
@@ -254,18 +333,18 @@ static int read_strings(src_t *s, hid_t ds, const char *dsname, hsize_t start, s
     if ((ftype = H5Dget_type(ds)) < 0 || (fspace = H5Dget_space(ds)) < 0 ||
         (mspace = H5Screate_simple(1, &cnt, NULL)) < 0 ||
         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &cnt, NULL) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, dsname, "cannot select strings");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, dsname, "cannot select strings");
         goto done;
     }
     int vlen = H5Tis_variable_str(ftype) > 0;
     size_t fsize = H5Tget_size(ftype);
     if ((mtype = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0 ||
         H5Tset_size(mtype, vlen ? H5T_VARIABLE : fsize) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, dsname, "cannot make string type");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, dsname, "cannot make string type");
         goto done;
     }
     if (!vlen && H5Tset_strpad(mtype, H5Tget_strpad(ftype)) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, dsname, "cannot make string type");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, dsname, "cannot make string type");
         goto done;
     }
     size_t rawsz = vlen ? count * sizeof(char *) : count * fsize;
@@ -273,14 +352,37 @@ static int read_strings(src_t *s, hid_t ds, const char *dsname, hsize_t start, s
         rc = mmdx_modality_error(err, MMDX_ENOMEM, s->path, dsname, 0, "out of memory");
         goto done;
     }
-    if (vlen)
+    if (vlen) {
         memset(w->raw, 0, rawsz);
-    if (H5Dread(ds, mtype, mspace, fspace, H5P_DEFAULT, w->raw) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, dsname, "cannot read strings %llu..%llu",
-                           (unsigned long long)start, (unsigned long long)(start + count - 1));
+        w->vl.st = st;
+        vl_reset(&w->vl);
+        if ((dxpl = H5Pcreate(H5P_DATASET_XFER)) < 0 ||
+            H5Pset_vlen_mem_manager(dxpl, vl_alloc, &w->vl, vl_free, &w->vl) < 0) {
+            rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, dsname, "cannot set up string reading");
+            goto done;
+        }
+    }
+    if (H5Dread(ds, mtype, mspace, fspace, vlen ? dxpl : H5P_DEFAULT, w->raw) < 0) {
+        if (w->vl.nomem) {
+            mmdx_hdf5_errstack(NULL, 0);
+            rc = mmdx_modality_error(err, MMDX_ENOMEM, s->path, dsname, 0, "out of memory");
+        } else {
+            rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, dsname, "cannot read strings %llu..%llu",
+                                 (unsigned long long)start, (unsigned long long)(start + count - 1));
+        }
         goto done;
     }
-    /* Copy into the arena: lengths first so one reservation suffices. */
+    if (vlen) {
+        /* the strings stay in the window's arena until its next read */
+        for (size_t i = 0; i < count; i++) {
+            char *p = ((char **)w->raw)[i];
+            w->s[i] = p ? p : (char *)"";
+        }
+        rc = MMDX_OK;
+        goto done;
+    }
+    /* Fixed-length: copy into the arena, trimmed and terminated; lengths first so one
+     * reservation suffices. */
     size_t total = 0;
     int spacepad = !vlen && H5Tget_strpad(ftype) == H5T_STR_SPACEPAD;
     for (size_t i = 0; i < count; i++) {
@@ -305,9 +407,9 @@ static int read_strings(src_t *s, hid_t ds, const char *dsname, hsize_t start, s
         }
         rc = MMDX_OK;
     }
-    if (vlen)
-        (void)H5Dvlen_reclaim(mtype, mspace, H5P_DEFAULT, w->raw);
 done:
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
     if (mtype >= 0)
         H5Tclose(mtype);
     if (ftype >= 0)
@@ -327,7 +429,7 @@ static int open_dataset(src_t *s, const char *name, int required, hid_t *out, mm
     *out = -1;
     htri_t ex = H5Lexists(s->file, name + 1, H5P_DEFAULT);
     if (ex <= 0) {
-        mmdx_h5_errstack(NULL, 0);
+        mmdx_hdf5_errstack(NULL, 0);
         if (!required)
             return MMDX_OK;
         return mmdx_modality_error(err, MMDX_ENOTFOUND, s->path, name, 0,
@@ -340,11 +442,11 @@ static int open_dataset(src_t *s, const char *name, int required, hid_t *out, mm
 #else
     if (H5Oget_info_by_name2(s->file, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
 #endif
-        return mmdx_h5_error(err, MMDX_EFORMAT, s->path, name, "cannot inspect %s", name);
+        return mmdx_hdf5_error(err, MMDX_EFORMAT, s->path, name, "cannot inspect %s", name);
     if (info.type != H5O_TYPE_DATASET)
         return mmdx_modality_error(err, MMDX_EFORMAT, s->path, name, 0, "%s is not a dataset", name);
     if ((*out = H5Dopen2(s->file, name, H5P_DEFAULT)) < 0)
-        return mmdx_h5_error(err, MMDX_EIO, s->path, name, "cannot open dataset %s", name);
+        return mmdx_hdf5_error(err, MMDX_EIO, s->path, name, "cannot open dataset %s", name);
     return MMDX_OK;
 }
 
@@ -355,7 +457,7 @@ static int check_string_vector(src_t *s, hid_t ds, const char *name, size_t expe
     hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
     int rc = MMDX_OK;
     if (type < 0 || space < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, name, "cannot read the type of %s", name);
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, name, "cannot read the type of %s", name);
     } else if (!is_string_type(type)) {
         rc = mmdx_modality_error(err, MMDX_EFORMAT, s->path, name, 0,
                                  "%s must hold strings (variable- or fixed-length)", name);
@@ -366,7 +468,7 @@ static int check_string_vector(src_t *s, hid_t ds, const char *name, size_t expe
             rc = mmdx_modality_error(err, MMDX_EFORMAT, s->path, name, 0,
                                      "wrong rank of %s: %d (expected 1)", name, rank);
         else if (H5Sget_simple_extent_dims(space, &dim, NULL) < 0)
-            rc = mmdx_h5_error(err, MMDX_EIO, s->path, name, "cannot read the shape of %s", name);
+            rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, name, "cannot read the shape of %s", name);
         else if ((size_t)dim != expect)
             rc = mmdx_modality_error(err, MMDX_EFORMAT, s->path, name, 0,
                                      "%s has %llu entries but /features has %zu %s", name,
@@ -385,7 +487,7 @@ static int read_str_attr(src_t *s, hid_t obj, const char *objname, const char *n
 {
     htri_t ex = H5Aexists(obj, name);
     if (ex <= 0) {
-        mmdx_h5_errstack(NULL, 0);
+        mmdx_hdf5_errstack(NULL, 0);
         return 0;
     }
     int rc = 1;
@@ -396,7 +498,7 @@ static int read_str_attr(src_t *s, hid_t obj, const char *objname, const char *n
     char label[160];
     snprintf(label, sizeof label, "%s attribute %s", objname, name);
     if (at < 0 || ftype < 0 || space < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, label, "cannot open the %s", label);
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, label, "cannot open the %s", label);
         goto done;
     }
     if (!is_string_type(ftype) || H5Sget_simple_extent_npoints(space) != 1) {
@@ -407,7 +509,10 @@ static int read_str_attr(src_t *s, hid_t obj, const char *objname, const char *n
         char *p = NULL;
         if ((mtype = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mtype, H5T_VARIABLE) < 0 ||
             H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0 || H5Aread(at, mtype, &p) < 0) {
-            rc = mmdx_h5_error(err, MMDX_EIO, s->path, label, "cannot read the %s", label);
+            rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, label, "cannot read the %s", label);
+            if (p && mtype >= 0)
+                (void)H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, &p);
+            mmdx_hdf5_errstack(NULL, 0);
             goto done;
         }
         snprintf(buf, size, "%s", p ? p : "");
@@ -421,7 +526,7 @@ static int read_str_attr(src_t *s, hid_t obj, const char *objname, const char *n
         }
         if ((mtype = H5Tcopy(ftype)) < 0 || H5Aread(at, mtype, tmp) < 0) {
             xfree(s->st, tmp);
-            rc = mmdx_h5_error(err, MMDX_EIO, s->path, label, "cannot read the %s", label);
+            rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, label, "cannot read the %s", label);
             goto done;
         }
         tmp[fsize] = '\0';
@@ -497,7 +602,7 @@ static int check_features_dataset(src_t *s, mmdx_error_t *err)
     int rc = MMDX_OK;
     hid_t type = H5Dget_type(s->ds_feat), space = H5Dget_space(s->ds_feat), dcpl = -1;
     if (type < 0 || space < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read the type of /features");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read the type of /features");
         goto done;
     }
     H5T_class_t cls = H5Tget_class(type);
@@ -521,23 +626,26 @@ static int check_features_dataset(src_t *s, mmdx_error_t *err)
     }
     hsize_t dims[2];
     if (H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read the shape of /features");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read the shape of /features");
         goto done;
     }
     s->n = (size_t)dims[s->transposed ? 1 : 0];
     s->d = (size_t)dims[s->transposed ? 0 : 1];
     if ((dcpl = H5Dget_create_plist(s->ds_feat)) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read the storage of /features");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read the storage of /features");
         goto done;
     }
     s->chunk_n = 0;
     if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
         hsize_t cd[2];
         if (H5Pget_chunk(dcpl, 2, cd) != 2) {
-            rc = mmdx_h5_error(err, MMDX_EFORMAT, s->path, DS_FEATURES, "cannot read the chunking of /features");
+            rc = mmdx_hdf5_error(err, MMDX_EFORMAT, s->path, DS_FEATURES, "cannot read the chunking of /features");
             goto done;
         }
         s->chunk_n = cd[s->transposed ? 1 : 0];
+        hsize_t cdd = cd[s->transposed ? 0 : 1];
+        size_t across = cdd ? (size_t)((s->d + cdd - 1) / cdd) : 1;
+        s->band_bytes = (size_t)cd[0] * (size_t)cd[1] * H5Tget_size(type) * (across ? across : 1);
     }
 done:
     if (dcpl >= 0)
@@ -564,14 +672,15 @@ static int load_features(src_t *s, mmdx_error_t *err)
         rc = check_string_vector(s, ds_units, DS_UNITS, s->d, "features", err);
     if (rc != MMDX_OK)
         goto done;
-    s->feat_ids = xmalloc(st, (s->d ? s->d : 1) * sizeof *s->feat_ids);
-    s->units = xmalloc(st, (s->d ? s->d : 1) * sizeof *s->units);
+    /* zeroed as soon as allocated: h5_close() frees their entries */
+    if ((s->feat_ids = xmalloc(st, (s->d ? s->d : 1) * sizeof *s->feat_ids)))
+        memset(s->feat_ids, 0, s->d * sizeof *s->feat_ids);
+    if ((s->units = xmalloc(st, (s->d ? s->d : 1) * sizeof *s->units)))
+        memset(s->units, 0, s->d * sizeof *s->units);
     if (!s->feat_ids || !s->units) {
         rc = mmdx_modality_error(err, MMDX_ENOMEM, s->path, NULL, 0, "out of memory");
         goto done;
     }
-    memset(s->feat_ids, 0, s->d * sizeof *s->feat_ids);
-    memset(s->units, 0, s->d * sizeof *s->units);
     if ((rc = read_strings(s, ds_names, DS_NAMES, 0, s->d, &w, err)) != MMDX_OK)
         goto done;
     strset_t seen = {0};
@@ -721,7 +830,7 @@ static int h5_init(const mmdx_host_t *host, void **state_out, mmdx_error_t *err)
         host->free(st);
         return mmdx_modality_error(err, MMDX_EPLUGIN, NULL, "hdf5", 0, "the HDF5 library failed to initialise");
     }
-    mmdx_h5_silence();
+    mmdx_hdf5_silence();
     *state_out = st;
     return MMDX_OK;
 }
@@ -745,7 +854,7 @@ static int h5_probe(void *state, const char *path, const unsigned char *head, si
         return 0;
     /* Another HDF5 file (a cohort or model) is not ours: look for the layout. */
     int score = 10;
-    mmdx_h5_silence();
+    mmdx_hdf5_silence();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f >= 0) {
         if (H5Lexists(f, "features", H5P_DEFAULT) > 0 && H5Lexists(f, "patient_ids", H5P_DEFAULT) > 0 &&
@@ -753,7 +862,7 @@ static int h5_probe(void *state, const char *path, const unsigned char *head, si
             score = 90;
         H5Fclose(f);
     }
-    mmdx_h5_errstack(NULL, 0);
+    mmdx_hdf5_errstack(NULL, 0);
     return score;
 }
 
@@ -769,7 +878,7 @@ static void h5_close(void *p)
         H5Dclose(s->ds_ids);
     if (s->file >= 0)
         H5Fclose(s->file);
-    mmdx_h5_errstack(NULL, 0);
+    mmdx_hdf5_errstack(NULL, 0);
     for (size_t j = 0; s->feat_ids && j < s->d; j++)
         xfree(st, s->feat_ids[j]);
     for (size_t j = 0; s->units && j < s->d; j++)
@@ -797,6 +906,25 @@ static void plan_window(src_t *s)
     if (target > s->n)
         target = s->n ? s->n : 1;
     s->window = target;
+}
+
+/* Chunks too large for whole-chunk windows are read a window at a time; give the chunk
+ * cache room for one row of chunks so each is decompressed once, not once per window.
+ * The memory is one row of chunks: the least any reader of such a file needs. */
+static int widen_chunk_cache(src_t *s, mmdx_error_t *err)
+{
+    /* The cache is set when a dataset is first opened: close it before reopening. */
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    H5Dclose(s->ds_feat);
+    s->ds_feat = -1;
+    if (dapl < 0 || H5Pset_chunk_cache(dapl, 10007, s->band_bytes + (1u << 20), 1.0) < 0 ||
+        (s->ds_feat = H5Dopen2(s->file, DS_FEATURES, dapl)) < 0) {
+        if (dapl >= 0)
+            H5Pclose(dapl);
+        return mmdx_hdf5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot reopen /features with a larger chunk cache");
+    }
+    H5Pclose(dapl);
+    return MMDX_OK;
 }
 
 static int h5_open(void *state, const char *path, const char *const *options, void **src_out,
@@ -849,15 +977,19 @@ static int h5_open(void *state, const char *path, const char *const *options, vo
         rc = mmdx_modality_error(err, MMDX_ENOMEM, path, NULL, 0, "out of memory");
         goto fail;
     }
-    mmdx_h5_silence();
-    mmdx_h5_errstack(NULL, 0);
+    mmdx_hdf5_silence();
+    mmdx_hdf5_errstack(NULL, 0);
+#if H5_VERSION_GE(1, 12, 0)
+    htri_t is = H5Fis_accessible(path, H5P_DEFAULT);
+#else
     htri_t is = H5Fis_hdf5(path);
+#endif
     if (is <= 0) {
-        rc = mmdx_h5_error(err, MMDX_EFORMAT, path, NULL, "not an HDF5 file");
+        rc = mmdx_hdf5_error(err, MMDX_EFORMAT, path, NULL, "not an HDF5 file");
         goto fail;
     }
     if ((s->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EFORMAT, path, NULL, "cannot open as HDF5");
+        rc = mmdx_hdf5_error(err, MMDX_EFORMAT, path, NULL, "cannot open as HDF5");
         goto fail;
     }
     if ((rc = open_dataset(s, DS_FEATURES, 1, &s->ds_feat, err)) != MMDX_OK ||
@@ -878,6 +1010,8 @@ static int h5_open(void *state, const char *path, const char *const *options, vo
     if (opt_patients && (rc = option_patients(s, opt_patients, err)) != MMDX_OK)
         goto fail;
     plan_window(s);
+    if (s->chunk_n && s->window % (size_t)s->chunk_n != 0 && (rc = widen_chunk_cache(s, err)) != MMDX_OK)
+        goto fail;
     *src_out = s;
     return MMDX_OK;
 fail:
@@ -949,11 +1083,11 @@ static int read_block(src_t *s, size_t r, size_t nr, size_t c, size_t nc, void *
     hid_t fspace = H5Dget_space(s->ds_feat), mspace = H5Screate_simple(2, cnt, NULL);
     int rc = MMDX_OK;
     if (fspace < 0 || mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0)
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot select rows %zu..%zu of /features", r + 1,
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot select rows %zu..%zu of /features", r + 1,
                            r + nr);
     else if (H5Dread(s->ds_feat, s->read_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT,
                      dst) < 0)
-        rc = mmdx_h5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read rows %zu..%zu of /features", r + 1,
+        rc = mmdx_hdf5_error(err, MMDX_EIO, s->path, DS_FEATURES, "cannot read rows %zu..%zu of /features", r + 1,
                            r + nr);
     if (fspace >= 0)
         H5Sclose(fspace);
@@ -1044,25 +1178,27 @@ static int read_values(src_t *s, readbuf_t *rb, size_t row0, size_t cnt, size_t 
     return MMDX_OK;
 }
 
-/* Index of the first infinite value among @p n, or n. The first pass has no branches
- * and four independent accumulators, so it runs at memory speed. */
+/* Index of the first infinite value among @p n, or n. The first pass is a branch-free
+ * running maximum of |x| (a NaN never wins `a > m`), four accumulators wide. */
 static size_t find_inf(const double *v, size_t n)
 {
-    const uint64_t mask = 0x7fffffffffffffffull, inf = 0x7ff0000000000000ull;
-    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b[4];
+    double m0 = 0, m1 = 0, m2 = 0, m3 = 0;
     size_t k = 0;
     for (; k + 4 <= n; k += 4) {
-        memcpy(b, v + k, sizeof b);
-        a0 |= (uint64_t)((b[0] & mask) == inf);
-        a1 |= (uint64_t)((b[1] & mask) == inf);
-        a2 |= (uint64_t)((b[2] & mask) == inf);
-        a3 |= (uint64_t)((b[3] & mask) == inf);
+        double a0 = fabs(v[k]), a1 = fabs(v[k + 1]), a2 = fabs(v[k + 2]), a3 = fabs(v[k + 3]);
+        m0 = a0 > m0 ? a0 : m0;
+        m1 = a1 > m1 ? a1 : m1;
+        m2 = a2 > m2 ? a2 : m2;
+        m3 = a3 > m3 ? a3 : m3;
     }
     for (; k < n; k++) {
-        memcpy(b, v + k, sizeof b[0]);
-        a0 |= (uint64_t)((b[0] & mask) == inf);
+        double a = fabs(v[k]);
+        m0 = a > m0 ? a : m0;
     }
-    if (!(a0 | a1 | a2 | a3))
+    m0 = m1 > m0 ? m1 : m0;
+    m0 = m2 > m0 ? m2 : m0;
+    m0 = m3 > m0 ? m3 : m0;
+    if (!isinf(m0))
         return n;
     for (k = 0; k < n; k++)
         if (isinf(v[k]))
@@ -1133,8 +1269,11 @@ static long select_rows(src_t *s, readbuf_t *rb, size_t row0, size_t cnt, mmdx_e
     for (size_t i = 0; i < cnt; i++) {
         const char *id = rb->ids.s[i];
 #if defined(__GNUC__)
-        if (i + 8 < cnt)
-            __builtin_prefetch(&rb->seen.slot[(size_t)rb->hashes[i + 8] & (rb->seen.cap - 1)]);
+        if (i + 16 < cnt) {
+            __builtin_prefetch(&rb->seen.slot[(size_t)rb->hashes[i + 16] & (rb->seen.cap - 1)]);
+            if (s->psel.cap)
+                __builtin_prefetch(&s->psel.slot[(size_t)rb->hashes[i + 16] & (s->psel.cap - 1)]);
+        }
 #endif
         if (hashset_insert(&rb->seen, rb->hashes[i])) {
             size_t first = 0;
@@ -1146,7 +1285,7 @@ static long select_rows(src_t *s, readbuf_t *rb, size_t row0, size_t cnt, mmdx_e
                                            "duplicate patient id '%s' in %s (rows %zu and %zu)", id, DS_IDS,
                                            first + 1, row0 + i + 1);
         }
-        if (!s->has_psel || strset_has(&s->psel, id)) {
+        if (!s->has_psel || strset_has_h(&s->psel, id, rb->hashes[i])) {
             rb->rows[nsel] = i;
             rb->pids[nsel] = id;
             nsel++;
@@ -1166,7 +1305,7 @@ static int h5_read(void *p, const mmdx_sink_t *sink, mmdx_error_t *err)
     const char **fids = NULL, **funits = NULL;
     size_t W = s->window, D = s->d_sel, D1 = D ? D : 1;
     int rc = MMDX_OK;
-    mmdx_h5_silence();
+    mmdx_hdf5_silence();
 
     rb.seen.cap = pow2_at_least(2 * s->n + 2);
     rb.seen.slot = xmalloc(st, rb.seen.cap * sizeof *rb.seen.slot);

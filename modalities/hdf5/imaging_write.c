@@ -190,7 +190,7 @@ static int write_values(hid_t file, const rows_t *r, const mmdx_imaging_write_op
     double *buf = NULL, *tbuf = NULL;
     int rc = MMDX_OK;
     if (sp < 0 || dcpl < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, path, "/features", "cannot create /features");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, path, "/features", "cannot create /features");
         goto done;
     }
     size_t crow = o->chunk_rows ? o->chunk_rows : (1u << 20) / (elt * (d ? d : 1));
@@ -201,14 +201,14 @@ static int write_values(hid_t file, const rows_t *r, const mmdx_imaging_write_op
     if (!o->contiguous && n > 0 && d > 0) {
         hsize_t cd[2] = {o->transposed ? d : crow, o->transposed ? crow : d};
         if (H5Pset_chunk(dcpl, 2, cd) < 0 || (o->gzip && (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, (unsigned)o->gzip) < 0))) {
-            rc = mmdx_h5_error(err, MMDX_EIO, path, "/features", "cannot set the chunking of /features");
+            rc = mmdx_hdf5_error(err, MMDX_EIO, path, "/features", "cannot set the chunking of /features");
             goto done;
         }
     }
     if ((ds = H5Dcreate2(file, "features", o->float32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl,
                          H5P_DEFAULT)) < 0 ||
         write_string_attr(ds, "layout", o->transposed ? "features_by_patients" : "patients_by_features") < 0) {
-        rc = mmdx_h5_error(err, MMDX_EIO, path, "/features", "cannot create /features");
+        rc = mmdx_hdf5_error(err, MMDX_EIO, path, "/features", "cannot create /features");
         goto done;
     }
     if (n == 0 || d == 0)
@@ -249,7 +249,7 @@ static int write_values(hid_t file, const rows_t *r, const mmdx_imaging_write_op
         if (msp >= 0)
             H5Sclose(msp);
         if (!ok) {
-            rc = mmdx_h5_error(err, MMDX_EIO, path, "/features", "cannot write rows %zu..%zu of /features", r0 + 1,
+            rc = mmdx_hdf5_error(err, MMDX_EIO, path, "/features", "cannot write rows %zu..%zu of /features", r0 + 1,
                                r0 + k);
             goto done;
         }
@@ -281,7 +281,7 @@ static int write_file(mmdx_ctx_t *ctx, const char *path, const char *modality, c
         o = *opts;
     else
         mmdx_imaging_write_opts_init(&o);
-    mmdx_h5_silence();
+    mmdx_hdf5_silence();
     if (!path || !strcmp(path, "-")) {
         rc = mmdx_error_set(&e, MMDX_EINVAL, path ? path : "", NULL, 0,
                             "an HDF5 file needs a file name (not standard output)");
@@ -292,14 +292,14 @@ static int write_file(mmdx_ctx_t *ctx, const char *path, const char *modality, c
     if ((rc = mmdx_outfile_open(path, &out, &e)) != MMDX_OK)
         goto fail;
     if ((file = H5Fcreate(mmdx_outfile_temp_path(out), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
-        rc = mmdx_h5_error(&e, MMDX_EIO, path, NULL, "cannot create the HDF5 file");
+        rc = mmdx_hdf5_error(&e, MMDX_EIO, path, NULL, "cannot create the HDF5 file");
         goto fail;
     }
     if (write_string_attr(file, "modality", modality) < 0 ||
         write_strings(file, "patient_ids", r->n, get_row_id, r) < 0 ||
         write_strings(file, "feature_names", r->d, get_name, names) < 0 ||
         (units && write_strings(file, "feature_units", r->d, get_name, units) < 0)) {
-        rc = mmdx_h5_error(&e, MMDX_EIO, path, NULL, "cannot write the ids, names or attributes");
+        rc = mmdx_hdf5_error(&e, MMDX_EIO, path, NULL, "cannot write the ids, names or attributes");
         goto fail;
     }
     if ((rc = write_values(file, r, &o, path, &e)) != MMDX_OK)
@@ -307,7 +307,7 @@ static int write_file(mmdx_ctx_t *ctx, const char *path, const char *modality, c
     herr_t closed = H5Fclose(file);
     file = -1;
     if (closed < 0) {
-        rc = mmdx_h5_error(&e, MMDX_EIO, path, NULL, "cannot finish the HDF5 file");
+        rc = mmdx_hdf5_error(&e, MMDX_EIO, path, NULL, "cannot finish the HDF5 file");
         goto fail;
     }
     rc = mmdx_outfile_commit(out, &e);
@@ -318,7 +318,7 @@ static int write_file(mmdx_ctx_t *ctx, const char *path, const char *modality, c
 fail:
     if (file >= 0)
         H5Fclose(file);
-    mmdx_h5_errstack(NULL, 0);
+    mmdx_hdf5_errstack(NULL, 0);
     mmdx_outfile_abort(out);
     if (err_out && err_out->code == 0)
         *err_out = e;

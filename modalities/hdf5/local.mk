@@ -32,3 +32,7 @@ tests_bench_bench_imaging_SOURCES = tests/bench/bench_imaging.c
 tests_bench_bench_imaging_LDADD = $(MMDX_LIBS)
 
 EXTRA_DIST += docs/formats/imaging.md tests/bench/bench_imaging_h5py.py
+
+# end-to-end: mmdx export on the demo cohort
+TESTS += tests/e2e/driver_export.sh
+EXTRA_DIST += tests/e2e/driver_export.sh

@@ -121,15 +121,20 @@ static int pt_get(hl7_src_t *s, const char *id, hl7_patient_t **out, int *create
     return MMDX_OK;
 }
 
-int hl7_patient_seen(hl7_src_t *s, const char *id, hl7_patient_t **out)
+int mmdx_hl7_patient_seen(hl7_src_t *s, const char *id, hl7_patient_t **out)
 {
+    if (s->last_pt && strcmp(s->last_pt->id, id) == 0) {
+        if (out)
+            *out = s->last_pt;
+        return MMDX_OK;
+    }
     int created;
     hl7_patient_t *p;
     int rc = pt_get(s, id, &p, &created);
     if (rc != MMDX_OK)
         return rc;
     if (p->alias_of) /* an alias registered before: the real entry */
-        return hl7_patient_seen(s, p->alias_of, out);
+        return mmdx_hl7_patient_seen(s, p->alias_of, out);
     if (created && !s->dry && s->sink->patient) {
         rc = s->sink->patient(s->sink->data, id);
         if (rc < 0) {
@@ -137,15 +142,16 @@ int hl7_patient_seen(hl7_src_t *s, const char *id, hl7_patient_t **out)
             return rc;
         }
     }
+    s->last_pt = p;
     if (out)
         *out = p;
     return MMDX_OK;
 }
 
-int hl7_patient_set_birth(hl7_src_t *s, const char *id, int64_t birth)
+int mmdx_hl7_patient_set_birth(hl7_src_t *s, const char *id, int64_t birth)
 {
     hl7_patient_t *p;
-    int rc = hl7_patient_seen(s, id, &p);
+    int rc = mmdx_hl7_patient_seen(s, id, &p);
     if (rc == MMDX_OK) {
         p->birth = birth;
         p->has_birth = 1;
@@ -153,10 +159,10 @@ int hl7_patient_set_birth(hl7_src_t *s, const char *id, int64_t birth)
     return rc;
 }
 
-int hl7_patient_set_sex(hl7_src_t *s, const char *id, const char *sex)
+int mmdx_hl7_patient_set_sex(hl7_src_t *s, const char *id, const char *sex)
 {
     hl7_patient_t *p;
-    int rc = hl7_patient_seen(s, id, &p);
+    int rc = mmdx_hl7_patient_seen(s, id, &p);
     if (rc != MMDX_OK)
         return rc;
     char c = sex[0];
@@ -168,23 +174,27 @@ int hl7_patient_set_sex(hl7_src_t *s, const char *id, const char *sex)
     return MMDX_OK;
 }
 
-int hl7_patient_alias(hl7_src_t *s, const char *alias, const char *id)
+int mmdx_hl7_patient_alias(hl7_src_t *s, const char *alias, const char *id)
 {
     if (!*alias || strcmp(alias, id) == 0)
         return MMDX_OK;
     hl7_patient_t *target, *a;
-    int created, rc = hl7_patient_seen(s, id, &target);
+    int created, rc = mmdx_hl7_patient_seen(s, id, &target);
     if (rc != MMDX_OK)
         return rc;
     if ((rc = pt_get(s, alias, &a, &created)) != MMDX_OK)
         return rc;
-    if (created)
+    if (created) {
         a->alias_of = target->id;
+        s->n_aliases++;
+    }
     return MMDX_OK;
 }
 
-const char *hl7_patient_resolve(hl7_src_t *s, const char *alias)
+const char *mmdx_hl7_patient_resolve(hl7_src_t *s, const char *alias)
 {
+    if (!s->n_aliases)
+        return NULL;
     hl7_patient_t *p = pt_find(s, alias);
     return p ? (p->alias_of ? p->alias_of : p->id) : NULL;
 }
@@ -197,19 +207,19 @@ static void pt_free_all(hl7_src_t *s)
     }
     s->host->free(s->pt_slots);
     s->pt_slots = NULL;
-    s->pt_first = s->pt_last = NULL;
+    s->pt_first = s->pt_last = s->last_pt = NULL;
     s->pt_cap = s->pt_n = 0;
 }
 
 /* ================================================================== items */
 
-void hl7_item_reset(hl7_item_t *it)
+void mmdx_hl7_item_reset(hl7_item_t *it)
 {
     memset(it, 0, sizeof *it);
     it->time = MMDX_TIME_UNKNOWN;
 }
 
-void hl7_item_set(hl7_item_t *it, char *dst, size_t size, const char *src)
+void mmdx_hl7_item_set(hl7_item_t *it, char *dst, size_t size, const char *src)
 {
     size_t n = strlen(src);
     if (n >= size) {
@@ -225,7 +235,7 @@ void hl7_item_set(hl7_item_t *it, char *dst, size_t size, const char *src)
 
 /* ================================================================== emitting */
 
-long hl7_line(hl7_src_t *s)
+long mmdx_hl7_line(hl7_src_t *s)
 {
     if (!s->r)
         return 0;
@@ -236,7 +246,7 @@ long hl7_line(hl7_src_t *s)
     return line > 0 ? line : (long)xmlTextReaderGetParserLineNumber(s->r);
 }
 
-int hl7_reject(hl7_src_t *s, const char *patient, long line, int code, const char *fmt, ...)
+int mmdx_hl7_reject(hl7_src_t *s, const char *patient, long line, int code, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -292,7 +302,7 @@ static void system_short(const char *sys, char *out, size_t size)
     out[n] = '\0';
 }
 
-int hl7_is_loinc_system(const char *sys)
+int mmdx_hl7_is_loinc_system(const char *sys)
 {
     return strcmp(sys, "http://loinc.org") == 0 || strcmp(sys, "2.16.840.1.113883.6.1") == 0 ||
            strcmp(sys, "urn:oid:2.16.840.1.113883.6.1") == 0 || strcmp(sys, "LN") == 0;
@@ -367,38 +377,101 @@ static void track(hl7_patient_t *p, const char *loinc, double v, int censor, int
     }
 }
 
-int hl7_emit(hl7_src_t *s, hl7_item_t *it)
+/* "path:line" (the hot path: no printf) */
+static void make_prov(hl7_src_t *s, long line, char *out, size_t size)
+{
+    char num[24];
+    int k = 0;
+    unsigned long v = line > 0 ? (unsigned long)line : 0;
+    do
+        num[k++] = (char)('0' + v % 10);
+    while ((v /= 10) && k < 22);
+    size_t pl = strlen(s->path);
+    if (pl + (size_t)k + 2 > size)
+        pl = size - (size_t)k - 2;
+    memcpy(out, s->path, pl);
+    out[pl++] = ':';
+    while (k)
+        out[pl++] = num[--k];
+    out[pl] = '\0';
+}
+
+/* Conversion of (code, unit) through the per-source cache. */
+static int resolve_unit(hl7_src_t *s, const char *loinc, const char *unit, const char **canon, double *f, double *o,
+                        char *why, size_t why_size)
+{
+    size_t cl = strlen(loinc), ul = strlen(unit);
+    struct hl7_conv_cache *c = NULL;
+    if (cl < sizeof c->code && ul < sizeof c->unit) {
+        uint64_t h = 1469598103934665603ull;
+        for (const char *p = loinc; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        for (const char *p = unit; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        c = &s->conv_cache[h % (sizeof s->conv_cache / sizeof s->conv_cache[0])];
+        if (c->code[0] && strcmp(c->code, loinc) == 0 && strcmp(c->unit, unit) == 0) {
+            *canon = c->canon;
+            *f = c->factor;
+            *o = c->offset;
+            return c->rc;
+        }
+    }
+    int rc = mmdx_hl7_units_resolve(s->st->units, loinc, unit, canon, f, o, why, why_size);
+    if (c && rc != MMDX_EUNIT) { /* failures keep their reason text: not cached */
+        memcpy(c->code, loinc, cl + 1);
+        memcpy(c->unit, unit, ul + 1);
+        c->canon = *canon;
+        c->factor = *f;
+        c->offset = *o;
+        c->rc = rc;
+    }
+    return rc;
+}
+
+int mmdx_hl7_emit(hl7_src_t *s, hl7_item_t *it)
 {
     const char *pid = it->patient;
     long line = it->line;
     s->n_results++;
     if (it->bad)
-        return hl7_reject(s, pid, line, MMDX_EFORMAT, "%s%s", it->bad, it->bad_detail);
+        return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "%s%s", it->bad, it->bad_detail);
     if (!*pid && s->default_patient)
         pid = s->default_patient;
+    if (!it->absent && !it->has_number && !it->has_text && !it->has_coded && *it->interp) {
+        /* a qualitative result reported only through its interpretation (POS, NEG, ...) */
+        memcpy(it->level, it->interp, sizeof it->interp);
+        it->has_coded = 1;
+    }
     if (!it->absent && !it->has_number && !it->has_text && !it->has_coded) {
         /* panels and grouping results (hasMember, organizers) carry no value of their own */
         s->n_novalue++;
-        return *pid ? hl7_patient_seen(s, pid, NULL) : MMDX_OK;
+        return *pid ? mmdx_hl7_patient_seen(s, pid, NULL) : MMDX_OK;
     }
     if (!*pid)
-        return hl7_reject(s, NULL, line, MMDX_EFORMAT,
+        return mmdx_hl7_reject(s, NULL, line, MMDX_EFORMAT,
                           "result %s has no patient (no subject, PID-3 or recordTarget; option patient=ID sets one)",
                           *it->code ? it->code : "(no code)");
     hl7_patient_t *p;
-    int rc = hl7_patient_seen(s, pid, &p);
+    int rc = mmdx_hl7_patient_seen(s, pid, &p);
     if (rc != MMDX_OK)
         return rc;
-    if (!*it->code)
-        return hl7_reject(s, pid, line, MMDX_EFORMAT, "result has no code");
+    if (!*it->code) {
+        /* a code given only as text ("혈당", "Creatinine"): a known local name is enough */
+        const char *m = *it->display && s->st->terms ? mmdx_terms_local_to_loinc(s->st->terms, it->display) : NULL;
+        if (!m)
+            return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "result has no code%s%s%s", *it->display ? " (text '" : "",
+                              it->display, *it->display ? "' is not a known local name)" : "");
+        mmdx_hl7_item_set(it, it->code, sizeof it->code, m);
+        it->code_is_loinc = 1;
+    }
 
     /* the feature: LOINC when given (checked), else a local name or code mapped through the
      * term dictionary, else the code in its own system */
     const char *loinc = NULL;
     char sysbuf[96];
     if (it->code_is_loinc) {
-        if (!hl7_loinc_valid(it->code))
-            return hl7_reject(s, pid, line, MMDX_EFORMAT, "invalid LOINC code '%s' (bad format or check digit)",
+        if (!mmdx_hl7_loinc_valid(it->code))
+            return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "invalid LOINC code '%s' (bad format or check digit)",
                               it->code);
         loinc = it->code;
     } else if (s->st->terms) {
@@ -408,7 +481,9 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
     }
     char feature[MMDX_ID_MAX_HL7];
     if (loinc) {
-        snprintf(feature, sizeof feature, "lab:loinc:%s", loinc);
+        size_t n = strlen(loinc);
+        memcpy(feature, "lab:loinc:", 10);
+        memcpy(feature + 10, loinc, n + 1); /* codes are < 64 bytes */
     } else {
         system_short(*it->system ? it->system : "local", sysbuf, sizeof sysbuf);
         int n = snprintf(feature, sizeof feature, "lab:%s:", sysbuf);
@@ -432,10 +507,12 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
     }
 
     char prov[320];
-    snprintf(prov, sizeof prov, "%s:%ld", s->path, line);
+    make_prov(s, line, prov, sizeof prov);
     mmdx_obs_t o = {pid, feature, MMDX_OBS_CONTINUOUS, NAN, NULL, NULL, MMDX_CENSOR_NONE, it->time, prov};
-    const char *canon = loinc ? hl7_units_canonical(s->st->units, loinc) : NULL;
-    double v;
+    const char *canon = NULL;
+    double v, factor = 1.0, offset = 0.0;
+    char why[256];
+    int urc = loinc ? resolve_unit(s, loinc, it->unit, &canon, &factor, &offset, why, sizeof why) : MMDX_ENOTFOUND;
     int censor = MMDX_CENSOR_NONE, numeric = 0;
 
     if (it->absent) {
@@ -445,25 +522,25 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
         return send_obs(s, &o);
     }
     if (it->has_number) {
-        if (hl7_parse_censored(it->value, &v, &censor) != 0)
-            return hl7_reject(s, pid, line, MMDX_EFORMAT, "value '%s' of %s is not a number", it->value, feature);
+        if (mmdx_hl7_parse_censored(it->value, &v, &censor) != 0)
+            return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "value '%s' of %s is not a number", it->value, feature);
         if (*it->comparator) {
             if (censor != MMDX_CENSOR_NONE)
-                return hl7_reject(s, pid, line, MMDX_EFORMAT, "value '%s' of %s has two comparators", it->value,
+                return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "value '%s' of %s has two comparators", it->value,
                                   feature);
             censor = it->comparator[0] == '<' ? MMDX_CENSOR_LEFT : it->comparator[0] == '>' ? MMDX_CENSOR_RIGHT : -1;
             if (censor < 0)
-                return hl7_reject(s, pid, line, MMDX_EFORMAT, "unknown comparator '%s' on %s", it->comparator,
+                return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "unknown comparator '%s' on %s", it->comparator,
                                   feature);
         }
         if (it->censor_bound)
             censor = it->censor_bound;
         numeric = 1;
     } else if (it->has_text) {
-        if (hl7_parse_censored(it->level, &v, &censor) == 0) {
+        if (mmdx_hl7_parse_censored(it->level, &v, &censor) == 0) {
             numeric = 1;
         } else if (canon && strcmp(canon, "{categorical}") != 0) {
-            return hl7_reject(s, pid, line, MMDX_EFORMAT, "non-numeric value '%s' for %s, which is measured in %s",
+            return mmdx_hl7_reject(s, pid, line, MMDX_EFORMAT, "non-numeric value '%s' for %s, which is measured in %s",
                               it->level, feature, canon);
         }
     }
@@ -476,12 +553,13 @@ int hl7_emit(hl7_src_t *s, hl7_item_t *it)
         return send_obs(s, &o);
     }
     if (!isfinite(v))
-        return hl7_reject(s, pid, line, MMDX_ERANGE, "value of %s is not finite", feature);
-    char why[256];
+        return mmdx_hl7_reject(s, pid, line, MMDX_ERANGE, "value of %s is not finite", feature);
     const char *unit = it->unit;
-    rc = loinc ? hl7_units_convert(s->st->units, loinc, unit, &v, &canon, why, sizeof why) : MMDX_ENOTFOUND;
+    rc = urc;
     if (rc == MMDX_EUNIT)
-        return hl7_reject(s, pid, line, MMDX_EUNIT, "%s", why);
+        return mmdx_hl7_reject(s, pid, line, MMDX_EUNIT, "%s", why);
+    if (rc == MMDX_OK)
+        v = v * factor + offset;
     o.value = v;
     o.censor = censor;
     o.unit = rc == MMDX_OK ? canon : (*unit ? unit : NULL); /* codes outside the table keep their unit */
@@ -509,7 +587,7 @@ static int emit_patients(hl7_src_t *s)
         if (p->has_birth && p->has_time && p->last_time >= p->birth) {
             o.feature = "demo:age";
             o.kind = MMDX_OBS_CONTINUOUS;
-            o.value = hl7_years_between(p->birth, p->last_time);
+            o.value = mmdx_hl7_years_between(p->birth, p->last_time);
             o.unit = "a";
             o.time = p->last_time;
             snprintf(prov, sizeof prov, "derived:age at the latest result from the birth date in %s", s->path);
@@ -518,8 +596,8 @@ static int emit_patients(hl7_src_t *s)
                 break;
         }
         if (p->has_creat && p->has_birth && p->sex >= 0 && p->creat_time != MMDX_TIME_UNKNOWN) {
-            int age = hl7_completed_years(p->birth, p->creat_time);
-            double e = hl7_egfr_ckdepi2021(p->creat, age, p->sex == 0);
+            int age = mmdx_hl7_completed_years(p->birth, p->creat_time);
+            double e = mmdx_hl7_egfr_ckdepi2021(p->creat, age, p->sex == 0);
             if (isfinite(e)) {
                 /* creatinine below a bound means eGFR above the matching bound, and back */
                 int c = p->creat_censor == MMDX_CENSOR_LEFT    ? MMDX_CENSOR_RIGHT
@@ -536,7 +614,7 @@ static int emit_patients(hl7_src_t *s)
             }
         }
         if (p->has_height && p->has_weight) {
-            double b = hl7_bmi(p->height, p->weight);
+            double b = mmdx_hl7_bmi(p->height, p->weight);
             if (isfinite(b)) {
                 int64_t t = p->height_time == MMDX_TIME_UNKNOWN ? p->weight_time
                             : p->weight_time == MMDX_TIME_UNKNOWN || p->height_time > p->weight_time
@@ -599,7 +677,7 @@ static int io_read(void *ctx, char *buf, int len)
     return (int)n;
 }
 
-int hl7_attr(hl7_src_t *s, const char *name, const xmlChar *ns, char *buf, size_t size)
+int mmdx_hl7_attr(hl7_src_t *s, const char *name, const xmlChar *ns, char *buf, size_t size)
 {
     xmlTextReaderPtr r = s->r;
     int found = 0;
@@ -607,7 +685,8 @@ int hl7_attr(hl7_src_t *s, const char *name, const xmlChar *ns, char *buf, size_
         return 0;
     do {
         const xmlChar *ln = xmlTextReaderConstLocalName(r);
-        if (ln && strcmp((const char *)ln, name) == 0 &&
+        if (ln && (ln == s->nm_value ? name[0] == 'v' && strcmp(name, "value") == 0
+                                     : strcmp((const char *)ln, name) == 0) &&
             (!ns || xmlTextReaderConstNamespaceUri(r) == ns)) {
             const char *v = (const char *)xmlTextReaderConstValue(r);
             size_t n = v ? strlen(v) : 0;
@@ -627,9 +706,10 @@ int hl7_attr(hl7_src_t *s, const char *name, const xmlChar *ns, char *buf, size_
 }
 
 /* Name of the root element from the head of the file (for the truncation check). */
-static int root_name(const char *head, size_t n, char *name, size_t size, int *self_closing)
+static int root_name(const char *head, size_t n, char *name, size_t size, int *self_closing, int *doctype)
 {
     size_t i = 0;
+    *doctype = 0;
     if (n >= 3 && (unsigned char)head[0] == 0xEF && (unsigned char)head[1] == 0xBB && (unsigned char)head[2] == 0xBF)
         i = 3;
     while (i < n) {
@@ -637,6 +717,8 @@ static int root_name(const char *head, size_t n, char *name, size_t size, int *s
             i++;
         if (i >= n || head[i] != '<')
             return -1;
+        if (i + 9 <= n && memcmp(head + i, "<!DOCTYPE", 9) == 0)
+            *doctype = 1;
         if (i + 1 < n && (head[i + 1] == '?' || head[i + 1] == '!')) {
             const char *end = head[i + 1] == '?' ? "?>" : (i + 3 < n && head[i + 2] == '-') ? "-->" : ">";
             const char *e = NULL;
@@ -750,14 +832,14 @@ static int hl7_init(const mmdx_host_t *host, void **state_out, mmdx_error_t *err
     if (set_path(path, sizeof path, dir, "units.tsv"))
         rc = mmdx_modality_error(err, MMDX_EINVAL, dir, "hl7", 0, "data directory path too long");
     else
-        rc = hl7_units_load(host, path, &st->units, err);
+        rc = mmdx_hl7_units_load(host, path, &st->units, err);
     if (rc == MMDX_OK) {
         mmdx_terms_alloc_t a = {host->malloc, host->realloc, host->free};
         set_path(path, sizeof path, dir, "terms.tsv");
         rc = mmdx_terms_load_with(path, &a, &st->terms, err);
     }
     if (rc != MMDX_OK) {
-        hl7_units_free(st->units);
+        mmdx_hl7_units_free(st->units);
         mmdx_terms_free(st->terms);
         host->free(st);
         return rc;
@@ -771,7 +853,7 @@ static void hl7_fini(void *state)
     hl7_state_t *st = state;
     if (!st)
         return;
-    hl7_units_free(st->units);
+    mmdx_hl7_units_free(st->units);
     mmdx_terms_free(st->terms);
     st->host->free(st);
 }
@@ -787,8 +869,8 @@ static int hl7_probe(void *state, const char *path, const unsigned char *head, s
         if (!buf[i])
             buf[i] = ' ';
     char root[64];
-    int sc;
-    if (root_name(buf, m, root, sizeof root, &sc) != 0)
+    int sc, dt;
+    if (root_name(buf, m, root, sizeof root, &sc, &dt) != 0)
         return 0;
     if (strstr(buf, "\"http://hl7.org/fhir\"") || strstr(buf, "'http://hl7.org/fhir'"))
         return 95;
@@ -906,7 +988,7 @@ fail:
 
 static const hl7_parser_t *parser_for(int fmt)
 {
-    return fmt == HL7_FMT_FHIR ? &hl7_fhir_parser : fmt == HL7_FMT_V2 ? &hl7_v2_parser : &hl7_cda_parser;
+    return fmt == HL7_FMT_FHIR ? &mmdx_hl7_fhir_parser : fmt == HL7_FMT_V2 ? &mmdx_hl7_v2_parser : &mmdx_hl7_cda_parser;
 }
 
 /* Decide the format from the root element. */
@@ -929,19 +1011,19 @@ static int detect(hl7_src_t *s, const xmlChar *name, const xmlChar *ns, mmdx_err
         else
             fmt = HL7_FMT_FHIR;
     } else if (!ns) {
-        return mmdx_modality_error(err, MMDX_EFORMAT, s->path, n, hl7_line(s),
+        return mmdx_modality_error(err, MMDX_EFORMAT, s->path, n, mmdx_hl7_line(s),
                                    "root element <%s> has no namespace declaration: a fragment, not an HL7 document "
                                    "(expected xmlns=\"http://hl7.org/fhir\", \"urn:hl7-org:v2xml\" or "
                                    "\"urn:hl7-org:v3\"; option fragments=1 reads it anyway)",
                                    n);
     } else {
-        return mmdx_modality_error(err, MMDX_EFORMAT, s->path, n, hl7_line(s),
+        return mmdx_modality_error(err, MMDX_EFORMAT, s->path, n, mmdx_hl7_line(s),
                                    "root element <%s> is in namespace '%s', which is not FHIR (http://hl7.org/fhir), "
                                    "HL7 v2.xml (urn:hl7-org:v2xml) or CDA (urn:hl7-org:v3)",
                                    n, (const char *)ns);
     }
     if (s->want_format && fmt != s->want_format)
-        return mmdx_modality_error(err, MMDX_EFORMAT, s->path, n, hl7_line(s),
+        return mmdx_modality_error(err, MMDX_EFORMAT, s->path, n, mmdx_hl7_line(s),
                                    "option format= asks for another format than the document's root <%s>", n);
     s->format = fmt;
     return MMDX_OK;
@@ -966,6 +1048,7 @@ static int parse(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
     s->ns_v3 = xmlTextReaderConstString(r, BAD_CAST "urn:hl7-org:v3");
     s->ns_xsi = xmlTextReaderConstString(r, BAD_CAST "http://www.w3.org/2001/XMLSchema-instance");
     s->ns_xhtml = xmlTextReaderConstString(r, BAD_CAST "http://www.w3.org/1999/xhtml");
+    s->nm_value = xmlTextReaderConstString(r, BAD_CAST "value");
     int ret = xmlTextReaderRead(r);
     while (ret == 1 && rc == MMDX_OK && !s->stop) {
         int type = xmlTextReaderNodeType(r);
@@ -976,7 +1059,7 @@ static int parse(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
             const xmlChar *ns = xmlTextReaderConstNamespaceUri(r);
             int empty = xmlTextReaderIsEmptyElement(r);
             if (depth >= HL7_MAX_DEPTH) {
-                rc = mmdx_modality_error(err, MMDX_ESECURITY, s->path, (const char *)name, hl7_line(s),
+                rc = mmdx_modality_error(err, MMDX_ESECURITY, s->path, (const char *)name, mmdx_hl7_line(s),
                                          "elements nested deeper than %d levels", HL7_MAX_DEPTH);
                 break;
             }
@@ -1009,7 +1092,7 @@ static int parse(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
                 break;
         } else if (type == XML_READER_TYPE_DOCUMENT_TYPE || type == XML_READER_TYPE_ENTITY_REFERENCE ||
                    type == XML_READER_TYPE_ENTITY) {
-            rc = mmdx_modality_error(err, MMDX_ESECURITY, s->path, "DOCTYPE", hl7_line(s),
+            rc = mmdx_modality_error(err, MMDX_ESECURITY, s->path, "DOCTYPE", mmdx_hl7_line(s),
                                      "document type declarations and entities are refused (no DTD is ever loaded)");
             break;
         }
@@ -1019,9 +1102,11 @@ static int parse(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
         rc = s->stop;
     if (rc == MMDX_OK && ret < 0) {
         const char *m = s->xml_err ? s->xml_err_msg : "libxml2 could not read the document";
-        long line = s->xml_err ? s->xml_err_line : hl7_line(s);
+        long line = s->xml_err ? s->xml_err_line : mmdx_hl7_line(s);
         if (s->xml_err_domain == XML_FROM_PARSER && (s->xml_err == XML_ERR_ENTITY_LOOP ||
-                                                     s->xml_err == XML_ERR_EXT_ENTITY_STANDALONE))
+                                                     s->xml_err == XML_ERR_EXT_ENTITY_STANDALONE ||
+                                                     s->xml_err == XML_ERR_ENTITY_IS_EXTERNAL ||
+                                                     strstr(s->xml_err_msg, "depth")))
             rc = mmdx_modality_error(err, MMDX_ESECURITY, s->path, "", line, "refused: %s", m);
         else if (*truncated_hint)
             rc = MMDX_ETRUNC; /* the caller words it */
@@ -1075,13 +1160,17 @@ static int hl7_read(void *src, const mmdx_sink_t *sink, mmdx_error_t *err)
     rewind(s->fp);
     if (n == 0)
         return mmdx_modality_error(err, MMDX_EFORMAT, s->path, "", 0, "empty file");
-    int sc = 0, truncated = 0;
-    if (root_name(head, n, root, sizeof root, &sc) == 0 && !tail_ok(s, root, sc))
+    int sc = 0, truncated = 0, doctype = 0;
+    int have_root = root_name(head, n, root, sizeof root, &sc, &doctype) == 0;
+    if (doctype)
+        return mmdx_modality_error(err, MMDX_ESECURITY, s->path, "DOCTYPE", 0,
+                                   "document type declarations are refused (no DTD or entity is ever loaded)");
+    if (have_root && !tail_ok(s, root, sc))
         truncated = 1;
     s->dry = truncated && !s->partial;
     int rc = parse(s, err, &truncated);
     if (rc == MMDX_ETRUNC || (truncated && rc == MMDX_OK)) {
-        long line = rc == MMDX_ETRUNC ? s->trunc_line : hl7_line(s);
+        long line = rc == MMDX_ETRUNC ? s->trunc_line : mmdx_hl7_line(s);
         if (s->partial)
             rc = mmdx_modality_error(err, MMDX_ETRUNC, s->path, root, line,
                                      "file is truncated (ends before </%s>): %s; the %lu results read before the "

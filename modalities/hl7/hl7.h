@@ -2,7 +2,7 @@
  *
  * The adapter is one xmlTextReader loop (hl7.c) that hands element events to a format
  * parser (hl7_fhir.c, hl7_v2.c, hl7_cda.c). A parser fills a flat hl7_item_t per result
- * and calls hl7_emit(), which does everything that does not depend on the format: code
+ * and calls mmdx_hl7_emit(), which does everything that does not depend on the format: code
  * selection and LOINC validation, status filtering, number parsing and censoring, unit
  * conversion, and the per-patient state that feeds demographics and derived values. */
 #ifndef MMDX_HL7_H
@@ -31,37 +31,41 @@
 /* ------------------------------------------------------------------ units table */
 typedef struct hl7_units hl7_units_t;
 
-HL7_HIDDEN int hl7_units_load(const mmdx_host_t *host, const char *path, hl7_units_t **out, mmdx_error_t *err);
-HL7_HIDDEN void hl7_units_free(hl7_units_t *u);
+HL7_HIDDEN int mmdx_hl7_units_load(const mmdx_host_t *host, const char *path, hl7_units_t **out, mmdx_error_t *err);
+HL7_HIDDEN void mmdx_hl7_units_free(hl7_units_t *u);
 /* Canonical unit of a LOINC code, or NULL when the code is not in the table. */
-HL7_HIDDEN const char *hl7_units_canonical(const hl7_units_t *u, const char *loinc);
+HL7_HIDDEN const char *mmdx_hl7_units_canonical(const hl7_units_t *u, const char *loinc);
 /* Convert *value in @p unit to the canonical unit of @p loinc. MMDX_OK (and *canon set),
  * MMDX_ENOTFOUND when the code has no canonical unit (value untouched), or MMDX_EUNIT with
  * the reason in @p why. */
-HL7_HIDDEN int hl7_units_convert(const hl7_units_t *u, const char *loinc, const char *unit, double *value,
+HL7_HIDDEN int mmdx_hl7_units_convert(const hl7_units_t *u, const char *loinc, const char *unit, double *value,
                                  const char **canon, char *why, size_t why_size);
-HL7_HIDDEN size_t hl7_units_count(const hl7_units_t *u);
+HL7_HIDDEN size_t mmdx_hl7_units_count(const hl7_units_t *u);
+/* As mmdx_hl7_units_convert() but returns the conversion (canonical = value * factor + offset)
+ * instead of applying it. */
+HL7_HIDDEN int mmdx_hl7_units_resolve(const hl7_units_t *u, const char *loinc, const char *unit, const char **canon,
+                                 double *factor, double *offset, char *why, size_t why_size);
 
 /* ------------------------------------------------------------------ clinical helpers */
 /* 1 when @p code is a well-formed LOINC code ("NNNNN-C") whose check digit is right. */
-HL7_HIDDEN int hl7_loinc_valid(const char *code);
+HL7_HIDDEN int mmdx_hl7_loinc_valid(const char *code);
 /* 1 when a code system (URI, OID or v2 table) is LOINC. */
-HL7_HIDDEN int hl7_is_loinc_system(const char *sys);
+HL7_HIDDEN int mmdx_hl7_is_loinc_system(const char *sys);
 /* CKD-EPI 2021 race-free eGFR (mL/min/1.73 m2) from creatinine in mg/dL, age in years,
  * female 1/0. NaN on invalid input. */
-HL7_HIDDEN double hl7_egfr_ckdepi2021(double scr_mg_dl, double age_years, int female);
+HL7_HIDDEN double mmdx_hl7_egfr_ckdepi2021(double scr_mg_dl, double age_years, int female);
 /* BMI (kg/m2) from height in cm and weight in kg. NaN on invalid input. */
-HL7_HIDDEN double hl7_bmi(double height_cm, double weight_kg);
+HL7_HIDDEN double mmdx_hl7_bmi(double height_cm, double weight_kg);
 /* Parse a FHIR dateTime / date ("2013-04-02T09:30:10+01:00", "2013-04", "2013") or an HL7 TS
  * ("200808151030-0700", "20070526") into seconds since the epoch (UTC). 0 or -1 (bad). */
-HL7_HIDDEN int hl7_parse_time(const char *s, int64_t *out);
+HL7_HIDDEN int mmdx_hl7_parse_time(const char *s, int64_t *out);
 /* Parse a decimal number (no hex, inf or nan; surrounding blanks allowed). 0 or -1. */
-HL7_HIDDEN int hl7_parse_number(const char *s, double *out);
+HL7_HIDDEN int mmdx_hl7_parse_number(const char *s, double *out);
 /* Parse "<5", "<= 5", ">1000", "5": comparator goes to *censor (MMDX_CENSOR_*). 0 or -1. */
-HL7_HIDDEN int hl7_parse_censored(const char *s, double *out, int *censor);
+HL7_HIDDEN int mmdx_hl7_parse_censored(const char *s, double *out, int *censor);
 /* Completed years between two instants (for eGFR) and fractional years (demo:age). */
-HL7_HIDDEN double hl7_years_between(int64_t birth, int64_t when);
-HL7_HIDDEN int hl7_completed_years(int64_t birth, int64_t when);
+HL7_HIDDEN double mmdx_hl7_years_between(int64_t birth, int64_t when);
+HL7_HIDDEN int mmdx_hl7_completed_years(int64_t birth, int64_t when);
 
 /* ------------------------------------------------------------------ one result */
 enum { HL7_FMT_NONE = 0, HL7_FMT_FHIR, HL7_FMT_V2, HL7_FMT_CDA };
@@ -77,6 +81,7 @@ typedef struct hl7_item {
     char unit[64];
     char level[HL7_TEXT];    /* categorical value (code or text) */
     char status[32];         /* normalised: final, amended, corrected, preliminary, ... */
+    char interp[32];         /* interpretation code (H, L, POS, ...): the level of a result without value */
     int64_t time;
     int has_number;          /* value[] holds a number to parse */
     int has_text;            /* level[] holds free text that may be a number ("<5") */
@@ -88,9 +93,9 @@ typedef struct hl7_item {
     long line;
 } hl7_item_t;
 
-HL7_HIDDEN void hl7_item_reset(hl7_item_t *it);
+HL7_HIDDEN void mmdx_hl7_item_reset(hl7_item_t *it);
 /* Copy @p s into a fixed field; on overflow mark the item malformed. */
-HL7_HIDDEN void hl7_item_set(hl7_item_t *it, char *dst, size_t size, const char *s);
+HL7_HIDDEN void mmdx_hl7_item_set(hl7_item_t *it, char *dst, size_t size, const char *s);
 
 /* ------------------------------------------------------------------ plugin state, source */
 typedef struct hl7_state {
@@ -141,32 +146,41 @@ typedef struct hl7_src {
     /* the format parser's state */
     void *fmt;
     /* interned names (pointers into the reader's dictionary) */
-    const xmlChar *ns_fhir, *ns_v2, *ns_v3, *ns_xsi, *ns_xhtml;
+    const xmlChar *ns_fhir, *ns_v2, *ns_v3, *ns_xsi, *ns_xhtml, *nm_value;
+    int n_aliases;       /* fullUrl aliases registered (none: references are not looked up) */
+    hl7_patient_t *last_pt; /* the patient of the previous result (files group results by patient) */
+    /* conversions already resolved for (code, unit): a small direct-mapped cache */
+    struct hl7_conv_cache {
+        char code[16], unit[32];
+        const char *canon;
+        double factor, offset;
+        int rc;
+    } conv_cache[128];
 } hl7_src_t;
 
-/* Patient demographics (for hl7_emit and the end-of-file demographics and derived values). */
-HL7_HIDDEN int hl7_patient_seen(hl7_src_t *s, const char *id, hl7_patient_t **out);
-HL7_HIDDEN int hl7_patient_set_birth(hl7_src_t *s, const char *id, int64_t birth);
-HL7_HIDDEN int hl7_patient_set_sex(hl7_src_t *s, const char *id, const char *sex);
-HL7_HIDDEN int hl7_patient_alias(hl7_src_t *s, const char *alias, const char *id);
+/* Patient demographics (for mmdx_hl7_emit and the end-of-file demographics and derived values). */
+HL7_HIDDEN int mmdx_hl7_patient_seen(hl7_src_t *s, const char *id, hl7_patient_t **out);
+HL7_HIDDEN int mmdx_hl7_patient_set_birth(hl7_src_t *s, const char *id, int64_t birth);
+HL7_HIDDEN int mmdx_hl7_patient_set_sex(hl7_src_t *s, const char *id, const char *sex);
+HL7_HIDDEN int mmdx_hl7_patient_alias(hl7_src_t *s, const char *alias, const char *id);
 /* The patient id an alias (e.g. a Bundle fullUrl) stands for, or NULL. */
-HL7_HIDDEN const char *hl7_patient_resolve(hl7_src_t *s, const char *alias);
+HL7_HIDDEN const char *mmdx_hl7_patient_resolve(hl7_src_t *s, const char *alias);
 
 /* Process one result: validate, filter, convert, send. Returns MMDX_OK, or a negative status
  * when reading must stop (a sink callback said so, or out of memory). */
-HL7_HIDDEN int hl7_emit(hl7_src_t *s, hl7_item_t *it);
+HL7_HIDDEN int mmdx_hl7_emit(hl7_src_t *s, hl7_item_t *it);
 /* A record-level rejection (counts it and calls sink->reject). */
-HL7_HIDDEN int hl7_reject(hl7_src_t *s, const char *patient, long line, int code, const char *fmt, ...)
+HL7_HIDDEN int mmdx_hl7_reject(hl7_src_t *s, const char *patient, long line, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 5, 6)))
 #endif
     ;
 
 /* Reader helpers for the parsers */
-HL7_HIDDEN long hl7_line(hl7_src_t *s);
+HL7_HIDDEN long mmdx_hl7_line(hl7_src_t *s);
 /* Copy the value of attribute @p name (local name, any namespace unless @p ns given) of the
  * current element into @p buf. 1 found, 0 absent, -1 too long (buf holds a truncated copy). */
-HL7_HIDDEN int hl7_attr(hl7_src_t *s, const char *name, const xmlChar *ns, char *buf, size_t size);
+HL7_HIDDEN int mmdx_hl7_attr(hl7_src_t *s, const char *name, const xmlChar *ns, char *buf, size_t size);
 
 /* Format parsers: called for every element start (with empty = self-closing), end and text. */
 typedef struct hl7_parser {
@@ -178,9 +192,9 @@ typedef struct hl7_parser {
     void (*free)(hl7_src_t *s);
 } hl7_parser_t;
 
-HL7_HIDDEN extern const hl7_parser_t hl7_fhir_parser;
-HL7_HIDDEN extern const hl7_parser_t hl7_v2_parser;
-HL7_HIDDEN extern const hl7_parser_t hl7_cda_parser;
+HL7_HIDDEN extern const hl7_parser_t mmdx_hl7_fhir_parser;
+HL7_HIDDEN extern const hl7_parser_t mmdx_hl7_v2_parser;
+HL7_HIDDEN extern const hl7_parser_t mmdx_hl7_cda_parser;
 
 /* Return values of start(): go on, or skip the element's subtree. */
 #define HL7_SKIP 1

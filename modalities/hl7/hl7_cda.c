@@ -47,7 +47,7 @@ static void c_free(hl7_src_t *s)
 
 static int attr(hl7_src_t *s, cda_t *c, const char *name, char *buf, size_t size)
 {
-    int k = hl7_attr(s, name, NULL, buf, size);
+    int k = mmdx_hl7_attr(s, name, NULL, buf, size);
     if (k < 0 && c->obs_depth >= 0 && !c->it.bad) {
         c->it.bad = "attribute too long: ";
         snprintf(c->it.bad_detail, sizeof c->it.bad_detail, "%s", name);
@@ -66,7 +66,7 @@ static int relevant_template(const char *root)
 static void status_of(hl7_item_t *it, const char *code)
 {
     /* act status: completed is final; active is still running; aborted/cancelled; nullified */
-    hl7_item_set(it, it->status, sizeof it->status, code);
+    mmdx_hl7_item_set(it, it->status, sizeof it->status, code);
 }
 
 static int obs_child(hl7_src_t *s, cda_t *c, int rel, const char *n, int depth)
@@ -77,14 +77,14 @@ static int obs_child(hl7_src_t *s, cda_t *c, int rel, const char *n, int depth)
     if (rel == 1) {
         if (strcmp(n, "code") == 0) {
             if (attr(s, c, "code", buf, sizeof buf) > 0) {
-                hl7_item_set(it, it->code, sizeof it->code, buf);
+                mmdx_hl7_item_set(it, it->code, sizeof it->code, buf);
                 sys[0] = '\0';
                 attr(s, c, "codeSystem", sys, sizeof sys);
-                hl7_item_set(it, it->system, sizeof it->system, *sys ? sys : "local");
-                it->code_is_loinc = hl7_is_loinc_system(sys);
+                mmdx_hl7_item_set(it, it->system, sizeof it->system, *sys ? sys : "local");
+                it->code_is_loinc = mmdx_hl7_is_loinc_system(sys);
             }
-            if (attr(s, c, "displayName", buf, sizeof buf) > 0)
-                hl7_item_set(it, it->display, sizeof it->display, buf);
+            if (mmdx_hl7_attr(s, "displayName", NULL, buf, sizeof buf) != 0) /* a long one is cut, not an error */
+                mmdx_hl7_item_set(it, it->display, sizeof it->display, buf);
             return MMDX_OK;
         }
         if (strcmp(n, "statusCode") == 0) {
@@ -93,7 +93,7 @@ static int obs_child(hl7_src_t *s, cda_t *c, int rel, const char *n, int depth)
             return HL7_SKIP;
         }
         if (strcmp(n, "effectiveTime") == 0) {
-            if (attr(s, c, "value", buf, sizeof buf) > 0 && hl7_parse_time(buf, &it->time) != 0 && !it->bad) {
+            if (attr(s, c, "value", buf, sizeof buf) > 0 && mmdx_hl7_parse_time(buf, &it->time) != 0 && !it->bad) {
                 it->time = MMDX_TIME_UNKNOWN;
                 it->bad = "invalid effectiveTime ";
                 snprintf(it->bad_detail, sizeof it->bad_detail, "'%.100s'", buf);
@@ -106,9 +106,9 @@ static int obs_child(hl7_src_t *s, cda_t *c, int rel, const char *n, int depth)
             }
             c->val_depth = depth;
             c->vtype[0] = '\0';
-            int k = hl7_attr(s, "type", s->ns_xsi, c->vtype, sizeof c->vtype);
+            int k = mmdx_hl7_attr(s, "type", s->ns_xsi, c->vtype, sizeof c->vtype);
             if (k == 0)
-                k = hl7_attr(s, "xsi:type", NULL, c->vtype, sizeof c->vtype); /* fragment, undeclared prefix */
+                k = mmdx_hl7_attr(s, "xsi:type", NULL, c->vtype, sizeof c->vtype); /* fragment, undeclared prefix */
             char *colon = strchr(c->vtype, ':');
             if (colon)
                 memmove(c->vtype, colon + 1, strlen(colon));
@@ -121,7 +121,7 @@ static int obs_child(hl7_src_t *s, cda_t *c, int rel, const char *n, int depth)
                 if (attr(s, c, "value", it->value, sizeof it->value) > 0)
                     it->has_number = 1;
                 if (attr(s, c, "unit", buf, sizeof buf) > 0)
-                    hl7_item_set(it, it->unit, sizeof it->unit, buf);
+                    mmdx_hl7_item_set(it, it->unit, sizeof it->unit, buf);
             } else if (strcmp(t, "IVL_PQ") == 0) {
                 c->has_low = c->has_high = c->low_inf = c->high_inf = 0;
                 c->low_incl = c->high_incl = 1;
@@ -130,7 +130,7 @@ static int obs_child(hl7_src_t *s, cda_t *c, int rel, const char *n, int depth)
             } else if (strcmp(t, "CD") == 0 || strcmp(t, "CE") == 0 || strcmp(t, "CO") == 0 ||
                        strcmp(t, "CV") == 0 || strcmp(t, "BL") == 0) {
                 if (attr(s, c, strcmp(t, "BL") == 0 ? "value" : "code", it->level, sizeof it->level) > 0 ||
-                    attr(s, c, "displayName", it->level, sizeof it->level) > 0)
+                    mmdx_hl7_attr(s, "displayName", NULL, it->level, sizeof it->level) != 0)
                     it->has_coded = 1;
             } else if (!it->bad) {
                 it->bad = "unsupported value type ";
@@ -143,15 +143,15 @@ static int obs_child(hl7_src_t *s, cda_t *c, int rel, const char *n, int depth)
     if (rel == 2 && strcmp(parent, "code") == 0 && strcmp(n, "translation") == 0 && !it->code_is_loinc) {
         sys[0] = '\0';
         attr(s, c, "codeSystem", sys, sizeof sys);
-        if (hl7_is_loinc_system(sys) && attr(s, c, "code", buf, sizeof buf) > 0) {
-            hl7_item_set(it, it->code, sizeof it->code, buf);
-            hl7_item_set(it, it->system, sizeof it->system, sys);
+        if (mmdx_hl7_is_loinc_system(sys) && attr(s, c, "code", buf, sizeof buf) > 0) {
+            mmdx_hl7_item_set(it, it->code, sizeof it->code, buf);
+            mmdx_hl7_item_set(it, it->system, sizeof it->system, sys);
             it->code_is_loinc = 1;
         }
         return HL7_SKIP;
     }
     if (rel == 2 && strcmp(parent, "effectiveTime") == 0 && strcmp(n, "low") == 0 && it->time == MMDX_TIME_UNKNOWN) {
-        if (attr(s, c, "value", buf, sizeof buf) > 0 && hl7_parse_time(buf, &it->time) != 0)
+        if (attr(s, c, "value", buf, sizeof buf) > 0 && mmdx_hl7_parse_time(buf, &it->time) != 0)
             it->time = MMDX_TIME_UNKNOWN;
         return HL7_SKIP;
     }
@@ -189,12 +189,12 @@ static int c_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
     if (c->rt_depth >= 0) {
         const char *parent = c->stk[depth - 1];
         if (strcmp(n, "id") == 0 && strcmp(parent, "patientRole") == 0 && !c->rt_id_seen++) {
-            if (hl7_attr(s, "extension", NULL, c->patient, sizeof c->patient) <= 0)
-                hl7_attr(s, "root", NULL, c->patient, sizeof c->patient);
+            if (mmdx_hl7_attr(s, "extension", NULL, c->patient, sizeof c->patient) <= 0)
+                mmdx_hl7_attr(s, "root", NULL, c->patient, sizeof c->patient);
         } else if (strcmp(n, "administrativeGenderCode") == 0 && strcmp(parent, "patient") == 0) {
-            hl7_attr(s, "code", NULL, c->sex, sizeof c->sex);
+            mmdx_hl7_attr(s, "code", NULL, c->sex, sizeof c->sex);
         } else if (strcmp(n, "birthTime") == 0 && strcmp(parent, "patient") == 0) {
-            hl7_attr(s, "value", NULL, c->birth, sizeof c->birth);
+            mmdx_hl7_attr(s, "value", NULL, c->birth, sizeof c->birth);
         }
         return MMDX_OK;
     }
@@ -202,7 +202,7 @@ static int c_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
         c->rt_depth = depth;
         c->rt_id_seen = 0;
         c->patient[0] = c->birth[0] = c->sex[0] = '\0';
-        c->rt_line = hl7_line(s);
+        c->rt_line = mmdx_hl7_line(s);
         return MMDX_OK;
     }
     if (strcmp(n, "section") == 0) {
@@ -215,9 +215,9 @@ static int c_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
         return MMDX_OK;
     }
     if (c->n_sec && depth == c->sec_depth[c->n_sec - 1] + 1) {
-        if (strcmp(n, "templateId") == 0 && hl7_attr(s, "root", NULL, buf, sizeof buf) > 0 && relevant_template(buf))
+        if (strcmp(n, "templateId") == 0 && mmdx_hl7_attr(s, "root", NULL, buf, sizeof buf) > 0 && relevant_template(buf))
             c->sec_rel[c->n_sec - 1] = 1;
-        else if (strcmp(n, "code") == 0 && hl7_attr(s, "code", NULL, buf, sizeof buf) > 0 &&
+        else if (strcmp(n, "code") == 0 && mmdx_hl7_attr(s, "code", NULL, buf, sizeof buf) > 0 &&
                  (strcmp(buf, "30954-2") == 0 || strcmp(buf, "8716-3") == 0))
             c->sec_rel[c->n_sec - 1] = 1;
         else if (strcmp(n, "text") == 0)
@@ -231,8 +231,8 @@ static int c_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
         c->obs_depth = depth;
         c->val_depth = -1;
         c->st_text = 0;
-        hl7_item_reset(&c->it);
-        c->it.line = hl7_line(s);
+        mmdx_hl7_item_reset(&c->it);
+        c->it.line = mmdx_hl7_line(s);
         return MMDX_OK;
     }
     if (c->n_sec && !c->sec_rel[c->n_sec - 1] && strcmp(n, "entry") == 0)
@@ -280,17 +280,17 @@ static int finish_obs(hl7_src_t *s, cda_t *c)
     }
     if (strcmp(c->vtype, "IVL_PQ") == 0 && !it->absent) {
         double lo = 0;
-        int lo_zero = c->has_low && hl7_parse_number(c->low, &lo) == 0 && lo == 0.0;
+        int lo_zero = c->has_low && mmdx_hl7_parse_number(c->low, &lo) == 0 && lo == 0.0;
         int no_low = !c->has_low || c->low_inf || lo_zero;
         int no_high = !c->has_high || c->high_inf;
         if (no_low && c->has_high) { /* "<= high" */
-            hl7_item_set(it, it->value, sizeof it->value, c->high);
-            hl7_item_set(it, it->unit, sizeof it->unit, c->high_unit);
+            mmdx_hl7_item_set(it, it->value, sizeof it->value, c->high);
+            mmdx_hl7_item_set(it, it->unit, sizeof it->unit, c->high_unit);
             it->censor_bound = MMDX_CENSOR_LEFT;
             it->has_number = 1;
         } else if (no_high && c->has_low) { /* ">= low" */
-            hl7_item_set(it, it->value, sizeof it->value, c->low);
-            hl7_item_set(it, it->unit, sizeof it->unit, c->low_unit);
+            mmdx_hl7_item_set(it, it->value, sizeof it->value, c->low);
+            mmdx_hl7_item_set(it, it->unit, sizeof it->unit, c->low_unit);
             it->censor_bound = MMDX_CENSOR_RIGHT;
             it->has_number = 1;
         } else if (!it->bad) {
@@ -301,7 +301,7 @@ static int finish_obs(hl7_src_t *s, cda_t *c)
     }
     c->obs_depth = -1;
     c->val_depth = -1;
-    return hl7_emit(s, it);
+    return mmdx_hl7_emit(s, it);
 }
 
 static int c_end(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *ns)
@@ -318,15 +318,15 @@ static int c_end(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *ns
     if (depth == c->rt_depth) {
         c->rt_depth = -1;
         if (!*c->patient)
-            return hl7_reject(s, NULL, c->rt_line, MMDX_EFORMAT, "recordTarget without a patientRole id");
-        int rc = hl7_patient_seen(s, c->patient, NULL);
+            return mmdx_hl7_reject(s, NULL, c->rt_line, MMDX_EFORMAT, "recordTarget without a patientRole id");
+        int rc = mmdx_hl7_patient_seen(s, c->patient, NULL);
         if (rc == MMDX_OK && *c->sex)
-            rc = hl7_patient_set_sex(s, c->patient, c->sex);
+            rc = mmdx_hl7_patient_set_sex(s, c->patient, c->sex);
         if (rc == MMDX_OK && *c->birth) {
             int64_t t;
-            if (hl7_parse_time(c->birth, &t) != 0)
-                return hl7_reject(s, c->patient, c->rt_line, MMDX_EFORMAT, "invalid birthTime '%s'", c->birth);
-            rc = hl7_patient_set_birth(s, c->patient, t);
+            if (mmdx_hl7_parse_time(c->birth, &t) != 0)
+                return mmdx_hl7_reject(s, c->patient, c->rt_line, MMDX_EFORMAT, "invalid birthTime '%s'", c->birth);
+            rc = mmdx_hl7_patient_set_birth(s, c->patient, t);
         }
         return rc;
     }
@@ -335,4 +335,4 @@ static int c_end(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *ns
     return MMDX_OK;
 }
 
-const hl7_parser_t hl7_cda_parser = {c_begin, c_start, c_end, c_text, NULL, c_free};
+const hl7_parser_t mmdx_hl7_cda_parser = {c_begin, c_start, c_end, c_text, NULL, c_free};

@@ -7,7 +7,7 @@
 
 #include "hl7.h"
 
-int hl7_loinc_valid(const char *code)
+int mmdx_hl7_loinc_valid(const char *code)
 {
     /* LOINC: 1-7 digits, '-', one check digit computed with the mod-10 (Luhn) algorithm */
     const char *dash = strchr(code, '-');
@@ -30,7 +30,7 @@ int hl7_loinc_valid(const char *code)
     return (10 - sum % 10) % 10 == dash[1] - '0';
 }
 
-double hl7_egfr_ckdepi2021(double scr, double age, int female)
+double mmdx_hl7_egfr_ckdepi2021(double scr, double age, int female)
 {
     /* Inker et al., N Engl J Med 2021;385:1737-49: eGFR = 142 x min(Scr/k,1)^a x
      * max(Scr/k,1)^-1.200 x 0.9938^Age [x 1.012 if female]; k = 0.7 (F) / 0.9 (M),
@@ -43,7 +43,7 @@ double hl7_egfr_ckdepi2021(double scr, double age, int female)
     return female ? e * 1.012 : e;
 }
 
-double hl7_bmi(double height_cm, double weight_kg)
+double mmdx_hl7_bmi(double height_cm, double weight_kg)
 {
     if (!(height_cm > 30 && height_cm < 300) || !(weight_kg > 0.5 && weight_kg < 700))
         return NAN;
@@ -76,7 +76,7 @@ static int digits(const char **p, int n, int *out)
     return 0;
 }
 
-int hl7_parse_time(const char *s, int64_t *out)
+int mmdx_hl7_parse_time(const char *s, int64_t *out)
 {
     int y = 0, mo = 1, d = 1, h = 0, mi = 0, se = 0;
     const char *p = s;
@@ -157,7 +157,7 @@ int hl7_parse_time(const char *s, int64_t *out)
     return 0;
 }
 
-int hl7_parse_number(const char *s, double *out)
+int mmdx_hl7_parse_number(const char *s, double *out)
 {
     while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
         s++;
@@ -167,6 +167,10 @@ int hl7_parse_number(const char *s, double *out)
     /* only plain decimals: digits, one dot, optional exponent (no hex, inf, nan) */
     if (!((*p >= '0' && *p <= '9') || (*p == '.' && p[1] >= '0' && p[1] <= '9')))
         return -1;
+    for (const char *q = p; *q; q++) /* plain decimals only: no hex, no inf or nan spelled out */
+        if (!((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E' || *q == '+' || *q == '-' ||
+              *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+            return -1;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
@@ -180,7 +184,7 @@ int hl7_parse_number(const char *s, double *out)
     return 0;
 }
 
-int hl7_parse_censored(const char *s, double *out, int *censor)
+int mmdx_hl7_parse_censored(const char *s, double *out, int *censor)
 {
     while (*s == ' ' || *s == '\t')
         s++;
@@ -192,15 +196,15 @@ int hl7_parse_censored(const char *s, double *out, int *censor)
         *censor = MMDX_CENSOR_RIGHT;
         s += s[1] == '=' ? 2 : 1;
     }
-    return hl7_parse_number(s, out);
+    return mmdx_hl7_parse_number(s, out);
 }
 
-double hl7_years_between(int64_t birth, int64_t when)
+double mmdx_hl7_years_between(int64_t birth, int64_t when)
 {
     return (double)(when - birth) / (365.2425 * 86400.0);
 }
 
-int hl7_completed_years(int64_t birth, int64_t when)
+int mmdx_hl7_completed_years(int64_t birth, int64_t when)
 {
     /* calendar arithmetic on UTC dates: birthdays that have passed */
     int64_t db = birth >= 0 ? birth / 86400 : (birth - 86399) / 86400;

@@ -14,14 +14,14 @@ enum {
     N_code, N_coding, N_system, N_display, N_text, N_subject, N_reference, N_effectiveDateTime,
     N_effectivePeriod, N_start, N_effectiveInstant, N_issued, N_valueQuantity, N_value, N_comparator,
     N_unit, N_units, N_valueCodeableConcept, N_valueString, N_valueBoolean, N_valueInteger,
-    N_dataAbsentReason, N_component, N_gender, N_birthDate, N_appliesDateTime, N_diagnosticDateTime, N_COUNT
+    N_dataAbsentReason, N_component, N_gender, N_birthDate, N_appliesDateTime, N_diagnosticDateTime, N_interpretation, N_COUNT
 };
 static const char *const NAMES[N_COUNT] = {
     "Bundle", "entry", "fullUrl", "resource", "contained", "Observation", "Patient", "id", "status",
     "code", "coding", "system", "display", "text", "subject", "reference", "effectiveDateTime",
     "effectivePeriod", "start", "effectiveInstant", "issued", "valueQuantity", "value", "comparator",
     "unit", "units", "valueCodeableConcept", "valueString", "valueBoolean", "valueInteger",
-    "dataAbsentReason", "component", "gender", "birthDate", "appliesDateTime", "diagnosticDateTime"};
+    "dataAbsentReason", "component", "gender", "birthDate", "appliesDateTime", "diagnosticDateTime", "interpretation"};
 
 enum { CODING_NONE, CODING_CODE, CODING_VALUE };
 
@@ -84,7 +84,8 @@ static void f_free(hl7_src_t *s)
  * (through the fullUrl of a Patient entry read before), "#p1" (contained). */
 static void patient_of(hl7_src_t *s, const char *ref, char *out, size_t size)
 {
-    const char *id = hl7_patient_resolve(s, ref);
+    /* aliases are Bundle fullUrls (urn:uuid:..., absolute URLs): a relative "Patient/x" is not one */
+    const char *id = strchr(ref, ':') ? mmdx_hl7_patient_resolve(s, ref) : NULL;
     if (!id) {
         const char *p = strstr(ref, "Patient/");
         id = p ? p + 8 : ref[0] == '#' ? ref + 1 : ref;
@@ -95,7 +96,7 @@ static void patient_of(hl7_src_t *s, const char *ref, char *out, size_t size)
 static void set_time(hl7_item_t *it, const char *v)
 {
     int64_t t;
-    if (hl7_parse_time(v, &t) != 0) {
+    if (mmdx_hl7_parse_time(v, &t) != 0) {
         if (!it->bad) {
             it->bad = "invalid date/time: ";
             snprintf(it->bad_detail, sizeof it->bad_detail, "'%.100s'", v);
@@ -108,7 +109,7 @@ static void set_time(hl7_item_t *it, const char *v)
 /* Read the value attribute of the current element (FHIR primitives). */
 static int val(hl7_src_t *s, hl7_item_t *it, char *buf, size_t size)
 {
-    int k = hl7_attr(s, "value", NULL, buf, size);
+    int k = mmdx_hl7_attr(s, "value", NULL, buf, size);
     if (k < 0 && it && !it->bad) {
         it->bad = "text too long in a value attribute";
         it->bad_detail[0] = '\0';
@@ -119,7 +120,7 @@ static int val(hl7_src_t *s, hl7_item_t *it, char *buf, size_t size)
 /* Display names and free text: a long one is cut, never a reason to reject the result. */
 static void val_cut(hl7_src_t *s, char *buf, size_t size)
 {
-    if (hl7_attr(s, "value", NULL, buf, size) < 0 && size > 4)
+    if (mmdx_hl7_attr(s, "value", NULL, buf, size) < 0 && size > 4)
         memcpy(buf + size - 4, "...", 4);
 }
 
@@ -143,7 +144,7 @@ static int push_pending(hl7_src_t *s, fhir_t *f, const hl7_item_t *it)
 
 static int deliver(hl7_src_t *s, fhir_t *f, hl7_item_t *it)
 {
-    return f->in_container ? push_pending(s, f, it) : hl7_emit(s, it);
+    return f->in_container ? push_pending(s, f, it) : mmdx_hl7_emit(s, it);
 }
 
 static int finish_obs(hl7_src_t *s, fhir_t *f)
@@ -179,10 +180,10 @@ static int flush_container(hl7_src_t *s, fhir_t *f)
             memcpy(it->patient, f->cont_subject, sizeof it->patient);
         if (it->time == MMDX_TIME_UNKNOWN)
             it->time = f->cont_time != MMDX_TIME_UNKNOWN ? f->cont_time : f->cont_issued;
-        rc = hl7_emit(s, it);
+        rc = mmdx_hl7_emit(s, it);
     }
     if (rc == MMDX_OK && f->pending_overflow)
-        rc = hl7_reject(s, f->cont_subject, hl7_line(s), MMDX_ESECURITY,
+        rc = mmdx_hl7_reject(s, f->cont_subject, mmdx_hl7_line(s), MMDX_ESECURITY,
                         "%d contained observations beyond the limit of %d per resource were dropped",
                         f->pending_overflow, HL7_MAX_PENDING);
     f->n_pending = 0;
@@ -206,7 +207,7 @@ static int item_start(hl7_src_t *s, fhir_t *f, const xmlChar *const *rel, int nr
             if (val(s, it, buf, sizeof buf) > 0)
                 set_time(it, buf);
         } else if (a == nm[N_issued]) {
-            if (val(s, it, buf, sizeof buf) > 0 && hl7_parse_time(buf, &f->issued) != 0)
+            if (val(s, it, buf, sizeof buf) > 0 && mmdx_hl7_parse_time(buf, &f->issued) != 0)
                 f->issued = MMDX_TIME_UNKNOWN;
         } else if (a == nm[N_valueQuantity]) {
             f->q_depth = depth;
@@ -231,11 +232,11 @@ static int item_start(hl7_src_t *s, fhir_t *f, const xmlChar *const *rel, int nr
                 return HL7_SKIP;
             }
             f->cur = &f->comp[f->n_comp++];
-            hl7_item_reset(f->cur);
-            f->cur->line = hl7_line(s);
+            mmdx_hl7_item_reset(f->cur);
+            f->cur->line = mmdx_hl7_line(s);
             f->comp_depth = depth;
         } else if (a == nm[N_valueCodeableConcept] || a == nm[N_code] || a == nm[N_subject] ||
-                   a == nm[N_effectivePeriod]) {
+                   a == nm[N_effectivePeriod] || a == nm[N_interpretation]) {
             /* read below */
         } else if (strncmp((const char *)a, "value", 5) == 0) {
             if (!it->bad) {
@@ -268,6 +269,11 @@ static int item_start(hl7_src_t *s, fhir_t *f, const xmlChar *const *rel, int nr
                 val_cut(s, f->c_display, sizeof f->c_display);
         }
         return MMDX_OK;
+    }
+    if (a == nm[N_interpretation]) {
+        if (nrel == 3 && b == nm[N_coding] && c == nm[N_code] && !*it->interp)
+            val_cut(s, it->interp, sizeof it->interp);
+        return nrel < 3 && (nrel == 1 || b == nm[N_coding]) ? MMDX_OK : HL7_SKIP;
     }
     if (a == nm[N_subject] && nrel == 2 && b == nm[N_reference] && it == &f->obs) {
         if (val(s, it, buf, sizeof buf) > 0)
@@ -303,18 +309,18 @@ static void coding_done(fhir_t *f)
     if (!it)
         return;
     if (f->coding_kind == CODING_CODE) {
-        int loinc = hl7_is_loinc_system(f->c_system);
+        int loinc = mmdx_hl7_is_loinc_system(f->c_system);
         if (*f->c_code && ((loinc && !it->code_is_loinc) || !*it->code)) {
-            hl7_item_set(it, it->code, sizeof it->code, f->c_code);
-            hl7_item_set(it, it->system, sizeof it->system, f->c_system);
+            mmdx_hl7_item_set(it, it->code, sizeof it->code, f->c_code);
+            mmdx_hl7_item_set(it, it->system, sizeof it->system, f->c_system);
             if (*f->c_display)
-                hl7_item_set(it, it->display, sizeof it->display, f->c_display);
+                mmdx_hl7_item_set(it, it->display, sizeof it->display, f->c_display);
             it->code_is_loinc = loinc;
         }
     } else if (f->coding_kind == CODING_VALUE && !it->has_coded) {
         const char *lv = *f->c_code ? f->c_code : f->c_display;
         if (*lv) {
-            hl7_item_set(it, it->level, sizeof it->level, lv);
+            mmdx_hl7_item_set(it, it->level, sizeof it->level, lv);
             it->has_coded = 1;
         }
     }
@@ -342,7 +348,7 @@ static int f_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
     if (f->pat_depth >= 0) {
         int rel = depth - f->pat_depth;
         hl7_item_t dummy;
-        hl7_item_reset(&dummy);
+        mmdx_hl7_item_reset(&dummy);
         if (rel == 1 && name == f->nm[N_id])
             val(s, &dummy, f->p_id, sizeof f->p_id);
         else if (rel == 1 && name == f->nm[N_gender])
@@ -355,7 +361,7 @@ static int f_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
     }
     if (name == f->nm[N_fullUrl] && depth > 0 && f->stk[depth - 1] == f->nm[N_entry]) {
         f->fullurl[0] = '\0';
-        hl7_attr(s, "value", NULL, f->fullurl, sizeof f->fullurl);
+        mmdx_hl7_attr(s, "value", NULL, f->fullurl, sizeof f->fullurl);
         return MMDX_OK;
     }
     if (name == f->nm[N_Bundle] || name == f->nm[N_entry] || name == f->nm[N_resource])
@@ -367,15 +373,15 @@ static int f_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
             f->n_comp = 0;
             f->issued = MMDX_TIME_UNKNOWN;
             f->in_container = f->cont_depth >= 0;
-            hl7_item_reset(&f->obs);
-            f->obs.line = hl7_line(s);
+            mmdx_hl7_item_reset(&f->obs);
+            f->obs.line = mmdx_hl7_line(s);
             f->cur = &f->obs;
             return MMDX_OK;
         }
         if (name == f->nm[N_Patient]) {
             f->pat_depth = depth;
             f->p_id[0] = f->p_gender[0] = f->p_birth[0] = '\0';
-            f->p_line = hl7_line(s);
+            f->p_line = mmdx_hl7_line(s);
             return MMDX_OK;
         }
         if (f->cont_depth < 0) { /* DiagnosticReport and other containers */
@@ -393,14 +399,14 @@ static int f_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
         if (rel == 1 && (name == f->nm[N_contained] || name == f->nm[N_subject]))
             return MMDX_OK;
         if (rel == 2 && name == f->nm[N_reference] && f->stk[depth - 1] == f->nm[N_subject]) {
-            if (hl7_attr(s, "value", NULL, buf, sizeof buf) > 0)
+            if (mmdx_hl7_attr(s, "value", NULL, buf, sizeof buf) > 0)
                 patient_of(s, buf, f->cont_subject, sizeof f->cont_subject);
             return MMDX_OK;
         }
         if (rel == 1 && (name == f->nm[N_effectiveDateTime] || name == f->nm[N_appliesDateTime] ||
                          name == f->nm[N_diagnosticDateTime] || name == f->nm[N_issued])) {
             int64_t *t = name == f->nm[N_issued] ? &f->cont_issued : &f->cont_time;
-            if (hl7_attr(s, "value", NULL, buf, sizeof buf) > 0 && hl7_parse_time(buf, t) != 0)
+            if (mmdx_hl7_attr(s, "value", NULL, buf, sizeof buf) > 0 && mmdx_hl7_parse_time(buf, t) != 0)
                 *t = MMDX_TIME_UNKNOWN;
             return MMDX_OK;
         }
@@ -423,7 +429,7 @@ static int f_end(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *ns
             hl7_item_t *it = f->cur;
             /* the UCUM code when the quantity says it is UCUM (or names no system), else the text */
             int ucum = !*f->q_system || strcmp(f->q_system, "http://unitsofmeasure.org") == 0;
-            hl7_item_set(it, it->unit, sizeof it->unit, (ucum && *f->q_code) ? f->q_code : f->q_unit);
+            mmdx_hl7_item_set(it, it->unit, sizeof it->unit, (ucum && *f->q_code) ? f->q_code : f->q_unit);
             f->q_depth = -1;
         } else if (depth == f->comp_depth) {
             f->comp_depth = -1;
@@ -436,17 +442,17 @@ static int f_end(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *ns
     if (depth == f->pat_depth) {
         f->pat_depth = -1;
         if (!*f->p_id)
-            return hl7_reject(s, NULL, f->p_line, MMDX_EFORMAT, "Patient resource without id");
-        int rc = hl7_patient_seen(s, f->p_id, NULL);
+            return mmdx_hl7_reject(s, NULL, f->p_line, MMDX_EFORMAT, "Patient resource without id");
+        int rc = mmdx_hl7_patient_seen(s, f->p_id, NULL);
         if (rc == MMDX_OK && *f->fullurl)
-            rc = hl7_patient_alias(s, f->fullurl, f->p_id);
+            rc = mmdx_hl7_patient_alias(s, f->fullurl, f->p_id);
         if (rc == MMDX_OK && *f->p_gender)
-            rc = hl7_patient_set_sex(s, f->p_id, f->p_gender);
+            rc = mmdx_hl7_patient_set_sex(s, f->p_id, f->p_gender);
         if (rc == MMDX_OK && *f->p_birth) {
             int64_t t;
-            if (hl7_parse_time(f->p_birth, &t) != 0)
-                return hl7_reject(s, f->p_id, f->p_line, MMDX_EFORMAT, "invalid birthDate '%s'", f->p_birth);
-            rc = hl7_patient_set_birth(s, f->p_id, t);
+            if (mmdx_hl7_parse_time(f->p_birth, &t) != 0)
+                return mmdx_hl7_reject(s, f->p_id, f->p_line, MMDX_EFORMAT, "invalid birthDate '%s'", f->p_birth);
+            rc = mmdx_hl7_patient_set_birth(s, f->p_id, t);
         }
         return rc;
     }
@@ -455,4 +461,4 @@ static int f_end(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *ns
     return MMDX_OK;
 }
 
-const hl7_parser_t hl7_fhir_parser = {f_begin, f_start, f_end, NULL, NULL, f_free};
+const hl7_parser_t mmdx_hl7_fhir_parser = {f_begin, f_start, f_end, NULL, NULL, f_free};

@@ -73,7 +73,7 @@ static const unit_row_t *range(const hl7_units_t *u, int kind, const char *key, 
     return hit;
 }
 
-void hl7_units_free(hl7_units_t *u)
+void mmdx_hl7_units_free(hl7_units_t *u)
 {
     if (!u)
         return;
@@ -93,7 +93,7 @@ static int parse_double(const char *s, double *out)
     return (*end || errno || !isfinite(*out)) ? -1 : 0;
 }
 
-int hl7_units_load(const mmdx_host_t *host, const char *path, hl7_units_t **out, mmdx_error_t *err)
+int mmdx_hl7_units_load(const mmdx_host_t *host, const char *path, hl7_units_t **out, mmdx_error_t *err)
 {
     *out = NULL;
     hl7_units_t *u = host->malloc(sizeof *u);
@@ -213,16 +213,16 @@ int hl7_units_load(const mmdx_host_t *host, const char *path, hl7_units_t **out,
     *out = u;
     return MMDX_OK;
 fail:
-    hl7_units_free(u);
+    mmdx_hl7_units_free(u);
     return rc;
 }
 
-size_t hl7_units_count(const hl7_units_t *u)
+size_t mmdx_hl7_units_count(const hl7_units_t *u)
 {
     return u ? u->n[K_CANON] : 0;
 }
 
-const char *hl7_units_canonical(const hl7_units_t *u, const char *loinc)
+const char *mmdx_hl7_units_canonical(const hl7_units_t *u, const char *loinc)
 {
     size_t c;
     const unit_row_t *r = u ? range(u, K_CANON, loinc, &c) : NULL;
@@ -246,11 +246,13 @@ static int is_unitless(const char *u)
     return strcmp(u, "1") == 0 || u[0] == '{' || strcmp(u, "[pH]") == 0;
 }
 
-int hl7_units_convert(const hl7_units_t *u, const char *loinc, const char *unit, double *value, const char **canon,
-                      char *why, size_t why_size)
+int mmdx_hl7_units_resolve(const hl7_units_t *u, const char *loinc, const char *unit, const char **canon, double *factor,
+                      double *offset, char *why, size_t why_size)
 {
-    const char *c = hl7_units_canonical(u, loinc);
+    const char *c = mmdx_hl7_units_canonical(u, loinc);
     *canon = c;
+    *factor = 1.0;
+    *offset = 0.0;
     if (!c)
         return MMDX_ENOTFOUND;
     if (!unit || !*unit) {
@@ -281,6 +283,17 @@ int hl7_units_convert(const hl7_units_t *u, const char *loinc, const char *unit,
         snprintf(why, why_size, "unit '%s' cannot be converted to %s (the canonical unit of LOINC %s)", unit, c, loinc);
         return MMDX_EUNIT;
     }
-    *value = *value * hit->factor + hit->offset;
+    *factor = hit->factor;
+    *offset = hit->offset;
     return MMDX_OK;
+}
+
+int mmdx_hl7_units_convert(const hl7_units_t *u, const char *loinc, const char *unit, double *value, const char **canon,
+                      char *why, size_t why_size)
+{
+    double f, o;
+    int rc = mmdx_hl7_units_resolve(u, loinc, unit, canon, &f, &o, why, why_size);
+    if (rc == MMDX_OK)
+        *value = *value * f + o;
+    return rc;
 }

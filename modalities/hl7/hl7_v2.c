@@ -50,10 +50,22 @@ static void v_free(hl7_src_t *s)
 /* "OBX.5" -> 5 when the segment is @p seg; "CE.2" -> 2 for any type. 0 otherwise. */
 static int number_after_dot(const char *name, const char *seg)
 {
-    const char *dot = strchr(name, '.');
-    if (!dot || (seg && ((size_t)(dot - name) != strlen(seg) || strncmp(name, seg, (size_t)(dot - name)) != 0)))
+    const char *p = name;
+    if (seg) {
+        while (*seg && *p == *seg)
+            p++, seg++;
+        if (*seg)
+            return 0;
+    } else {
+        while (*p && *p != '.')
+            p++;
+    }
+    if (*p != '.')
         return 0;
-    return atoi(dot + 1);
+    int v = 0;
+    for (p++; *p >= '0' && *p <= '9' && v < 1000; p++)
+        v = v * 10 + (*p - '0');
+    return *p ? 0 : v;
 }
 
 static void append(hl7_item_t *it, char *dst, size_t size, const char *src)
@@ -78,6 +90,8 @@ static int v_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
         return HL7_SKIP;
     const char *n = (const char *)name;
     v->stk[depth] = n;
+    if (n[0] != 'O' && n[0] != 'P' && v->obx_depth < 0 && v->pid_depth < 0 && v->obr_depth < 0)
+        return MMDX_OK; /* quick path: only ORU_R01, PID, OBR and OBX open a state */
     if (v->obx_depth >= 0 || v->pid_depth >= 0 || v->obr_depth >= 0) {
         if (v->obx_depth >= 0 && depth == v->obx_depth + 1 && strcmp(n, "OBX.5") == 0 && v->obx5_seen++)
             return HL7_SKIP; /* repeated OBX-5: the first one is the value */
@@ -92,7 +106,7 @@ static int v_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
         v->pid_depth = depth;
         v->pid3_seen = 0;
         v->patient[0] = v->birth[0] = v->sex[0] = '\0';
-        v->pid_line = hl7_line(s);
+        v->pid_line = mmdx_hl7_line(s);
     } else if (strcmp(n, "OBR") == 0) {
         v->obr_depth = depth;
         v->obr7[0] = '\0';
@@ -100,8 +114,8 @@ static int v_start(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *
     } else if (strcmp(n, "OBX") == 0) {
         v->obx_depth = depth;
         v->obx5_seen = 0;
-        hl7_item_reset(&v->it);
-        v->it.line = hl7_line(s);
+        mmdx_hl7_item_reset(&v->it);
+        v->it.line = mmdx_hl7_line(s);
         v->type[0] = v->v_text[0] = v->obx14[0] = '\0';
         for (int i = 0; i < 3; i++)
             v->code[i][0] = v->alt[i][0] = '\0';
@@ -142,6 +156,10 @@ static int v_text(hl7_src_t *s, int depth, const xmlChar *value)
             if (comp <= 1)
                 append(it, it->unit, sizeof it->unit, t);
             break;
+        case 8:
+            if (comp <= 1)
+                append(it, it->interp, sizeof it->interp, t);
+            break;
         case 11:
             append(it, it->status, sizeof it->status, t);
             break;
@@ -152,8 +170,10 @@ static int v_text(hl7_src_t *s, int depth, const xmlChar *value)
         }
         return MMDX_OK;
     }
-    hl7_item_t dummy; /* overflow in PID/OBR only truncates; the checks below catch it */
-    hl7_item_reset(&dummy);
+    if (v->pid_depth < 0 && v->obr_depth < 0)
+        return MMDX_OK; /* MSH, ORC, SPM, ...: not read */
+    hl7_item_t dummy; /* overflow in PID/OBR only truncates; dummy.bad tells */
+    dummy.bad = NULL;
     if (v->pid_depth >= 0 && el > v->pid_depth) {
         int field = number_after_dot(v->stk[v->pid_depth + 1], "PID");
         int comp = el >= v->pid_depth + 2 ? number_after_dot(v->stk[v->pid_depth + 2], NULL) : 0;
@@ -164,7 +184,7 @@ static int v_text(hl7_src_t *s, int depth, const xmlChar *value)
         else if (field == 8 && comp == 0)
             append(&dummy, v->sex, sizeof v->sex, t);
         if (dummy.bad && field == 3)
-            return hl7_reject(s, NULL, v->pid_line, MMDX_EFORMAT, "PID-3 patient id longer than %d bytes",
+            return mmdx_hl7_reject(s, NULL, v->pid_line, MMDX_EFORMAT, "PID-3 patient id longer than %d bytes",
                               HL7_TEXT - 1);
     } else if (v->obr_depth >= 0 && el > v->obr_depth) {
         int field = number_after_dot(v->stk[v->obr_depth + 1], "OBR");
@@ -189,25 +209,26 @@ static void trim(char *t)
 static int finish_obx(hl7_src_t *s, v2_t *v)
 {
     hl7_item_t *it = &v->it;
-    snprintf(it->patient, sizeof it->patient, "%s", v->patient);
+    memcpy(it->patient, v->patient, sizeof it->patient); /* same size, NUL-terminated */
     trim(v->type);
     trim(it->status);
     trim(it->unit);
+    trim(it->interp);
     for (int i = 0; i < 3; i++) {
         trim(v->code[i]);
         trim(v->alt[i]);
     }
     /* the LOINC coding of OBX-3, primary or alternate */
-    int primary = !hl7_is_loinc_system(v->code[2]) && hl7_is_loinc_system(v->alt[2]) && *v->alt[0] ? 0 : 1;
+    int primary = !mmdx_hl7_is_loinc_system(v->code[2]) && mmdx_hl7_is_loinc_system(v->alt[2]) && *v->alt[0] ? 0 : 1;
     char(*c)[HL7_TEXT] = primary ? v->code : v->alt;
-    hl7_item_set(it, it->code, sizeof it->code, c[0]);
-    hl7_item_set(it, it->display, sizeof it->display, c[1]);
-    hl7_item_set(it, it->system, sizeof it->system, *c[2] ? c[2] : "local");
-    it->code_is_loinc = hl7_is_loinc_system(c[2]);
+    mmdx_hl7_item_set(it, it->code, sizeof it->code, c[0]);
+    mmdx_hl7_item_set(it, it->display, sizeof it->display, c[1]);
+    mmdx_hl7_item_set(it, it->system, sizeof it->system, *c[2] ? c[2] : "local");
+    it->code_is_loinc = mmdx_hl7_is_loinc_system(c[2]);
     trim(v->obx14);
     const char *ts = *v->obx14 ? v->obx14 : NULL;
     if (ts) {
-        if (hl7_parse_time(ts, &it->time) != 0 && !it->bad) {
+        if (mmdx_hl7_parse_time(ts, &it->time) != 0 && !it->bad) {
             it->time = MMDX_TIME_UNKNOWN;
             it->bad = "invalid OBX-14 time ";
             snprintf(it->bad_detail, sizeof it->bad_detail, "'%s'", ts);
@@ -219,7 +240,7 @@ static int finish_obx(hl7_src_t *s, v2_t *v)
     trim(v->v_text);
     if (strcmp(t, "NM") == 0) {
         if (*v->v_text) {
-            hl7_item_set(it, it->value, sizeof it->value, v->v_text);
+            mmdx_hl7_item_set(it, it->value, sizeof it->value, v->v_text);
             it->has_number = 1;
         }
     } else if (strcmp(t, "SN") == 0) {
@@ -231,14 +252,14 @@ static int finish_obx(hl7_src_t *s, v2_t *v)
                 snprintf(it->bad_detail, sizeof it->bad_detail, "'%.40s%.8s%.40s'", v->v_comp[1], v->v_comp[2], v->v_comp[3]);
             }
         } else if (*v->v_comp[1]) {
-            hl7_item_set(it, it->value, sizeof it->value, v->v_comp[1]);
+            mmdx_hl7_item_set(it, it->value, sizeof it->value, v->v_comp[1]);
             if (strcmp(v->v_comp[0], "=") != 0)
-                hl7_item_set(it, it->comparator, sizeof it->comparator, v->v_comp[0]);
+                mmdx_hl7_item_set(it, it->comparator, sizeof it->comparator, v->v_comp[0]);
             it->has_number = 1;
         }
     } else if (strcmp(t, "ST") == 0 || strcmp(t, "TX") == 0 || strcmp(t, "FT") == 0) {
         if (*v->v_text) {
-            hl7_item_set(it, it->level, sizeof it->level, v->v_text);
+            mmdx_hl7_item_set(it, it->level, sizeof it->level, v->v_text);
             it->has_text = 1;
         }
     } else if (strcmp(t, "CE") == 0 || strcmp(t, "CWE") == 0 || strcmp(t, "CNE") == 0 || strcmp(t, "CF") == 0) {
@@ -246,7 +267,7 @@ static int finish_obx(hl7_src_t *s, v2_t *v)
         trim(v->v_comp[1]);
         const char *lv = *v->v_comp[0] ? v->v_comp[0] : *v->v_comp[1] ? v->v_comp[1] : v->v_text;
         if (*lv) {
-            hl7_item_set(it, it->level, sizeof it->level, lv);
+            mmdx_hl7_item_set(it, it->level, sizeof it->level, lv);
             it->has_coded = 1;
         }
     } else if (*t || *v->v_text) {
@@ -255,7 +276,7 @@ static int finish_obx(hl7_src_t *s, v2_t *v)
             snprintf(it->bad_detail, sizeof it->bad_detail, "'%s'", t);
         }
     }
-    return hl7_emit(s, it);
+    return mmdx_hl7_emit(s, it);
 }
 
 static int v_end(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *ns)
@@ -271,7 +292,7 @@ static int v_end(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *ns
     if (depth == v->obr_depth) {
         v->obr_depth = -1;
         trim(v->obr7);
-        if (*v->obr7 && hl7_parse_time(v->obr7, &v->obr_time) != 0)
+        if (*v->obr7 && mmdx_hl7_parse_time(v->obr7, &v->obr_time) != 0)
             v->obr_time = MMDX_TIME_UNKNOWN;
         return MMDX_OK;
     }
@@ -282,18 +303,18 @@ static int v_end(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *ns
         trim(v->sex);
         if (!*v->patient)
             return MMDX_OK; /* its results are rejected for want of a patient */
-        int rc = hl7_patient_seen(s, v->patient, NULL);
+        int rc = mmdx_hl7_patient_seen(s, v->patient, NULL);
         if (rc == MMDX_OK && *v->sex)
-            rc = hl7_patient_set_sex(s, v->patient, v->sex);
+            rc = mmdx_hl7_patient_set_sex(s, v->patient, v->sex);
         if (rc == MMDX_OK && *v->birth) {
             int64_t t;
-            if (hl7_parse_time(v->birth, &t) != 0)
-                return hl7_reject(s, v->patient, v->pid_line, MMDX_EFORMAT, "invalid PID-7 birth date '%s'", v->birth);
-            rc = hl7_patient_set_birth(s, v->patient, t);
+            if (mmdx_hl7_parse_time(v->birth, &t) != 0)
+                return mmdx_hl7_reject(s, v->patient, v->pid_line, MMDX_EFORMAT, "invalid PID-7 birth date '%s'", v->birth);
+            rc = mmdx_hl7_patient_set_birth(s, v->patient, t);
         }
         return rc;
     }
     return MMDX_OK;
 }
 
-const hl7_parser_t hl7_v2_parser = {v_begin, v_start, v_end, v_text, NULL, v_free};
+const hl7_parser_t mmdx_hl7_v2_parser = {v_begin, v_start, v_end, v_text, NULL, v_free};

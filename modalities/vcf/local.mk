@@ -40,3 +40,7 @@ tests_bench_bench_vcf_LDADD = $(MMDX_LIBS)
 
 # driver command
 examples_mmdx_mmdx_SOURCES += examples/mmdx/cmd_pgx.c
+
+EXTRA_DIST += docs/formats/panel.md docs/pgx.md
+TESTS += tests/e2e/driver_pgx.sh
+EXTRA_DIST += tests/e2e/driver_pgx.sh

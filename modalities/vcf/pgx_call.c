@@ -9,6 +9,7 @@
 
 #define MAX_CODES 16    /* allele codes a definition cell can name (bit mask width) */
 #define MAX_UNITS 16    /* phase units enumerated per gene (2^15 phasings at most) */
+#define MAX_POS 1024    /* defining positions per gene */
 
 typedef struct pgx_allele {
     char *name;
@@ -393,6 +394,11 @@ int pgx_tables_load(const vcf_alloc_t *a, const char *dir, pgx_tables_t **out, m
     size_t maxp = 1, maxa = 1;
     for (size_t i = 0; i < t->n_genes; i++) {
         pgx_gene_t *g = &t->genes[i];
+        if (g->n_pos > MAX_POS) {
+            mmdx_modality_error(err, MMDX_ERANGE, dir, g->name, 0, "more than %d positions in one gene", MAX_POS);
+            pgx_tables_free(t);
+            return MMDX_ERANGE;
+        }
         if (g->n_al == 0) {
             mmdx_modality_error(err, MMDX_EFORMAT, dir, g->name, 0, "gene has no allele definitions");
             pgx_tables_free(t);
@@ -609,7 +615,7 @@ static void append(char *buf, size_t size, const char *sep, const char *item)
 }
 
 int pgx_call_gene(pgx_tables_t *t, size_t gi, const int8_t *grid, size_t n_samples, size_t sample,
-                  const uint8_t *phased, const vcf_site_t *sites, pgx_result_t *res)
+                  const uint8_t *phased, const int32_t *ps, const vcf_site_t *sites, pgx_result_t *res)
 {
     const pgx_gene_t *g = &t->genes[gi];
     size_t n = g->n_pos;
@@ -635,22 +641,32 @@ int pgx_call_gene(pgx_tables_t *t, size_t gi, const int8_t *grid, size_t n_sampl
             n_called++;
     }
     if (n_called == 0) {
+        snprintf(res->missing, sizeof res->missing, "all");
         snprintf(res->diplotype, sizeof res->diplotype, ".");
         snprintf(res->phenotype, sizeof res->phenotype, "Indeterminate");
         return MMDX_OK;
     }
-    /* Phase units: all phased heterozygous positions form one unit (their orientation is
-     * known relative to each other); every unphased heterozygous position is its own unit. */
-    int unit_of[1024];
-    int n_units = 0, phased_unit = -1;
-    for (size_t p = 0; p < n && p < 1024; p++) {
+    /* Phase units: the phased heterozygous positions of one phase set form one unit (their
+     * orientation is known relative to each other); every unphased heterozygous position is
+     * its own unit. */
+    int unit_of[MAX_POS];
+    int32_t set_id[MAX_POS];
+    int set_unit[MAX_POS];
+    int n_units = 0, n_sets = 0;
+    for (size_t p = 0; p < n; p++) {
         unit_of[p] = -1;
         if (miss[p] || c0[p] == c1[p])
             continue;
         if (ph[p]) {
-            if (phased_unit < 0)
-                phased_unit = n_units++;
-            unit_of[p] = phased_unit;
+            int32_t id = ps ? ps[g->site[p] * n_samples + sample] : 0;
+            int k = 0;
+            while (k < n_sets && set_id[k] != id)
+                k++;
+            if (k == n_sets) {
+                set_id[n_sets] = id;
+                set_unit[n_sets++] = n_units++;
+            }
+            unit_of[p] = set_unit[k];
         } else
             unit_of[p] = n_units++;
     }

@@ -36,7 +36,8 @@ typedef struct vcf_src {
     vcf_alloc_t a;
     char *path;
     /* options */
-    char *panel_path, *samples, *samples_file, *pgx_dir, *pgx_table;
+    char *panel_path, *samples, *samples_file, *pgx_dir, *pgx_table, *prs_path, *prs_name;
+    size_t n_weights;
     int min_gq, min_dp, filter_pass, absent_ref, mode, threads, pgx, expect_build;
     /* htslib */
     htsFile *fp;
@@ -61,6 +62,9 @@ typedef struct vcf_src {
     /* results */
     int8_t *grid;
     uint8_t *phased;
+    int32_t *ps;      /* phase set per site and sample (PGx only; 0 = the default set) */
+    int32_t *psbuf;
+    int npsbuf;
     size_t n_samples;
     pgx_tables_t *pgxt;
     long n_records, n_rejects;
@@ -161,6 +165,8 @@ static void vmod_close(void *p)
     a->free(s->rid_group);
     a->free(s->grid);
     a->free(s->phased);
+    a->free(s->ps);
+    free(s->psbuf);
     pgx_tables_free(s->pgxt);
     a->free(s->path);
     a->free(s->panel_path);
@@ -168,6 +174,8 @@ static void vmod_close(void *p)
     a->free(s->samples_file);
     a->free(s->pgx_dir);
     a->free(s->pgx_table);
+    a->free(s->prs_path);
+    a->free(s->prs_name);
     a->free(s);
 }
 
@@ -219,6 +227,10 @@ static int parse_options(vcf_src_t *s, const char *const *options, mmdx_error_t 
             rc = set_str(s, &s->samples, val, err);
         else if (!strcmp(key, "samples_file"))
             rc = set_str(s, &s->samples_file, val, err);
+        else if (!strcmp(key, "prs"))
+            rc = set_str(s, &s->prs_path, val, err);
+        else if (!strcmp(key, "prs_name"))
+            rc = set_str(s, &s->prs_name, val, err);
         else if (!strcmp(key, "pgx_dir"))
             rc = set_str(s, &s->pgx_dir, val, err);
         else if (!strcmp(key, "pgx_table")) {
@@ -426,8 +438,8 @@ static char *index_path(const vcf_src_t *s, struct stat *st_out)
 }
 
 /* Decide between region queries through the index and one streaming pass. A region query
- * costs about one BGZF block (64 KiB) of reading and inflating; streaming costs the
- * whole file, so the index pays when the regions touch much less than the file. */
+ * inflates about one or two BGZF blocks (64 KiB each, uncompressed); streaming inflates the
+ * whole file, which holds at least three times its compressed size for VCF or BCF. */
 static int choose_access(vcf_src_t *s, mmdx_error_t *err)
 {
     struct stat fst, ist;
@@ -457,7 +469,7 @@ static int choose_access(vcf_src_t *s, mmdx_error_t *err)
         for (size_t i = s->group_beg[g]; i < s->group_end[g]; i++)
             if (i == s->group_beg[g] || s->sites[i].pos - s->sites[i - 1].pos > 2000)
                 regions++;
-    if (s->mode == MODE_AUTO && (double)regions * 65536.0 * 2.0 > (double)fst.st_size)
+    if (s->mode == MODE_AUTO && (double)regions * 65536.0 * 2.0 > 3.0 * (double)fst.st_size)
         return MMDX_OK;
     if (s->is_bcf)
         s->idx = bcf_index_load2(s->path, NULL);
@@ -474,6 +486,60 @@ static int choose_access(vcf_src_t *s, mmdx_error_t *err)
 }
 
 /* ---------------------------------------------------------------- open */
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* htslib does not say why a header failed; look for the usual causes in a text VCF. */
+static void diagnose_header(const vcf_src_t *s, char *why, size_t size)
+{
+    htsFile *f = hts_open(s->path, "r");
+    kstring_t l = {0, 0, NULL};
+    snprintf(why, size, "malformed meta line or #CHROM line");
+    if (!f)
+        return;
+    if (hts_get_format(f)->format != vcf) {
+        hts_close(f);
+        return;
+    }
+    while (hts_getline(f, KS_SEP_LINE, &l) >= 0) {
+        if (l.l == 0)
+            continue;
+        if (l.s[0] != '#') {
+            snprintf(why, size, "no #CHROM line before the first record");
+            break;
+        }
+        if (strncmp(l.s, "#CHROM", 6) != 0)
+            continue;
+        size_t n = 0;
+        for (size_t i = 0; i < l.l; i++)
+            n += l.s[i] == '\t';
+        char **names = n > 8 ? s->a.malloc((n - 8) * sizeof *names) : NULL;
+        size_t k = 0, col = 0;
+        for (char *p = l.s; names && p; col++) {
+            char *t = strchr(p, '\t');
+            if (t)
+                *t = '\0';
+            if (col >= 9)
+                names[k++] = p;
+            p = t ? t + 1 : NULL;
+        }
+        if (names) {
+            qsort(names, k, sizeof *names, cmp_str);
+            for (size_t i = 1; i < k; i++)
+                if (!strcmp(names[i], names[i - 1])) {
+                    snprintf(why, size, "duplicated sample name '%.100s'", names[i]);
+                    break;
+                }
+        }
+        s->a.free(names);
+        break;
+    }
+    free(l.s);
+    hts_close(f);
+}
 
 static int vmod_open(void *state, const char *path, const char *const *options, void **src_out, mmdx_error_t *err)
 {
@@ -497,6 +563,19 @@ static int vmod_open(void *state, const char *path, const char *const *options, 
     if (s->panel_path &&
         (rc = vcf_panel_read(&s->a, s->panel_path, &s->sites, &s->n_sites, &s->cap, &s->panel_build, err)) != MMDX_OK)
         goto fail;
+    if (s->prs_path) {
+        if ((rc = vcf_weights_read(&s->a, s->prs_path, &s->sites, &s->n_sites, &s->cap, &s->n_weights, err)) != MMDX_OK)
+            goto fail;
+        if (!s->prs_name) { /* the file's stem: "/x/ldl.weights.tsv" -> "ldl" */
+            const char *b = strrchr(s->prs_path, '/');
+            b = b ? b + 1 : s->prs_path;
+            size_t l = strcspn(b, ".");
+            char stem[128];
+            snprintf(stem, sizeof stem, "%.*s", (int)(l < sizeof stem - 1 ? l : sizeof stem - 1), b);
+            if ((rc = set_str(s, &s->prs_name, stem[0] ? stem : "score", err)) != MMDX_OK)
+                goto fail;
+        }
+    }
     if (s->pgx) {
         char dir[4096];
         if (s->pgx_dir)
@@ -508,7 +587,7 @@ static int vmod_open(void *state, const char *path, const char *const *options, 
         if ((rc = pgx_tables_add_sites(s->pgxt, &s->sites, &s->n_sites, &s->cap, err)) != MMDX_OK)
             goto fail;
     }
-    s->all_records = !s->panel_path && !s->pgx;
+    s->all_records = !s->panel_path && !s->pgx && !s->prs_path;
     if ((rc = sort_sites(s, err)) != MMDX_OK)
         goto fail;
 
@@ -520,14 +599,19 @@ static int vmod_open(void *state, const char *path, const char *const *options, 
     }
     const htsFormat *fmt = hts_get_format(s->fp);
     if (fmt->format != vcf && fmt->format != bcf) {
-        rc = mmdx_modality_error(err, MMDX_EFORMAT, path, "", 0, "not a VCF or BCF file (detected %s)", hts_format_description(fmt) ? "another format" : "unknown");
+        char *desc = hts_format_description(fmt); /* malloc'ed by htslib */
+        rc = mmdx_modality_error(err, MMDX_EFORMAT, path, "", 0, "not a VCF or BCF file (htslib sees: %s)",
+                                 desc ? desc : "unknown format");
+        free(desc);
         goto fail;
     }
     s->is_bcf = fmt->format == bcf;
     s->hdr = bcf_hdr_read(s->fp);
     if (!s->hdr) {
-        rc = mmdx_modality_error(err, MMDX_EFORMAT, path, "header", 0,
-                                 "cannot read the VCF header (malformed meta line, missing #CHROM line, or duplicated sample names)");
+        char why[256];
+        diagnose_header(s, why, sizeof why);
+        rc = mmdx_modality_error(err, strstr(why, "duplicated") ? MMDX_EDUP : MMDX_EFORMAT, path, "header", 0,
+                                 "cannot read the VCF header: %s", why);
         goto fail;
     }
     if (s->samples || s->samples_file) {
@@ -630,8 +714,8 @@ static int allele_eq(const char *a, const char *b, const char *tail, int tail_on
 {
     size_t la = strlen(a), lb = strlen(b), lt = strlen(tail);
     if (tail_on_b)
-        return la == lb + lt && !strncmp(a, b, lb) && !strcmp(a + lb, tail);
-    return lb == la + lt && !strncmp(b, a, la) && !strcmp(b + la, tail);
+        return la == lb + lt && !strncasecmp(a, b, lb) && !strcasecmp(a + lb, tail);
+    return lb == la + lt && !strncasecmp(b, a, la) && !strcasecmp(b + la, tail);
 }
 
 /* Map the record's alleles onto the site's. @return 1 mapped, 0 another variant at that
@@ -720,7 +804,9 @@ static int fill_site(vcf_src_t *s, const mmdx_sink_t *sink, size_t si, bcf1_t *r
             g[i] = GT_MISSING;
         return MMDX_OK;
     }
-    int ngq = 0, ndp = 0, gq_float = 0;
+    int ngq = 0, ndp = 0, gq_float = 0, nps = 0;
+    if (s->ps)
+        nps = bcf_get_format_int32(s->hdr, rec, "PS", &s->psbuf, &s->npsbuf);
     if (s->min_gq > 0) {
         ngq = bcf_get_format_int32(s->hdr, rec, "GQ", &s->gq, &s->ngq);
         if (ngq == -2) {
@@ -769,6 +855,11 @@ static int fill_site(vcf_src_t *s, const mmdx_sink_t *sink, size_t si, bcf1_t *r
             c[1] = GT_MISSING;
         } else if (maxp >= 2 && p[1] != bcf_int32_vector_end && bcf_gt_is_phased(p[1]))
             ph[i] = 1;
+        if (s->ps) {
+            /* without FORMAT/PS all phased genotypes form one set (VCF 4.2, 1.6.2) */
+            int32_t v = nps > 0 ? s->psbuf[i * ((size_t)nps / n)] : 0;
+            s->ps[si * n + i] = (v == bcf_int32_missing || v == bcf_int32_vector_end) ? 0 : v;
+        }
         if ((c[0] >= 0 || c[0] == GT_OTHER) && (s->min_gq > 0 || s->min_dp > 0) &&
             sample_low_quality(s, rec, i, ngq, ndp, gq_float))
             c[0] = c[1] = GT_MISSING;
@@ -1157,6 +1248,42 @@ static int emit_sites(vcf_src_t *s, const mmdx_sink_t *sink)
     return MMDX_OK;
 }
 
+/* Polygenic score: sum of weight x ALT dosage over the weights with a called genotype,
+ * and the fraction of weights that had one. */
+static int emit_prs(vcf_src_t *s, const mmdx_sink_t *sink)
+{
+    size_t n = s->n_samples;
+    char feature[256], cov_feature[300], prov[1024];
+    snprintf(feature, sizeof feature, "var:prs:%s", s->prs_name);
+    snprintf(cov_feature, sizeof cov_feature, "var:prs:%s:coverage", s->prs_name);
+    snprintf(prov, sizeof prov, "derived:polygenic score %s (%zu weights) from %s", s->prs_path, s->n_weights, s->path);
+    for (size_t i = 0; i < n; i++) {
+        double sum = 0;
+        size_t used = 0;
+        for (size_t si = 0; si < s->n_sites; si++) {
+            const vcf_site_t *site = &s->sites[si];
+            if (!site->is_prs)
+                continue;
+            int8_t a = s->grid[(si * n + i) * 2], b = s->grid[(si * n + i) * 2 + 1];
+            if (a == GT_MISSING || a == GT_NOCOVER || b == GT_MISSING || b == GT_NOCOVER)
+                continue;
+            sum += site->weight * ((a == 1) + (b == 1));
+            used++;
+        }
+        double cov = s->n_weights ? (double)used / (double)s->n_weights : 0;
+        mmdx_obs_t o = {s->hdr->samples[i], feature, MMDX_OBS_CONTINUOUS, used ? sum : NAN, NULL, NULL,
+                        MMDX_CENSOR_NONE, MMDX_TIME_UNKNOWN, prov};
+        int rc = sink->obs(sink->data, &o);
+        if (rc != MMDX_OK)
+            return rc;
+        o.feature = cov_feature;
+        o.value = cov;
+        if ((rc = sink->obs(sink->data, &o)) != MMDX_OK)
+            return rc;
+    }
+    return MMDX_OK;
+}
+
 static int write_row(FILE *f, const char *patient, const pgx_result_t *r)
 {
     return fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", patient, r->gene, r->diplotype[0] ? r->diplotype : ".",
@@ -1191,7 +1318,7 @@ static int emit_pgx(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *err)
     pgx_result_t res;
     for (size_t i = 0; i < s->n_samples && rc == MMDX_OK; i++) {
         for (size_t gi = 0; gi < pgx_tables_n_genes(s->pgxt); gi++) {
-            rc = pgx_call_gene(s->pgxt, gi, s->grid, s->n_samples, i, s->phased, s->sites, &res);
+            rc = pgx_call_gene(s->pgxt, gi, s->grid, s->n_samples, i, s->phased, s->ps, s->sites, &res);
             if (rc != MMDX_OK) {
                 mmdx_modality_error(err, rc, s->path, s->hdr->samples[i], 0, "PGx calling failed (out of memory)");
                 break;
@@ -1248,6 +1375,12 @@ static int vmod_read(void *p, const mmdx_sink_t *sink, mmdx_error_t *err)
                                        s->n_sites, n);
         memset(s->grid, (unsigned char)GT_NOCOVER, cells * 2);
         memset(s->phased, 0, cells);
+        if (s->pgxt) {
+            s->ps = s->a.malloc((cells + 1) * sizeof *s->ps);
+            if (!s->ps)
+                return mmdx_modality_error(err, MMDX_ENOMEM, s->path, "", 0, "out of memory for phase sets");
+            memset(s->ps, 0, cells * sizeof *s->ps);
+        }
     }
     rc = s->use_index ? query_records(s, sink, err) : stream_records(s, sink, err);
     if (rc != MMDX_OK)
@@ -1259,6 +1392,8 @@ static int vmod_read(void *p, const mmdx_sink_t *sink, mmdx_error_t *err)
             if (s->sites[si].prio < 0)
                 memset(s->grid + si * n * 2, 0, n * 2);
     if ((rc = emit_sites(s, sink)) != MMDX_OK)
+        return rc;
+    if (s->prs_path && (rc = emit_prs(s, sink)) != MMDX_OK)
         return rc;
     if (s->pgxt && (rc = emit_pgx(s, sink, err)) != MMDX_OK)
         return rc;

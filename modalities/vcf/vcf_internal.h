@@ -27,6 +27,8 @@ typedef struct vcf_site {
     int n_alleles;
     char *feature;       /* "var:<chrom>:<pos>:<ref>:<alt>" for panel sites, else NULL */
     char *panel_id;      /* panel row id (for messages), or NULL */
+    int is_prs;          /* a polygenic-score weight (weight applies to alleles[1]) */
+    double weight;
     int prio;            /* best kind of record seen so far (-1: none) */
     int filtered;        /* the record that set the calls failed the FILTER option */
 } vcf_site_t;
@@ -52,6 +54,10 @@ const char *vcf_build_name(int build);
 int vcf_panel_read(const vcf_alloc_t *a, const char *path, vcf_site_t **sites, size_t *n_sites,
                    size_t *cap, int *build_out, mmdx_error_t *err);
 void vcf_site_clear(const vcf_alloc_t *a, vcf_site_t *s);
+/* Read a polygenic-score weights TSV (chrom, pos, ref, alt, weight; docs/formats/panel.md)
+ * and append a site per weight. */
+int vcf_weights_read(const vcf_alloc_t *a, const char *path, vcf_site_t **sites, size_t *n_sites, size_t *cap,
+                     size_t *n_weights, mmdx_error_t *err);
 
 /* ---- pharmacogenomics (pgx_call.c) ---- */
 typedef struct pgx_tables pgx_tables_t;
@@ -79,10 +85,10 @@ typedef struct pgx_result {
 } pgx_result_t;
 
 size_t pgx_tables_n_genes(const pgx_tables_t *t);
-/* Call gene @p g for one sample from the genotype grid. @p calls(site) gives the two codes
- * of that sample at a site and its phase flag. */
+/* Call gene @p g for one sample from the genotype grid ([site][sample][2] allele codes),
+ * the phase flags and phase sets ([site][sample]; @p ps may be NULL: one set). */
 int pgx_call_gene(pgx_tables_t *t, size_t g, const int8_t *grid, size_t n_samples, size_t sample,
-                  const uint8_t *phased, const vcf_site_t *sites, pgx_result_t *res);
+                  const uint8_t *phased, const int32_t *ps, const vcf_site_t *sites, pgx_result_t *res);
 /* Version text of the tables ("CLINPGX 2025-11-05-00-25"). Borrowed. */
 const char *pgx_tables_version(const pgx_tables_t *t);
 

@@ -249,3 +249,91 @@ nomem:
     fclose(f);
     return mmdx_modality_error(err, MMDX_ENOMEM, path, "panel", line, "out of memory");
 }
+
+int vcf_weights_read(const vcf_alloc_t *a, const char *path, vcf_site_t **sites, size_t *n_sites, size_t *cap,
+                     size_t *n_weights, mmdx_error_t *err)
+{
+    static const char *const cols[] = {"chrom", "pos", "ref", "alt", "weight"};
+    FILE *f = fopen(path, "r");
+    char buf[4096], key[64];
+    long line = 0;
+    int rc = MMDX_OK, have_header = 0;
+    *n_weights = 0;
+    if (!f)
+        return mmdx_modality_error(err, errno == ENOENT ? MMDX_ENOTFOUND : MMDX_EIO, path, "weights", 0,
+                                   "cannot open weights: %s", strerror(errno));
+    while (fgets(buf, sizeof buf, f)) {
+        char *fld[6];
+        line++;
+        size_t len = strlen(buf);
+        while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+            buf[--len] = '\0';
+        if (len == 0 || buf[0] == '#')
+            continue;
+        int nf = split_tabs(buf, fld, 5);
+        if (!have_header) {
+            for (int i = 0; i < 5; i++)
+                if (nf != 5 || strcmp(fld[i], cols[i]) != 0) {
+                    rc = mmdx_modality_error(err, MMDX_EFORMAT, path, "weights", line,
+                                             "header must be chrom, pos, ref, alt, weight (tab-separated)");
+                    goto done;
+                }
+            have_header = 1;
+            continue;
+        }
+        char *end;
+        if (nf != 5) {
+            rc = mmdx_modality_error(err, MMDX_EFORMAT, path, "weights", line, "expected 5 tab-separated fields");
+            goto done;
+        }
+        errno = 0;
+        long long pos = strtoll(fld[1], &end, 10);
+        if (errno || *end || end == fld[1] || pos < 1) {
+            rc = mmdx_modality_error(err, MMDX_EFORMAT, path, "weights", line, "position '%s' is not a positive integer", fld[1]);
+            goto done;
+        }
+        errno = 0;
+        double w = strtod(fld[4], &end);
+        if (errno || *end || end == fld[4] || w != w || w - w != 0) {
+            rc = mmdx_modality_error(err, MMDX_EFORMAT, path, "weights", line, "weight '%s' is not a finite number", fld[4]);
+            goto done;
+        }
+        if (!valid_allele(fld[2]) || !valid_allele(fld[3]) || strcmp(fld[2], fld[3]) == 0) {
+            rc = mmdx_modality_error(err, MMDX_EFORMAT, path, "weights", line, "invalid REF '%s' / ALT '%s'", fld[2], fld[3]);
+            goto done;
+        }
+        if (grow_sites(a, sites, *n_sites, cap) < 0)
+            goto nomem;
+        vcf_site_t *s = &(*sites)[*n_sites];
+        memset(s, 0, sizeof *s);
+        s->prio = -1;
+        s->is_prs = 1;
+        s->weight = w;
+        s->pos = pos;
+        vcf_chrom_key(fld[0], key, sizeof key);
+        s->chrom_key = vcf_strdup(a, key);
+        s->chrom = vcf_strdup(a, fld[0]);
+        s->alleles = a->malloc(2 * sizeof *s->alleles);
+        (*n_sites)++;
+        if (!s->chrom_key || !s->chrom || !s->alleles)
+            goto nomem;
+        s->alleles[0] = vcf_strdup(a, fld[2]);
+        s->alleles[1] = vcf_strdup(a, fld[3]);
+        s->n_alleles = 2;
+        if (!s->alleles[0] || !s->alleles[1])
+            goto nomem;
+        for (char *p = s->alleles[0]; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        for (char *p = s->alleles[1]; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        (*n_weights)++;
+    }
+    if (!have_header)
+        rc = mmdx_modality_error(err, MMDX_EFORMAT, path, "weights", line, "empty weights file (no header line)");
+done:
+    fclose(f);
+    return rc;
+nomem:
+    fclose(f);
+    return mmdx_modality_error(err, MMDX_ENOMEM, path, "weights", line, "out of memory");
+}

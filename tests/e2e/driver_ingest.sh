@@ -30,8 +30,23 @@ has "$tmp/err" "ingest: 3 patients, 2 features, 3 observations, 1 rejected" "sum
   || fail "rejects header: $(head -1 "$tmp/rejects.tsv")"
 [ "$(wc -l <"$tmp/rejects.tsv")" -eq 2 ] && ok || fail "rejects: want 1 row"
 has "$tmp/rejects.tsv" "^P003	.*example.tsv	5	EFORMAT	value is not a finite number$" "reject row"
-ls "$tmp" | grep -v -e '^cohort.h5$' -e '^rejects.tsv$' -e '^out$' -e '^err$' >"$tmp/left" || true
-[ -s "$tmp/left" ] && fail "temporary files left: $(cat "$tmp/left")" || ok
+left=$(ls "$tmp" | grep -v -e '^cohort.h5$' -e '^rejects.tsv$' -e '^out$' -e '^err$')
+[ -n "$left" ] && fail "temporary files left: $left" || ok
+
+# --labels: stored by patient id; a label row for a patient not in the inputs is a warning
+printf 'patient_id\tckd\nP001\t1\nP002\t0\nP009\t1\n' >"$tmp/labels.tsv"
+expect 1 "ingest --labels" "$mmdx" ingest --input "$s/examples/plugin/example.tsv" --labels "$tmp/labels.tsv" -o "$tmp/cl.h5"
+has "$tmp/err" "1 label row for patients not in the inputs" "unknown label row warned"
+if command -v h5dump >/dev/null 2>&1; then
+  ids=$(h5dump -d /patient_ids -w 0 "$tmp/cl.h5" | sed -n 's/^ *(0): //p')
+  [ "$ids" = '"P001", "P002", "P003"' ] && ok || fail "patient ids in the cohort file: $ids"
+  labels=$(h5dump -d /labels -w 0 "$tmp/cl.h5" | sed -n 's/^ *([0-9],0): \(-*[0-9]\).*/\1/p' | tr '\n' ' ')
+  [ "$labels" = "1 0 -1 " ] && ok || fail "labels in the cohort file: '$labels', want '1 0 -1 '"
+fi
+printf 'patient_id\tckd\nP001\t1\nP001\t0\n' >"$tmp/dup.tsv"
+expect 2 "duplicate label rows" "$mmdx" ingest --input "$s/examples/plugin/example.tsv" --labels "$tmp/dup.tsv" -o "$tmp/cd.h5"
+has "$tmp/err" "dup.tsv:3" "duplicate label row named by line"
+[ -e "$tmp/cd.h5" ] && fail "cohort written despite bad labels" || ok
 
 # without --rejects the count and the first reject go to stderr; --quiet silences it
 expect 1 "ingest, rejects on stderr" "$mmdx" ingest --input "$s/examples/plugin/example.tsv" -o "$tmp/c2.h5"

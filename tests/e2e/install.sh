@@ -116,12 +116,12 @@ int main(int argc, char **argv)
 PROG
 # the example plugin, built from a copy of its directory with its own Makefile
 cp -r "$s/examples/plugin" "$tmp/plugin" && chmod -R u+w "$tmp/plugin" && rm -f "$tmp/plugin"/*.so "$tmp/plugin"/*.o
-env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$tmp/plugin" >"$tmp/plugin.log" 2>&1 \
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$tmp/plugin" CC="$(val CC)" CFLAGS="$(val CFLAGS)" >"$tmp/plugin.log" 2>&1 \
   && ok || { fail "example plugin does not build against the installed headers"; sed 's/^/  | /' "$tmp/plugin.log"; }
 grep -q -- "-I$dest" "$tmp/plugin.log" && ok || fail "example plugin not built with the installed headers"
 
-# the build's own CFLAGS/LDFLAGS (a sanitizer build's libmmdx.a needs its runtime)
-${CC:-cc} -std=c11 -Wall -Wextra $(val CFLAGS) -o "$tmp/prog" "$tmp/prog.c" $cflags $libs $(val LDFLAGS) >"$tmp/cc.log" 2>&1 \
+# the compiler and flags libmmdx was built with (a sanitizer build needs them to link)
+$(val CC) -std=c11 -Wall -Wextra $(val CFLAGS) $(val LDFLAGS) -o "$tmp/prog" "$tmp/prog.c" $cflags $libs >"$tmp/cc.log" 2>&1 \
   && ok || { fail "outside program does not build with pkg-config --static"; sed 's/^/  | /' "$tmp/cc.log" | head -20; }
 if [ -x "$tmp/prog" ]; then
   MMDX_PLUGIN_PATH=$tmp/plugin "$tmp/prog" "$tmp/roundtrip.h5" "$s/examples/plugin/example.tsv" >"$tmp/prog.out" 2>&1 \
@@ -131,7 +131,36 @@ if [ -x "$tmp/prog" ]; then
   grep -q "read 3 patients 2 features 1 rejects" "$tmp/prog.out" && ok || fail "plugin read: $(cat "$tmp/prog.out")"
 fi
 
-# --- the installed driver
+# --- a plugin written in C++ against the installed headers (MMDX_MODALITY_EXPORT gives
+# it C linkage, so the host finds mmdx_modality_cxx_get_desc)
+if command -v "${CXX:-c++}" >/dev/null 2>&1; then
+  mkdir -p "$tmp/cxx"
+  cat >"$tmp/cxx/cxx.cc" <<'CXX'
+#include <mmdx/modality.h>
+static int init(const mmdx_host_t *, void **state, mmdx_error_t *) { *state = nullptr; return MMDX_OK; }
+static int open(void *, const char *, const char *const *, void **src, mmdx_error_t *) { *src = nullptr; return MMDX_OK; }
+static int read(void *, const mmdx_sink_t *, mmdx_error_t *) { return MMDX_OK; }
+static void close(void *) {}
+static const mmdx_modality_desc_t desc = {MMDX_ABI_MAJOR, MMDX_ABI_MINOR, sizeof(mmdx_modality_desc_t), "cxx", "1.0",
+    "MIT", "a plugin in C++", "cxx", {init, nullptr, nullptr, open, read, close, {nullptr}}, {nullptr}};
+MMDX_MODALITY_EXPORT(cxx) { return &desc; }
+CXX
+  if "${CXX:-c++}" -std=c++11 -Wall -Wextra -pedantic $(val CFLAGS) $(pkg-config --cflags-only-I mmdx) -fPIC -shared \
+       -o "$tmp/cxx/mmdx_cxx.so" "$tmp/cxx/cxx.cc" >"$tmp/cxx.log" 2>&1; then
+    ok
+    "$bin" plugins --no-search --plugin "$tmp/cxx/mmdx_cxx.so" >"$tmp/cxx.out" 2>&1 && grep -q "^cxx .*mmdx_cxx.so" "$tmp/cxx.out" \
+      && ok || fail "C++ plugin does not load: $(cat "$tmp/cxx.out")"
+  else
+    fail "C++ plugin does not build: $(cat "$tmp/cxx.log")"
+  fi
+fi
+
+# --- the installed driver, with the installed data tables only
+MMDX_DATA_DIR=$(pkg-config --variable=mmdxdatadir mmdx)
+export MMDX_DATA_DIR
+[ -d "$MMDX_DATA_DIR" ] && ok || fail "data directory $MMDX_DATA_DIR not installed"
+"$bin" plugins --no-search >"$tmp/b.out" 2>"$tmp/b.err" && ok || fail "installed mmdx plugins failed"
+[ -s "$tmp/b.err" ] && fail "built-in modalities fail with the installed data: $(cat "$tmp/b.err")" || ok
 "$bin" version >"$tmp/v.out" 2>&1 && ok || fail "installed mmdx version failed"
 grep -q "^modality ABI: " "$tmp/v.out" && ok || fail "installed mmdx version output"
 MMDX_PLUGIN_PATH=$tmp/plugin "$bin" plugins >"$tmp/p.out" 2>&1 && ok || fail "installed mmdx plugins failed: $(cat "$tmp/p.out")"

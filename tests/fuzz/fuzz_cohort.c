@@ -3,7 +3,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char path[64];
+    char path[300];
     int fd = fuzz_memfile(data, size, ".h5", path, sizeof path);
     if (fd < 0)
         return 0;

@@ -8,8 +8,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char path[64];
-    int fd = fuzz_memfile(data, size, "", path, sizeof path);
+    char path[300];
+    int fd = fuzz_memfile(data, size, strcmp(FUZZ_MODALITY, "hdf5") == 0 ? ".h5" : "", path, sizeof path);
     if (fd < 0)
         return 0;
     mmdx_space_t *space = mmdx_space_alloc();

@@ -13,7 +13,8 @@ add() { for f in "$@"; do [ -f "$f" ] || continue
 [ -d "$src/tests/fuzz/corpus/$t" ] && add "$src"/tests/fuzz/corpus/"$t"/*
 case $t in
   labels) add "$demo"/train/labels.tsv ;;
-  cohort) [ -f "${MMDX_BUILDDIR:-.}/tests/fuzz/work/demo-cohort.h5" ] && add "${MMDX_BUILDDIR:-.}/tests/fuzz/work/demo-cohort.h5" ;;
+  cohort) [ -f "${MMDX_BUILDDIR:-.}/tests/fuzz/work/demo-cohort.h5" ] && add "${MMDX_BUILDDIR:-.}/tests/fuzz/work/demo-cohort.h5"
+          [ -x "${MMDX_BUILDDIR:-.}/tests/fuzz/cohort_seeds" ] && "${MMDX_BUILDDIR:-.}/tests/fuzz/cohort_seeds" "$dir" ;;
   hdf5)   add "$demo"/train/retina.h5 "$demo"/train/ct.h5 ;;
   hl7)    add "$shared"/hl7/*/*.xml ;;
   vcf)    add "$shared"/vcf/pharmcat/*/*.vcf "$demo"/test/variants.vcf ;;

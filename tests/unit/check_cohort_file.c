@@ -401,6 +401,35 @@ START_TEST(test_bad_rows)
 }
 END_TEST
 
+START_TEST(test_duplicate_ids_on_load)
+{
+    char path[600];
+    const char *dup = "patient-000001";
+    hid_t f, d, fs, ms, t;
+    hsize_t start[1] = {5}, count[1] = {1};
+    mmdx_cohort_t *c = NULL;
+    mmdx_error_t e = {0};
+    make_valid(path, sizeof path, "dup.h5");
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    d = H5Dopen2(f, "patient_ids", H5P_DEFAULT);
+    t = H5Dget_type(d);
+    fs = H5Dget_space(d);
+    ms = H5Screate_simple(1, count, NULL);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    ck_assert_int_ge(H5Dwrite(d, t, ms, fs, H5P_DEFAULT, &dup), 0);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Tclose(t);
+    H5Dclose(d);
+    H5Fclose(f);
+    ck_assert_int_eq(mmdx_cohort_load(NULL, path, &c, &e), MMDX_EFORMAT);
+    ck_assert_ptr_null(c);
+    ck_assert_str_eq(e.object, "/patient_ids");
+    ck_assert_int_eq(e.line, 6);
+    ck_assert_ptr_nonnull(strstr(e.message, "row 2"));
+}
+END_TEST
+
 START_TEST(test_truncated)
 {
     char path[600], cut[600];
@@ -458,6 +487,7 @@ int main(void)
     tcase_add_test(tc, test_missing_dataset);
     tcase_add_test(tc, test_wrong_shape);
     tcase_add_test(tc, test_bad_rows);
+    tcase_add_test(tc, test_duplicate_ids_on_load);
     tcase_add_test(tc, test_truncated);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

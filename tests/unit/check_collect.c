@@ -111,6 +111,29 @@ START_TEST(test_latest_ties_and_unknown_times)
 }
 END_TEST
 
+START_TEST(test_latest_block_then_timed)
+{
+    mmdx_space_t *s = mmdx_space_alloc();
+    mmdx_collect_t *col = mmdx_collect_alloc(NULL, s, MMDX_AGG_LATEST);
+    const mmdx_sink_t *sink = mmdx_collect_sink(col);
+    const char *patients[] = {"P1", "P2"}, *features[] = {"lab:x:a"};
+    const double values[] = {1, 2};
+    mmdx_block_t b = {2, 1, patients, features, NULL, values, "x.h5"};
+    int present;
+    /* block values have no time; a timed result after them replaces them (unknown time) */
+    ck_assert_int_eq(sink->block(sink->data, &b), MMDX_OK);
+    ck_assert_int_eq(send(col, obs("P1", "lab:x:a", 10, 1000)), MMDX_OK);
+    ck_assert_double_eq(value_of(col, "P1", "lab:x:a", &present), 10);
+    /* and an older timed result does not replace the newer one */
+    ck_assert_int_eq(send(col, obs("P1", "lab:x:a", 11, 500)), MMDX_OK);
+    ck_assert_double_eq(value_of(col, "P1", "lab:x:a", &present), 10);
+    ck_assert_double_eq(value_of(col, "P2", "lab:x:a", &present), 2);
+    ck_assert_uint_eq(mmdx_collect_count(col, 0, 0), 3);
+    mmdx_collect_free(col);
+    mmdx_space_free(s);
+}
+END_TEST
+
 START_TEST(test_rows_columns_censor_nan)
 {
     mmdx_space_t *s = mmdx_space_alloc();
@@ -336,6 +359,7 @@ int main(void)
     tcase_add_test(tc, test_agg_parse);
     tcase_add_test(tc, test_policies);
     tcase_add_test(tc, test_latest_ties_and_unknown_times);
+    tcase_add_test(tc, test_latest_block_then_timed);
     tcase_add_test(tc, test_rows_columns_censor_nan);
     tcase_add_test(tc, test_categorical_and_frozen);
     tcase_add_test(tc, test_rejects);

@@ -450,6 +450,30 @@ START_TEST(test_every_shipped_rule_fires)
             ck_assert_msg(s->status == MMDX_ADVICE_SUGGESTED, "rule %s: %s is %s", r->id, tr->id,
                           mmdx_advice_status_name(s->status));
         mmdx_advice_free(a);
+
+        /* and it stays silent when its first test is false */
+        const kb_test_t *t0 = &r->tests[0];
+        const kb_feature_t *f0 = &kb->features[t0->feature];
+        int broken = 1;
+        if (t0->op == KB_IN) {
+            size_t l = 0;
+            while (l < f0->n_levels && (t0->mask >> l & 1))
+                l++;
+            if (l < f0->n_levels)
+                ck_assert_int_eq(mmdx_facts_set_level(p.facts, f0->id, f0->levels[l], NULL), MMDX_OK);
+            else
+                broken = 0;
+        } else {
+            double v = t0->op == KB_LT || t0->op == KB_LE ? t0->value + 1
+                       : t0->op == KB_GT || t0->op == KB_GE ? t0->value - 1
+                       : f0->kind == MMDX_KIND_BINARY ? 1 - t0->value : t0->value + 1;
+            ck_assert_int_eq(mmdx_facts_set_value(p.facts, f0->id, v), MMDX_OK);
+        }
+        if (broken) {
+            a = decide(&p);
+            ck_assert_msg(fired(item(a, tr->id), r->id) == NULL, "rule %s fired with its test false", r->id);
+            mmdx_advice_free(a);
+        }
         pt_free(&p);
     }
 }

@@ -26,8 +26,13 @@ static size_t live_bytes, peak_bytes;
 
 typedef struct { size_t size; size_t pad; } hdr_t;
 
+/* allocation number at which t_malloc/t_realloc fail (0: never) */
+static long fail_at, n_calls;
+
 static void *t_malloc(size_t n)
 {
+    if (fail_at && ++n_calls == fail_at)
+        return NULL;
     hdr_t *h = malloc(sizeof *h + n);
     if (!h)
         return NULL;
@@ -53,6 +58,8 @@ static void *t_realloc(void *p, size_t n)
 {
     if (!p)
         return t_malloc(n);
+    if (fail_at && ++n_calls == fail_at)
+        return NULL;
     hdr_t *h = (hdr_t *)p - 1;
     size_t old = h->size;
     hdr_t *g = realloc(h, sizeof *g + n);
@@ -623,6 +630,33 @@ START_TEST(test_bounded_memory)
 }
 END_TEST
 
+START_TEST(test_one_huge_chunk)
+{
+    /* one gzip chunk holding the whole dataset (20 MB of doubles): read a window at a
+     * time through a chunk cache sized for it; the values stay exact */
+    size_t n = 40000, d = 64;
+    double *v = pattern(n, d);
+    char **ids = make_ids(n);
+    char **names = make_ids(d);
+    fx_t f = {n, d, (const char *const *)ids, (const char *const *)names, NULL, v, 0, STR_VLEN, n, 1, 0, "ct",
+              NULL, 0, 0, 0};
+    const char *p = tpath("huge_chunk.h5");
+    fx_write(p, &f);
+    got_t g = {0};
+    mmdx_error_t err;
+    peak_bytes = live_bytes;
+    ck_assert_msg(run(p, NULL, &g, &err) == MMDX_OK, "%s", err.message);
+    ck_assert_uint_eq(g.n, n);
+    ck_assert_uint_gt(g.blocks, 1);
+    ck_assert(memcmp(g.vals, v, n * d * sizeof *v) == 0);
+    ck_assert_msg(peak_bytes < n * d * sizeof *v / 2, "peak %zu", peak_bytes);
+    got_free(&g);
+    free_ids(ids, n);
+    free_ids(names, d);
+    free(v);
+}
+END_TEST
+
 START_TEST(test_obs_fallback)
 {
     /* a sink without block() gets one observation per present value */
@@ -637,6 +671,56 @@ START_TEST(test_obs_fallback)
     ck_assert_int_eq(desc->ops.read(src, &sink, &err), MMDX_OK);
     desc->ops.close(src);
     ck_assert_uint_eq(n, 14); /* 15 values, one NaN */
+}
+END_TEST
+
+START_TEST(test_allocation_failures)
+{
+    /* The Nth allocation fails, for N = 1, 2, ... until a run succeeds: every failure
+     * is reported as MMDX_ENOMEM, nothing leaks, nothing crashes. */
+    size_t n = 300, d = 8;
+    double *v = pattern(n, d);
+    char **ids = make_ids(n);
+    fx_t f = {n, d, (const char *const *)ids, names8, NULL, v, H5T_IEEE_F32LE, STR_VLEN, 64, 0, 1, "ct", NULL, 0, 0, 0};
+    const char *p = tpath("oom.h5");
+    fx_write(p, &f);
+    FILE *pl = fopen(tpath("oom.txt"), "w");
+    fprintf(pl, "S0000003\nS0000200\n");
+    fclose(pl);
+    char o1[600];
+    snprintf(o1, sizeof o1, "patients=%s", tpath("oom.txt"));
+    const char *opt[] = {o1, "features=f1,f2,f6", NULL};
+    for (int variant = 0; variant < 2; variant++) {
+        if (variant == 1) { /* row-major, everything: the direct path */
+            f.transposed = 0;
+            fx_write(p, &f);
+        }
+        int done = 0;
+        long k, base = live_allocs; /* the plugin state */
+        for (k = 1; k < 10000 && !done; k++) {
+            got_t g = {0};
+            mmdx_error_t err;
+            n_calls = 0;
+            fail_at = k;
+            int rc = run(p, variant ? NULL : opt, &g, &err);
+            fail_at = 0;
+            ck_assert_msg(live_allocs == base, "allocation %ld failing (%s: %s) leaks %ld blocks", k,
+                          mmdx_strerror(rc), err.message, live_allocs - base);
+            if (rc == MMDX_OK) {
+                ck_assert_uint_eq(g.n, variant ? n : 2);
+                ck_assert_uint_eq(g.d, variant ? d : 3);
+                done = 1;
+            } else {
+                ck_assert_msg(rc == MMDX_ENOMEM, "allocation %ld: %s (%s)", k, mmdx_strerror(rc), err.message);
+                ck_assert_int_eq(err.code, MMDX_ENOMEM);
+            }
+            got_free(&g);
+        }
+        ck_assert(done);
+        ck_assert_int_gt(k, 10); /* the loop did exercise failures */
+    }
+    free_ids(ids, n);
+    free(v);
 }
 END_TEST
 
@@ -1212,6 +1296,142 @@ START_TEST(test_export_cohort)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ through the host */
+
+START_TEST(test_collector_two_sources)
+{
+    /* CT for P001..P005, retina for P004..P007: one patient set, some in one file only */
+    fx_t f = fx_std();
+    const char *ct = tpath("ct.h5");
+    fx_write(ct, &f);
+    static const char *const rids[] = {"P004", "P006", "P005", "P007"};
+    static const char *const rnames[] = {"cup_disc_ratio", "vessel_density"};
+    static const double rv[] = {0.4, 12.0, 0.55, NAN, 0.3, 9.5, 0.61, 14.25};
+    fx_t r = {4, 2, rids, rnames, NULL, rv, H5T_IEEE_F32LE, STR_NULLPAD, 2, 1, 1, "retina", NULL, 0, 0, 0};
+    const char *ret = tpath("fundus.h5");
+    fx_write(ret, &r);
+
+    mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+    mmdx_space_t *space = mmdx_space_alloc();
+    mmdx_collect_t *col = mmdx_collect_alloc(ctx, space, MMDX_AGG_LATEST);
+    mmdx_error_t err = {0};
+    ck_assert_msg(mmdx_collect_file(col, "hdf5", ct, NULL, &err) == MMDX_OK, "%s", err.message);
+    ck_assert_msg(mmdx_collect_file(col, NULL, ret, NULL, &err) == MMDX_OK, "%s", err.message); /* detected */
+    mmdx_cohort_t *c = NULL;
+    ck_assert_int_eq(mmdx_collect_to_cohort(col, &c, &err), MMDX_OK);
+    ck_assert_uint_eq(mmdx_cohort_n_patients(c), 7);
+    ck_assert_uint_eq(mmdx_space_n_features(space), 5);
+    long jv = mmdx_space_find_feature(space, "img:ct:lesion_volume");
+    long jh = mmdx_space_find_feature(space, "img:ct:hu_mean");
+    long jc = mmdx_space_find_feature(space, "img:retina:cup_disc_ratio");
+    long jd = mmdx_space_find_feature(space, "img:retina:vessel_density");
+    ck_assert(jv >= 0 && jh >= 0 && jc >= 0 && jd >= 0);
+    ck_assert_str_eq(mmdx_space_feature_unit(space, (size_t)jv), "mL");
+    double x;
+    long p2 = mmdx_cohort_find(c, "P002"), p4 = mmdx_cohort_find(c, "P004"), p7 = mmdx_cohort_find(c, "P007");
+    ck_assert(p2 >= 0 && p4 >= 0 && p7 >= 0);
+    ck_assert_int_eq(mmdx_cohort_get(c, (size_t)p2, (size_t)jh, &x), 1);
+    assert_same_double(x, vals5x3[1 * 3 + 1]);
+    ck_assert_int_eq(mmdx_cohort_get(c, (size_t)p2, (size_t)jc, &x), 0); /* no retina study */
+    ck_assert_int_eq(mmdx_cohort_get(c, (size_t)p4, (size_t)jc, &x), 1);
+    ck_assert(x == (double)0.4f);
+    ck_assert_int_eq(mmdx_cohort_get(c, (size_t)p4, (size_t)jv, &x), 1);
+    assert_same_double(x, vals5x3[3 * 3 + 0]);
+    ck_assert_int_eq(mmdx_cohort_get(c, (size_t)p7, (size_t)jd, &x), 1);
+    ck_assert(x == 14.25);
+    ck_assert_int_eq(mmdx_cohort_get(c, (size_t)p7, (size_t)jv, &x), 0); /* no CT */
+    long p6 = mmdx_cohort_find(c, "P006");
+    ck_assert_int_eq(mmdx_cohort_get(c, (size_t)p6, (size_t)jd, &x), 0);  /* NaN = missing */
+    mmdx_cohort_free(c);
+    mmdx_collect_free(col);
+    mmdx_space_free(space);
+    mmdx_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(test_collector_failure_leaves_nothing)
+{
+    /* an Inf far into the file: blocks before it were delivered, the host drops them */
+    size_t n = 5000, d = 8;
+    double *v = pattern(n, d);
+    char **ids = make_ids(n);
+    v[4321 * d + 5] = INFINITY;
+    fx_t f = {n, d, (const char *const *)ids, names8, NULL, v, 0, STR_VLEN, 100, 0, 0, "ct", NULL, 0, 0, 0};
+    const char *p = tpath("late_inf.h5");
+    fx_write(p, &f);
+    mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+    mmdx_space_t *space = mmdx_space_alloc();
+    mmdx_collect_t *col = mmdx_collect_alloc(ctx, space, MMDX_AGG_LATEST);
+    mmdx_error_t err = {0};
+    const char *opt[] = {"block_rows=100", NULL};
+    ck_assert_int_eq(mmdx_collect_file(col, "hdf5", p, opt, &err), MMDX_ERANGE);
+    ck_assert_str_eq(err.file, p);
+    ck_assert_str_eq(err.object, "S0004321");
+    ck_assert_ptr_nonnull(strstr(err.message, "img:ct:f5"));
+    ck_assert_uint_eq(mmdx_collect_n_observations(col), 0);
+    mmdx_collect_free(col);
+    mmdx_space_free(space);
+    mmdx_ctx_free(ctx);
+    free_ids(ids, n);
+    free(v);
+}
+END_TEST
+
+static int no_obs(void *data, const mmdx_obs_t *o)
+{
+    (void)data;
+    (void)o;
+    ck_abort_msg("an observation from a block adapter");
+    return MMDX_EINVAL;
+}
+
+static int no_reject(void *data, const char *patient, const char *file, long record, int code, const char *reason)
+{
+    (void)data, (void)patient, (void)file, (void)record, (void)code;
+    ck_abort_msg("unexpected reject: %s", reason);
+    return MMDX_EINVAL;
+}
+
+START_TEST(test_source_and_plugin_load)
+{
+    fx_t f = fx_std();
+    const char *p = tpath("ct.h5");
+    fx_write(p, &f);
+    mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+    mmdx_error_t err = {0};
+    long i = mmdx_plugin_find(ctx, "hdf5");
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(mmdx_plugin_origin(ctx, (size_t)i), "built-in");
+    ck_assert_int_eq(mmdx_plugin_find_input(ctx, "imaging"), i);
+    /* the loadable module replaces the built-in in this context */
+    const char *bd = getenv("MMDX_BUILDDIR");
+    char so[600];
+    snprintf(so, sizeof so, "%s/modalities/hdf5/.libs/mmdx_hdf5.so", bd ? bd : ".");
+    ck_assert_msg(mmdx_plugin_load(ctx, so, &err) == MMDX_OK, "%s", err.message);
+    i = mmdx_plugin_find(ctx, "hdf5");
+    ck_assert_str_ne(mmdx_plugin_origin(ctx, (size_t)i), "built-in");
+    mmdx_source_t *src = NULL;
+    ck_assert_msg(mmdx_source_open(ctx, NULL, p, NULL, &src, &err) == MMDX_OK, "%s", err.message);
+    ck_assert_str_eq(mmdx_source_modality(src), "hdf5");
+    got_t g = {0};
+    /* the host wants obs() and reject() too; this adapter sends blocks only */
+    mmdx_sink_t sink = {&g, no_obs, got_block, no_reject, got_patient, {NULL}};
+    ck_assert_msg(mmdx_source_read(src, &sink, &err) == MMDX_OK, "%s", err.message);
+    mmdx_source_close(src);
+    assert_std(&g, "ct", 0);
+    got_free(&g);
+    /* errors come back through the host with file and dataset */
+    fx_t bad = fx_std();
+    bad.names_n = 2;
+    fx_write(p, &bad);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_source_open(ctx, "hdf5", p, NULL, &src, &err), MMDX_EFORMAT);
+    ck_assert_str_eq(err.file, p);
+    ck_assert_str_eq(err.object, "/feature_names");
+    mmdx_ctx_free(ctx);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ real data: WDBC */
 
 typedef struct wdbc {
@@ -1339,6 +1559,7 @@ static Suite *imaging_suite(void)
     tcase_add_test(tc, test_transposed);
     tcase_add_test(tc, test_gzip_chunked_blocks);
     tcase_add_test(tc, test_bounded_memory);
+    tcase_add_test(tc, test_one_huge_chunk);
     tcase_add_test(tc, test_obs_fallback);
     tcase_add_test(tc, test_probe);
     tcase_add_test(tc, test_loadable_plugin);
@@ -1361,6 +1582,13 @@ static Suite *imaging_suite(void)
     tcase_add_test(tc, test_infinite);
     tcase_add_test(tc, test_bad_layout_and_modality);
     tcase_add_test(tc, test_sink_stops);
+    tcase_add_test(tc, test_allocation_failures);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("host");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_collector_two_sources);
+    tcase_add_test(tc, test_collector_failure_leaves_nothing);
+    tcase_add_test(tc, test_source_and_plugin_load);
     suite_add_tcase(s, tc);
     tc = tcase_create("writer");
     tcase_add_checked_fixture(tc, setup, teardown);

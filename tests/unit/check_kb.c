@@ -178,6 +178,24 @@ START_TEST(test_schema_probability_out_of_range)
 }
 END_TEST
 
+START_TEST(test_schema_bad_attribute_located)
+{
+    char buf[8192];
+    mmdx_kb_t *kb = NULL;
+    mmdx_error_t err;
+    snprintf(buf, sizeof buf, KB_TMPL, "", rule_ok);
+    char *p = strstr(buf, "urgency=\"urgent\"");
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, "urgency=\"whenev\"", 16);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_kb_load_memory(NULL, buf, strlen(buf), "bad.xml", &kb, &err), MMDX_EFORMAT);
+    /* libxml2 reports a vague unlocated error first; the located one is kept */
+    ck_assert_int_eq(err.line, 8);
+    ck_assert_msg(strcmp(err.object, "target") == 0, "%s: %s", err.object, err.message);
+    ck_assert_msg(strstr(err.message, "urgency") != NULL, "%s", err.message);
+}
+END_TEST
+
 START_TEST(test_doctype_refused)
 {
     const char *xml = "<?xml version=\"1.0\"?>\n<!DOCTYPE kb [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n"
@@ -189,6 +207,7 @@ START_TEST(test_doctype_refused)
     ck_assert_int_eq(rc, MMDX_ESECURITY);
     ck_assert_str_eq(err.file, "evil.xml");
     ck_assert(strstr(err.message, "DOCTYPE") != NULL);
+    ck_assert_int_eq(err.line, 2);
     ck_assert_ptr_null(kb);
 }
 END_TEST
@@ -421,6 +440,7 @@ static Suite *kb_suite(void)
     tcase_add_test(tc, test_schema_unknown_element);
     tcase_add_test(tc, test_schema_bad_action);
     tcase_add_test(tc, test_schema_probability_out_of_range);
+    tcase_add_test(tc, test_schema_bad_attribute_located);
     tcase_add_test(tc, test_doctype_refused);
     tcase_add_test(tc, test_undeclared_feature);
     tcase_add_test(tc, test_undeclared_target);

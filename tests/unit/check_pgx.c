@@ -170,6 +170,37 @@ START_TEST(phase_resolves_trans_hets)
 }
 END_TEST
 
+START_TEST(phase_sets_are_separate_blocks)
+{
+    char vcf[512], table[512];
+    snprintf(vcf, sizeof vcf, "%s/tpmt_ps.vcf", tmpdir);
+    snprintf(table, sizeof table, "%s/out.tsv", tmpdir);
+    const char *head = "##fileformat=VCFv4.2\n##contig=<ID=chr6,length=170805979>\n"
+                       "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n"
+                       "##FORMAT=<ID=PS,Number=1,Type=Integer,Description=\"Phase set\">\n"
+                       "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tSAME\tDIFF\n";
+    char text[2048];
+    snprintf(text, sizeof text,
+             "%schr6\t18130687\t.\tT\tC\t.\tPASS\t.\tGT:PS\t1|0:100\t1|0:100\n"
+             "chr6\t18138997\t.\tC\tT\t.\tPASS\t.\tGT:PS\t0|1:100\t0|1:200\n",
+             head);
+    t_write(vcf, text);
+    tsink_t t = {.keep = 1};
+    mmdx_error_t err = {0};
+    ck_assert_int_eq(run_pgx(vcf, table, &t, &err), MMDX_OK);
+    size_t n;
+    row_t *rows = read_table(table, &n);
+    /* one phase set: trans, *3B and *3C */
+    ck_assert_str_eq(row_for(rows, n, "SAME", "TPMT")->diplotype, "*3B/*3C");
+    /* two phase sets: their relative orientation is unknown, as if unphased */
+    const row_t *r = row_for(rows, n, "DIFF", "TPMT");
+    ck_assert_str_eq(r->diplotype, "*1/*3A");
+    ck_assert_ptr_nonnull(strstr(r->ambiguity, "*3B/*3C"));
+    free(rows);
+    tsink_free(&t);
+}
+END_TEST
+
 START_TEST(no_data_is_no_call)
 {
     char vcf[512], table[512];
@@ -411,6 +442,7 @@ static Suite *pgx_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, unphased_hets_are_ambiguous);
     tcase_add_test(tc, phase_resolves_trans_hets);
+    tcase_add_test(tc, phase_sets_are_separate_blocks);
     tcase_add_test(tc, no_data_is_no_call);
     tcase_add_test(tc, build_mismatch_is_an_error);
     tcase_add_test(tc, pharmcat_conformance);

@@ -307,6 +307,99 @@ START_TEST(real_pharmcat_file)
 }
 END_TEST
 
+START_TEST(polygenic_score)
+{
+    t_write(tpath("a.vcf"), vcf3);
+    t_write(tpath("ldl.weights.tsv"), "chrom\tpos\tref\talt\tweight\n"
+                                      "chr1\t1000\tA\tG\t0.5\n"
+                                      "10\t94761900\tC\tG\t-0.25\n"
+                                      "1\t2000\tT\tC\t3\n");
+    char o[600];
+    snprintf(o, sizeof o, "prs=%s", tpath("ldl.weights.tsv"));
+    const char *opts[] = {o, NULL};
+    tsink_t t = {.keep = 1};
+    mmdx_error_t err = {0};
+    ck_assert_int_eq(t_run(tpath("a.vcf"), opts, &t, &err, 1), MMDX_OK);
+    /* P1: 0.5*1 - 0.25*1; P2: 0.5*2 - 0.25*2; P3: chr1 not called -> 0 from the second only */
+    ck_assert_double_eq_tol(t_value(&t, "P1", "var:prs:ldl"), 0.25, 1e-12);
+    ck_assert_double_eq_tol(t_value(&t, "P2", "var:prs:ldl"), 0.5, 1e-12);
+    ck_assert_double_eq_tol(t_value(&t, "P3", "var:prs:ldl"), 0.0, 1e-12);
+    ck_assert_double_eq_tol(t_value(&t, "P1", "var:prs:ldl:coverage"), 2.0 / 3.0, 1e-12);
+    ck_assert_double_eq_tol(t_value(&t, "P3", "var:prs:ldl:coverage"), 1.0 / 3.0, 1e-12);
+    /* no panel was given, so no per-variant features */
+    ck_assert_double_eq(t_value(&t, "P1", "var:1:1000:A:G"), -99);
+    tsink_free(&t);
+}
+END_TEST
+
+START_TEST(duplicated_samples)
+{
+    t_write(tpath("d.vcf"), HDR38 "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tP1\tP2\tP1\n"
+                                  "chr1\t1000\t.\tA\tG\t.\tPASS\t.\tGT\t0/1\t0/0\t1/1\n");
+    t_write(tpath("p.tsv"), panel3);
+    tsink_t t = {.keep = 1};
+    mmdx_error_t err = {0};
+    ck_assert_int_eq(run_with(tpath("d.vcf"), tpath("p.tsv"), NULL, NULL, &t, &err), MMDX_EDUP);
+    ck_assert_ptr_nonnull(strstr(err.message, "duplicated sample name 'P1'"));
+    ck_assert_ptr_nonnull(strstr(err.file, "d.vcf"));
+    tsink_free(&t);
+}
+END_TEST
+
+START_TEST(stale_index_and_unsorted)
+{
+    ck_assert_int_eq(t_write_gz(tpath("a.vcf.gz"), vcf3), 0);
+    /* make the data newer than its index */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "touch -d '2001-01-01' '%s.tbi'", tpath("a.vcf.gz"));
+    ck_assert_int_eq(system(cmd), 0);
+    t_write(tpath("p.tsv"), panel3);
+    tsink_t t = {.keep = 1};
+    mmdx_error_t err = {0};
+    ck_assert_int_eq(run_with(tpath("a.vcf.gz"), tpath("p.tsv"), "access=index", NULL, &t, &err), MMDX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "stale"));
+    tsink_free(&t);
+    /* auto: warns and streams, results unchanged */
+    tsink_t t2 = {.keep = 1};
+    mmdx_error_t e2 = {0};
+    ck_assert_int_eq(run_with(tpath("a.vcf.gz"), tpath("p.tsv"), NULL, NULL, &t2, &e2), MMDX_OK);
+    check_default_dosages(&t2);
+    tsink_free(&t2);
+    /* unsorted text: read correctly, with a warning */
+    t_write(tpath("u.vcf"), HDR38 "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tP1\n"
+                                  "chr10\t94761900\t.\tC\tT\t.\tPASS\t.\tGT\t0/1\n"
+                                  "chr1\t2000\t.\tT\tC\t.\tPASS\t.\tGT\t1/1\n"
+                                  "chr1\t1000\t.\tA\tG\t.\tPASS\t.\tGT\t0/1\n");
+    tsink_t t3 = {.keep = 1};
+    mmdx_error_t e3 = {0};
+    ck_assert_int_eq(run_with(tpath("u.vcf"), tpath("p.tsv"), NULL, NULL, &t3, &e3), MMDX_OK);
+    ck_assert_double_eq(t_value(&t3, "P1", "var:1:1000:A:G"), 1);
+    ck_assert_double_eq(t_value(&t3, "P1", "var:1:2000:T:C"), 2);
+    ck_assert_ptr_nonnull(strstr(t3.log, "not sorted"));
+    tsink_free(&t3);
+}
+END_TEST
+
+START_TEST(longer_ref_in_multiallelic_record)
+{
+    /* the SNV A>G written inside a record that also holds the deletion AC>A */
+    t_write(tpath("l.vcf"), HDR38 "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tP1\tP2\n"
+                                  "chr1\t1000\t.\tAC\tA,gc\t.\tPASS\t.\tGT\t1/2\t2|2\n");
+    t_write(tpath("p.tsv"), "id\tchrom\tpos\tref\talt\tgene\tbuild\n"
+                            "snv\tchr1\t1000\tA\tG\t.\tGRCh38\n"
+                            "del\tchr1\t1000\tAC\tA\t.\tGRCh38\n");
+    tsink_t t = {.keep = 1};
+    mmdx_error_t err = {0};
+    ck_assert_int_eq(run_with(tpath("l.vcf"), tpath("p.tsv"), NULL, NULL, &t, &err), MMDX_OK);
+    ck_assert_double_eq(t_value(&t, "P1", "var:chr1:1000:A:G"), 1);
+    ck_assert_double_eq(t_value(&t, "P2", "var:chr1:1000:A:G"), 2);
+    ck_assert_double_eq(t_value(&t, "P1", "var:chr1:1000:AC:A"), 1);
+    ck_assert_double_eq(t_value(&t, "P2", "var:chr1:1000:AC:A"), 0);
+    ck_assert_uint_eq(t.n_rej, 0);
+    tsink_free(&t);
+}
+END_TEST
+
 static Suite *vcf_suite(void)
 {
     Suite *s = suite_create("vcf");
@@ -324,6 +417,10 @@ static Suite *vcf_suite(void)
     tcase_add_test(tc, bad_panels_and_options);
     tcase_add_test(tc, no_panel_emits_every_alt);
     tcase_add_test(tc, real_pharmcat_file);
+    tcase_add_test(tc, polygenic_score);
+    tcase_add_test(tc, duplicated_samples);
+    tcase_add_test(tc, stale_index_and_unsorted);
+    tcase_add_test(tc, longer_ref_in_multiallelic_record);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -80,16 +80,17 @@ static long loop_once(failalloc_fn fn, void *data, int sticky, char *msg, size_t
 {
     long base = n_live;
     for (long n = 1; n < 10000000; n++) {
-        int rc;
+        int rc, hit;
         failalloc_arm(n, sticky);
         rc = fn(data);
+        hit = triggered;
         failalloc_arm(0, 0);
         if (n_live != base) {
             snprintf(msg, cap, "allocation %ld failing%s: %ld block(s) leaked (status %d)", n,
                      sticky ? " (and all after)" : "", n_live - base, rc);
             return -1;
         }
-        if (!triggered) {
+        if (!hit) {
             if (rc != MMDX_OK) {
                 snprintf(msg, cap, "run without an injected failure returned %d (%s)", rc, mmdx_strerror(rc));
                 return -1;

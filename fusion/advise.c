@@ -1,0 +1,314 @@
+/* The decision layer over a fitted fusion model: predictions to posteriors, the advisor
+ * that runs the KB for one cohort row, and the model-backed expected entropy for the
+ * next best test. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_integration.h>
+
+#include "decision_internal.h"
+#include "mmdx/advise.h"
+
+#define GH_NODES 10   /* Gauss-Hermite nodes for one feature */
+#define JOINT_DRAWS 16 /* joint draws for a whole modality */
+
+int mmdx_posteriors_from_preds(const mmdx_pred_t *const *preds, size_t n_preds, mmdx_posterior_t *out, size_t cap,
+                               size_t *n_out)
+{
+    size_t n = 0;
+    if ((n_preds && preds == NULL) || n_out == NULL || (cap && out == NULL))
+        return MMDX_EINVAL;
+    for (size_t i = 0; i < n_preds; i++) {
+        if (preds[i] == NULL)
+            return MMDX_EINVAL;
+        n += mmdx_pred_n_classes(preds[i]);
+    }
+    *n_out = n;
+    if (n > cap)
+        return MMDX_ERANGE;
+    n = 0;
+    for (size_t i = 0; i < n_preds; i++) {
+        const mmdx_pred_t *p = preds[i];
+        for (size_t k = 0; k < mmdx_pred_n_classes(p); k++) {
+            mmdx_posterior_t *o = &out[n++];
+            o->target = mmdx_pred_target_name(p);
+            o->cls = mmdx_pred_class_name(p, k);
+            o->p = mmdx_pred_prob(p, k);
+            mmdx_pred_interval(p, k, &o->ci_low, &o->ci_high);
+            /* keep the mean inside its interval against rounding in the model */
+            if (o->ci_low > o->p)
+                o->ci_low = o->p;
+            if (o->ci_high < o->p)
+                o->ci_high = o->p;
+        }
+    }
+    return MMDX_OK;
+}
+
+struct mmdx_advisor {
+    const mmdx_kb_t *kb;
+    const mmdx_model_t *model;
+    const mmdx_space_t *space; /* the model's */
+    size_t n_targets, n_features, max_classes;
+    mmdx_pred_t **preds;
+    mmdx_posterior_t *post;
+    size_t n_post_cap;
+    const char **cands;
+    size_t n_cands;
+    /* the row being advised */
+    const mmdx_cohort_t *cohort;
+    size_t row;
+    long *src_index; /* model feature -> column of cohort, or -1 */
+    const mmdx_cohort_t *mapped;
+    /* scratch: copies of the row, one per quadrature node or draw */
+    mmdx_cohort_t *scratch;
+    double *prob, *weight;
+    double gh_x[GH_NODES], gh_w[GH_NODES];
+};
+
+void mmdx_advisor_free(mmdx_advisor_t *a)
+{
+    if (a == NULL)
+        return;
+    for (size_t t = 0; a->preds && t < a->n_targets; t++)
+        mmdx_pred_free(a->preds[t]);
+    mmdx_free(a->preds);
+    mmdx_free(a->post);
+    mmdx_free(a->cands);
+    mmdx_free(a->src_index);
+    mmdx_cohort_free(a->scratch);
+    mmdx_free(a->prob);
+    mmdx_free(a->weight);
+    mmdx_free(a);
+}
+
+static int gauss_hermite(mmdx_advisor_t *a)
+{
+    gsl_integration_fixed_workspace *w = gsl_integration_fixed_alloc(gsl_integration_fixed_hermite, GH_NODES, 0, 1, 0, 0);
+    if (w == NULL)
+        return MMDX_ENOMEM;
+    const double *x = gsl_integration_fixed_nodes(w), *wt = gsl_integration_fixed_weights(w);
+    for (size_t i = 0; i < GH_NODES; i++) {
+        /* E f(X), X ~ N(0,1) = sum w_i f(sqrt 2 x_i) / sqrt(pi) */
+        a->gh_x[i] = M_SQRT2 * x[i];
+        a->gh_w[i] = wt[i] / sqrt(M_PI);
+    }
+    gsl_integration_fixed_free(w);
+    return MMDX_OK;
+}
+
+int mmdx_advisor_alloc(const mmdx_kb_t *kb, const mmdx_model_t *model, mmdx_advisor_t **out, mmdx_error_t *err)
+{
+    mmdx_advisor_t *a;
+    size_t rows = GH_NODES > JOINT_DRAWS ? GH_NODES : JOINT_DRAWS;
+    int rc;
+    if (out)
+        *out = NULL;
+    if (kb == NULL || model == NULL || out == NULL)
+        return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "NULL argument");
+    if (!mmdx_model_is_fitted(model))
+        return mmdx_error_set(err, MMDX_ESTATE, "", "", 0, "the model is not fitted");
+    if ((rc = mmdx_kb_check_space(kb, mmdx_model_space(model), NULL, err)) != MMDX_OK)
+        return rc;
+    a = mmdx_calloc(1, sizeof *a);
+    if (a == NULL)
+        return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+    a->kb = kb;
+    a->model = model;
+    a->space = mmdx_model_space(model);
+    a->n_targets = mmdx_space_n_targets(a->space);
+    a->n_features = mmdx_space_n_features(a->space);
+    for (size_t t = 0; t < a->n_targets; t++) {
+        size_t k = mmdx_space_n_classes(a->space, t);
+        a->n_post_cap += k;
+        if (k > a->max_classes)
+            a->max_classes = k;
+    }
+    a->preds = mmdx_calloc(a->n_targets ? a->n_targets : 1, sizeof *a->preds);
+    a->post = mmdx_calloc(a->n_post_cap ? a->n_post_cap : 1, sizeof *a->post);
+    a->cands = mmdx_calloc(mmdx_model_n_modalities(model) + a->n_features + 1, sizeof *a->cands);
+    a->src_index = mmdx_calloc(a->n_features ? a->n_features : 1, sizeof *a->src_index);
+    a->scratch = mmdx_cohort_alloc(a->space, rows);
+    a->prob = mmdx_calloc(rows * (a->max_classes ? a->max_classes : 1), sizeof *a->prob);
+    a->weight = mmdx_calloc(rows, sizeof *a->weight);
+    if (!a->preds || !a->post || !a->cands || !a->src_index || !a->scratch || !a->prob || !a->weight)
+        goto nomem;
+    for (size_t t = 0; t < a->n_targets; t++)
+        if ((a->preds[t] = mmdx_pred_alloc()) == NULL)
+            goto nomem;
+    for (size_t i = 0; i < rows; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "nbt-%zu", i);
+        if (mmdx_cohort_set_id(a->scratch, i, id) != MMDX_OK)
+            goto nomem;
+    }
+    if (gauss_hermite(a) != MMDX_OK)
+        goto nomem;
+    for (size_t k = 0; k < mmdx_model_n_modalities(model); k++) {
+        const char *mod = mmdx_model_modality(model, k);
+        if (strcmp(mod, "demo") != 0)
+            a->cands[a->n_cands++] = mod;
+    }
+    for (size_t j = 0; j < a->n_features; j++) {
+        const char *id = mmdx_space_feature_id(a->space, j);
+        if (strncmp(id, "lab:", 4) == 0 && mmdx_space_feature_kind(a->space, j) == MMDX_KIND_CONTINUOUS)
+            a->cands[a->n_cands++] = id;
+    }
+    *out = a;
+    return MMDX_OK;
+nomem:
+    mmdx_advisor_free(a);
+    return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+}
+
+const char *const *mmdx_advisor_candidates(const mmdx_advisor_t *a, size_t *n)
+{
+    if (n)
+        *n = a ? a->n_cands : 0;
+    return a ? a->cands : NULL;
+}
+
+/* Point the advisor at a row; map the model's features onto the cohort's columns. */
+static void set_row(mmdx_advisor_t *a, const mmdx_cohort_t *c, size_t row)
+{
+    if (a->mapped != c) {
+        const mmdx_space_t *cs = mmdx_cohort_space(c);
+        for (size_t j = 0; j < a->n_features; j++) {
+            long k = mmdx_space_find_feature(cs, mmdx_space_feature_id(a->space, j));
+            a->src_index[j] = k >= 0 && (size_t)k < mmdx_cohort_n_features(c) ? k : -1;
+        }
+        a->mapped = c;
+    }
+    a->cohort = c;
+    a->row = row;
+}
+
+static void copy_row(mmdx_advisor_t *a, size_t r)
+{
+    for (size_t j = 0; j < a->n_features; j++) {
+        double v;
+        if (a->src_index[j] >= 0 && mmdx_cohort_get(a->cohort, a->row, (size_t)a->src_index[j], &v))
+            mmdx_cohort_set(a->scratch, r, j, v, 0);
+        else
+            mmdx_cohort_set_missing(a->scratch, r, j);
+    }
+}
+
+/* Weighted mean over the first @p rows scratch rows of the entropy summed over targets. */
+static int scratch_entropy(mmdx_advisor_t *a, size_t rows, double *out, mmdx_error_t *err)
+{
+    size_t total = mmdx_cohort_n_patients(a->scratch);
+    double h = 0;
+    for (size_t t = 0; t < a->n_targets; t++) {
+        size_t K = mmdx_space_n_classes(a->space, t);
+        int rc = mmdx_model_predict_probs(a->model, a->scratch, t, a->prob, NULL, NULL, err);
+        if (rc != MMDX_OK)
+            return rc;
+        for (size_t r = 0; r < rows && r < total; r++)
+            for (size_t k = 0; k < K; k++) {
+                double p = a->prob[r * K + k];
+                if (p > 0)
+                    h -= a->weight[r] * p * log(p);
+            }
+    }
+    *out = h;
+    return MMDX_OK;
+}
+
+/* Latin-hypercube standard normal quantile for draw r of feature number f. */
+static double lhs_quantile(size_t r, size_t f)
+{
+    /* a fixed permutation of the strata per feature: r -> (r * 5 + 3 f) mod 16 */
+    size_t s = (r * 5 + 3 * f) % JOINT_DRAWS;
+    return gsl_cdf_ugaussian_Pinv((s + 0.5) / JOINT_DRAWS);
+}
+
+int mmdx_advisor_expected_entropy(void *user, const mmdx_case_t *patient, const char *cand, double *after)
+{
+    mmdx_advisor_t *a = user;
+    mmdx_error_t err;
+    long j;
+    int rc, log_scale = 0;
+    double mean, sd;
+    (void)patient;
+    if (a == NULL || cand == NULL || after == NULL || a->cohort == NULL)
+        return MMDX_EINVAL;
+    mmdx_error_clear(&err);
+    j = mmdx_space_find_feature(a->space, cand);
+    if (j >= 0) {
+        /* one feature: quadrature over its predictive distribution */
+        copy_row(a, 0);
+        if ((rc = mmdx_model_feature_predictive(a->model, a->scratch, 0, (size_t)j, &mean, &sd, &log_scale, &err)) != MMDX_OK)
+            return rc;
+        for (size_t i = 0; i < GH_NODES; i++) {
+            double x = mean + sd * a->gh_x[i];
+            copy_row(a, i);
+            mmdx_cohort_set(a->scratch, i, (size_t)j, log_scale ? exp(x) : x, 0);
+            a->weight[i] = a->gh_w[i];
+        }
+        for (size_t i = GH_NODES; i < mmdx_cohort_n_patients(a->scratch); i++)
+            a->weight[i] = 0;
+        return scratch_entropy(a, GH_NODES, after, &err);
+    }
+    /* a modality: joint draws by the chain rule over its numeric features */
+    size_t nm = mmdx_model_n_modalities(a->model), m;
+    for (m = 0; m < nm; m++)
+        if (strcmp(mmdx_model_modality(a->model, m), cand) == 0)
+            break;
+    if (m == nm)
+        return MMDX_ENOTFOUND;
+    for (size_t r = 0; r < JOINT_DRAWS; r++) {
+        size_t f = 0;
+        copy_row(a, r);
+        a->weight[r] = 1.0 / JOINT_DRAWS;
+        for (size_t jj = 0; jj < a->n_features; jj++) {
+            double v;
+            if (mmdx_model_feature_modality(a->model, jj) != m || mmdx_cohort_get(a->scratch, r, jj, &v))
+                continue;
+            mmdx_error_clear(&err);
+            rc = mmdx_model_feature_predictive(a->model, a->scratch, r, jj, &mean, &sd, &log_scale, &err);
+            if (rc == MMDX_EINVAL)
+                continue; /* not numeric: stays missing, the model imputes it */
+            if (rc != MMDX_OK)
+                return rc;
+            double x = mean + sd * lhs_quantile(r, f++);
+            mmdx_cohort_set(a->scratch, r, jj, log_scale ? exp(x) : x, 0);
+        }
+    }
+    for (size_t i = JOINT_DRAWS; i < mmdx_cohort_n_patients(a->scratch); i++)
+        a->weight[i] = 0;
+    return scratch_entropy(a, JOINT_DRAWS, after, &err);
+}
+
+int mmdx_advisor_run(mmdx_advisor_t *a, const mmdx_cohort_t *cohort, size_t row, int next_best, mmdx_advice_t **out,
+                     mmdx_error_t *err)
+{
+    size_t n_post = 0;
+    int rc;
+    if (out)
+        *out = NULL;
+    if (a == NULL || cohort == NULL || out == NULL || row >= mmdx_cohort_n_patients(cohort))
+        return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "NULL argument or row out of range");
+    for (size_t t = 0; t < a->n_targets; t++)
+        if ((rc = mmdx_model_predict(a->model, cohort, row, t, a->preds[t], err)) != MMDX_OK)
+            return rc;
+    if ((rc = mmdx_posteriors_from_preds((const mmdx_pred_t *const *)a->preds, a->n_targets, a->post, a->n_post_cap,
+                                         &n_post)) != MMDX_OK)
+        return mmdx_error_set(err, rc, "", mmdx_cohort_id(cohort, row), 0, "cannot collect the posteriors");
+    mmdx_cohort_row_t src = {cohort, row};
+    mmdx_case_t c = {a->post, n_post, mmdx_cohort_row_fact, &src, mmdx_cohort_row_modality, &src};
+    if ((rc = mmdx_decide(a->kb, &c, out, err)) != MMDX_OK)
+        return rc;
+    if (next_best) {
+        set_row(a, cohort, row);
+        rc = mmdx_next_best_test(&c, a->cands, a->n_cands, mmdx_advisor_expected_entropy, a, *out, err);
+        if (rc != MMDX_OK) {
+            mmdx_advice_free(*out);
+            *out = NULL;
+            return rc;
+        }
+    }
+    return MMDX_OK;
+}

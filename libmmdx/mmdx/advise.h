@@ -1,0 +1,70 @@
+/**
+ * @file advise.h
+ * @brief The decision layer over a fitted fusion model: predictions become a case's
+ *        posteriors, and the model's feature predictive distributions give the expected
+ *        entropy the next best test ranks by.
+ *
+ * An advisor holds a KB, a model and the workspaces for one thread. It is not locked;
+ * use one advisor per thread (the KB and the model may be shared).
+ */
+#ifndef MMDX_ADVISE_H
+#define MMDX_ADVISE_H
+
+#include "decision.h"
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Posteriors of one patient from its predictions (one per target): one entry per class,
+ * with mmdx_pred_prob() and mmdx_pred_interval(). Strings are borrowed from the model.
+ * @return MMDX_OK; MMDX_ERANGE when @p cap is too small (*n_out says how many are needed);
+ *         MMDX_EINVAL.
+ */
+MMDX_EXPORT int mmdx_posteriors_from_preds(const mmdx_pred_t *const *preds, size_t n_preds, mmdx_posterior_t *out,
+                                           size_t cap, size_t *n_out) MMDX_WARN_UNUSED;
+
+typedef struct mmdx_advisor mmdx_advisor_t;
+
+/**
+ * New advisor for @p kb and the fitted @p model (both borrowed; they must outlive it).
+ * Checks the KB against the model's space (mmdx_kb_check_space()).
+ * @return MMDX_OK; MMDX_ESPACE; MMDX_ESTATE (model not fitted); MMDX_ENOMEM.
+ */
+MMDX_EXPORT int mmdx_advisor_alloc(const mmdx_kb_t *kb, const mmdx_model_t *model, mmdx_advisor_t **out,
+                                   mmdx_error_t *err) MMDX_WARN_UNUSED;
+/** NULL is a no-op. */
+MMDX_EXPORT void mmdx_advisor_free(mmdx_advisor_t *adv);
+
+/**
+ * Candidates for the next best test that the model knows: its modalities except `demo`,
+ * then its numeric `lab:` features. Borrowed; valid until the advisor is freed.
+ */
+MMDX_EXPORT const char *const *mmdx_advisor_candidates(const mmdx_advisor_t *adv, size_t *n);
+
+/**
+ * Advice for row @p row of @p cohort: predict every target, decide with the KB (facts
+ * from the cohort row), and when @p next_best is non-zero rank the missing candidates
+ * by expected information gain with mmdx_advisor_expected_entropy().
+ * @param out new advice; free with mmdx_advice_free().
+ */
+MMDX_EXPORT int mmdx_advisor_run(mmdx_advisor_t *adv, const mmdx_cohort_t *cohort, size_t row, int next_best,
+                                 mmdx_advice_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
+
+/**
+ * mmdx_entropy_fn backed by the model (@p user is the advisor, after mmdx_advisor_run()
+ * set its row): the expected posterior entropy over the model's targets after observing
+ * @p candidate. One feature: Gauss-Hermite quadrature (10 nodes) over its predictive
+ * distribution given the patient's other features of its modality. A modality: 16 joint
+ * draws, each feature drawn from its predictive given the ones drawn before (chain rule),
+ * from fixed Latin-hypercube quantiles, so the result is reproducible.
+ */
+MMDX_EXPORT int mmdx_advisor_expected_entropy(void *user, const mmdx_case_t *patient, const char *candidate,
+                                              double *entropy_after);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
