@@ -128,6 +128,8 @@ int mmdx_writer_check(mmdx_writer_format_t format, const char *path, const mmdx_
     if (opt->advice_path && format != MMDX_WRITER_TSV)
         return mmdx_error_set(err, MMDX_EINVAL, opt->advice_path, NULL, 0,
                               "a separate advice file is for the tsv format only");
+    if (opt->advice_columns && format != MMDX_WRITER_TSV)
+        return mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0, "advice columns are for the tsv format only");
     /* Both paths are checked before either file is created. */
     if ((rc = mmdx_outfile_check(path, err)) != MMDX_OK)
         return rc;
@@ -160,6 +162,7 @@ int mmdx_writer_open(mmdx_writer_format_t format, const char *path, const mmdx_w
     w->format = format;
     w->ko = strcmp(lang, "ko") == 0;
     w->terms = opt->terms;
+    w->advice_columns = opt->advice_columns != 0;
     w->unrepresented = opt->unrepresented;
     w->unrepresented_user = opt->unrepresented_user;
     if (dup_opt(&w->path, path) || dup_opt(&w->lang, lang) || dup_opt(&w->title, opt->title) ||

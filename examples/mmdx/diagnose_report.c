@@ -303,6 +303,7 @@ static int run_begin(run_t *r, const mmdx_model_t *model, const mmdx_collect_t *
     wo.title = o->title;
     wo.timestamp = o->timestamp;
     wo.advice_path = o->advice;
+    wo.advice_columns = o->format == MMDX_WRITER_TSV && st->kb != NULL; /* the advice's summary on every row */
     wo.modalities = r->mods;
     wo.n_modalities = M;
     wo.unrepresented = on_unrepresented;

@@ -11,9 +11,10 @@
  *
  * Formats (docs/output.md):
  * - `tsv`: the Diagnose TSV of ARCHITECTURE.md, one row per patient, target and class.
- *   It has no place for the decision layer's advice; give `advice_path` to write the
- *   advice rows (mmdx_advice_write_tsv()) into a second, equally atomic file, otherwise
- *   the advice is reported through the `unrepresented` callback.
+ *   The decision layer's advice goes into summary columns appended to every row
+ *   (`advice_columns`, mmdx_advice_write_columns()) and/or, in full, into a second, equally
+ *   atomic file (`advice_path`, mmdx_advice_write_tsv()); with neither, the advice is
+ *   reported through the `unrepresented` callback.
  * - `jsonl`: one JSON object per patient (jansson), with predictions, contributions,
  *   flags, notes and the advice (triage, treatments with their rules, next best tests).
  * - `fhir`: one FHIR R4 XML Bundle (type collection) per batch with one RiskAssessment
@@ -65,7 +66,9 @@ typedef struct mmdx_writer_options {
     const char *title;           /**< report title (HTML) / Bundle identifier value (FHIR); NULL: none */
     const char *timestamp;       /**< ISO 8601 time with zone (2026-01-02T03:04:05Z) written as Bundle.timestamp,
                                       RiskAssessment occurrenceDateTime and in the HTML header; NULL: no time */
-    const char *advice_path;     /**< TSV only: file for the advice rows; NULL: advice is unrepresented */
+    const char *advice_path;     /**< TSV only: file for the advice rows (mmdx_advice_write_tsv()), or NULL */
+    int advice_columns;          /**< TSV only: append mmdx_advice_columns_header()'s columns to every row
+                                      ("-" for a patient without advice) */
     const char *const *modalities; /**< TSV: modality names for the evidence columns, in the model's
                                         order (mmdx_model_modality()); NULL: taken from the first prediction */
     size_t n_modalities;

@@ -48,10 +48,17 @@ head -1 "$tmp/d.tsv" | grep -q "^patient_id	target	class	probability	ci_low	ci_h
 [ "$(wc -l <"$tmp/d.tsv")" -eq 151 ] && ok || fail "tsv rows: $(wc -l <"$tmp/d.tsv")"
 has "$tmp/err" "30 patients scored x 2 targets (tsv)" "summary line"
 # with --kb but no --advice: the advice is listed in the rejects as UNREPRESENTED
-expect 0 "demo tsv" k -q -o "$tmp/k0.tsv"
+expect 0 "demo tsv" "$mmdx" diagnose -q --cohort "$tmp/demo-test.h5" --model "$tmp/demo-model.h5" -o "$tmp/k0.tsv"
 expect 0 "demo tsv with kb" k --rejects "$tmp/rej.tsv" -o "$tmp/k.tsv"
-[ "$(grep -c '	UNREPRESENTED	' "$tmp/rej.tsv")" -eq "$n_demo" ] && ok \
-  || fail "UNREPRESENTED rows: $(grep -c UNREPRESENTED "$tmp/rej.tsv"), want $n_demo"
+# the advice's summary columns follow the contract's columns on every row
+head -1 "$tmp/k.tsv" | grep -q "	flags	triage	urgency	" && ok || fail "advice columns: $(head -1 "$tmp/k.tsv")"
+[ "$(wc -l <"$tmp/k.tsv")" -eq $((n_demo * 6 + 1)) ] && ok || fail "demo tsv rows: $(wc -l <"$tmp/k.tsv")"
+[ "$(awk -F'\t' '{ print NF }' "$tmp/k.tsv" | sort -u | wc -l)" -eq 1 ] && ok || fail "ragged TSV"
+[ "$(grep -c '	UNREPRESENTED	' "$tmp/rej.tsv")" -eq 0 ] && ok || fail "UNREPRESENTED rows with advice columns"
+# the first columns are unchanged by the KB
+n_cols=$(head -1 "$tmp/k0.tsv" | awk -F'\t' '{ print NF }')
+cut -f1-"$n_cols" "$tmp/k.tsv" >"$tmp/k1"
+cmp -s "$tmp/k1" "$tmp/k0.tsv" && ok || fail "the KB changed the prediction columns"
 expect 0 "diagnose tsv with advice file" k --advice "$tmp/adv.tsv" --rejects "$tmp/rej2.tsv" -o "$tmp/d3.tsv"
 [ "$(wc -l <"$tmp/rej2.tsv")" -eq 1 ] && ok || fail "rejects with --advice: $(wc -l <"$tmp/rej2.tsv") lines"
 has "$tmp/adv.tsv" "	triage	" "advice rows"
