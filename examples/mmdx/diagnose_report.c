@@ -247,7 +247,9 @@ typedef struct run {
     mmdx_pred_t **preds;
     size_t n_preds;
     const char **mods;
-    mmdx_advisor_t *adv; /* with --kb: decision layer and next best test (advise.h) */
+    mmdx_advisor_t *adv; /* with --kb: the model-backed next best test (advise.h) */
+    mmdx_posterior_t *post;
+    size_t n_post_cap;
     unrep_list_t unrep;
     note_index_t ix;
 } run_t;
@@ -259,6 +261,7 @@ static void run_free(run_t *r)
     for (size_t t = 0; t < r->n_preds; t++)
         mmdx_pred_free(r->preds[t]);
     free(r->preds);
+    free(r->post);
     mmdx_advisor_free(r->adv);
     free(r->mods);
     free(r->ix.order);
@@ -282,9 +285,12 @@ static int run_begin(run_t *r, const mmdx_model_t *model, const mmdx_collect_t *
     r->show = !o->quiet && isatty(fileno(stderr));
     r->t0 = now();
     notes_build(&r->ix, col);
+    for (size_t t = 0; t < r->T; t++)
+        r->n_post_cap += mmdx_space_n_classes(mmdx_model_space(model), t);
     r->preds = calloc(r->T + 1, sizeof(*r->preds));
+    r->post = calloc(r->n_post_cap + 1, sizeof(*r->post));
     r->mods = calloc(M + 1, sizeof(char *));
-    if (!r->preds || !r->mods)
+    if (!r->preds || !r->post || !r->mods)
         goto oom;
     for (; r->n_preds < r->T; r->n_preds++)
         if ((r->preds[r->n_preds] = mmdx_pred_alloc()) == NULL)
@@ -319,6 +325,29 @@ oom:
     return MMDX_ENOMEM;
 }
 
+/* The decision layer on the predictions just made (as mmdx_advisor_run() does, without
+ * predicting again): suggestions, triage, and the next best test by the model's
+ * expected entropy. */
+static int decide(run_t *r, const mmdx_cohort_t *cohort, size_t i, mmdx_advice_t **advice, mmdx_error_t *err)
+{
+    size_t n_post = 0, n_cands = 0;
+    int rc = mmdx_posteriors_from_preds((const mmdx_pred_t *const *)r->preds, r->T, r->post, r->n_post_cap, &n_post);
+    if (rc != MMDX_OK)
+        return mmdx_error_set(err, rc, NULL, mmdx_cohort_id(cohort, i), 0, "cannot collect the posteriors");
+    mmdx_cohort_row_t row = {cohort, i};
+    mmdx_case_t c = {r->post, n_post, mmdx_cohort_row_fact, &row, mmdx_cohort_row_modality, &row};
+    if ((rc = mmdx_decide(r->st->kb, &c, advice, err)) != MMDX_OK)
+        return rc;
+    const char *const *cands = mmdx_advisor_candidates(r->adv, &n_cands);
+    if ((rc = mmdx_advisor_set_row(r->adv, cohort, i)) == MMDX_OK)
+        rc = mmdx_next_best_test(&c, cands, n_cands, mmdx_advisor_expected_entropy, r->adv, *advice, err);
+    if (rc != MMDX_OK) {
+        mmdx_advice_free(*advice);
+        *advice = NULL;
+    }
+    return rc;
+}
+
 /* Score and write every patient of one chunk. */
 static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
 {
@@ -336,7 +365,7 @@ static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
             return rc;
         }
         r->n_ood += r->T > 0 && (mmdx_pred_flags(r->preds[0]) & MMDX_PRED_OOD) != 0;
-        if (r->adv && (rc = mmdx_advisor_run(r->adv, cohort, i, 1, &advice, &err)) != MMDX_OK) {
+        if (r->adv && (rc = decide(r, cohort, i, &advice, &err)) != MMDX_OK) {
             cli_print_error("decision", &err);
             return rc;
         }
