@@ -42,3 +42,9 @@ demo-diagnose: demo-train
 	  -o $(DEMO_DIR)/report-ko.html
 	@echo "demo: open $(DEMO_DIR)/report.html (English) or $(DEMO_DIR)/report-ko.html (Korean) in a browser"
 .PHONY: demo-train demo-diagnose
+
+# benchmark of the writers (make bench)
+EXTRA_PROGRAMS += tests/bench/bench_writer
+MMDX_BENCH_PROGS += tests/bench/bench_writer
+tests_bench_bench_writer_SOURCES = tests/bench/bench_writer.c
+tests_bench_bench_writer_LDADD = $(MMDX_LIBS)
