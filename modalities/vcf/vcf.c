@@ -590,6 +590,19 @@ static int vmod_open(void *state, const char *path, const char *const *options, 
     s->all_records = !s->panel_path && !s->pgx && !s->prs_path;
     if ((rc = sort_sites(s, err)) != MMDX_OK)
         goto fail;
+    /* the same panel variant twice would give two values for one feature */
+    for (size_t i = 1; i < s->n_sites; i++)
+        for (size_t j = i; j-- > 0 && s->sites[j].pos == s->sites[i].pos &&
+                           !strcmp(s->sites[j].chrom_key, s->sites[i].chrom_key);)
+            if (s->sites[i].feature && s->sites[j].feature &&
+                !strcasecmp(s->sites[i].alleles[0], s->sites[j].alleles[0]) &&
+                !strcasecmp(s->sites[i].alleles[1], s->sites[j].alleles[1])) {
+                rc = mmdx_modality_error(err, MMDX_EDUP, s->panel_path, s->sites[i].panel_id, 0,
+                                         "panel rows '%s' and '%s' are the same variant (%s:%lld %s>%s)",
+                                         s->sites[j].panel_id, s->sites[i].panel_id, s->sites[i].chrom,
+                                         (long long)s->sites[i].pos, s->sites[i].alleles[0], s->sites[i].alleles[1]);
+                goto fail;
+            }
 
     s->fp = hts_open(path, "r");
     if (!s->fp) {
@@ -1334,6 +1347,11 @@ static int emit_pgx(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *err)
                      res.certainty, s->path);
             mmdx_obs_t o = {s->hdr->samples[i], feature, MMDX_OBS_CATEGORICAL, NAN, NULL, res.phenotype,
                             MMDX_CENSOR_NONE, MMDX_TIME_UNKNOWN, prov};
+            if ((rc = sink->obs(sink->data, &o)) != MMDX_OK)
+                break;
+            /* the diplotype beside the phenotype: the decision layer quotes it as the detail */
+            snprintf(feature, sizeof feature, "pgx:%s:diplotype", res.gene);
+            o.level = res.diplotype;
             if ((rc = sink->obs(sink->data, &o)) != MMDX_OK)
                 break;
         }

@@ -10,7 +10,8 @@
  *   (a) the panel through the index (against `bcftools query -R regions -f '[%GT\t]\n'`),
  *   the panel by streaming (against `bcftools query -T regions ...`, which streams too),
  *   (b) a whole-file scan, every ALT of every record as a feature (against
- *   `bcftools query -f '[%GT\t]\n'`), each with 1 and 2 threads.
+ *   `bcftools query -f '[%GT\t]\n'`), each with 1 and 2 threads; then both again on a tenth
+ *   of the samples (htslib sample subsetting against `bcftools query -s`).
  * Then the PGx step on a 1,000-sample file at the PGx positions (samples/s).
  * Prints wall-clock and CPU seconds (the CPU figures are the steadier ones on a shared
  * machine) and their ratios to bcftools; never fails on time. */
@@ -275,6 +276,37 @@ static void bench_file(const char *label, const char *path, const char *workdir,
         snprintf(what, sizeof what, "(b) whole-file scan, every ALT, %d thr", th);
         report(what, &m, &b, nrec, ns, bytes);
     }
+    /* a tenth of the samples (htslib sample subsetting against bcftools -s) */
+    htsFile *f = hts_open(path, "r");
+    bcf_hdr_t *h = f ? bcf_hdr_read(f) : NULL;
+    int nsub = ns / 10 > 0 ? ns / 10 : 1;
+    kstring_t list = {0, 0, NULL};
+    for (int i = 0; h && i < nsub && i < ns; i++) {
+        if (i)
+            kputc(',', &list);
+        kputs(h->samples[i * (ns / nsub)], &list);
+    }
+    if (h)
+        bcf_hdr_destroy(h);
+    if (f)
+        hts_close(f);
+    if (list.l) {
+        char *o_samples = malloc(list.l + 16), what[128];
+        sprintf(o_samples, "samples=%s", list.s);
+        const char *o_sub[] = {o_panel, "access=index", o_samples, NULL};
+        const char *o_all_sub[] = {o_samples, NULL};
+        char *b_sub[] = {"bcftools", "query", "-R", regions, "-s", list.s, "-f", "[%GT\t]\n", (char *)path, NULL};
+        char *b_all_sub[] = {"bcftools", "query", "-s", list.s, "-f", "[%GT\t]\n", (char *)path, NULL};
+        run_result_t m = run_mmdx(path, o_sub, 1), b = run_cmd(b_sub);
+        snprintf(what, sizeof what, "(a) %d sites via index, %d samples, 1 thr", k, nsub);
+        report(what, &m, &b, k, nsub, 0);
+        m = run_mmdx(path, o_all_sub, 1);
+        b = run_cmd(b_all_sub);
+        snprintf(what, sizeof what, "(b) whole file, %d samples, 1 thr", nsub);
+        report(what, &m, &b, nrec, nsub, bytes);
+        free(o_samples);
+    }
+    free(list.s);
 }
 
 /* A 1,000-sample VCF at every PGx position (genotypes drawn with 5% ALT frequency). */

@@ -154,6 +154,9 @@ START_TEST(phase_resolves_trans_hets)
     const tobs_t *o = t_find(&t, "P1", "pgx:TPMT");
     ck_assert_ptr_nonnull(o);
     ck_assert_str_eq(o->level, "Poor Metabolizer");
+    o = t_find(&t, "P1", "pgx:TPMT:diplotype");
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(o->level, "*3B/*3C");
     free(rows);
     tsink_free(&t);
 
@@ -273,7 +276,7 @@ static int allele_for_token(const char *gene, const char *tok, char *out, size_t
     if (!f)
         return -1;
     int found = -1;
-    char best2[128] = "";
+    char best2[320] = "";
     while (fgets(line, sizeof line, f)) {
         char *g = strtok(line, "\t"), *name = strtok(NULL, "\t");
         if (!g || !name || strcmp(g, gene))
@@ -291,6 +294,8 @@ static int allele_for_token(const char *gene, const char *tok, char *out, size_t
             break;
         } else if (want2[0] && !strcmp(name, want2))
             snprintf(best2, sizeof best2, "%s", name);
+        else if (!best2[0] && !strncmp(name, want, strlen(want)) && name[strlen(want)] == '.')
+            snprintf(best2, sizeof best2, "%s", want); /* a family of sub-alleles: *45 = *45.001, *45.002 */
     }
     fclose(f);
     if (found < 0 && best2[0]) {
@@ -345,12 +350,22 @@ static int expected_from_name(const char *gene, const char *base, char *a, char 
     return -1;
 }
 
+/* Called allele @p x is expected allele @p e, or a sub-allele of the family @p e names. */
+static int allele_is(const char *x, size_t lx, const char *e)
+{
+    size_t le = strlen(e);
+    return (lx == le && !strncmp(x, e, le)) || (lx > le && !strncmp(x, e, le) && x[le] == '.');
+}
+
 static int same_diplotype(const char *dip, const char *a, const char *b)
 {
-    char x[512], y[512];
-    snprintf(x, sizeof x, "%s/%s", a, b);
-    snprintf(y, sizeof y, "%s/%s", b, a);
-    return !strcmp(dip, x) || !strcmp(dip, y);
+    /* split at the '/' that separates the two names (DPYD names hold no '/') */
+    const char *slash = strchr(dip, '/');
+    if (!slash)
+        return 0;
+    size_t l1 = (size_t)(slash - dip), l2 = strlen(slash + 1);
+    return (allele_is(dip, l1, a) && allele_is(slash + 1, l2, b)) ||
+           (allele_is(dip, l1, b) && allele_is(slash + 1, l2, a));
 }
 
 START_TEST(pharmcat_conformance)

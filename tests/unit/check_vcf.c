@@ -257,6 +257,11 @@ START_TEST(bad_panels_and_options)
     ck_assert_int_eq(run_with(tpath("a.vcf"), tpath("bad.tsv"), NULL, NULL, &t, &e2), MMDX_EFORMAT);
     ck_assert_int_eq(e2.line, 2);
     ck_assert_ptr_nonnull(strstr(e2.file, "bad.tsv"));
+    t_write(tpath("dup.tsv"), "id\tchrom\tpos\tref\talt\tgene\tbuild\nv1\tchr1\t1000\tA\tG\t.\tGRCh38\n"
+                              "v2\t1\t1000\tA\tT\t.\tGRCh38\nv3\t1\t1000\tA\tG\t.\tGRCh38\n");
+    mmdx_error_t e5 = {0};
+    ck_assert_int_eq(run_with(tpath("a.vcf"), tpath("dup.tsv"), NULL, NULL, &t, &e5), MMDX_EDUP);
+    ck_assert_ptr_nonnull(strstr(e5.message, "'v1' and 'v3'"));
     t_write(tpath("p.tsv"), panel3);
     mmdx_error_t e3 = {0};
     ck_assert_int_eq(run_with(tpath("a.vcf"), tpath("p.tsv"), "colour=blue", NULL, &t, &e3), MMDX_EINVAL);
@@ -400,11 +405,47 @@ START_TEST(longer_ref_in_multiallelic_record)
 }
 END_TEST
 
+/* Allocations through the host failing in turn (each of the first 300, then every ~12%
+ * of the run's ~30,000 until one succeeds: the PGx tables alone make most of them):
+ * reported as MMDX_ENOMEM, never a crash (the sanitizer build also checks for leaks). */
+START_TEST(allocation_failures_are_reported)
+{
+    t_write(tpath("a.vcf"), vcf3);
+    t_write(tpath("p.tsv"), panel3);
+    t_write(tpath("w.tsv"), "chrom\tpos\tref\talt\tweight\nchr1\t1000\tA\tG\t0.5\n");
+    const char *src = getenv("MMDX_SRCDIR");
+    char o1[600], o2[600], o3[1100], o4[600];
+    snprintf(o1, sizeof o1, "panel=%s", tpath("p.tsv"));
+    snprintf(o2, sizeof o2, "prs=%s", tpath("w.tsv"));
+    snprintf(o3, sizeof o3, "pgx_dir=%s/data/pgx", src ? src : ".");
+    snprintf(o4, sizeof o4, "pgx_table=%s", tpath("pgx.tsv"));
+    const char *opts[] = {o1, o2, o3, o4, NULL};
+    long n;
+    int rc = MMDX_ENOMEM;
+    for (n = 1; rc != MMDX_OK && n < 1000000; n += n < 300 ? 1 : n / 8) {
+        tsink_t t = {.keep = 1};
+        mmdx_error_t err = {0};
+        t_fail_at = n;
+        t_alloc_count = 0;
+        rc = t_run(tpath("a.vcf"), opts, &t, &err, 1);
+        t_fail_at = -1;
+        ck_assert_msg(rc == MMDX_OK || rc == MMDX_ENOMEM, "allocation %ld failing gave %d (%s)", n, rc, err.message);
+        if (rc == MMDX_ENOMEM)
+            ck_assert_int_eq(err.code, MMDX_ENOMEM);
+        tsink_free(&t);
+    }
+    ck_assert_int_eq(rc, MMDX_OK);
+    ck_assert_int_gt(n, 1000); /* the run does allocate through the host (PGx tables) */
+    fprintf(stderr, "allocation failures: ENOMEM reported up to allocation %ld; the run makes fewer\n", n - 1);
+}
+END_TEST
+
 static Suite *vcf_suite(void)
 {
     Suite *s = suite_create("vcf");
     TCase *tc = tcase_create("modality");
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, plain_vcf_dosages);
     tcase_add_test(tc, gz_and_bcf_with_index_and_stream_agree);
     tcase_add_test(tc, index_required_but_missing);
@@ -421,6 +462,7 @@ static Suite *vcf_suite(void)
     tcase_add_test(tc, duplicated_samples);
     tcase_add_test(tc, stale_index_and_unsorted);
     tcase_add_test(tc, longer_ref_in_multiallelic_record);
+    tcase_add_test(tc, allocation_failures_are_reported);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -128,12 +128,27 @@ static inline const tobs_t *t_find(const tsink_t *t, const char *patient, const 
     return NULL;
 }
 
+/* Allocation through the host table can be made to fail at the Nth call. */
+static long t_fail_at = -1, t_alloc_count;
+static inline void *t_malloc(size_t n)
+{
+    if (t_fail_at >= 0 && ++t_alloc_count >= t_fail_at)
+        return NULL;
+    return malloc(n);
+}
+static inline void *t_realloc(void *p, size_t n)
+{
+    if (t_fail_at >= 0 && ++t_alloc_count >= t_fail_at)
+        return NULL;
+    return realloc(p, n);
+}
+
 /* Run the modality over @p path with NULL-terminated @p options into @p sink. */
 static inline int t_run(const char *path, const char *const *options, tsink_t *sink, mmdx_error_t *err, int threads)
 {
     const mmdx_modality_desc_t *d = mmdx_modality_vcf_get_desc();
     const char *dd = getenv("MMDX_DATA_DIR");
-    mmdx_host_t host = {MMDX_ABI_MAJOR, MMDX_ABI_MINOR, sizeof(mmdx_host_t), malloc, realloc, free, t_log, sink,
+    mmdx_host_t host = {MMDX_ABI_MAJOR, MMDX_ABI_MINOR, sizeof(mmdx_host_t), t_malloc, t_realloc, free, t_log, sink,
                         dd ? dd : "data", threads, {NULL}};
     mmdx_sink_t s = {sink, t_obs, NULL, t_reject, t_patient, {NULL}};
     void *state = NULL, *src = NULL;
