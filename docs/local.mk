@@ -1,3 +1,3 @@
 # docs: the man page (installed) and the Markdown documentation (shipped in the tarball)
 dist_man1_MANS = docs/man/mmdx.1
-EXTRA_DIST += docs/index.md docs/driver.md docs/plugins.md
+EXTRA_DIST += README.md docs/index.md docs/driver.md docs/plugins.md
