@@ -11,9 +11,10 @@
  *
  * Formats (docs/output.md):
  * - `tsv`: the Diagnose TSV of ARCHITECTURE.md, one row per patient, target and class.
- *   It has no place for the decision layer's advice; give `advice_path` to write the
- *   advice rows (mmdx_advice_write_tsv()) into a second, equally atomic file, otherwise
- *   the advice is reported through the `unrepresented` callback.
+ *   The decision layer's advice goes into summary columns appended to every row
+ *   (`advice_columns`, mmdx_advice_write_columns()) and/or, in full, into a second, equally
+ *   atomic file (`advice_path`, mmdx_advice_write_tsv()); with neither, the advice is
+ *   reported through the `unrepresented` callback.
  * - `jsonl`: one JSON object per patient (jansson), with predictions, contributions,
  *   flags, notes and the advice (triage, treatments with their rules, next best tests).
  * - `fhir`: one FHIR R4 XML Bundle (type collection) per batch with one RiskAssessment
@@ -64,9 +65,11 @@ typedef struct mmdx_writer_options {
     const mmdx_terms_t *terms;   /**< display names of lab and demographic features (NULL: feature ids);
                                       borrowed, must outlive the writer */
     const char *title;           /**< report title (HTML) / Bundle identifier value (FHIR); NULL: none */
-    const char *timestamp;       /**< ISO 8601 date-time written as Bundle.timestamp, RiskAssessment
-                                      occurrenceDateTime and in the HTML header; NULL: no time anywhere */
-    const char *advice_path;     /**< TSV only: file for the advice rows; NULL: advice is unrepresented */
+    const char *timestamp;       /**< ISO 8601 time with zone (2026-01-02T03:04:05Z) written as Bundle.timestamp,
+                                      RiskAssessment occurrenceDateTime and in the HTML header; NULL: no time */
+    const char *advice_path;     /**< TSV only: file for the advice rows (mmdx_advice_write_tsv()), or NULL */
+    int advice_columns;          /**< TSV only: append mmdx_advice_columns_header()'s columns to every row
+                                      ("-" for a patient without advice) */
     const char *const *modalities; /**< TSV: modality names for the evidence columns, in the model's
                                         order (mmdx_model_modality()); NULL: taken from the first prediction */
     size_t n_modalities;      /**< number of entries in modalities */
@@ -80,11 +83,21 @@ MMDX_EXPORT void mmdx_writer_options_init(mmdx_writer_options_t *opt);
 /**
  * Open a writer on @p path ("-" is standard output, written directly and not atomic).
  * Fails before anything is written when the directory of @p path (or of advice_path) is
- * missing or not writable (MMDX_EIO naming it), or for an unknown language (MMDX_EINVAL).
+ * missing or not writable (MMDX_EIO naming it), or for an unknown language, a timestamp
+ * that is not an ISO 8601 time with zone, or an advice path with another format than TSV
+ * (MMDX_EINVAL).
  * New writer in @p out; end it with mmdx_writer_close() or mmdx_writer_abort().
  */
 MMDX_EXPORT int mmdx_writer_open(mmdx_writer_format_t format, const char *path, const mmdx_writer_options_t *opt,
                                  mmdx_writer_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
+
+/**
+ * Check @p opt and the output paths exactly as mmdx_writer_open() does, creating nothing:
+ * for callers that want to fail before reading any input.
+ * @return MMDX_OK, MMDX_EINVAL or MMDX_EIO (details in @p err).
+ */
+MMDX_EXPORT int mmdx_writer_check(mmdx_writer_format_t format, const char *path, const mmdx_writer_options_t *opt,
+                                  mmdx_error_t *err) MMDX_WARN_UNUSED;
 
 /** One patient's results. All members borrowed for the call. */
 typedef struct mmdx_writer_patient {
