@@ -981,6 +981,28 @@ static int emit_all(vcf_src_t *s, const mmdx_sink_t *sink, bcf1_t *rec)
                       "GT is not stored as genotypes (check its ##FORMAT header line); record skipped");
     int ngt = bcf_get_genotypes(s->hdr, rec, &s->gt, &s->ngt);
     size_t maxp = ngt > 0 ? (size_t)ngt / n : 0;
+    /* as with a panel (fill_site): a ploidy above 2 or an allele index beyond the record's
+     * alleles is a rejected genotype, read as missing (it used to count as 0 copies) */
+    for (size_t i = 0; passes && i < n && maxp > 0; i++) {
+        int32_t *p = s->gt + i * maxp;
+        const char *why = NULL;
+        if (maxp > 2 && p[2] != bcf_int32_vector_end)
+            why = "ploidy above 2 is not supported; genotype treated as missing";
+        for (size_t j = 0; !why && j < maxp && j < 2; j++) {
+            if (p[j] == bcf_int32_vector_end || bcf_gt_is_missing(p[j]))
+                continue;
+            int ai = bcf_gt_allele(p[j]);
+            if (ai < 0 || ai >= rec->n_allele)
+                why = "genotype allele index out of range; genotype treated as missing";
+        }
+        if (why) {
+            int rc = reject(s, sink, s->hdr->samples[i], rec, chrom, rec->pos + 1, MMDX_EFORMAT, "%s (%d alleles)", why,
+                            rec->n_allele);
+            if (rc != MMDX_OK)
+                return rc;
+            p[0] = bcf_gt_missing;
+        }
+    }
     char feature[1024], prov[1024];
     snprintf(prov, sizeof prov, "%s:%s:%lld", s->path, chrom, (long long)rec->pos + 1);
     for (int k = 1; k < rec->n_allele; k++) {
