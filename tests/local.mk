@@ -190,3 +190,4 @@ CLEANFILES += tests/unit/*.valgrind.log tests/unit/*.valgrind.out
 # 10,000-patient batch with corrupted records (plus determinism across runs and threads)
 TESTS += tests/e2e/io_faults.sh tests/e2e/no_data_loss.sh
 EXTRA_DIST += tests/e2e/io_faults.sh tests/e2e/no_data_loss.sh tests/e2e/no_data_loss.py
+EXTRA_DIST += SECURITY.md
