@@ -165,25 +165,16 @@ tests_unit_check_collect_file_LDADD = $(MMDX_CHECK_LDADD)
 # ---------------------------------------------------------------- valgrind (hardening)
 # `make check-valgrind`: every unit suite (tests/unit/check_*, all rooms) under valgrind
 # memcheck with --leak-check=full; any error or leak fails. CK_FORK=no keeps each Check
-# test in the process valgrind watches. Known third-party noise: tests/valgrind.supp.
+# test in the process valgrind watches; MMDX_VALGRIND_JOBS suites at a time (2),
+# MMDX_VALGRIND_SKIP names suites to leave out. Third-party noise: tests/valgrind.supp.
 MMDX_VALGRIND = valgrind --leak-check=full --error-exitcode=1 --errors-for-leak-kinds=definite,possible \
 	--suppressions=$(abs_top_srcdir)/tests/valgrind.supp --num-callers=30 --quiet
-EXTRA_DIST += tests/valgrind.supp
-check-valgrind: $(check_PROGRAMS)
-	@fail=0; pass=0; \
-	$(AM_TESTS_ENVIRONMENT) CK_FORK=no; export CK_FORK; \
-	for t in $(filter tests/unit/check_%,$(check_PROGRAMS)); do \
-	  start=$$(date +%s); \
-	  if $(MMDX_VALGRIND) --log-file=$$t.valgrind.log ./$$t > $$t.valgrind.out 2>&1; then \
-	    pass=$$((pass + 1)); echo "PASS: $$t ($$(( $$(date +%s) - start )) s)"; \
-	  else \
-	    fail=$$((fail + 1)); echo "FAIL: $$t ($$(( $$(date +%s) - start )) s)"; \
-	    tail -15 $$t.valgrind.out; head -60 $$t.valgrind.log; \
-	  fi; \
-	done; \
-	echo "check-valgrind: $$pass passed, $$fail failed"; test $$fail -eq 0
+EXTRA_DIST += tests/valgrind.supp tests/valgrind.sh
+check-valgrind: all $(check_PROGRAMS) $(check_LTLIBRARIES)
+	@$(AM_TESTS_ENVIRONMENT) VALGRIND='$(MMDX_VALGRIND)' sh $(srcdir)/tests/valgrind.sh \
+	  $(filter tests/unit/check_%,$(check_PROGRAMS))
 .PHONY: check-valgrind
-CLEANFILES += tests/unit/*.valgrind.log tests/unit/*.valgrind.out
+CLEANFILES += tests/unit/*.valgrind.log tests/unit/*.valgrind.out tests/unit/*.valgrind.res
 
 # ---------------------------------------------------------------- hardening e2e
 # I/O faults (disk full, unwritable outputs, truncated inputs) and no data loss on a
