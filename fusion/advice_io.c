@@ -87,6 +87,81 @@ int mmdx_advice_write_tsv(const mmdx_advice_t *a, const char *patient_id, FILE *
     return ferror(out) ? MMDX_EIO : MMDX_OK;
 }
 
+const char *mmdx_advice_columns_header(void)
+{
+    return "triage\turgency\tsuggested\tinsufficient_evidence\texcluded\tnotes\tnext_best_tests";
+}
+
+static void ids_with_status(FILE *out, const mmdx_advice_t *a, mmdx_advice_status_t st)
+{
+    int any = 0;
+    for (size_t i = 0; i < a->n_items; i++)
+        if (a->items[i].status == st) {
+            if (any)
+                fputc(';', out);
+            field(out, a->items[i].treatment);
+            any = 1;
+        }
+    if (!any)
+        fputc('-', out);
+}
+
+int mmdx_advice_write_columns(const mmdx_advice_t *a, size_t max_tests, FILE *out)
+{
+    int any = 0;
+    if (a == NULL || out == NULL)
+        return MMDX_EINVAL;
+    field(out, a->triage.department);
+    fputc('\t', out);
+    field(out, mmdx_urgency_name(a->triage.urgency));
+    fputc('\t', out);
+    ids_with_status(out, a, MMDX_ADVICE_SUGGESTED);
+    fputc('\t', out);
+    ids_with_status(out, a, MMDX_ADVICE_INSUFFICIENT);
+    fputc('\t', out);
+    for (size_t i = 0; i < a->n_items; i++) {
+        const mmdx_suggestion_t *s = &a->items[i];
+        if (s->status != MMDX_ADVICE_EXCLUDED)
+            continue;
+        for (size_t k = 0; k < s->n_fired; k++)
+            if (s->fired[k].action == MMDX_KB_AVOID && !s->fired[k].unknown) {
+                fputs(any ? " | " : "", out);
+                field(out, s->treatment);
+                fputs(" (", out);
+                field(out, s->fired[k].reason);
+                fputc(')', out);
+                any = 1;
+                break;
+            }
+    }
+    if (!any)
+        fputc('-', out);
+    fputc('\t', out);
+    any = 0;
+    for (size_t i = 0; i < a->n_items; i++) {
+        const mmdx_suggestion_t *s = &a->items[i];
+        if (s->status == MMDX_ADVICE_EXCLUDED)
+            continue;
+        for (size_t k = 0; k < s->n_fired; k++)
+            if (s->fired[k].unknown || s->fired[k].action == MMDX_KB_ADJUST || s->fired[k].action == MMDX_KB_CAUTION) {
+                fputs(any ? " | " : "", out);
+                field(out, s->fired[k].reason);
+                any = 1;
+            }
+    }
+    if (!any)
+        fputc('-', out);
+    fputc('\t', out);
+    for (size_t i = 0; i < a->n_tests && i < max_tests; i++) {
+        fputs(i ? " | " : "", out);
+        field(out, a->tests[i].candidate);
+        fprintf(out, " (%.3g)", a->tests[i].gain);
+    }
+    if (a->n_tests == 0 || max_tests == 0)
+        fputc('-', out);
+    return ferror(out) ? MMDX_EIO : MMDX_OK;
+}
+
 /* json_object_set_new that tolerates a NULL value by failing the whole build. */
 static int put(json_t *obj, const char *key, json_t *v)
 {

@@ -61,7 +61,6 @@ struct mmdx_advisor {
     const mmdx_cohort_t *cohort;
     size_t row;
     long *src_index; /* model feature -> column of cohort, or -1 */
-    const mmdx_cohort_t *mapped;
     /* scratch: copies of the row, one per quadrature node or draw */
     mmdx_cohort_t *scratch;
     double *prob, *weight;
@@ -170,19 +169,25 @@ const char *const *mmdx_advisor_candidates(const mmdx_advisor_t *a, size_t *n)
     return a ? a->cands : NULL;
 }
 
-/* Point the advisor at a row; map the model's features onto the cohort's columns. */
+/* Point the advisor at a row; map the model's features onto the cohort's columns (every
+ * time: a cohort freed and another allocated at the same address must not reuse a map). */
 static void set_row(mmdx_advisor_t *a, const mmdx_cohort_t *c, size_t row)
 {
-    if (a->mapped != c) {
-        const mmdx_space_t *cs = mmdx_cohort_space(c);
-        for (size_t j = 0; j < a->n_features; j++) {
-            long k = mmdx_space_find_feature(cs, mmdx_space_feature_id(a->space, j));
-            a->src_index[j] = k >= 0 && (size_t)k < mmdx_cohort_n_features(c) ? k : -1;
-        }
-        a->mapped = c;
+    const mmdx_space_t *cs = mmdx_cohort_space(c);
+    for (size_t j = 0; j < a->n_features; j++) {
+        long k = mmdx_space_find_feature(cs, mmdx_space_feature_id(a->space, j));
+        a->src_index[j] = k >= 0 && (size_t)k < mmdx_cohort_n_features(c) ? k : -1;
     }
     a->cohort = c;
     a->row = row;
+}
+
+int mmdx_advisor_set_row(mmdx_advisor_t *a, const mmdx_cohort_t *cohort, size_t row)
+{
+    if (a == NULL || cohort == NULL || row >= mmdx_cohort_n_patients(cohort))
+        return MMDX_EINVAL;
+    set_row(a, cohort, row);
+    return MMDX_OK;
 }
 
 static void copy_row(mmdx_advisor_t *a, size_t r)

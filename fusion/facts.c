@@ -24,6 +24,8 @@ int mmdx_cohort_row_fact(void *user, const char *feature_id, mmdx_fact_t *fact)
     fact->value = v;
     fact->level = NULL;
     fact->detail = NULL;
+    fact->censor = mmdx_cohort_flags_const(row->cohort, (size_t)j)[row->row] &
+                   (MMDX_VAL_CENSOR_LEFT | MMDX_VAL_CENSOR_RIGHT);
     if (mmdx_space_feature_kind(space, (size_t)j) == MMDX_KIND_CATEGORICAL) {
         if (!(v >= 0) || v >= (double)mmdx_space_n_levels(space, (size_t)j))
             return 0;
@@ -70,6 +72,7 @@ int mmdx_cohort_row_modality(void *user, const char *modality)
 typedef struct fact_entry {
     char *id;
     double value;
+    int censor;
     char *level, *detail;
 } fact_entry_t;
 
@@ -111,12 +114,14 @@ static int valid_id(const char *id)
 }
 
 /* Replace or append the entry for id; on success the entry owns the new strings. */
-static int put_entry(mmdx_facts_t *f, const char *id, double value, const char *level, const char *detail)
+static int put_entry(mmdx_facts_t *f, const char *id, double value, int censor, const char *level,
+                     const char *detail)
 {
     fact_entry_t ne = {0};
     size_t i;
     ne.id = mmdx_strdup(id);
     ne.value = value;
+    ne.censor = censor;
     ne.level = level ? mmdx_strdup(level) : NULL;
     ne.detail = detail ? mmdx_strdup(detail) : NULL;
     if (ne.id == NULL || (level && ne.level == NULL) || (detail && ne.detail == NULL)) {
@@ -147,14 +152,22 @@ int mmdx_facts_set_value(mmdx_facts_t *f, const char *feature_id, double value)
 {
     if (f == NULL || !valid_id(feature_id) || !isfinite(value))
         return MMDX_EINVAL;
-    return put_entry(f, feature_id, value, NULL, NULL);
+    return put_entry(f, feature_id, value, 0, NULL, NULL);
+}
+
+int mmdx_facts_set_censored(mmdx_facts_t *f, const char *feature_id, double value, unsigned censor)
+{
+    if (f == NULL || !valid_id(feature_id) || !isfinite(value) ||
+        (censor != MMDX_VAL_CENSOR_LEFT && censor != MMDX_VAL_CENSOR_RIGHT))
+        return MMDX_EINVAL;
+    return put_entry(f, feature_id, value, (int)censor, NULL, NULL);
 }
 
 int mmdx_facts_set_level(mmdx_facts_t *f, const char *feature_id, const char *level, const char *detail)
 {
     if (f == NULL || !valid_id(feature_id) || level == NULL || !*level)
         return MMDX_EINVAL;
-    return put_entry(f, feature_id, 0, level, detail);
+    return put_entry(f, feature_id, 0, 0, level, detail);
 }
 
 int mmdx_facts_set_modality(mmdx_facts_t *f, const char *modality)
@@ -187,6 +200,7 @@ int mmdx_facts_fact(void *user, const char *feature_id, mmdx_fact_t *fact)
     for (size_t i = 0; i < f->n; i++)
         if (strcmp(f->e[i].id, feature_id) == 0) {
             fact->value = f->e[i].value;
+            fact->censor = f->e[i].censor;
             fact->level = f->e[i].level;
             fact->detail = f->e[i].detail;
             return 1;

@@ -193,3 +193,226 @@ void fz_cond_feature(const fz_cond_t *c, const double *Sigma, const double *z, s
     double v = Sigma[j * D + j] - k2;
     *var = v > 0 ? v : 0;
 }
+
+/* ------------------------------------------------------------------ small dense kernels
+ * The per-patient missing blocks are a few features: a BLAS/LAPACK call costs more in
+ * dispatch and locking than the arithmetic, so these are written out. */
+
+int fz_chol_small(size_t n, double *A)
+{
+    for (size_t j = 0; j < n; j++) {
+        double d = A[j * n + j];
+        for (size_t k = 0; k < j; k++) {
+            d -= A[k * n + j] * A[k * n + j];
+        }
+        if (!(d > 0)) {
+            return -1;
+        }
+        d = sqrt(d);
+        A[j * n + j] = d;
+        for (size_t i = j + 1; i < n; i++) {
+            double s = A[j * n + i];
+            for (size_t k = 0; k < j; k++) {
+                s -= A[k * n + i] * A[k * n + j];
+            }
+            A[j * n + i] = s / d;
+        }
+    }
+    return 0;
+}
+
+void fz_trsv_lower(size_t n, const double *L, double *x)
+{
+    for (size_t i = 0; i < n; i++) {
+        double s = x[i];
+        for (size_t k = 0; k < i; k++) {
+            s -= L[k * n + i] * x[k];
+        }
+        x[i] = s / L[i * n + i];
+    }
+}
+
+void fz_trsv_lower_trans(size_t n, const double *L, double *x)
+{
+    for (size_t i = n; i-- > 0;) {
+        double s = x[i];
+        for (size_t k = i + 1; k < n; k++) {
+            s -= L[i * n + k] * x[k];
+        }
+        x[i] = s / L[i * n + i];
+    }
+}
+
+/* ------------------------------------------------------------------ precision form */
+
+fz_prow_t *fz_prow_alloc(size_t D)
+{
+    fz_prow_t *r = mmdx_calloc(1, sizeof(*r));
+    if (!r) {
+        return NULL;
+    }
+    size_t d1 = D > 0 ? D : 1;
+    r->D = D;
+    r->mi = mmdx_malloc(d1 * sizeof(size_t));
+    r->L = mmdx_malloc(d1 * d1 * sizeof(double));
+    r->t = mmdx_malloc(d1 * sizeof(double));
+    r->zc = mmdx_malloc(d1 * sizeof(double));
+    if (!r->mi || !r->L || !r->t || !r->zc) {
+        fz_prow_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void fz_prow_free(fz_prow_t *r)
+{
+    if (!r) {
+        return;
+    }
+    mmdx_free(r->mi);
+    mmdx_free(r->L);
+    mmdx_free(r->t);
+    mmdx_free(r->zc);
+    mmdx_free(r);
+}
+
+int fz_gauss_precision(size_t D, const double *Sigma, double *Lambda)
+{
+    if (D == 0) {
+        return 0;
+    }
+    memcpy(Lambda, Sigma, D * D * sizeof(double));
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (int)D, Lambda, (int)D) != 0 ||
+        LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', (int)D, Lambda, (int)D) != 0) {
+        return -1;
+    }
+    for (size_t j = 0; j < D; j++) {
+        for (size_t i = j + 1; i < D; i++) {
+            Lambda[i * D + j] = Lambda[j * D + i]; /* mirror the lower triangle */
+        }
+    }
+    return 0;
+}
+
+void fz_gauss_wblock(size_t n, size_t D, const double *Z, size_t ldz, const double *Lambda, double *W)
+{
+    if (n == 0 || D == 0) {
+        return;
+    }
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)D, (int)D, 1.0, Z, (int)ldz, Lambda,
+                (int)D, 0.0, W, (int)n);
+}
+
+double fz_prow_impute(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
+                      const double *w, size_t sw, int *ok)
+{
+    size_t D = r->D, nm = 0;
+    double d2 = 0;
+    *ok = 1;
+    for (size_t j = 0; j < D; j++) {
+        if (obs[j * so] != 0) {
+            d2 += z[j * sz] * w[j * sw];
+        } else {
+            r->mi[nm++] = j;
+        }
+    }
+    r->nm = nm;
+    if (nm == 0) {
+        return d2;
+    }
+    if (nm == D) {
+        r->nm = nm;
+        for (size_t b = 0; b < nm; b++) {
+            z[r->mi[b] * sz] = 0;
+        }
+        /* nothing observed: the factor is still needed for the variance */
+    }
+    for (size_t b = 0; b < nm; b++) {
+        for (size_t a = b; a < nm; a++) {
+            r->L[b * nm + a] = Lambda[r->mi[b] * D + r->mi[a]];
+        }
+    }
+    if (fz_chol_small(nm, r->L) != 0) {
+        *ok = 0;
+        return -1;
+    }
+    if (nm == D) {
+        return 0;
+    }
+    double *t = r->t;
+    for (size_t b = 0; b < nm; b++) {
+        t[b] = w[r->mi[b] * sw];
+    }
+    fz_trsv_lower(nm, r->L, t);
+    double q = 0;
+    for (size_t b = 0; b < nm; b++) {
+        q += t[b] * t[b];
+    }
+    fz_trsv_lower_trans(nm, r->L, t);
+    for (size_t b = 0; b < nm; b++) {
+        z[r->mi[b] * sz] = -t[b];
+    }
+    d2 -= q;
+    return d2 > 0 ? d2 : 0;
+}
+
+void fz_prow_impute_mean(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
+                         int *ok)
+{
+    size_t D = r->D, nm = 0;
+    double *zc = r->zc; /* a row of a column-major block is strided: work on a copy */
+    *ok = 1;
+    for (size_t j = 0; j < D; j++) {
+        if (obs[j * so] == 0) {
+            r->mi[nm++] = j;
+            zc[j] = 0;
+        } else {
+            zc[j] = z[j * sz];
+        }
+    }
+    r->nm = nm;
+    if (nm == 0) {
+        return;
+    }
+    for (size_t b = 0; b < nm; b++) {
+        for (size_t a = b; a < nm; a++) {
+            r->L[b * nm + a] = Lambda[r->mi[b] * D + r->mi[a]];
+        }
+    }
+    if (fz_chol_small(nm, r->L) != 0) {
+        *ok = 0;
+        return;
+    }
+    double *t = r->t;
+    for (size_t b = 0; b < nm; b++) {
+        const double *row = Lambda + r->mi[b] * D; /* symmetric: column mi[b] is row mi[b] */
+        double s = 0;
+        for (size_t j = 0; j < D; j++) {
+            s += row[j] * zc[j]; /* missing entries are 0 */
+        }
+        t[b] = s;
+    }
+    fz_trsv_lower(nm, r->L, t);
+    fz_trsv_lower_trans(nm, r->L, t);
+    for (size_t b = 0; b < nm; b++) {
+        z[r->mi[b] * sz] = -t[b];
+    }
+}
+
+double fz_prow_variance(fz_prow_t *r, const double *beta)
+{
+    size_t nm = r->nm;
+    if (nm == 0) {
+        return 0;
+    }
+    double *t = r->t;
+    for (size_t b = 0; b < nm; b++) {
+        t[b] = beta[r->mi[b]];
+    }
+    fz_trsv_lower(nm, r->L, t);
+    double v = 0;
+    for (size_t b = 0; b < nm; b++) {
+        v += t[b] * t[b];
+    }
+    return v;
+}

@@ -23,6 +23,12 @@ void fz_gauss_accumulate(size_t n, size_t D, const double *Z, const double *O, s
  */
 void fz_gauss_covariance(size_t D, const double *S, const double *N, double nu, double *Sigma);
 
+/* Small dense kernels (column-major, lower): Cholesky in place (0, or -1 when not
+ * positive definite), L x = b and L^T x = b in place. */
+int fz_chol_small(size_t n, double *A);
+void fz_trsv_lower(size_t n, const double *L, double *x);
+void fz_trsv_lower_trans(size_t n, const double *L, double *x);
+
 /* Conditioning on one missingness pattern. */
 typedef struct fz_cond {
     size_t D;        /* features of the modality */
@@ -55,5 +61,43 @@ double fz_cond_variance(const fz_cond_t *c, const double *Sigma, const double *b
 /* Conditional mean and variance of feature j (missing in the pattern) given z. */
 void fz_cond_feature(const fz_cond_t *c, const double *Sigma, const double *z, size_t j, double *mean,
                      double *var, double *work);
+
+
+/*
+ * Conditioning through the precision matrix Lambda = Sigma^{-1}, for many rows: with
+ * M the missing and O the observed features of a row and w = Lambda z (z_M = 0),
+ * z_M | z_O ~ N(-Lambda_MM^{-1} w_M, Lambda_MM^{-1}) and the observed part's squared
+ * Mahalanobis distance is z_O . w_O - w_M . Lambda_MM^{-1} w_M. Only the small missing
+ * block is factorised per row; the D x D work is one dgemm over a block of rows.
+ */
+typedef struct fz_prow {
+    size_t D, nm;
+    size_t *mi;   /* missing indices (D) */
+    double *L;    /* nm x nm Cholesky factor of Lambda_MM (D * D) */
+    double *t;    /* scratch (D) */
+    double *zc;   /* the row's values, contiguous (D) */
+} fz_prow_t;
+
+fz_prow_t *fz_prow_alloc(size_t D);
+void fz_prow_free(fz_prow_t *r);
+/* Lambda (D x D, full) from Sigma; Sigma must be positive definite. 0 or -1. */
+int fz_gauss_precision(size_t D, const double *Sigma, double *Lambda);
+/* W = Z Lambda for n rows (Z n x D, leading dimension ldz; W n x D, leading dimension n). */
+void fz_gauss_wblock(size_t n, size_t D, const double *Z, size_t ldz, const double *Lambda, double *W);
+/*
+ * One row: z (stride sz) with missing entries 0 and obs flags (stride so, nonzero =
+ * observed), w its row of W (stride sw). Fills z's missing entries with the conditional
+ * mean, keeps the factor for fz_prow_variance(), and returns the squared Mahalanobis
+ * distance of the observed features (0 when none is observed). -1 (and *ok = 0) when
+ * Lambda_MM is not positive definite.
+ */
+double fz_prow_impute(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
+                      const double *w, size_t sw, int *ok);
+/* As fz_prow_impute() without a precomputed w and without the Mahalanobis distance:
+ * w_M = Lambda_MO z_O is formed here (|M| x D work instead of D x D). */
+void fz_prow_impute_mean(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
+                         int *ok);
+/* beta_M^T Lambda_MM^{-1} beta_M for the row last imputed (0 with nothing missing). */
+double fz_prow_variance(fz_prow_t *r, const double *beta);
 
 #endif

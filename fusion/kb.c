@@ -584,6 +584,16 @@ static int load_sources(load_state_t *st, xmlNodePtr sec)
     return MMDX_OK;
 }
 
+/* The feature-id namespaces of the feature space (space.h). */
+static int known_namespace(const char *id)
+{
+    static const char *const ns[] = {"img:", "lab:", "var:", "pgx:", "demo:", "sig:"};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        if (strncmp(id, ns[i], strlen(ns[i])) == 0 && id[strlen(ns[i])] != '\0')
+            return 1;
+    return 0;
+}
+
 static int load_features(load_state_t *st, xmlNodePtr sec)
 {
     mmdx_kb_t *kb = st->kb;
@@ -607,6 +617,9 @@ static int load_features(load_state_t *st, xmlNodePtr sec)
         f->no = attr(st, c, "no");
         if ((f->yes || f->no) && strcmp(kind, "binary") != 0)
             return fail(st, MMDX_EFORMAT, f->id, line, "only binary features have yes and no texts");
+        if (!known_namespace(f->id))
+            return fail(st, MMDX_EFORMAT, f->id, line,
+                        "feature '%s' has no known namespace (img:, lab:, var:, pgx:, demo:, sig:)", f->id);
         if (strlen(f->id) >= MMDX_ID_MAX)
             return fail(st, MMDX_EFORMAT, f->id, line, "feature id is longer than %d bytes", MMDX_ID_MAX - 1);
         if (find_feature(kb, f->id) >= 0)

@@ -32,5 +32,17 @@ noinst_PROGRAMS += examples/train_diagnose
 examples_train_diagnose_SOURCES = examples/train_diagnose.c
 examples_train_diagnose_LDADD = $(MMDX_LIBS)
 
+# benchmark (make bench): throughput against scikit-learn (tests/bench/bench_fusion_sklearn.py)
+MMDX_BENCH_PROGS += tests/bench/bench_fusion
+EXTRA_PROGRAMS += tests/bench/bench_fusion
+tests_bench_bench_fusion_SOURCES = tests/bench/bench_fusion.c
+tests_bench_bench_fusion_LDADD = $(MMDX_LIBS)
+EXTRA_DIST += tests/bench/bench_fusion_sklearn.py
+MMDX_BENCH_PROGS += tests/bench/bench_fusion_synthetic
+EXTRA_PROGRAMS += tests/bench/bench_fusion_synthetic
+tests_bench_bench_fusion_synthetic_SOURCES = tests/bench/bench_fusion_synthetic.c
+tests_bench_bench_fusion_synthetic_LDADD = $(MMDX_LIBS)
+EXTRA_DIST += docs/fusion.md docs/formats/model-file.md
+
 # the writers of diagnosis results (their own fragment)
 include fusion/writer.mk

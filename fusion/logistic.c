@@ -40,11 +40,18 @@ void fz_logistic_accumulate(size_t n, size_t d, const double *X, size_t ldx, con
         double wi = w ? w[i] : 1.0;
         double e = eta[i];
         double p = fz_sigmoid(e);
-        sum_ll += wi * (y[i] * e - fz_log1pexp(e));
-        eta[i] = wi * (y[i] - p);                 /* residual, reuses eta */
-        double s = sqrt(wi * p * (1.0 - p));
-        for (size_t j = 0; j < d; j++) {
-            xs[j * n + i] = X[j * ldx + i] * s;
+        if (wi != 0) {
+            sum_ll += wi * (y[i] * e - fz_log1pexp(e));
+        }
+        eta[i] = wi * (y[i] - p);          /* residual, reuses eta */
+        xs[i] = sqrt(wi * p * (1.0 - p)); /* row scale, kept in column 0 until last */
+    }
+    /* scaled copy column by column (contiguous); column 0 last, it holds the scales */
+    for (size_t j = d; j-- > 0;) {
+        const double *xc = X + j * ldx;
+        double *oc = xs + j * n;
+        for (size_t i = 0; i < n; i++) {
+            oc[i] = xc[i] * xs[i];
         }
     }
     *ll += sum_ll;

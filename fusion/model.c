@@ -103,6 +103,7 @@ int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol)
         return MMDX_OK;
     }
     f->obj_prev = obj;
+    f->n_used = f->n;
     memcpy(f->beta_prev, f->beta, f->d * sizeof(double));
     double step = 0;
     if (fz_logistic_newton(f->d, f->beta, f->m0, f->prec0, f->g, f->H, f->L, &step) != 0) {
@@ -128,6 +129,7 @@ void mmdx_model_free(mmdx_model_t *m)
             mmdx_free(m->mods[k].S);
             mmdx_free(m->mods[k].N);
             mmdx_free(m->mods[k].Sigma);
+            mmdx_free(m->mods[k].Lambda);
         }
     }
     if (m->bins) {
@@ -152,8 +154,39 @@ void mmdx_model_free(mmdx_model_t *m)
     mmdx_free(m->tgt_nbin);
     mmdx_free(m->counts);
     mmdx_free(m->tgt_cls0);
+    for (size_t k = 0; k < m->n_prov; k++) {
+        mmdx_free(m->prov[k]);
+    }
+    mmdx_free(m->prov);
     mmdx_space_free(m->space);
     mmdx_free(m);
+}
+
+int mmdx_model_add_provenance(mmdx_model_t *m, const char *line)
+{
+    if (!m || !line || strpbrk(line, "\r\n")) {
+        return MMDX_EINVAL;
+    }
+    char **p = mmdx_realloc(m->prov, (m->n_prov + 1) * sizeof(char *));
+    if (!p) {
+        return MMDX_ENOMEM;
+    }
+    m->prov = p;
+    if (!(m->prov[m->n_prov] = mmdx_strdup(line))) {
+        return MMDX_ENOMEM;
+    }
+    m->n_prov++;
+    return MMDX_OK;
+}
+
+size_t mmdx_model_n_provenance(const mmdx_model_t *m)
+{
+    return m ? m->n_prov : 0;
+}
+
+const char *mmdx_model_provenance(const mmdx_model_t *m, size_t k)
+{
+    return m && k < m->n_prov ? m->prov[k] : "";
 }
 
 static int options_valid(const mmdx_model_options_t *o)
@@ -226,7 +259,8 @@ static int model_layout(mmdx_model_t *m, mmdx_error_t *err)
         md->S = mmdx_calloc(D * D, sizeof(double));
         md->N = mmdx_calloc(D * D, sizeof(double));
         md->Sigma = mmdx_calloc(D * D, sizeof(double));
-        if (!md->col || !md->S || !md->N || !md->Sigma) {
+        md->Lambda = mmdx_calloc(D * D, sizeof(double));
+        if (!md->col || !md->S || !md->N || !md->Sigma || !md->Lambda) {
             return MMDX_ENOMEM;
         }
         md->ncol = 0;
@@ -466,6 +500,16 @@ size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mm
     return k;
 }
 
+int fz_model_precisions(mmdx_model_t *m)
+{
+    for (size_t k = 0; k < m->nmod; k++) {
+        if (fz_gauss_precision(m->mods[k].ncol, m->mods[k].Sigma, m->mods[k].Lambda) != 0) {
+            return MMDX_ENUMERIC;
+        }
+    }
+    return MMDX_OK;
+}
+
 unsigned fz_fold(const mmdx_model_t *m, const char *id)
 {
     uint64_t h = 1469598103934665603ULL ^ m->opt.seed;
@@ -595,7 +639,7 @@ int mmdx_model_merge(mmdx_model_t *dst, const mmdx_model_t *src, mmdx_error_t *e
     default: {
         size_t nf = (size_t)dst->opt.folds + 1;
         for (size_t bi = 0; bi < dst->nbin; bi++) {
-            if (dst->phase == FZ_PH_MODAL) {
+            if (dst->phase == FZ_PH_MODAL || dst->phase == FZ_PH_FOLDS) {
                 for (size_t k = 0; k < dst->nmod * nf; k++) {
                     add_fit(&dst->bins[bi].fits[k], &src->bins[bi].fits[k]);
                 }

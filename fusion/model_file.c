@@ -193,7 +193,7 @@ static int write_fit(hid_t loc, const char *name, const fz_fit_t *f)
     int rc = w_doubles(g, "beta", d, 0, f->beta) || w_doubles(g, "beta_prev", d, 0, f->beta_prev) ||
              w_doubles(g, "prior_mean", d, 0, f->m0) || w_doubles(g, "prior_precision", d, 0, f->prec0) ||
              w_doubles(g, "precision_cholesky", d, d, f->L) || w_doubles(g, "gradient", d, 0, f->g) ||
-             w_doubles(g, "hessian", d, d, f->H) || a_double(g, "loglik", f->ll) || a_double(g, "n", f->n) ||
+             w_doubles(g, "hessian", d, d, f->H) || a_double(g, "loglik", f->ll) || a_double(g, "n", f->n) || a_double(g, "n_used", f->n_used) ||
              a_double(g, "objective_prev", f->obj_prev) || a_int64(g, "iterations", f->iter) ||
              a_int64(g, "converged", f->done);
     H5Gclose(g);
@@ -219,7 +219,7 @@ static int write_model(hid_t f, const mmdx_model_t *m)
         a_int64(f, "phase", m->phase) || a_int64(f, "pass", m->pass) || a_double(f, "n_patients", m->n_patients)) {
         return -1;
     }
-    if (write_space(f, m->space)) {
+    if (write_space(f, m->space) || w_strings(f, "provenance", m->n_prov, (const char **)m->prov)) {
         return -1;
     }
     hid_t g = untimed_gcreate(f, "options");
@@ -642,7 +642,8 @@ static int read_fit(rd_t *r, hid_t loc, const char *name, fz_fit_t *f)
              r_doubles(r, g, "prior_mean", d, 0, f->m0) || r_doubles(r, g, "prior_precision", d, 0, f->prec0) ||
              r_doubles(r, g, "precision_cholesky", d, d, f->L) || r_doubles(r, g, "gradient", d, 0, f->g) ||
              r_doubles(r, g, "hessian", d, d, f->H) || a_rdouble(r, g, "loglik", &f->ll) ||
-             a_rdouble(r, g, "n", &f->n) || a_rdouble(r, g, "objective_prev", &f->obj_prev) ||
+             a_rdouble(r, g, "n", &f->n) || a_rdouble(r, g, "n_used", &f->n_used) ||
+             a_rdouble(r, g, "objective_prev", &f->obj_prev) ||
              a_rint(r, g, "iterations", &iter) || a_rint(r, g, "converged", &done);
     H5Gclose(g);
     if (rc) {
@@ -755,6 +756,10 @@ static int read_model(rd_t *r, hid_t f, mmdx_model_t *m)
     if (rc) {
         goto done;
     }
+    if (m->phase >= FZ_PH_MODAL && fz_model_precisions(m) != MMDX_OK) {
+        rc = bad(r, "modalities", "a feature covariance is not positive definite");
+        goto done;
+    }
     g = H5Gopen2(f, "binary", H5P_DEFAULT);
     size_t nf = (size_t)m->opt.folds + 1;
     for (size_t b = 0; b < m->nbin && !rc; b++) {
@@ -837,6 +842,17 @@ int mmdx_model_load(mmdx_ctx_t *ctx, const char *path, mmdx_model_t **out, mmdx_
         goto done;
     }
     rc = read_model(&r, f, m);
+    long np = rc == MMDX_OK ? r_len(f, "provenance") : 0;
+    if (np > 0) {
+        char **lines = r_strings(&r, f, "provenance", (size_t)np);
+        if (!lines) {
+            rc = MMDX_EFORMAT;
+        }
+        for (long k = 0; lines && k < np && rc == MMDX_OK; k++) {
+            rc = mmdx_model_add_provenance(m, lines[k]);
+        }
+        strings_free(lines, lines ? (size_t)np : 0);
+    }
 done:
     H5Fclose(f);
     mmdx_space_free(space);

@@ -7,7 +7,7 @@
 #include "gauss.h"
 
 /* Training phases: one or more passes over the data each. */
-enum { FZ_PH_MOMENTS = 0, FZ_PH_COVAR = 1, FZ_PH_MODAL = 2, FZ_PH_STACK = 3, FZ_PH_DONE = 4 };
+enum { FZ_PH_MOMENTS = 0, FZ_PH_COVAR = 1, FZ_PH_MODAL = 2, FZ_PH_FOLDS = 3, FZ_PH_STACK = 4, FZ_PH_DONE = 5 };
 
 /* Moments accumulated per column in the first pass. */
 enum { FZ_MOM_N, FZ_MOM_S1, FZ_MOM_S2, FZ_MOM_S3, FZ_MOM_NPOS, FZ_MOM_L1, FZ_MOM_L2, FZ_MOM_L3, FZ_MOM_MIN,
@@ -30,6 +30,7 @@ typedef struct fz_fit {
     double *g, *H;                          /* aggregates: d, d x d (lower) */
     double ll;                              /* aggregate log-likelihood */
     double n;                               /* aggregate patients (weights) */
+    double n_used;                          /* patients in the last completed pass (a parameter) */
     double *L;                              /* d x d (+ d work): Cholesky of the posterior precision */
     double obj_prev;
     unsigned iter;
@@ -44,13 +45,16 @@ typedef struct fz_modality {
     double *S, *N;    /* aggregates, ncol x ncol (lower) */
     double nseen;     /* aggregate: patients with at least one value */
     double *Sigma;    /* ncol x ncol shrinkage covariance of the standardised columns */
+    double *Lambda;   /* its inverse (derived: computed when Sigma is set or loaded) */
 } fz_modality_t;
 
 /* One binary model: class `cls` of target `target` against the rest. */
 typedef struct fz_binary {
     size_t target, cls;
     double l0;          /* prior log-odds (training prevalence, smoothed) */
-    fz_fit_t *fits;     /* nmod * (folds + 1): [m * (folds + 1) + f], f = 0 full, f > 0 without fold f - 1 */
+    fz_fit_t *fits;     /* nmod * (folds + 1): [m * (folds + 1) + f], f = 0 full (Newton), f > 0 without
+                           fold f - 1 (one Newton step from the full fit's mode; in the folds pass
+                           their aggregates hold fold f - 1's own sums at that mode) */
     fz_fit_t stack;     /* d = nmod + 1 */
 } fz_binary_t;
 
@@ -70,6 +74,8 @@ struct mmdx_model {
     int phase;
     unsigned pass;
     double n_patients;  /* aggregate patients seen in the first pass */
+    char **prov;        /* provenance lines (owned) */
+    size_t n_prov;
 };
 
 /* Mapping of a cohort onto the model: model feature -> cohort column (-1 when absent). */
@@ -100,6 +106,9 @@ double fz_col_standardise(const fz_col_t *cl, double v);
 /* Mean of the linear predictor x^T beta, and its posterior variance in *var (may be NULL;
  * work holds d doubles). */
 double fz_fit_eval(const fz_fit_t *f, const double *x, double *var, double *work);
+
+/* Lambda of every modality from its Sigma. MMDX_ENUMERIC when one is not positive definite. */
+int fz_model_precisions(mmdx_model_t *m);
 
 /* Cross-fitting fold of a patient id. */
 unsigned fz_fold(const mmdx_model_t *m, const char *id);

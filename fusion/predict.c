@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 #include <gsl/gsl_cdf.h>
+#include <cblas.h>
 #include "mmdx/model.h"
 #include "model_internal.h"
 #include "logistic.h"
@@ -33,7 +34,9 @@ typedef struct fz_ws {
     size_t nmod, nb;
     double *z;        /* sum of modality columns */
     unsigned char *obs, *present;
-    fz_cond_t **cond;
+    fz_prow_t **prow;
+    double *wz;       /* Lambda z of one modality */
+    double *ob;       /* observed flags of one modality as doubles */
     double *work;     /* scratch: 4 * (Dmax + nmod + 2) */
     double *e, *v, *kappa; /* nb * nmod: evidence, variance, moderation factor */
     double *contrib;  /* nfeat */
@@ -41,12 +44,14 @@ typedef struct fz_ws {
 
 static void ws_free(fz_ws_t *w)
 {
-    if (w->cond) {
+    if (w->prow) {
         for (size_t k = 0; k < w->nmod; k++) {
-            fz_cond_free(w->cond[k]);
+            fz_prow_free(w->prow[k]);
         }
     }
-    mmdx_free(w->cond);
+    mmdx_free(w->prow);
+    mmdx_free(w->wz);
+    mmdx_free(w->ob);
     mmdx_free(w->z);
     mmdx_free(w->obs);
     mmdx_free(w->present);
@@ -69,7 +74,9 @@ static int ws_alloc(const mmdx_model_t *m, fz_ws_t *w)
     }
     w->nmod = m->nmod;
     w->nb = nb;
-    w->cond = mmdx_calloc(m->nmod, sizeof(fz_cond_t *));
+    w->prow = mmdx_calloc(m->nmod, sizeof(fz_prow_t *));
+    w->wz = mmdx_malloc((Dmax + 1) * sizeof(double));
+    w->ob = mmdx_malloc((Dmax + 1) * sizeof(double));
     w->z = mmdx_malloc((m->ncol + 1) * sizeof(double));
     w->obs = mmdx_malloc(m->ncol + 1);
     w->present = mmdx_malloc(m->nmod + 1);
@@ -78,13 +85,13 @@ static int ws_alloc(const mmdx_model_t *m, fz_ws_t *w)
     w->v = mmdx_malloc(nb * m->nmod * sizeof(double));
     w->kappa = mmdx_malloc(nb * m->nmod * sizeof(double));
     w->contrib = mmdx_malloc((m->nfeat + 1) * sizeof(double));
-    if (!w->cond || !w->z || !w->obs || !w->present || !w->work || !w->e || !w->v || !w->kappa || !w->contrib) {
+    if (!w->prow || !w->wz || !w->ob || !w->z || !w->obs || !w->present || !w->work || !w->e || !w->v || !w->kappa || !w->contrib) {
         ws_free(w);
         return MMDX_ENOMEM;
     }
     for (size_t k = 0; k < m->nmod; k++) {
-        w->cond[k] = fz_cond_alloc(m->mods[k].ncol);
-        if (!w->cond[k]) {
+        w->prow[k] = fz_prow_alloc(m->mods[k].ncol);
+        if (!w->prow[k]) {
             ws_free(w);
             return MMDX_ENOMEM;
         }
@@ -137,11 +144,19 @@ static int eval_row(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
             }
             continue;
         }
-        if (fz_cond_set(w->cond[k], md->Sigma, obs) != 0) {
+        double *ob = w->ob;
+        size_t no = 0;
+        for (size_t a = 0; a < D; a++) {
+            ob[a] = obs[a];
+            no += obs[a];
+        }
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)D, (int)D, 1.0, md->Lambda, (int)D, z, 1, 0.0, w->wz, 1);
+        int ok;
+        *d2 += fz_prow_impute(w->prow[k], md->Lambda, z, 1, ob, 1, w->wz, 1, &ok);
+        if (!ok) {
             return MMDX_ENUMERIC;
         }
-        *d2 += fz_cond_impute(w->cond[k], z);
-        *df += w->cond[k]->no;
+        *df += no;
         double *x = w->work, *wk = w->work + D + 1;
         x[0] = 1;
         memcpy(x + 1, z, D * sizeof(double));
@@ -149,11 +164,15 @@ static int eval_row(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
         for (size_t b = 0; b < nb; b++) {
             const fz_binary_t *bn = &m->bins[b0 + b];
             const fz_fit_t *ft = &bn->fits[k * nf];
+            if (ft->n_used <= 0) { /* trained on nobody: no evidence */
+                w->e[b * m->nmod + k] = 0;
+                w->v[b * m->nmod + k] = 0;
+                w->kappa[b * m->nmod + k] = 0;
+                continue;
+            }
             double var;
             double mu = fz_fit_eval(ft, x, &var, wk);
-            if (w->cond[k]->nm > 0) {
-                var += fz_cond_variance(w->cond[k], md->Sigma, ft->beta + 1, wk);
-            }
+            var += fz_prow_variance(w->prow[k], ft->beta + 1);
             double kap = 1.0 / sqrt(1.0 + 3.14159265358979323846 * var / 8.0);
             w->e[b * m->nmod + k] = kap * mu - bn->l0;
             w->v[b * m->nmod + k] = var;
@@ -260,6 +279,99 @@ static int check_target(const mmdx_model_t *m, size_t target, mmdx_error_t *err)
     return MMDX_OK;
 }
 
+/* Rows per block of the fast path: large enough for BLAS-3, small enough for the cache. */
+#define FZ_BLOCK 256
+
+typedef struct fz_batch {
+    double *X, *O, *W, *mu, *pv, *iv, *work, *E, *V;
+} fz_batch_t;
+
+static void batch_free(fz_batch_t *b)
+{
+    mmdx_free(b->X);
+    mmdx_free(b->O);
+    mmdx_free(b->W);
+    mmdx_free(b->mu);
+    mmdx_free(b->pv);
+    mmdx_free(b->iv);
+    mmdx_free(b->work);
+    mmdx_free(b->E);
+    mmdx_free(b->V);
+}
+
+static int batch_alloc(fz_batch_t *b, size_t Dmax, size_t nb, size_t nmod)
+{
+    size_t C = FZ_BLOCK, d = Dmax + 1;
+    b->X = mmdx_malloc(C * d * sizeof(double));
+    b->O = mmdx_malloc(C * d * sizeof(double));
+    b->W = mmdx_malloc(C * d * sizeof(double));
+    b->mu = mmdx_malloc(C * sizeof(double));
+    b->pv = mmdx_malloc(C * sizeof(double));
+    b->iv = mmdx_malloc(C * nb * sizeof(double));
+    b->work = mmdx_malloc((C * d + C) * sizeof(double));
+    b->E = mmdx_malloc(C * nb * (nmod ? nmod : 1) * sizeof(double));
+    b->V = mmdx_malloc(C * nb * (nmod ? nmod : 1) * sizeof(double));
+    if (!b->X || !b->O || !b->W || !b->mu || !b->pv || !b->iv || !b->work || !b->E || !b->V) {
+        batch_free(b);
+        return MMDX_ENOMEM;
+    }
+    return MMDX_OK;
+}
+
+/* Evidence of modality k for a block of nc rows starting at i0, into bt->E and bt->V. */
+static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t t, size_t k,
+                          size_t i0, size_t nc, fz_prow_t *pr, fz_batch_t *bt)
+{
+    const fz_modality_t *md = &m->mods[k];
+    size_t D = md->ncol, d = D + 1, nb = m->tgt_nbin[t], b0 = m->tgt_bin0[t], nf = (size_t)m->opt.folds + 1;
+    size_t M = m->nmod;
+    for (size_t i = 0; i < nc; i++) {
+        bt->X[i] = 1.0;
+    }
+    fz_block(m, map, k, c, i0, nc, bt->X + nc, bt->O);
+    unsigned char present[FZ_BLOCK];
+    for (size_t i = 0; i < nc; i++) {
+        int any = 0, full = 1;
+        for (size_t a = 0; a < D; a++) {
+            int o = bt->O[a * nc + i] != 0;
+            any |= o;
+            full &= o;
+        }
+        present[i] = (unsigned char)any;
+        for (size_t b = 0; b < nb; b++) {
+            bt->iv[b * FZ_BLOCK + i] = 0;
+        }
+        if (any && !full) {
+            int ok;
+            fz_prow_impute_mean(pr, md->Lambda, bt->X + nc + i, nc, bt->O + i, nc, &ok);
+            if (!ok) {
+                return MMDX_ENUMERIC;
+            }
+            for (size_t b = 0; b < nb; b++) {
+                bt->iv[b * FZ_BLOCK + i] = fz_prow_variance(pr, m->bins[b0 + b].fits[k * nf].beta + 1);
+            }
+        }
+    }
+    for (size_t b = 0; b < nb; b++) {
+        const fz_binary_t *bn = &m->bins[b0 + b];
+        const fz_fit_t *ft = &bn->fits[k * nf];
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)nc, (int)d, 1.0, bt->X, (int)nc, ft->beta, 1, 0.0, bt->mu, 1);
+        fz_logistic_linvar(nc, d, bt->X, nc, ft->L, bt->pv, bt->work);
+        for (size_t i = 0; i < nc; i++) {
+            size_t at = (i * nb + b) * M + k;
+            if (!present[i] || ft->n_used <= 0) {
+                bt->E[at] = 0;
+                bt->V[at] = 0;
+                continue;
+            }
+            double v = bt->pv[i] + bt->iv[b * FZ_BLOCK + i];
+            bt->E[at] = fz_moderate(bt->mu[i], v) - bn->l0;
+            bt->V[at] = v;
+        }
+    }
+    return MMDX_OK;
+}
+
 int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_t target, double *prob,
                              double *low, double *high, mmdx_error_t *err)
 {
@@ -267,8 +379,17 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
     if (rc != MMDX_OK) {
         return rc;
     }
+    if (!cohort || !prob) {
+        return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "no cohort or no output array");
+    }
     fz_map_t map;
     fz_ws_t w;
+    fz_batch_t bt;
+    size_t Dmax = 0;
+    for (size_t k = 0; k < m->nmod; k++) {
+        Dmax = m->mods[k].ncol > Dmax ? m->mods[k].ncol : Dmax;
+    }
+    size_t nb = m->tgt_nbin[target], M = m->nmod;
     if (fz_map_init(m, cohort, &map) != MMDX_OK) {
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
     }
@@ -276,19 +397,30 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
         fz_map_free(m, &map);
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
     }
+    if (batch_alloc(&bt, Dmax, nb, M) != MMDX_OK) {
+        ws_free(&w);
+        fz_map_free(m, &map);
+        return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+    }
     size_t K = mmdx_space_n_classes(m->space, target), n = mmdx_cohort_n_patients(cohort);
-    for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
-        double d2;
-        size_t df;
-        rc = eval_row(m, &map, cohort, i, target, &w, &d2, &df);
-        if (rc == MMDX_OK) {
-            class_probs(m, target, &w, prob + i * K, low ? low + i * K : NULL, high ? high + i * K : NULL, NULL,
+    for (size_t i0 = 0; i0 < n && rc == MMDX_OK; i0 += FZ_BLOCK) {
+        size_t nc = n - i0 < FZ_BLOCK ? n - i0 : FZ_BLOCK;
+        for (size_t k = 0; k < M && rc == MMDX_OK; k++) {
+            w.prow[k]->D = m->mods[k].ncol;
+            rc = block_modality(m, &map, cohort, target, k, i0, nc, w.prow[k], &bt);
+        }
+        for (size_t i = 0; i < nc && rc == MMDX_OK; i++) {
+            memcpy(w.e, bt.E + i * nb * M, nb * M * sizeof(double));
+            memcpy(w.v, bt.V + i * nb * M, nb * M * sizeof(double));
+            size_t r = i0 + i;
+            class_probs(m, target, &w, prob + r * K, low ? low + r * K : NULL, high ? high + r * K : NULL, NULL,
                         NULL);
         }
     }
     if (rc != MMDX_OK) {
-        mmdx_error_set(err, rc, "", "", 0, "a feature covariance is not positive definite");
+        mmdx_error_set(err, rc, "", "", 0, "a feature precision block is not positive definite");
     }
+    batch_free(&bt);
     ws_free(&w);
     fz_map_free(m, &map);
     return rc;

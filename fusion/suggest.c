@@ -113,11 +113,32 @@ static int eval_test(const mmdx_kb_t *kb, const kb_test_t *t, const mmdx_fact_t 
             if ((t->mask >> l & 1) && level_equal(f->levels[l], fact->level))
                 return TV_TRUE;
         return TV_FALSE;
+    case KB_LT:
+    case KB_LE:
+    case KB_GT:
+    case KB_GE:
+    case KB_EQ:
+        break;
+    }
+    if (fact->censor & MMDX_VAL_CENSOR_LEFT) {
+        /* the true value lies below v: settled only when v is at or below the bound */
+        if (v > t->value)
+            return TV_UNKNOWN;
+        return t->op == KB_LT || t->op == KB_LE ? TV_TRUE : TV_FALSE;
+    }
+    if (fact->censor & MMDX_VAL_CENSOR_RIGHT) {
+        /* the true value lies above v */
+        if (v < t->value)
+            return TV_UNKNOWN;
+        return t->op == KB_GT || t->op == KB_GE ? TV_TRUE : TV_FALSE;
+    }
+    switch (t->op) {
     case KB_LT: return v < t->value;
     case KB_LE: return v <= t->value;
     case KB_GT: return v > t->value;
     case KB_GE: return v >= t->value;
     case KB_EQ: return v == t->value;
+    case KB_IN: break;
     }
     return TV_UNKNOWN;
 }
@@ -203,7 +224,8 @@ static void put_evidence(text_t *t, const mmdx_kb_t *kb, const kb_rule_t *r, con
         } else if (kf->kind == MMDX_KIND_BINARY) {
             put(t, " %s", fa->value != 0 ? "positive" : "negative");
         } else {
-            put(t, " %g%s%s (", fa->value, *kf->unit ? " " : "", kf->unit);
+            const char *bound = fa->censor & MMDX_VAL_CENSOR_LEFT ? "< " : fa->censor & MMDX_VAL_CENSOR_RIGHT ? "> " : "";
+            put(t, " %s%g%s%s (", bound, fa->value, *kf->unit ? " " : "", kf->unit);
             int fc = 1;
             for (size_t k = i; k < r->n_tests; k++)
                 if (r->tests[k].feature == f) {

@@ -20,7 +20,7 @@ double fz_fit_eval(const fz_fit_t *f, const double *x, double *var, double *work
     }
     if (var) {
         memcpy(work, x, d * sizeof(double));
-        cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, f->L, (int)d, work, 1);
+        fz_trsv_lower(d, f->L, work); /* one row: no BLAS dispatch */
         double v = 0;
         for (size_t j = 0; j < d; j++) {
             v += work[j] * work[j];
@@ -31,7 +31,7 @@ double fz_fit_eval(const fz_fit_t *f, const double *x, double *var, double *work
 }
 
 /* Labels of the chunk rows, per model target (-1 unknown). */
-static int *chunk_labels(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t n)
+static int *chunk_labels(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n)
 {
     int *lab = mmdx_malloc((m->ntarget > 0 && n > 0 ? m->ntarget * n : 1) * sizeof(int));
     if (!lab) {
@@ -40,7 +40,7 @@ static int *chunk_labels(const mmdx_model_t *m, const fz_map_t *map, const mmdx_
     for (size_t t = 0; t < m->ntarget; t++) {
         int K = (int)mmdx_space_n_classes(m->space, t);
         for (size_t i = 0; i < n; i++) {
-            int v = map->target[t] >= 0 ? mmdx_cohort_label(c, i, (size_t)map->target[t]) : -1;
+            int v = map->target[t] >= 0 ? mmdx_cohort_label(c, first + i, (size_t)map->target[t]) : -1;
             lab[t * n + i] = v >= 0 && v < K ? v : -1;
         }
     }
@@ -89,46 +89,36 @@ static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
     return MMDX_OK;
 }
 
-/* Impute the missing entries of each row of X's columns 1..D in place from O. */
-static int impute_rows(const fz_modality_t *md, fz_cond_t *cond, size_t n, double *X, const double *O,
-                       double *z, unsigned char *obs, double *maha)
+/* Impute the missing entries of each row of X's columns 1..D in place from O, through
+ * the precision matrix. Rows with nothing missing are left alone. */
+static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double *X, const double *O)
 {
     size_t D = md->ncol;
     for (size_t i = 0; i < n; i++) {
-        int full = 1, any = 0;
-        for (size_t a = 0; a < D; a++) {
-            obs[a] = O[a * n + i] != 0;
-            full &= obs[a];
-            any |= obs[a];
+        int full = 1;
+        for (size_t a = 0; a < D && full; a++) {
+            full = O[a * n + i] != 0;
         }
-        if (!any || (full && !maha)) {
-            if (maha) {
-                maha[i] = 0;
-            }
+        if (full) {
             continue;
         }
-        if (fz_cond_set(cond, md->Sigma, obs) != 0) {
+        int ok;
+        fz_prow_impute_mean(pr, md->Lambda, X + n + i, n, O + i, n, &ok);
+        if (!ok) {
             return MMDX_ENUMERIC;
-        }
-        for (size_t a = 0; a < D; a++) {
-            z[a] = X[(a + 1) * n + i];
-        }
-        double d2 = fz_cond_impute(cond, z);
-        if (maha) {
-            maha[i] = d2;
-        }
-        for (size_t a = 0; a < D; a++) {
-            X[(a + 1) * n + i] = z[a];
         }
     }
     return MMDX_OK;
 }
 
+/* Rows per block of a training pass. */
+#define FZ_TRAIN_BLOCK 4096
+
 typedef struct pass_buf {
-    double *X, *O, *work, *y, *w, *wf, *z, *E;
-    unsigned char *obs, *present;
+    double *X, *O, *W, *work, *y, *w, *wf, *E;
+    unsigned char *present;
     unsigned *fold;
-    fz_cond_t *cond;
+    fz_prow_t *prow;
 } pass_buf_t;
 
 static void buf_free(pass_buf_t *b)
@@ -139,12 +129,11 @@ static void buf_free(pass_buf_t *b)
     mmdx_free(b->y);
     mmdx_free(b->w);
     mmdx_free(b->wf);
-    mmdx_free(b->z);
+    mmdx_free(b->W);
     mmdx_free(b->E);
-    mmdx_free(b->obs);
     mmdx_free(b->present);
     mmdx_free(b->fold);
-    fz_cond_free(b->cond);
+    fz_prow_free(b->prow);
 }
 
 static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin)
@@ -157,14 +146,13 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
     b->y = mmdx_malloc(n * sizeof(double));
     b->w = mmdx_malloc(n * sizeof(double));
     b->wf = mmdx_malloc(n * sizeof(double));
-    b->z = mmdx_malloc(d * 2 * sizeof(double));
+    b->W = mmdx_malloc(n * (D ? D : 1) * sizeof(double));
     b->E = mmdx_calloc(n * (nmod + 1) * (nbin ? nbin : 1), sizeof(double));
-    b->obs = mmdx_malloc(d);
     b->present = mmdx_calloc(n * (nmod ? nmod : 1), 1);
     b->fold = mmdx_malloc(n * sizeof(unsigned));
-    b->cond = fz_cond_alloc(D);
-    if (!b->X || !b->O || !b->work || !b->y || !b->w || !b->wf || !b->z || !b->E || !b->obs || !b->present ||
-        !b->fold || !b->cond) {
+    b->prow = fz_prow_alloc(D);
+    if (!b->X || !b->O || !b->work || !b->y || !b->w || !b->wf || !b->W || !b->E || !b->present || !b->fold ||
+        !b->prow) {
         buf_free(b);
         return MMDX_ENOMEM;
     }
@@ -182,7 +170,8 @@ static size_t max_modality_cols(const mmdx_model_t *m)
     return D;
 }
 
-static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t n, const int *lab)
+static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n,
+                    const int *lab)
 {
     size_t Dmax = max_modality_cols(m);
     size_t nf = (size_t)m->opt.folds + 1;
@@ -192,16 +181,16 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
     }
     int rc = MMDX_OK;
     for (size_t i = 0; i < n; i++) {
-        b.fold[i] = fz_fold(m, mmdx_cohort_id(c, i));
+        b.fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i));
     }
     for (size_t k = 0; k < m->nmod && rc == MMDX_OK; k++) {
         fz_modality_t *md = &m->mods[k];
         size_t D = md->ncol, d = D + 1;
-        b.cond->D = D; /* fz_cond is sized for Dmax; conditioning uses the first D */
+        b.prow->D = D; /* sized for Dmax; conditioning uses the first D */
         for (size_t i = 0; i < n; i++) {
             b.X[i] = 1.0;
         }
-        fz_block(m, map, k, c, 0, n, b.X + n, b.O);
+        fz_block(m, map, k, c, first, n, b.X + n, b.O);
         size_t seen = 0;
         for (size_t i = 0; i < n; i++) {
             int any = 0;
@@ -217,10 +206,11 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
             md->nseen += (double)seen;
             continue;
         }
-        b.cond->set = 0;
-        rc = impute_rows(md, b.cond, n, b.X, b.O, b.z, b.obs, NULL);
-        if (rc != MMDX_OK) {
-            break;
+        if (m->phase == FZ_PH_MODAL || m->phase == FZ_PH_FOLDS) {
+            rc = impute_rows(md, b.prow, n, b.X, b.O);
+            if (rc != MMDX_OK) {
+                break;
+            }
         }
         for (size_t bi = 0; bi < m->nbin; bi++) {
             fz_binary_t *bn = &m->bins[bi];
@@ -229,48 +219,81 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                 b.y[i] = lt[i] == (int)bn->cls;
             }
             if (m->phase == FZ_PH_MODAL) {
-                for (size_t f = 0; f < nf; f++) {
-                    fz_fit_t *ft = &bn->fits[k * nf + f];
-                    if (ft->done) {
-                        continue;
-                    }
+                fz_fit_t *ft = &bn->fits[k * nf];
+                if (!ft->done) {
                     double nn = 0;
                     for (size_t i = 0; i < n; i++) {
-                        int use = lt[i] >= 0 && b.w[i] != 0 && (f == 0 || b.fold[i] != f - 1);
-                        b.wf[i] = use;
-                        nn += use;
+                        b.wf[i] = lt[i] >= 0 && b.w[i] != 0;
+                        nn += b.wf[i];
                     }
                     fz_logistic_accumulate(n, d, b.X, n, b.y, b.wf, ft->beta, ft->g, ft->H, &ft->ll, b.work);
                     ft->n += nn;
                 }
                 continue;
             }
-            /* stacking: cross-fitted evidence of this modality for every row */
-            double *E = b.E + bi * n * (m->nmod + 1);
-            double *x = b.work, *wk = b.work + d;
-            for (size_t i = 0; i < n; i++) {
+            if (m->phase == FZ_PH_FOLDS) {
+                /* each fold's own sums at the full fit's mode: one Hessian's worth of work */
+                const fz_fit_t *full = &bn->fits[k * nf];
+                for (size_t f = 1; f < nf; f++) {
+                    fz_fit_t *ft = &bn->fits[k * nf + f];
+                    double nn = 0;
+                    size_t r = 0;
+                    for (size_t i = 0; i < n; i++) {
+                        if (lt[i] >= 0 && b.w[i] != 0 && b.fold[i] == f - 1) {
+                            nn += 1;
+                            r++;
+                        }
+                    }
+                    if (r == 0) {
+                        continue;
+                    }
+                    for (size_t i = 0; i < n; i++) {
+                        b.wf[i] = lt[i] >= 0 && b.w[i] != 0 && b.fold[i] == f - 1;
+                    }
+                    fz_logistic_accumulate(n, d, b.X, n, b.y, b.wf, full->beta, ft->g, ft->H, &ft->ll, b.work);
+                    ft->n += nn;
+                }
+                continue;
+            }
+        }
+        if (m->phase != FZ_PH_STACK) {
+            continue;
+        }
+        /* stacking: cross-fitted evidence of this modality for every row, from the fit
+         * that did not see the row's fold, with the imputation variance */
+        double *x = b.work, *wk = b.work + d;
+        for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
+            int full = 1, ok = 1;
+            for (size_t a = 0; a < D && full; a++) {
+                full = b.O[a * n + i] != 0;
+            }
+            if (b.w[i] && !full) {
+                fz_prow_impute_mean(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, &ok);
+                if (!ok) {
+                    rc = MMDX_ENUMERIC;
+                    break;
+                }
+            }
+            for (size_t j = 0; j < d; j++) {
+                x[j] = b.X[j * n + i];
+            }
+            for (size_t bi = 0; bi < m->nbin; bi++) {
+                fz_binary_t *bn = &m->bins[bi];
+                double *E = b.E + bi * n * (m->nmod + 1);
                 E[i] = 1.0;
                 if (!b.w[i]) {
                     E[(k + 1) * n + i] = 0;
                     continue;
                 }
                 const fz_fit_t *ft = &bn->fits[k * nf + 1 + b.fold[i]];
-                for (size_t j = 0; j < d; j++) {
-                    x[j] = b.X[j * n + i];
+                if (ft->n_used <= 0) {
+                    E[(k + 1) * n + i] = 0; /* a regression that saw nobody carries no evidence */
+                    continue;
                 }
                 double var;
                 double mu = fz_fit_eval(ft, x, &var, wk);
-                int full = 1;
-                for (size_t a = 0; a < D; a++) {
-                    b.obs[a] = b.O[a * n + i] != 0;
-                    full &= b.obs[a];
-                }
                 if (!full) {
-                    if (fz_cond_set(b.cond, md->Sigma, b.obs) != 0) {
-                        rc = MMDX_ENUMERIC;
-                        break;
-                    }
-                    var += fz_cond_variance(b.cond, md->Sigma, ft->beta + 1, wk);
+                    var += fz_prow_variance(b.prow, ft->beta + 1);
                 }
                 E[(k + 1) * n + i] = fz_moderate(mu, var) - bn->l0;
             }
@@ -313,18 +336,25 @@ int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_erro
     if (fz_map_init(m, chunk, &map) != MMDX_OK) {
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory mapping a cohort chunk");
     }
-    int *lab = chunk_labels(m, &map, chunk, n);
+    int *lab = chunk_labels(m, &map, chunk, 0, n);
     int rc;
     if (!lab) {
         rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory reading labels");
     } else if (m->phase == FZ_PH_MOMENTS) {
         rc = acc_moments(m, &map, chunk, n, lab, err);
     } else {
-        rc = acc_pass(m, &map, chunk, n, lab);
+        /* blocks of rows: work memory is bounded whatever the chunk size */
+        rc = MMDX_OK;
+        for (size_t first = 0; first < n && rc == MMDX_OK; first += FZ_TRAIN_BLOCK) {
+            size_t nb = n - first < FZ_TRAIN_BLOCK ? n - first : FZ_TRAIN_BLOCK;
+            int *lb = chunk_labels(m, &map, chunk, first, nb);
+            rc = lb ? acc_pass(m, &map, chunk, first, nb, lb) : MMDX_ENOMEM;
+            mmdx_free(lb);
+        }
         if (rc == MMDX_ENOMEM) {
             mmdx_error_set(err, rc, "", "", 0, "out of memory in a training pass");
         } else if (rc != MMDX_OK) {
-            mmdx_error_set(err, rc, "", "", 0, "a feature covariance is not positive definite");
+            mmdx_error_set(err, rc, "", "", 0, "a feature precision block is not positive definite");
         }
     }
     mmdx_free(lab);
@@ -425,6 +455,83 @@ static int step_moments(mmdx_model_t *m, mmdx_error_t *err)
     return MMDX_OK;
 }
 
+/*
+ * The cross-fitting fits from the folds pass: with g_q, H_q fold q's sums at the full
+ * fit's mode b, and r the full log-posterior gradient there (about 0), the fit without
+ * fold f is one Newton step from b: A_f = sum_{q != f} H_q + P, b_f = b + A_f^{-1}(r - g_f).
+ * The full fit's posterior factor is refreshed at its mode from sum_q H_q + P.
+ */
+static int step_folds(mmdx_model_t *m, mmdx_error_t *err)
+{
+    size_t nf = (size_t)m->opt.folds + 1;
+    for (size_t bi = 0; bi < m->nbin; bi++) {
+        for (size_t k = 0; k < m->nmod; k++) {
+            fz_fit_t *full = &m->bins[bi].fits[k * nf];
+            size_t d = full->d;
+            double *Hs = mmdx_calloc(d * d, sizeof(double)), *gs = mmdx_calloc(d, sizeof(double));
+            double *r = mmdx_calloc(d, sizeof(double)), *Hf = mmdx_malloc(d * d * sizeof(double));
+            if (!Hs || !gs || !r || !Hf) {
+                mmdx_free(Hs);
+                mmdx_free(gs);
+                mmdx_free(r);
+                mmdx_free(Hf);
+                return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+            }
+            double nall = 0;
+            for (size_t f = 1; f < nf; f++) {
+                const fz_fit_t *ft = &m->bins[bi].fits[k * nf + f];
+                for (size_t j = 0; j < d * d; j++) {
+                    Hs[j] += ft->H[j];
+                }
+                for (size_t j = 0; j < d; j++) {
+                    gs[j] += ft->g[j];
+                }
+                nall += ft->n;
+            }
+            for (size_t j = 0; j < d; j++) {
+                r[j] = gs[j] - full->prec0[j] * (full->beta[j] - full->m0[j]);
+            }
+            int rc = MMDX_OK;
+            double step;
+            /* the full fit's factor at its mode: a zero step from a zero gradient */
+            memcpy(Hf, full->beta, d * sizeof(double));
+            double *zero = mmdx_calloc(d, sizeof(double));
+            if (!zero || fz_logistic_newton(d, Hf, full->beta, full->prec0, zero, Hs, full->L, &step) != 0) {
+                rc = zero ? MMDX_ENUMERIC : MMDX_ENOMEM;
+            }
+            mmdx_free(zero);
+            for (size_t f = 1; f < nf && rc == MMDX_OK; f++) {
+                fz_fit_t *ft = &m->bins[bi].fits[k * nf + f];
+                for (size_t j = 0; j < d * d; j++) {
+                    Hf[j] = Hs[j] - ft->H[j];
+                }
+                double *gf = ft->g; /* becomes the right-hand side: r - g_f, solved about b */
+                for (size_t j = 0; j < d; j++) {
+                    gf[j] = r[j] - gf[j];
+                }
+                /* newton() solves (H + P) s = g - P (beta - m0); with beta = m0 := b the
+                 * prior term vanishes, so pass b as both beta and m0 */
+                memcpy(ft->beta, full->beta, d * sizeof(double));
+                if (fz_logistic_newton(d, ft->beta, full->beta, full->prec0, gf, Hf, ft->L, &step) != 0) {
+                    rc = MMDX_ENUMERIC;
+                }
+                ft->n_used = nall - ft->n;
+                ft->done = 1;
+            }
+            full->n_used = nall;
+            mmdx_free(Hs);
+            mmdx_free(gs);
+            mmdx_free(r);
+            mmdx_free(Hf);
+            if (rc != MMDX_OK) {
+                return mmdx_error_set(err, rc, "", m->mods[k].name, 0,
+                                      rc == MMDX_ENOMEM ? "out of memory" : "a cross-fitting step failed");
+            }
+        }
+    }
+    return MMDX_OK;
+}
+
 static void clear_aggregates(mmdx_model_t *m)
 {
     size_t nf = (size_t)m->opt.folds + 1;
@@ -479,22 +586,32 @@ int mmdx_model_step(mmdx_model_t *m, mmdx_error_t *err)
             double nu = m->opt.shrinkage > 0 ? m->opt.shrinkage : (double)md->ncol + 2.0;
             fz_gauss_covariance(md->ncol, md->S, md->N, nu, md->Sigma);
         }
+        if (fz_model_precisions(m) != MMDX_OK) {
+            rc = mmdx_error_set(err, MMDX_ENUMERIC, "", "", 0, "a feature covariance is not positive definite");
+            break;
+        }
         m->phase = FZ_PH_MODAL;
+        break;
+    case FZ_PH_FOLDS:
+        rc = step_folds(m, err);
+        if (rc == MMDX_OK) {
+            m->phase = FZ_PH_STACK;
+        }
         break;
     case FZ_PH_MODAL:
     case FZ_PH_STACK: {
         int all = 1;
         for (size_t bi = 0; bi < m->nbin && rc == MMDX_OK; bi++) {
             fz_binary_t *b = &m->bins[bi];
-            size_t nfit = m->phase == FZ_PH_MODAL ? m->nmod * nf : 1;
+            size_t nfit = m->phase == FZ_PH_MODAL ? m->nmod : 1;
             for (size_t k = 0; k < nfit && rc == MMDX_OK; k++) {
-                fz_fit_t *f = m->phase == FZ_PH_MODAL ? &b->fits[k] : &b->stack;
+                fz_fit_t *f = m->phase == FZ_PH_MODAL ? &b->fits[k * nf] : &b->stack;
                 rc = fz_fit_newton(f, m->opt.max_iter, m->opt.tol);
                 if (rc != MMDX_OK) {
                     char what[MMDX_ID_MAX * 2 + 64];
                     snprintf(what, sizeof(what), "%s=%s %s", mmdx_space_target_name(m->space, b->target),
                              mmdx_space_class_name(m->space, b->target, b->cls),
-                             m->phase == FZ_PH_MODAL ? m->mods[k / nf].name : "stacking");
+                             m->phase == FZ_PH_MODAL ? m->mods[k].name : "stacking");
                     mmdx_error_set(err, rc, "", what, 0,
                                    "Newton iterations of the logistic regression did not converge in %u steps",
                                    m->opt.max_iter);
@@ -503,7 +620,7 @@ int mmdx_model_step(mmdx_model_t *m, mmdx_error_t *err)
             }
         }
         if (rc == MMDX_OK && all) {
-            m->phase = m->phase == FZ_PH_MODAL ? FZ_PH_STACK : FZ_PH_DONE;
+            m->phase = m->phase == FZ_PH_MODAL ? FZ_PH_FOLDS : FZ_PH_DONE;
         }
         break;
     }

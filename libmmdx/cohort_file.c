@@ -52,10 +52,15 @@ static hid_t untimed_dcreate(hid_t loc, const char *name, hid_t type, hid_t spac
 
 /* ------------------------------------------------------------------ small HDF5 helpers */
 
-static hid_t vlen_str_type(void)
+/* Strings are fixed-length (NUL-terminated, UTF-8): variable-length strings live in
+ * HDF5's global heap, whose reader has had memory-safety bugs on damaged files (a fuzzed
+ * cohort file overflowed a heap buffer in H5HG_read of HDF5 1.10.8), so the reader never
+ * goes there. */
+static hid_t str_type(size_t size)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
-    if (t >= 0 && (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+    if (t >= 0 && (H5Tset_size(t, size ? size : 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
+                   H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
         H5Tclose(t);
         return -1;
     }
@@ -73,7 +78,7 @@ static void close_id(hid_t *id, herr_t (*fn)(hid_t))
 static hid_t make_extendible(hid_t loc, const char *name, hid_t type, int rank, size_t cols, int deflate)
 {
     hsize_t dims[2] = {0, cols}, maxdims[2] = {H5S_UNLIMITED, H5S_UNLIMITED}, chunk[2];
-    hid_t space = -1, dcpl = -1, d = -1;
+    hid_t space = -1, dcpl = -1, d = -1, kept;
     size_t cc = cols ? (cols < 4096 ? cols : 4096) : 1;
     size_t elem = H5Tget_size(type);
     size_t cr = ((size_t)1 << 20) / (elem * cc);
@@ -95,8 +100,10 @@ static hid_t make_extendible(hid_t loc, const char *name, hid_t type, int rank, 
         goto done;
     d = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
 done:
+    kept = d < 0 ? mmdx_h5err_keep() : -1;
     close_id(&space, H5Sclose);
     close_id(&dcpl, H5Pclose);
+    mmdx_h5err_restore(kept);
     return d;
 }
 
@@ -104,22 +111,40 @@ done:
 static int write_array(hid_t loc, const char *name, hid_t ftype, hid_t mtype, size_t n, const void *buf)
 {
     hsize_t dims[1] = {n};
-    hid_t space = H5Screate_simple(1, dims, NULL), d = -1;
+    hid_t space = H5Screate_simple(1, dims, NULL), d = -1, kept;
     int ok = 0;
     if (space >= 0)
         d = untimed_dcreate(loc, name, ftype, space);
     if (d >= 0)
         ok = n == 0 || H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0;
+    kept = ok ? -1 : mmdx_h5err_keep();
     close_id(&d, H5Dclose);
     close_id(&space, H5Sclose);
+    mmdx_h5err_restore(kept);
     return ok ? 0 : -1;
 }
 
+/* A 1-D dataset of @p n fixed-length strings as long as the longest. -2 out of memory. */
 static int write_strings(hid_t loc, const char *name, size_t n, const char *const *s)
 {
-    hid_t t = vlen_str_type();
-    int rc = t < 0 ? -1 : write_array(loc, name, t, t, n, s);
+    size_t size = 1;
+    char *buf;
+    hid_t t, kept;
+    int rc;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(s[i]) + 1 > size)
+            size = strlen(s[i]) + 1;
+    buf = mmdx_calloc(n ? n : 1, size);
+    if (buf == NULL)
+        return -2;
+    for (size_t i = 0; i < n; i++)
+        memcpy(buf + i * size, s[i], strlen(s[i]));
+    t = str_type(size);
+    rc = t < 0 ? -1 : write_array(loc, name, t, t, n, buf);
+    kept = rc < 0 ? mmdx_h5err_keep() : -1;
     close_id(&t, H5Tclose);
+    mmdx_h5err_restore(kept);
+    mmdx_free(buf);
     return rc;
 }
 
@@ -134,7 +159,9 @@ static hid_t select_rows(hid_t d, size_t first, size_t n, size_t cols, int rank,
     if (fs < 0)
         return -1;
     if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0) {
+        hid_t kept = mmdx_h5err_keep();
         H5Sclose(fs);
+        mmdx_h5err_restore(kept);
         return -1;
     }
     (void)rank;
@@ -144,7 +171,7 @@ static hid_t select_rows(hid_t d, size_t first, size_t n, size_t cols, int rank,
 static int write_rows(hid_t d, hid_t mtype, size_t first, size_t n, size_t cols, int rank, const void *buf)
 {
     hsize_t mdims[2] = {n, cols};
-    hid_t fs, ms;
+    hid_t fs, ms, kept;
     int ok;
     fs = select_rows(d, first, n, cols, rank, 1);
     if (fs < 0)
@@ -155,14 +182,16 @@ static int write_rows(hid_t d, hid_t mtype, size_t first, size_t n, size_t cols,
     }
     ms = H5Screate_simple(rank, mdims, NULL);
     ok = ms >= 0 && H5Dwrite(d, mtype, ms, fs, H5P_DEFAULT, buf) >= 0;
+    kept = ok ? -1 : mmdx_h5err_keep();
     close_id(&ms, H5Sclose);
     H5Sclose(fs);
+    mmdx_h5err_restore(kept);
     return ok ? 0 : -1;
 }
 
 static int write_attrs(hid_t file)
 {
-    hid_t s = H5Screate(H5S_SCALAR), t = H5Tcopy(H5T_C_S1), a = -1;
+    hid_t s = H5Screate(H5S_SCALAR), t = H5Tcopy(H5T_C_S1), a = -1, kept;
     int version = COHORT_VERSION, ok = 0;
     char creator[64];
     if (s < 0 || t < 0 || H5Tset_size(t, strlen(COHORT_FORMAT)) < 0)
@@ -183,9 +212,11 @@ static int write_attrs(hid_t file)
         goto done;
     ok = 1;
 done:
+    kept = ok ? -1 : mmdx_h5err_keep();
     close_id(&a, H5Aclose);
     close_id(&t, H5Tclose);
     close_id(&s, H5Sclose);
+    mmdx_h5err_restore(kept);
     return ok ? 0 : -1;
 }
 
@@ -251,7 +282,7 @@ static int write_space(hid_t file, const mmdx_space_t *s)
     const char **str = NULL, **units = NULL;
     int8_t *kinds = NULL, *tr = NULL;
     uint32_t *owner = NULL;
-    hid_t g = -1;
+    hid_t g = -1, kept;
     int rc = -1;
     for (size_t j = 0; j < d; j++)
         nl += mmdx_space_n_levels(s, j);
@@ -280,8 +311,10 @@ static int write_space(hid_t file, const mmdx_space_t *s)
         kinds[j] = (int8_t)mmdx_space_feature_kind(s, j);
         tr[j] = (int8_t)mmdx_space_feature_transform(s, j);
     }
-    if (write_strings(g, "feature_ids", d, str) < 0 || write_strings(g, "feature_units", d, units) < 0 ||
-        write_array(g, "feature_kinds", H5T_STD_I8LE, H5T_NATIVE_INT8, d, kinds) < 0 ||
+    if ((rc = write_strings(g, "feature_ids", d, str)) < 0 || (rc = write_strings(g, "feature_units", d, units)) < 0)
+        goto done;
+    rc = -1;
+    if (write_array(g, "feature_kinds", H5T_STD_I8LE, H5T_NATIVE_INT8, d, kinds) < 0 ||
         write_array(g, "feature_transforms", H5T_STD_I8LE, H5T_NATIVE_INT8, d, tr) < 0)
         goto done;
     nl = 0;
@@ -290,25 +323,32 @@ static int write_space(hid_t file, const mmdx_space_t *s)
             str[nl] = mmdx_space_level(s, j, k);
             owner[nl++] = (uint32_t)j;
         }
-    if (write_strings(g, "levels", nl, str) < 0 ||
-        write_array(g, "level_feature", H5T_STD_U32LE, H5T_NATIVE_UINT32, nl, owner) < 0)
+    if ((rc = write_strings(g, "levels", nl, str)) < 0)
+        goto done;
+    rc = -1;
+    if (write_array(g, "level_feature", H5T_STD_U32LE, H5T_NATIVE_UINT32, nl, owner) < 0)
         goto done;
     for (size_t t = 0; t < nt; t++)
         str[t] = mmdx_space_target_name(s, t);
-    if (write_strings(g, "target_names", nt, str) < 0)
+    if ((rc = write_strings(g, "target_names", nt, str)) < 0)
         goto done;
+    rc = -1;
     nc = 0;
     for (size_t t = 0; t < nt; t++)
         for (size_t k = 0; k < mmdx_space_n_classes(s, t); k++) {
             str[nc] = mmdx_space_class_name(s, t, k);
             owner[nc++] = (uint32_t)t;
         }
-    if (write_strings(g, "classes", nc, str) < 0 ||
-        write_array(g, "class_target", H5T_STD_U32LE, H5T_NATIVE_UINT32, nc, owner) < 0)
+    if ((rc = write_strings(g, "classes", nc, str)) < 0)
+        goto done;
+    rc = -1;
+    if (write_array(g, "class_target", H5T_STD_U32LE, H5T_NATIVE_UINT32, nc, owner) < 0)
         goto done;
     rc = 0;
 done:
+    kept = rc == -1 ? mmdx_h5err_keep() : -1;
     close_id(&g, H5Gclose);
+    mmdx_h5err_restore(kept);
     mmdx_free(str);
     mmdx_free(owner);
     mmdx_free(units);
@@ -322,7 +362,7 @@ int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_
 {
     mmdx_error_t local = {0};
     mmdx_cohort_writer_t *w;
-    hid_t fapl = -1, vlen = -1;
+    hid_t fapl = -1, strt = -1;
     int rc;
     if (err == NULL)
         err = &local;
@@ -359,17 +399,17 @@ int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_
         goto fail;
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
-        mmdx_h5_error(err, MMDX_EIO, path, NULL, "cannot set up the HDF5 file");
+        mmdx_h5err_report(err, MMDX_EIO, path, NULL, "cannot set up the HDF5 file");
         goto fail;
     }
     w->file = H5Fcreate(mmdx_outfile_temp_path(w->out), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (w->file < 0) {
-        mmdx_h5_error(err, MMDX_EIO, path, NULL, "cannot create the HDF5 file");
+        mmdx_h5err_report(err, MMDX_EIO, path, NULL, "cannot create the HDF5 file");
         goto fail;
     }
-    vlen = vlen_str_type();
-    if (write_attrs(w->file) < 0 || vlen < 0) {
-        mmdx_h5_error(err, MMDX_EIO, path, "/", "cannot write the format attributes");
+    strt = str_type(MMDX_ID_MAX);
+    if (write_attrs(w->file) < 0 || strt < 0) {
+        mmdx_h5err_report(err, MMDX_EIO, path, "/", "cannot write the format attributes");
         goto fail;
     }
     rc = write_space(w->file, w->space);
@@ -377,23 +417,23 @@ int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_
         if (rc == -2)
             mmdx_error_set(err, MMDX_ENOMEM, path, "/space", 0, "out of memory");
         else
-            mmdx_h5_error(err, MMDX_EIO, path, "/space", "cannot write the feature space");
+            mmdx_h5err_report(err, MMDX_EIO, path, "/space", "cannot write the feature space");
         goto fail;
     }
-    w->d_ids = make_extendible(w->file, "patient_ids", vlen, 1, 0, 1);
+    w->d_ids = make_extendible(w->file, "patient_ids", strt, 1, 0, 1);
     w->d_values = make_extendible(w->file, "values", H5T_IEEE_F64LE, 2, w->d, 0);
     w->d_flags = make_extendible(w->file, "flags", H5T_STD_U8LE, 2, w->d, 1);
     w->d_labels = make_extendible(w->file, "labels", H5T_STD_I32LE, 2, w->nt, 1);
     if (w->d_ids < 0 || w->d_values < 0 || w->d_flags < 0 || w->d_labels < 0) {
-        mmdx_h5_error(err, MMDX_EIO, path, NULL, "cannot create the row datasets");
+        mmdx_h5err_report(err, MMDX_EIO, path, NULL, "cannot create the row datasets");
         goto fail;
     }
-    close_id(&vlen, H5Tclose);
+    close_id(&strt, H5Tclose);
     close_id(&fapl, H5Pclose);
     *out = w;
     return MMDX_OK;
 fail:
-    close_id(&vlen, H5Tclose);
+    close_id(&strt, H5Tclose);
     close_id(&fapl, H5Pclose);
     mmdx_cohort_writer_abort(w);
     if (ctx)
@@ -434,7 +474,8 @@ int mmdx_cohort_writer_append(mmdx_cohort_writer_t *w, const mmdx_cohort_t *chun
     mmdx_error_t local = {0};
     size_t k, d, nt;
     const char **ids = NULL;
-    hid_t vlen = -1;
+    char *idbuf;
+    hid_t strt = -1;
     if (err == NULL)
         err = &local;
     if (w == NULL || chunk == NULL)
@@ -502,17 +543,27 @@ int mmdx_cohort_writer_append(mmdx_cohort_writer_t *w, const mmdx_cohort_t *chun
     for (size_t t = 0; t < nt; t++)
         for (size_t i = 0; i < k; i++)
             w->lbuf[i * nt + t] = mmdx_cohort_label(chunk, i, t);
-    vlen = vlen_str_type();
-    if (vlen < 0 || write_rows(w->d_ids, vlen, w->n, k, 0, 1, ids) < 0 ||
+    idbuf = mmdx_calloc(k, MMDX_ID_MAX);
+    if (idbuf == NULL) {
+        mmdx_free(ids);
+        mmdx_error_set(err, MMDX_ENOMEM, w->path, NULL, 0, "out of memory");
+        return writer_fail(w, err);
+    }
+    for (size_t i = 0; i < k; i++) /* ids are shorter than MMDX_ID_MAX (mmdx_cohort_set_id) */
+        memcpy(idbuf + i * MMDX_ID_MAX, ids[i], strlen(ids[i]));
+    strt = str_type(MMDX_ID_MAX);
+    if (strt < 0 || write_rows(w->d_ids, strt, w->n, k, 0, 1, idbuf) < 0 ||
         write_rows(w->d_values, H5T_NATIVE_DOUBLE, w->n, k, d, 2, w->vbuf) < 0 ||
         write_rows(w->d_flags, H5T_NATIVE_UINT8, w->n, k, d, 2, w->fbuf) < 0 ||
         write_rows(w->d_labels, H5T_NATIVE_INT32, w->n, k, nt, 2, w->lbuf) < 0) {
-        close_id(&vlen, H5Tclose);
+        close_id(&strt, H5Tclose);
         mmdx_free(ids);
-        mmdx_h5_error(err, MMDX_EIO, w->path, NULL, "cannot write rows");
+        mmdx_free(idbuf);
+        mmdx_h5err_report(err, MMDX_EIO, w->path, NULL, "cannot write rows");
         return writer_fail(w, err);
     }
-    close_id(&vlen, H5Tclose);
+    close_id(&strt, H5Tclose);
+    mmdx_free(idbuf);
     for (size_t i = 0; i < k; i++) {
         char *copy = mmdx_strdup(ids[i]);
         if (copy == NULL) {
@@ -543,7 +594,7 @@ int mmdx_cohort_writer_commit(mmdx_cohort_writer_t *w, mmdx_error_t *err)
     close_id(&w->d_flags, H5Dclose);
     close_id(&w->d_labels, H5Dclose);
     if (H5Fclose(w->file) < 0) {
-        mmdx_h5_error(err, MMDX_EIO, w->path, NULL, "cannot finish the HDF5 file");
+        mmdx_h5err_report(err, MMDX_EIO, w->path, NULL, "cannot finish the HDF5 file");
         failed = 1;
     }
     w->file = -1;
@@ -661,13 +712,13 @@ static hid_t open_checked(hid_t loc, const char *path, const char *name, int ran
     }
     d = H5Dopen2(loc, name, H5P_DEFAULT);
     if (d < 0) {
-        mmdx_h5_error(err, MMDX_EFORMAT, path, name, "cannot open the dataset");
+        mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "cannot open the dataset");
         return -1;
     }
     s = H5Dget_space(d);
     t = H5Dget_type(d);
     if (s < 0 || t < 0) {
-        mmdx_h5_error(err, MMDX_EFORMAT, path, name, "cannot read the dataset's shape");
+        mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "cannot read the dataset's shape");
     } else if (H5Sget_simple_extent_ndims(s) != rank || H5Sget_simple_extent_dims(s, hd, NULL) < 0) {
         mmdx_error_set(err, MMDX_EFORMAT, path, name, 0, "dataset %s should have %d dimension%s", name, rank,
                        rank > 1 ? "s" : "");
@@ -697,77 +748,55 @@ static hid_t open_checked(hid_t loc, const char *path, const char *name, int ran
     return d;
 }
 
-/* Read elements [first, first + n) of 1-D string dataset @p d into @p out as new strings. */
+/* Read elements [first, first + n) of 1-D string dataset @p d into @p out as new strings.
+ * Only fixed-length strings: a variable-length string type is refused before any data is
+ * read, so HDF5's global heap is never parsed (see str_type()). */
 static int read_strings(hid_t d, const char *path, const char *name, size_t first, size_t n, char **out,
                         mmdx_error_t *err)
 {
     hid_t ft = H5Dget_type(d), mt = -1, fs = -1, ms = -1;
     hsize_t start[1] = {first}, count[1] = {n};
     char *fixed = NULL;
-    char **vl = NULL;
     size_t size = 0;
     int rc = MMDX_OK, is_vlen;
     for (size_t i = 0; i < n; i++)
         out[i] = NULL;
+    if (ft < 0)
+        return mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "cannot read the string type");
     if (n == 0) {
         close_id(&ft, H5Tclose);
         return MMDX_OK;
     }
-    if (ft < 0) {
-        return mmdx_h5_error(err, MMDX_EFORMAT, path, name, "cannot read the string type");
-    }
     is_vlen = H5Tis_variable_str(ft);
+    if (is_vlen != 0) {
+        rc = mmdx_error_set(err, MMDX_EFORMAT, path, name, 0,
+                            "dataset %s holds variable-length strings; cohort files use fixed-length ones", name);
+        goto done;
+    }
+    size = H5Tget_size(ft);
     mt = H5Tcopy(H5T_C_S1);
-    if (is_vlen > 0) {
-        if (mt < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
-            rc = mmdx_h5_error(err, MMDX_EFORMAT, path, name, "unusable string type");
-            goto done;
-        }
-        vl = mmdx_calloc(n, sizeof *vl);
-        if (vl == NULL) {
-            rc = mmdx_error_set(err, MMDX_ENOMEM, path, name, 0, "out of memory");
-            goto done;
-        }
-    } else {
-        size = H5Tget_size(ft);
-        if (is_vlen < 0 || size == 0 || size > MAX_STRING || mt < 0 || H5Tset_size(mt, size + 1) < 0 ||
-            H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
-            rc = mmdx_error_set(err, MMDX_EFORMAT, path, name, 0, "dataset %s holds unusable strings", name);
-            goto done;
-        }
-        fixed = mmdx_malloc(n * (size + 1));
-        if (fixed == NULL) {
-            rc = mmdx_error_set(err, MMDX_ENOMEM, path, name, 0, "out of memory");
-            goto done;
-        }
+    if (size == 0 || size > MAX_STRING || mt < 0 || H5Tset_size(mt, size + 1) < 0 ||
+        H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
+        rc = mmdx_error_set(err, MMDX_EFORMAT, path, name, 0, "dataset %s holds unusable strings", name);
+        goto done;
+    }
+    fixed = mmdx_malloc(n * (size + 1));
+    if (fixed == NULL) {
+        rc = mmdx_error_set(err, MMDX_ENOMEM, path, name, 0, "out of memory");
+        goto done;
     }
     fs = H5Dget_space(d);
     ms = H5Screate_simple(1, count, NULL);
     if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-        H5Dread(d, mt, ms, fs, H5P_DEFAULT, vl ? (void *)vl : (void *)fixed) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EFORMAT, path, name, "cannot read strings");
-        if (vl) /* HDF5 may have filled some before failing */
-            H5Dvlen_reclaim(mt, ms, H5P_DEFAULT, vl);
-        mmdx_free(vl);
-        vl = NULL;
+        H5Dread(d, mt, ms, fs, H5P_DEFAULT, fixed) < 0) {
+        rc = mmdx_h5err_report(err, MMDX_EFORMAT, path, name, "cannot read strings");
         goto done;
     }
     for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
-        const char *s = vl ? (vl[i] ? vl[i] : "") : fixed + i * (size + 1);
-        if (vl == NULL)
-            fixed[i * (size + 1) + size] = '\0';
-        if (strlen(s) > MAX_STRING) {
-            rc = mmdx_error_set(err, MMDX_EFORMAT, path, name, (long)(first + i + 1),
-                                "element %zu of %s is too long", first + i + 1, name);
-            break;
-        }
-        out[i] = mmdx_strdup(s);
+        fixed[i * (size + 1) + size] = '\0';
+        out[i] = mmdx_strdup(fixed + i * (size + 1));
         if (out[i] == NULL)
             rc = mmdx_error_set(err, MMDX_ENOMEM, path, name, 0, "out of memory");
-    }
-    if (vl) {
-        H5Dvlen_reclaim(mt, ms, H5P_DEFAULT, vl);
-        mmdx_free(vl);
     }
 done:
     if (rc != MMDX_OK)
@@ -799,10 +828,10 @@ static int read_ints(hid_t g, const char *path, const char *name, size_t n, int 
         return err ? err->code : MMDX_EFORMAT;
     }
     ok = n == 0 || H5Dread(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0;
-    H5Dclose(d);
     if (!ok)
-        return mmdx_h5_error(err, MMDX_EFORMAT, path, full, "cannot read the dataset");
-    return MMDX_OK;
+        mmdx_h5err_report(err, MMDX_EFORMAT, path, full, "cannot read the dataset");
+    H5Dclose(d);
+    return ok ? MMDX_OK : MMDX_EFORMAT;
 }
 
 /* Open a 1-D string dataset of /space and read all of it in batches, passing each
@@ -1137,17 +1166,12 @@ static int read_attr_string(hid_t file, const char *name, char *buf, size_t cap)
     if (t < 0 || s < 0 || H5Tget_class(t) != H5T_STRING || H5Sget_simple_extent_npoints(s) != 1)
         goto done;
     mt = H5Tcopy(H5T_C_S1);
-    if (H5Tis_variable_str(t) > 0) {
-        char *v = NULL;
-        if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, &v) < 0)
-            goto done;
-        snprintf(buf, cap, "%s", v ? v : "");
-        H5free_memory(v);
-    } else {
-        if (H5Tset_size(mt, cap) < 0 || H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 || H5Aread(a, mt, buf) < 0)
-            goto done;
-        buf[cap - 1] = '\0';
-    }
+    if (H5Tis_variable_str(t) != 0) /* not read: see str_type() */
+        goto done;
+    if (H5Tset_size(mt, cap) < 0 || H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 ||
+        H5Tset_cset(mt, H5Tget_cset(t)) < 0 || H5Aread(a, mt, buf) < 0)
+        goto done;
+    buf[cap - 1] = '\0';
     ok = 1;
 done:
     close_id(&mt, H5Tclose);
@@ -1227,15 +1251,15 @@ int mmdx_cohort_reader_open(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_reade
     r->file = r->d_ids = r->d_values = r->d_flags = r->d_labels = -1;
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
-        mmdx_h5_error(err, MMDX_EIO, path, NULL, "cannot set up the HDF5 file");
+        mmdx_h5err_report(err, MMDX_EIO, path, NULL, "cannot set up the HDF5 file");
         goto fail;
     }
     r->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    close_id(&fapl, H5Pclose);
-    if (r->file < 0) {
-        mmdx_h5_error(err, MMDX_EFORMAT, path, NULL, "cannot open the HDF5 file");
+    if (r->file < 0) { /* before any other HDF5 call, which would clear the error stack */
+        mmdx_h5err_report(err, MMDX_EFORMAT, path, NULL, "cannot open the HDF5 file");
         goto fail;
     }
+    close_id(&fapl, H5Pclose);
     if (!read_attr_string(r->file, "mmdx_format", format, sizeof format) || strcmp(format, COHORT_FORMAT) != 0) {
         mmdx_error_set(err, MMDX_EFORMAT, path, "/", 0,
                        "not an mmdx cohort file (root attribute mmdx_format is not \"%s\")", COHORT_FORMAT);
@@ -1285,7 +1309,7 @@ fail:
 static int read_block(hid_t d, hid_t mtype, size_t first, size_t n, size_t cols, void *buf)
 {
     hsize_t mdims[2] = {n, cols};
-    hid_t fs, ms;
+    hid_t fs, ms, kept;
     int ok;
     if (n == 0 || cols == 0)
         return 0;
@@ -1294,8 +1318,10 @@ static int read_block(hid_t d, hid_t mtype, size_t first, size_t n, size_t cols,
         return -1;
     ms = H5Screate_simple(2, mdims, NULL);
     ok = ms >= 0 && H5Dread(d, mtype, ms, fs, H5P_DEFAULT, buf) >= 0;
+    kept = ok ? -1 : mmdx_h5err_keep();
     close_id(&ms, H5Sclose);
     H5Sclose(fs);
+    mmdx_h5err_restore(kept);
     return ok ? 0 : -1;
 }
 
@@ -1357,15 +1383,15 @@ int mmdx_cohort_reader_next(mmdx_cohort_reader_t *r, size_t max_rows, mmdx_cohor
         ids[i] = NULL;
     }
     if (read_block(r->d_values, H5T_NATIVE_DOUBLE, r->pos, k, d, r->vbuf) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EFORMAT, r->path, "/values", "cannot read values");
+        rc = mmdx_h5err_report(err, MMDX_EFORMAT, r->path, "/values", "cannot read values");
         goto fail;
     }
     if (read_block(r->d_flags, H5T_NATIVE_UINT8, r->pos, k, d, r->fbuf) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EFORMAT, r->path, "/flags", "cannot read flags");
+        rc = mmdx_h5err_report(err, MMDX_EFORMAT, r->path, "/flags", "cannot read flags");
         goto fail;
     }
     if (read_block(r->d_labels, H5T_NATIVE_INT32, r->pos, k, nt, r->lbuf) < 0) {
-        rc = mmdx_h5_error(err, MMDX_EFORMAT, r->path, "/labels", "cannot read labels");
+        rc = mmdx_h5err_report(err, MMDX_EFORMAT, r->path, "/labels", "cannot read labels");
         goto fail;
     }
     vals = mmdx_cohort_values_(c);

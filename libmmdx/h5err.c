@@ -22,7 +22,7 @@ static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
     return 0;
 }
 
-int mmdx_h5_error(mmdx_error_t *err, int code, const char *file, const char *object, const char *what)
+int mmdx_h5err_report(mmdx_error_t *err, int code, const char *file, const char *object, const char *what)
 {
     walk_t w;
     memset(&w, 0, sizeof w);
@@ -31,4 +31,15 @@ int mmdx_h5_error(mmdx_error_t *err, int code, const char *file, const char *obj
     if (w.inner[0])
         return mmdx_error_set(err, code, file, object, 0, "%s: %s (HDF5 %s)", what, w.inner, w.outer);
     return mmdx_error_set(err, code, file, object, 0, "%s", what);
+}
+
+hid_t mmdx_h5err_keep(void)
+{
+    return H5Eget_current_stack();
+}
+
+void mmdx_h5err_restore(hid_t kept)
+{
+    if (kept >= 0)
+        H5Eset_current_stack(kept); /* also closes the kept copy */
 }

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fusion_cli.h"
 #include "commands.h"
@@ -30,6 +31,28 @@ static void help(void)
            "Exit status: 0 ok; 1 some input records were rejected (the model was trained on the\n"
            "rest); 2 usage or fatal error (no model written).\n",
            cli_inputs_help, fcli_model_help);
+}
+
+/* Provenance of the model: the files it was trained on (names only). */
+static int record_inputs(mmdx_model_t *m, const cli_inputs_t *in, const char *cohort, const char *labels)
+{
+    char line[4200];
+    const struct { const char *opt; const char *const *files; size_t n; } groups[] = {
+        {"--imaging", in->imaging, in->n_imaging}, {"--labs", in->labs, in->n_labs},
+        {"--variants", in->variants, in->n_variants}, {"--input", in->detect, in->n_detect},
+        {"--cohort", &cohort, cohort ? 1 : 0}, {"--labels", &labels, labels ? 1 : 0},
+        {"--panel", &in->panel, in->panel ? 1 : 0}};
+    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+        for (size_t k = 0; k < groups[g].n; k++) {
+            snprintf(line, sizeof(line), "input: %s %s", groups[g].opt, groups[g].files[k]);
+            line[strcspn(line, "\r\n")] = '\0';
+            int rc = mmdx_model_add_provenance(m, line);
+            if (rc != MMDX_OK) {
+                return rc;
+            }
+        }
+    }
+    return MMDX_OK;
 }
 
 int cmd_train(int argc, char **argv)
@@ -122,8 +145,15 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     mmdx_error_clear(&err);
-    if (mmdx_model_alloc(ctx, d.space, &mopt, &model, &err) != MMDX_OK ||
-        mmdx_model_fit(model, d.cohort, &err) != 0) {
+    if (mmdx_model_alloc(ctx, d.space, &mopt, &model, &err) != MMDX_OK) {
+        cli_print_error("train", &err);
+        goto done;
+    }
+    if (record_inputs(model, &in, cohort, labels) != MMDX_OK) {
+        fprintf(stderr, "mmdx: out of memory\n");
+        goto done;
+    }
+    if (mmdx_model_fit(model, d.cohort, &err) != 0) {
         cli_print_error("train", &err);
         goto done;
     }

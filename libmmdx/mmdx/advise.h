@@ -54,8 +54,15 @@ MMDX_EXPORT int mmdx_advisor_run(mmdx_advisor_t *adv, const mmdx_cohort_t *cohor
                                  mmdx_advice_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
 
 /**
- * mmdx_entropy_fn backed by the model (@p user is the advisor, after mmdx_advisor_run()
- * set its row): the expected posterior entropy over the model's targets after observing
+ * Point the advisor at row @p row of @p cohort (borrowed until the next call) without
+ * running the KB, for callers that decide themselves and only want
+ * mmdx_advisor_expected_entropy() for mmdx_next_best_test(). MMDX_EINVAL when out of range.
+ */
+MMDX_EXPORT int mmdx_advisor_set_row(mmdx_advisor_t *adv, const mmdx_cohort_t *cohort, size_t row) MMDX_WARN_UNUSED;
+
+/**
+ * mmdx_entropy_fn backed by the model (@p user is the advisor, after mmdx_advisor_run() or
+ * mmdx_advisor_set_row() set its row): the expected posterior entropy over the model's targets after observing
  * @p candidate. One feature: Gauss-Hermite quadrature (10 nodes) over its predictive
  * distribution given the patient's other features of its modality. A modality: 16 joint
  * draws, each feature drawn from its predictive given the ones drawn before (chain rule),

@@ -36,6 +36,8 @@ typedef struct mmdx_fact {
     double value;       /**< value in the feature's canonical unit (categorical: level index) */
     const char *level;  /**< categorical level name ("Poor Metabolizer"), else NULL */
     const char *detail; /**< optional detail for messages, such as the diplotype, else NULL */
+    int censor;         /**< 0 exact; MMDX_VAL_CENSOR_LEFT: the true value is below @p value;
+                             MMDX_VAL_CENSOR_RIGHT: above it (a test it cannot settle is unknown) */
 } mmdx_fact_t;
 
 /**
@@ -85,6 +87,9 @@ MMDX_EXPORT mmdx_facts_t *mmdx_facts_alloc(void);
 MMDX_EXPORT void mmdx_facts_free(mmdx_facts_t *facts);
 /** Set a numeric feature (copied id). MMDX_OK, MMDX_EINVAL, MMDX_ENOMEM. */
 MMDX_EXPORT int mmdx_facts_set_value(mmdx_facts_t *facts, const char *feature_id, double value) MMDX_WARN_UNUSED;
+/** Set a censored numeric feature: @p censor is MMDX_VAL_CENSOR_LEFT ("< value") or _RIGHT ("> value"). */
+MMDX_EXPORT int mmdx_facts_set_censored(mmdx_facts_t *facts, const char *feature_id, double value,
+                                        unsigned censor) MMDX_WARN_UNUSED;
 /** Set a categorical feature's level and optional detail (all copied). */
 MMDX_EXPORT int mmdx_facts_set_level(mmdx_facts_t *facts, const char *feature_id, const char *level,
                                      const char *detail) MMDX_WARN_UNUSED;
@@ -211,6 +216,24 @@ MMDX_EXPORT const char *mmdx_advice_tsv_header(void);
  * @return MMDX_OK or MMDX_EIO when writing fails.
  */
 MMDX_EXPORT int mmdx_advice_write_tsv(const mmdx_advice_t *advice, const char *patient_id, FILE *out) MMDX_WARN_UNUSED;
+
+/**
+ * Header of the per-patient summary columns that a row-per-target table (the diagnose
+ * TSV) can append: `triage urgency suggested insufficient_evidence excluded notes
+ * next_best_tests` (tab-separated, no leading tab, no newline). Static storage.
+ */
+MMDX_EXPORT const char *mmdx_advice_columns_header(void);
+
+/**
+ * Write the summary columns of mmdx_advice_columns_header() (tab-separated, no leading
+ * tab, no newline): the triage department and urgency; the suggested and the
+ * insufficient-evidence treatment ids in rank order, `;`-separated; the excluded ones as
+ * `id (reason)`, the adjust, caution and unknown notes as their reasons, and the first
+ * @p max_tests next best tests as `candidate (gain)`, each list ` | `-separated; `-` for
+ * an empty list. Tabs and newlines inside fields are written as spaces.
+ * @return MMDX_OK or MMDX_EIO.
+ */
+MMDX_EXPORT int mmdx_advice_write_columns(const mmdx_advice_t *advice, size_t max_tests, FILE *out) MMDX_WARN_UNUSED;
 
 /**
  * The advice as one line of JSON: {"patient_id", "triage": {...}, "treatments": [{...,

@@ -66,7 +66,7 @@ typedef struct mmdx_model_options {
     double tol;           /**< convergence: largest Newton step on any coefficient (1e-9) */
     double ood_pvalue;    /**< flag out-of-distribution below this chi-square p-value (1e-4) */
     unsigned top_features;/**< top contributing features kept per prediction and class (5) */
-    mmdx_autolog_t autolog; /**< log-transform detection scope (MMDX_AUTOLOG_LABS) */
+    mmdx_autolog_t autolog; /**< log-transform detection scope (MMDX_AUTOLOG_ALL) */
     uint64_t seed;        /**< salt of the patient-id hash that assigns folds (0) */
 } mmdx_model_options_t;
 
@@ -179,6 +179,17 @@ MMDX_EXPORT size_t mmdx_model_feature_modality(const mmdx_model_t *m, size_t j);
 MMDX_EXPORT int mmdx_model_feature_is_log(const mmdx_model_t *m, size_t j);
 /** Labelled training patients of target t (0 before the first step). */
 MMDX_EXPORT size_t mmdx_model_n_train(const mmdx_model_t *m, size_t t);
+
+/**
+ * Record a line of provenance (e.g. "input: imaging retina.h5") in the model; it is
+ * saved with the model file. Copied. Must not hold patient-level data.
+ * @return MMDX_OK, MMDX_EINVAL (NULL or a line break in @p line), MMDX_ENOMEM.
+ */
+MMDX_EXPORT int mmdx_model_add_provenance(mmdx_model_t *m, const char *line) MMDX_WARN_UNUSED;
+/** Number of provenance lines. */
+MMDX_EXPORT size_t mmdx_model_n_provenance(const mmdx_model_t *m);
+/** Provenance line @p k. Borrowed; valid until the model is freed. "" when out of range. */
+MMDX_EXPORT const char *mmdx_model_provenance(const mmdx_model_t *m, size_t k);
 
 /* ------------------------------------------------------------------ files */
 

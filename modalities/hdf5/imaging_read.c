@@ -8,9 +8,8 @@
  * Memory: values are read in windows of whole chunks along the patient axis (so a
  * compressed chunk is decompressed once) and handed to the sink before the next window
  * is read; the window size does not depend on N. The only per-patient state is the
- * duplicate-id check, 16 bytes per patient. */
+ * duplicate-id check: a table of 64-bit hashes, 16 to 32 bytes per patient. */
 #define _POSIX_C_SOURCE 200809L
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -384,18 +383,16 @@ static int read_strings(src_t *s, hid_t ds, const char *dsname, hsize_t start, s
     /* Fixed-length: copy into the arena, trimmed and terminated; lengths first so one
      * reservation suffices. */
     size_t total = 0;
-    int spacepad = !vlen && H5Tget_strpad(ftype) == H5T_STR_SPACEPAD;
-    for (size_t i = 0; i < count; i++) {
-        const char *p = vlen ? ((char **)w->raw)[i] : (const char *)w->raw + i * fsize;
-        total += (p ? (vlen ? strlen(p) : bounded_len(p, fsize)) : (size_t)0) + 1;
-    }
+    int spacepad = H5Tget_strpad(ftype) == H5T_STR_SPACEPAD;
+    for (size_t i = 0; i < count; i++)
+        total += bounded_len((const char *)w->raw + i * fsize, fsize) + 1;
     if (reserve(st, (void **)&w->arena, &w->cap_arena, total) < 0) {
         rc = mmdx_modality_error(err, MMDX_ENOMEM, s->path, dsname, 0, "out of memory");
     } else {
         char *a = w->arena;
         for (size_t i = 0; i < count; i++) {
-            const char *p = vlen ? ((char **)w->raw)[i] : (const char *)w->raw + i * fsize;
-            size_t len = p ? (vlen ? strlen(p) : bounded_len(p, fsize)) : (size_t)0;
+            const char *p = (const char *)w->raw + i * fsize;
+            size_t len = bounded_len(p, fsize);
             if (spacepad)
                 while (len > 0 && p[len - 1] == ' ')
                     len--;
@@ -1039,6 +1036,7 @@ typedef struct readbuf {
     strwin_t ids;
     double *vals;      /* [window][d_sel] row-major: what the sink gets */
     double *stage;     /* staging for subsets and transposed files; allocated when first needed */
+    float *fbuf;       /* float32 values before widening; allocated when first needed */
     size_t *rows;      /* selected rows of the window (relative to its first row) */
     const char **pids; /* ids of the selected rows */
     uint64_t *hashes;  /* [window] id hashes */
@@ -1114,6 +1112,37 @@ static int widen(void *buf, size_t count)
     return any != 0;
 }
 
+/* Floats to doubles into another buffer: four at a time, so the compiler packs the
+ * conversion (cvtps2pd); with the largest |x| kept, a NaN never winning `a > m`.
+ * Returns nonzero when one of them is infinite. */
+static int widen_into(double *restrict d, const float *restrict f, size_t n)
+{
+    double m0 = 0, m1 = 0, m2 = 0, m3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        double a0 = (double)f[i], a1 = (double)f[i + 1], a2 = (double)f[i + 2], a3 = (double)f[i + 3];
+        d[i] = a0;
+        d[i + 1] = a1;
+        d[i + 2] = a2;
+        d[i + 3] = a3;
+        a0 = fabs(a0), a1 = fabs(a1), a2 = fabs(a2), a3 = fabs(a3);
+        m0 = a0 > m0 ? a0 : m0;
+        m1 = a1 > m1 ? a1 : m1;
+        m2 = a2 > m2 ? a2 : m2;
+        m3 = a3 > m3 ? a3 : m3;
+    }
+    for (; i < n; i++) {
+        double a = (double)f[i];
+        d[i] = a;
+        a = fabs(a);
+        m0 = a > m0 ? a : m0;
+    }
+    m0 = m1 > m0 ? m1 : m0;
+    m0 = m2 > m0 ? m2 : m0;
+    m0 = m3 > m0 ? m3 : m0;
+    return isinf(m0);
+}
+
 /* Read the selected rows (rb->rows[0..nsel)) of the window starting at @p row0 (with
  * @p cnt rows) and the selected columns into rb->vals, row-major [nsel][d_sel].
  * *maybe_inf is cleared when the values are known to be finite or NaN. */
@@ -1124,9 +1153,14 @@ static int read_values(src_t *s, readbuf_t *rb, size_t row0, size_t cnt, size_t 
     int rc, inf = 0;
     *maybe_inf = 1;
     if (nsel == cnt && rb->n_cruns == 1 && !s->transposed) {
-        /* every row, one column run: straight into the delivered buffer */
-        if ((rc = read_block(s, row0, cnt, (size_t)rb->cstart[0], D, rb->vals, err)) == MMDX_OK && s->read_float)
-            *maybe_inf = widen(rb->vals, cnt * D);
+        /* every row, one column run: straight into the delivered buffer (floats through
+         * a buffer of their own, converted forwards) */
+        if (!s->read_float)
+            return read_block(s, row0, cnt, (size_t)rb->cstart[0], D, rb->vals, err);
+        if (!rb->fbuf && !(rb->fbuf = xmalloc(s->st, s->window * (D ? D : 1) * sizeof(float))))
+            return mmdx_modality_error(err, MMDX_ENOMEM, s->path, NULL, 0, "out of memory");
+        if ((rc = read_block(s, row0, cnt, (size_t)rb->cstart[0], D, rb->fbuf, err)) == MMDX_OK)
+            *maybe_inf = widen_into(rb->vals, rb->fbuf, cnt * D);
         return rc;
     }
     if (!rb->stage && !(rb->stage = xmalloc(s->st, s->window * (D ? D : 1) * sizeof(double))))
@@ -1364,26 +1398,24 @@ static int h5_read(void *p, const mmdx_sink_t *sink, mmdx_error_t *err)
             char why[512];
             snprintf(why, sizeof why, "infinite value in %s for feature %s (row %zu, column %zu); left missing",
                      DS_FEATURES, fids[j], row0 + rb.rows[i] + 1, s->cols[j] + 1);
+            /* a sink that stops the read keeps its own reason: err is left to it */
             if ((rc = sink->reject(sink->data, rb.pids[i], s->path, (long)(row0 + rb.rows[i] + 1), MMDX_ERANGE,
-                                   why)) != MMDX_OK) {
-                mmdx_modality_error(err, rc, s->path, NULL, 0, "reading stopped by the host (%s)",
-                                    rc == MMDX_ENOMEM ? "out of memory" : "its sink returned an error");
+                                   why)) != MMDX_OK)
                 break;
-            }
             rb.vals[k] = NAN;
             k += 1 + find_inf(rb.vals + k + 1, nsel * D - k - 1);
         }
         if (rc != MMDX_OK)
             break;
-        if ((rc = deliver(s, sink, &rb, fids, any_unit ? funits : NULL, nsel)) != MMDX_OK)
-            mmdx_modality_error(err, rc, s->path, NULL, 0, "reading stopped by the host (%s)",
-                                rc == MMDX_ENOMEM ? "out of memory" : "its sink returned an error");
+        /* a sink that stops the read keeps its own reason: err is left to it */
+        rc = deliver(s, sink, &rb, fids, any_unit ? funits : NULL, nsel);
     }
 done:
     strwin_free(st, &rb.ids);
     xfree(st, rb.seen.slot);
     xfree(st, rb.vals);
     xfree(st, rb.stage);
+    xfree(st, rb.fbuf);
     xfree(st, rb.rows);
     xfree(st, rb.pids);
     xfree(st, rb.hashes);

@@ -169,21 +169,33 @@ static int write_string_attr(hid_t obj, const char *name, const char *value)
     return ok ? 0 : -1;
 }
 
-/* Write a 1-D string dataset of @p n entries taken from @p get. */
+/* Write a 1-D string dataset of @p n entries taken from @p get, as fixed-length UTF-8
+ * strings (null-padded to the longest entry): HDF5 reads these with one copy, about
+ * twice as fast as variable-length strings, which go through the global heap one by one. */
 static int write_strings(hid_t file, const char *name, size_t n, const char *(*get)(const void *, size_t),
                          const void *data)
 {
     hsize_t dim = n;
-    hid_t t = string_type(), sp = H5Screate_simple(1, &dim, NULL), ds = -1;
-    const char **v = mmdx_malloc((n ? n : 1) * sizeof *v);
-    int ok = v && t >= 0 && sp >= 0 &&
+    size_t width = 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *x = get(data, i);
+        size_t len = x ? strlen(x) : 0;
+        width = len > width ? len : width;
+    }
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate_simple(1, &dim, NULL), ds = -1;
+    char *buf = mmdx_calloc(n ? n : 1, width);
+    int ok = buf && t >= 0 && sp >= 0 && H5Tset_size(t, width) >= 0 && H5Tset_strpad(t, H5T_STR_NULLPAD) >= 0 &&
+             H5Tset_cset(t, H5T_CSET_UTF8) >= 0 &&
              (ds = untimed_dcreate(file, name, t, sp)) >= 0;
     if (ok && n > 0) {
-        for (size_t i = 0; i < n; i++)
-            v[i] = get(data, i) ? get(data, i) : "";
-        ok = H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *x = get(data, i);
+            if (x)
+                memcpy(buf + i * width, x, strlen(x));
+        }
+        ok = H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0;
     }
-    mmdx_free(v);
+    mmdx_free(buf);
     if (ds >= 0)
         H5Dclose(ds);
     if (sp >= 0)

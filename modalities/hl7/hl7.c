@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <libxml/globals.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlversion.h>
 
@@ -398,7 +399,7 @@ static void make_prov(hl7_src_t *s, long line, char *out, size_t size)
 
 /* Conversion of (code, unit) through the per-source cache. */
 static int resolve_unit(hl7_src_t *s, const char *loinc, const char *unit, const char **canon, double *f, double *o,
-                        char *why, size_t why_size)
+                        double *lo, double *hi, char *why, size_t why_size)
 {
     size_t cl = strlen(loinc), ul = strlen(unit);
     struct hl7_conv_cache *c = NULL;
@@ -413,16 +414,22 @@ static int resolve_unit(hl7_src_t *s, const char *loinc, const char *unit, const
             *canon = c->canon;
             *f = c->factor;
             *o = c->offset;
+            *lo = c->min;
+            *hi = c->max;
             return c->rc;
         }
     }
     int rc = mmdx_hl7_units_resolve(s->st->units, loinc, unit, canon, f, o, why, why_size);
+    if (!mmdx_hl7_units_range(s->st->units, loinc, lo, hi))
+        *lo = *hi = NAN;
     if (c && rc != MMDX_EUNIT) { /* failures keep their reason text: not cached */
         memcpy(c->code, loinc, cl + 1);
         memcpy(c->unit, unit, ul + 1);
         c->canon = *canon;
         c->factor = *f;
         c->offset = *o;
+        c->min = *lo;
+        c->max = *hi;
         c->rc = rc;
     }
     return rc;
@@ -510,9 +517,10 @@ int mmdx_hl7_emit(hl7_src_t *s, hl7_item_t *it)
     make_prov(s, line, prov, sizeof prov);
     mmdx_obs_t o = {pid, feature, MMDX_OBS_CONTINUOUS, NAN, NULL, NULL, MMDX_CENSOR_NONE, it->time, prov};
     const char *canon = NULL;
-    double v, factor = 1.0, offset = 0.0;
+    double v, factor = 1.0, offset = 0.0, lo = NAN, hi = NAN;
     char why[256];
-    int urc = loinc ? resolve_unit(s, loinc, it->unit, &canon, &factor, &offset, why, sizeof why) : MMDX_ENOTFOUND;
+    int urc = loinc ? resolve_unit(s, loinc, it->unit, &canon, &factor, &offset, &lo, &hi, why, sizeof why)
+                    : MMDX_ENOTFOUND;
     int censor = MMDX_CENSOR_NONE, numeric = 0;
 
     if (it->absent) {
@@ -560,6 +568,10 @@ int mmdx_hl7_emit(hl7_src_t *s, hl7_item_t *it)
         return mmdx_hl7_reject(s, pid, line, MMDX_EUNIT, "%s", why);
     if (rc == MMDX_OK)
         v = v * factor + offset;
+    if (rc == MMDX_OK && !(isnan(lo) || (v >= lo && v <= hi)))
+        return mmdx_hl7_reject(s, pid, line, MMDX_ERANGE,
+                               "implausible value %g %s for %s (plausible %g to %g %s; wrong unit '%s'?)", v, canon,
+                               feature, lo, hi, canon, *it->unit ? it->unit : "(none)");
     o.value = v;
     o.censor = censor;
     o.unit = rc == MMDX_OK ? canon : (*unit ? unit : NULL); /* codes outside the table keep their unit */
@@ -733,8 +745,11 @@ static int root_name(const char *head, size_t n, char *name, size_t size, int *s
             continue;
         }
         size_t k = 0;
-        for (i++; i < n && k + 1 < size && !strchr(" \t\r\n/>", head[i]); i++)
+        for (i++; i < n && !strchr(" \t\r\n/>", head[i]); i++) {
+            if (k + 1 >= size)
+                return -1; /* a name this long: no truncation check rather than a wrong one */
             name[k++] = head[i];
+        }
         name[k] = '\0';
         /* does the start tag end with "/>"? */
         char q = 0;
@@ -807,6 +822,11 @@ static int tail_ok(hl7_src_t *s, const char *root, int self_closing)
 
 /* ================================================================== the modality */
 
+static long hl7_line_safe(hl7_src_t *s)
+{
+    return s->r ? (long)xmlTextReaderGetParserLineNumber(s->r) : 0;
+}
+
 static int set_path(char *out, size_t size, const char *dir, const char *file)
 {
     int n = snprintf(out, size, "%s/%s", dir, file);
@@ -824,7 +844,7 @@ static int hl7_init(const mmdx_host_t *host, void **state_out, mmdx_error_t *err
         dir = MMDX_DATA_DIR;
     hl7_state_t *st = host->malloc(sizeof *st);
     if (!st)
-        return MMDX_ENOMEM;
+        return mmdx_modality_error(err, MMDX_ENOMEM, dir, "hl7", 0, "out of memory");
     memset(st, 0, sizeof *st);
     st->host = host;
     char path[4096];
@@ -842,6 +862,8 @@ static int hl7_init(const mmdx_host_t *host, void **state_out, mmdx_error_t *err
         mmdx_hl7_units_free(st->units);
         mmdx_terms_free(st->terms);
         host->free(st);
+        if (rc == MMDX_ENOMEM)
+            mmdx_modality_error(err, rc, path, "hl7", 0, "out of memory loading the data tables");
         return rc;
     }
     *state_out = st;
@@ -929,7 +951,7 @@ static int hl7_open(void *state, const char *path, const char *const *options, v
         return mmdx_modality_error(err, MMDX_EINVAL, path, "hl7", 0, "NULL argument");
     hl7_src_t *s = st->host->malloc(sizeof *s);
     if (!s)
-        return MMDX_ENOMEM;
+        return mmdx_modality_error(err, MMDX_ENOMEM, path, "hl7", 0, "out of memory");
     memset(s, 0, sizeof *s);
     s->st = st;
     s->host = st->host;
@@ -983,6 +1005,8 @@ static int hl7_open(void *state, const char *path, const char *const *options, v
     return MMDX_OK;
 fail:
     src_free(s);
+    if (rc == MMDX_ENOMEM)
+        mmdx_modality_error(err, rc, path, "hl7", 0, "out of memory");
     return rc;
 }
 
@@ -1029,7 +1053,37 @@ static int detect(hl7_src_t *s, const xmlChar *name, const xmlChar *ns, mmdx_err
     return MMDX_OK;
 }
 
+#if LIBXML_VERSION < 21200
+/* libxml2 before 2.12 reports input-encoding and I/O errors through the thread's generic
+ * handlers, not the parser's: route them to this source while it parses (restored after). */
+static void on_generic_error(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg; /* the structured handler below gets the same error with its details */
+}
+#endif
+
+static int parse_guarded(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint);
+
 static int parse(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
+{
+#if LIBXML_VERSION < 21200
+    xmlStructuredErrorFunc old_s = xmlStructuredError;
+    void *old_sc = xmlStructuredErrorContext;
+    xmlGenericErrorFunc old_g = xmlGenericError;
+    void *old_gc = xmlGenericErrorContext;
+    xmlSetStructuredErrorFunc(s, on_xml_error);
+    xmlSetGenericErrorFunc(s, on_generic_error);
+#endif
+    int rc = parse_guarded(s, err, truncated_hint);
+#if LIBXML_VERSION < 21200
+    xmlSetStructuredErrorFunc(old_sc, old_s);
+    xmlSetGenericErrorFunc(old_gc, old_g);
+#endif
+    return rc;
+}
+
+static int parse_guarded(hl7_src_t *s, mmdx_error_t *err, int *truncated_hint)
 {
     int rc = MMDX_OK;
     const hl7_parser_t *P = NULL;
@@ -1142,7 +1196,20 @@ static void log_counts(hl7_src_t *s)
     s->host->log(s->host->host_data, 2, msg);
 }
 
+static int read_all(void *src, const mmdx_sink_t *sink, mmdx_error_t *err);
+
 static int hl7_read(void *src, const mmdx_sink_t *sink, mmdx_error_t *err)
+{
+    int rc = read_all(src, sink, err);
+    hl7_src_t *s = src;
+    if (rc == MMDX_ENOMEM && s)
+        mmdx_modality_error(err, rc, s->path, "hl7", hl7_line_safe(s), "out of memory");
+    else if (rc < 0 && s && s->stop == rc)
+        mmdx_modality_error(err, rc, s->path, "hl7", hl7_line_safe(s), "reading stopped by the caller's sink");
+    return rc;
+}
+
+static int read_all(void *src, const mmdx_sink_t *sink, mmdx_error_t *err)
 {
     hl7_src_t *s = src;
     if (!s || !sink)

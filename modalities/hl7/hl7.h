@@ -41,6 +41,8 @@ HL7_HIDDEN const char *mmdx_hl7_units_canonical(const hl7_units_t *u, const char
 HL7_HIDDEN int mmdx_hl7_units_convert(const hl7_units_t *u, const char *loinc, const char *unit, double *value,
                                  const char **canon, char *why, size_t why_size);
 HL7_HIDDEN size_t mmdx_hl7_units_count(const hl7_units_t *u);
+/* Plausible range of a code's values in its canonical unit: 1 and *min, *max set, or 0. */
+HL7_HIDDEN int mmdx_hl7_units_range(const hl7_units_t *u, const char *loinc, double *min, double *max);
 /* As mmdx_hl7_units_convert() but returns the conversion (canonical = value * factor + offset)
  * instead of applying it. */
 HL7_HIDDEN int mmdx_hl7_units_resolve(const hl7_units_t *u, const char *loinc, const char *unit, const char **canon,
@@ -153,7 +155,7 @@ typedef struct hl7_src {
     struct hl7_conv_cache {
         char code[16], unit[32];
         const char *canon;
-        double factor, offset;
+        double factor, offset, min, max; /* min/max: plausible range, NaN when none */
         int rc;
     } conv_cache[128];
 } hl7_src_t;

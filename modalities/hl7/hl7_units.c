@@ -23,11 +23,11 @@ typedef struct unit_row {
 struct hl7_units {
     const mmdx_host_t *host;
     char *buf;
-    unit_row_t *rows[4]; /* canon, conv, scale, alias */
-    size_t n[4], cap[4];
+    unit_row_t *rows[5]; /* canon, conv, scale, alias, range */
+    size_t n[5], cap[5];
 };
 
-enum { K_CANON, K_CONV, K_SCALE, K_ALIAS };
+enum { K_CANON, K_CONV, K_SCALE, K_ALIAS, K_RANGE, K_KINDS };
 
 static int ascii_casecmp(const char *a, const char *b)
 {
@@ -77,7 +77,7 @@ void mmdx_hl7_units_free(hl7_units_t *u)
 {
     if (!u)
         return;
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < K_KINDS; k++)
         u->host->free(u->rows[k]);
     u->host->free(u->buf);
     u->host->free(u);
@@ -162,6 +162,7 @@ int mmdx_hl7_units_load(const mmdx_host_t *host, const char *path, hl7_units_t *
                    : strcmp(fld[0], "conv") == 0  ? K_CONV
                    : strcmp(fld[0], "scale") == 0 ? K_SCALE
                    : strcmp(fld[0], "alias") == 0 ? K_ALIAS
+                   : strcmp(fld[0], "range") == 0 ? K_RANGE
                                                   : -1;
         if (kind < 0 || nf != 6 || !*fld[1] || !*fld[2]) {
             rc = mmdx_modality_error(err, MMDX_EFORMAT, path, fld[0], lineno,
@@ -171,10 +172,15 @@ int mmdx_hl7_units_load(const mmdx_host_t *host, const char *path, hl7_units_t *
         }
         unit_row_t row = {fld[1], fld[2], 1.0, 0.0};
         if (kind != K_ALIAS && (parse_double(fld[3], &row.factor) || parse_double(fld[4], &row.offset) ||
-                                row.factor == 0.0)) {
+                                (row.factor == 0.0 && kind != K_RANGE))) {
             rc = mmdx_modality_error(err, MMDX_EFORMAT, path, fld[1], lineno,
                                      "factor '%s' or offset '%s' is not a finite number (factor must not be 0)", fld[3],
                                      fld[4]);
+            goto fail;
+        }
+        if (kind == K_RANGE && !(row.factor < row.offset)) {
+            rc = mmdx_modality_error(err, MMDX_EFORMAT, path, fld[1], lineno,
+                                     "a range line needs minimum < maximum (got %s, %s)", fld[3], fld[4]);
             goto fail;
         }
         if (u->n[kind] == u->cap[kind]) {
@@ -189,16 +195,26 @@ int mmdx_hl7_units_load(const mmdx_host_t *host, const char *path, hl7_units_t *
         }
         u->rows[kind][u->n[kind]++] = row;
     }
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < K_KINDS; k++) {
         if (u->n[k])
             qsort(u->rows[k], u->n[k], sizeof(unit_row_t), row_cmp);
         for (size_t i = 1; i < u->n[k]; i++) {
             const unit_row_t *a = &u->rows[k][i - 1], *b = &u->rows[k][i];
-            if (strcmp(a->key, b->key) == 0 && (k == K_CANON || k == K_ALIAS || strcmp(a->unit, b->unit) == 0)) {
+            if (strcmp(a->key, b->key) == 0 && (k == K_CANON || k == K_ALIAS || k == K_RANGE || strcmp(a->unit, b->unit) == 0)) {
                 rc = mmdx_modality_error(err, MMDX_EDUP, path, b->key, 0, "'%s' is listed twice in the unit table",
                                          b->key);
                 goto fail;
             }
+        }
+    }
+    /* a range is in the canonical unit of its code */
+    for (size_t i = 0; i < u->n[K_RANGE]; i++) {
+        const char *c = mmdx_hl7_units_canonical(u, u->rows[K_RANGE][i].key);
+        if (!c || strcmp(c, u->rows[K_RANGE][i].unit) != 0) {
+            rc = mmdx_modality_error(err, MMDX_EFORMAT, path, u->rows[K_RANGE][i].key, 0,
+                                     "range for %s must be given in its canonical unit (%s)", u->rows[K_RANGE][i].key,
+                                     c ? c : "none: no canon line");
+            goto fail;
         }
     }
     /* every conversion must target a code that has a canonical unit */
@@ -215,6 +231,17 @@ int mmdx_hl7_units_load(const mmdx_host_t *host, const char *path, hl7_units_t *
 fail:
     mmdx_hl7_units_free(u);
     return rc;
+}
+
+int mmdx_hl7_units_range(const hl7_units_t *u, const char *loinc, double *min, double *max)
+{
+    size_t c;
+    const unit_row_t *r = u ? range(u, K_RANGE, loinc, &c) : NULL;
+    if (!r)
+        return 0;
+    *min = r->factor;
+    *max = r->offset;
+    return 1;
 }
 
 size_t mmdx_hl7_units_count(const hl7_units_t *u)

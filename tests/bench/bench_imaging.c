@@ -5,7 +5,8 @@
  *   bench_imaging [--dir DIR] [--sizes N,N,...] [--d D] [--reps R] [--python PY] [--keep]
  *
  * Files are N x D, float32 and float64, chunked (about 1 MiB chunks) and contiguous,
- * written with the HDF5 API into DIR (default tests/bench/out). Every measurement runs
+ * with variable-length patient ids (h5py's default for str) and fixed-length ones (what
+ * mmdx_imaging_write() stores), written with the HDF5 API into DIR (default tests/bench/out). Every measurement runs
  * in a fresh child process so its peak RSS (ru_maxrss) is its own; each is repeated R
  * times (default 3) and the best time is reported. The page cache is warm for both
  * readers (each file is read once before timing). Prints figures; never fails on time. */
@@ -35,19 +36,23 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int write_file(const char *path, size_t n, size_t d, int f32, int chunked)
+static int write_file(const char *path, size_t n, size_t d, int f32, int chunked, int fixed_ids)
 {
     hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0)
         return -1;
-    hid_t str = H5Tcopy(H5T_C_S1);
+    hid_t str = H5Tcopy(H5T_C_S1), fstr = H5Tcopy(H5T_C_S1);
     H5Tset_size(str, H5T_VARIABLE);
     H5Tset_cset(str, H5T_CSET_UTF8);
+    H5Tset_size(fstr, 10); /* "P%09zu": what mmdx_imaging_write() stores */
+    H5Tset_strpad(fstr, H5T_STR_NULLPAD);
+    H5Tset_cset(fstr, H5T_CSET_UTF8);
+    hid_t idtype = fixed_ids ? fstr : str;
     size_t elt = f32 ? 4 : 8, crow = (1u << 20) / (elt * d);
     size_t w = crow * 16; /* write window: whole chunks */
     if (w > n)
         w = n;
-    char **ids = malloc(w * sizeof *ids), *arena = malloc(w * 16);
+    char **ids = malloc(w * sizeof *ids), *arena = malloc(w * 16), *fixed = malloc(w * 10);
     double *buf = malloc(w * d * sizeof *buf);
     char (*names)[32] = malloc(d * sizeof *names);
     const char **np = malloc(d * sizeof *np);
@@ -56,10 +61,10 @@ static int write_file(const char *path, size_t n, size_t d, int f32, int chunked
     hid_t sp = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (chunked)
         H5Pset_chunk(dcpl, 2, cd);
-    hid_t ds_ids = H5Dcreate2(file, "patient_ids", str, sp_ids, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t ds_ids = H5Dcreate2(file, "patient_ids", idtype, sp_ids, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     hid_t ds = H5Dcreate2(file, "features", f32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     hid_t ds_names = H5Dcreate2(file, "feature_names", str, sp_names, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = (ds_ids < 0 || ds < 0 || ds_names < 0 || !ids || !arena || !buf || !names || !np) ? -1 : 0;
+    int rc = (ds_ids < 0 || ds < 0 || ds_names < 0 || !ids || !arena || !fixed || !buf || !names || !np) ? -1 : 0;
     for (size_t j = 0; j < d && rc == 0; j++) {
         snprintf(names[j], sizeof names[j], "f%03zu", j);
         np[j] = names[j];
@@ -72,6 +77,7 @@ static int write_file(const char *path, size_t n, size_t d, int f32, int chunked
         for (size_t i = 0; i < k; i++) {
             ids[i] = arena + i * 16;
             snprintf(ids[i], 16, "P%09zu", r0 + i);
+            memcpy(fixed + i * 10, ids[i], 10);
             for (size_t j = 0; j < d; j++) {
                 x ^= x << 13, x ^= x >> 7, x ^= x << 17;
                 buf[i * d + j] = (double)(x >> 11) * 0x1.0p-53 * 100.0 - 50.0;
@@ -81,7 +87,7 @@ static int write_file(const char *path, size_t n, size_t d, int f32, int chunked
         hid_t f1 = H5Dget_space(ds_ids), m1 = H5Screate_simple(1, &c1, NULL);
         hid_t f2 = H5Dget_space(ds), mm = H5Screate_simple(1, &m2, NULL);
         if (H5Sselect_hyperslab(f1, H5S_SELECT_SET, &s1, NULL, &c1, NULL) < 0 ||
-            H5Dwrite(ds_ids, str, m1, f1, H5P_DEFAULT, ids) < 0 ||
+            H5Dwrite(ds_ids, idtype, m1, f1, H5P_DEFAULT, fixed_ids ? (void *)fixed : (void *)ids) < 0 ||
             H5Sselect_hyperslab(f2, H5S_SELECT_SET, s2, NULL, c2, NULL) < 0 ||
             H5Dwrite(ds, H5T_NATIVE_DOUBLE, mm, f2, H5P_DEFAULT, buf) < 0)
             rc = -1;
@@ -103,10 +109,12 @@ static int write_file(const char *path, size_t n, size_t d, int f32, int chunked
     H5Sclose(sp_ids);
     H5Sclose(sp_names);
     H5Tclose(str);
+    H5Tclose(fstr);
     if (H5Fclose(file) < 0)
         rc = -1;
     free(ids);
     free(arena);
+    free(fixed);
     free(buf);
     free(names);
     free(np);
@@ -265,16 +273,17 @@ int main(int argc, char **argv)
         printf("# h5py comparison skipped: %s or %s not found\n", py, script);
     printf("# imaging read benchmark: D=%zu, best of %d, warm page cache, peak RSS per fresh process\n", d, reps);
     printf("# wall and CPU (user+system) seconds; the machine may be shared, CPU time is the steadier figure\n");
-    printf("%-8s %-4s %-8s %-10s %8s %8s %8s %8s %7s %8s %8s %6s %6s %6s\n", "N", "type", "storage", "read", "rows",
-           "wall_s", "cpu_s", "MB/s", "RSS_MiB", "h5py_w", "h5py_cpu", "h5_RSS", "ratio", "r_cpu");
+    printf("%-8s %-4s %-8s %-5s %-10s %8s %8s %8s %8s %7s %8s %8s %6s %6s %6s\n", "N", "type", "storage", "ids",
+           "read", "rows", "wall_s", "cpu_s", "MB/s", "RSS_MiB", "h5py_w", "h5py_cpu", "h5_RSS", "ratio", "r_cpu");
     for (size_t si = 0; si < nsizes; si++) {
         size_t n = sizes[si];
         for (int f32 = 1; f32 >= 0; f32--)
-            for (int chunked = 1; chunked >= 0; chunked--) {
+            for (int chunked = 1; chunked >= 0; chunked--)
+            for (int fx = 0; fx <= 1; fx++) {
                 char path[1024], plist[1100];
-                snprintf(path, sizeof path, "%s/imaging_%zu_%zu_%s_%s.h5", dir, n, d, f32 ? "f32" : "f64",
-                         chunked ? "chunked" : "contig");
-                if (write_file(path, n, d, f32, chunked) != 0) {
+                snprintf(path, sizeof path, "%s/imaging_%zu_%zu_%s_%s_%s.h5", dir, n, d, f32 ? "f32" : "f64",
+                         chunked ? "chunked" : "contig", fx ? "fixedids" : "vlenids");
+                if (write_file(path, n, d, f32, chunked, fx) != 0) {
                     fprintf(stderr, "bench_imaging: cannot write %s\n", path);
                     return 1;
                 }
@@ -291,8 +300,9 @@ int main(int argc, char **argv)
                     }
                 if (have_py && h5py_measure(py, script, path, reps, &hs, &hc, &hrss) != 0)
                     hs = hc = NAN;
-                printf("%-8zu %-4s %-8s %-10s %8zu %8.3f %8.3f %8.0f %7.1f %8.3f %8.3f %6.0f %6.2f %6.2f\n", n,
-                       f32 ? "f32" : "f64", chunked ? "chunked" : "contig", "full", rows, best, bcpu, mb / best,
+                printf("%-8zu %-4s %-8s %-5s %-10s %8zu %8.3f %8.3f %8.0f %7.1f %8.3f %8.3f %6.0f %6.2f %6.2f\n", n,
+                       f32 ? "f32" : "f64", chunked ? "chunked" : "contig", fx ? "fixed" : "vlen", "full", rows,
+                       best, bcpu, mb / best,
                        rss / 1024.0, hs, hc, hrss / 1024.0, best / hs, bcpu / hc);
                 static const size_t fractions[] = {100, 10}; /* 1% and 10% of the patients */
                 for (size_t fi = 0; fi < 2; fi++) {
@@ -310,8 +320,9 @@ int main(int argc, char **argv)
                         }
                     char label[32];
                     snprintf(label, sizeof label, "subset%zu%%", 100 / fractions[fi]);
-                    printf("%-8zu %-4s %-8s %-10s %8zu %8.3f %8.3f %8s %7.1f\n", n, f32 ? "f32" : "f64",
-                           chunked ? "chunked" : "contig", label, rows, best, bcpu, "-", rss / 1024.0);
+                    printf("%-8zu %-4s %-8s %-5s %-10s %8zu %8.3f %8.3f %8s %7.1f\n", n, f32 ? "f32" : "f64",
+                           chunked ? "chunked" : "contig", fx ? "fixed" : "vlen", label, rows, best, bcpu, "-",
+                           rss / 1024.0);
                     if (!keep)
                         unlink(plist);
                 }

@@ -82,5 +82,27 @@ printf 'patient_id\tdx\nSYN00001\t1\nSYN00002\t1\n' >"$tmp/one.tsv"
 expect 2 "a target with one class" "$mmdx" train --cohort "$tmp/train.h5" --labels "$tmp/one.tsv" -o "$tmp/x.h5"
 has "$tmp/err" "only one class" "one-class target"
 
+# the demo cohort through the adapters (imaging HDF5, FHIR labs, VCF), when built
+demo=$b/data/demo/generated
+s=${MMDX_SRCDIR:-.}
+if [ -f "$demo/train/labels.tsv" ] && inputs=$(sh "$s/examples/mmdx/demo-inputs.sh" "$mmdx" "$demo/train" 2>/dev/null) \
+   && tinputs=$(sh "$s/examples/mmdx/demo-inputs.sh" "$mmdx" "$demo/test" 2>/dev/null); then
+  # shellcheck disable=SC2086
+  run "$mmdx" train $inputs --labels "$demo/train/labels.tsv" -o "$tmp/demo.h5"
+  [ "$rc" -le 1 ] && ok || { fail "demo train: exit $rc"; sed 's/^/  | /' "$tmp/err" | head -5; }
+  # shellcheck disable=SC2086
+  run "$mmdx" diagnose $tinputs --model "$tmp/demo.h5" -o "$tmp/demo.tsv"
+  [ "$rc" -le 1 ] && ok || { fail "demo diagnose: exit $rc"; sed 's/^/  | /' "$tmp/err" | head -5; }
+  # every test patient has two rows (classes 0, 1) per target t2d, ckd, cad
+  n=$(cut -f1 "$demo/test/labels.tsv" | tail -n +2 | wc -l)
+  [ "$(wc -l <"$tmp/demo.tsv")" -eq $((n * 6 + 1)) ] && ok || fail "demo diagnose rows: $(wc -l <"$tmp/demo.tsv")"
+  # shellcheck disable=SC2086
+  run "$mmdx" validate $inputs --labels "$demo/train/labels.tsv" --folds 5 --seed 1 --bootstrap 100 -o "$tmp/demo_val.tsv"
+  awk -F'\t' '$1 == "t2d" && $3 == "all" && $7 == "auroc" { found = 1; if ($8 < 0.95) exit 1 } END { exit !found }' \
+    "$tmp/demo_val.tsv" && ok || fail "demo t2d cross-validated AUROC below 0.95: $(grep -P 't2d.*all.*auroc\t' "$tmp/demo_val.tsv")"
+else
+  echo "driver_fusion: demo cohort or its adapters not available, demo checks skipped"
+fi
+
 echo "driver_fusion: $pass passed, $fails failed"
 [ "$fails" -eq 0 ]

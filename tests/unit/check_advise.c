@@ -181,11 +181,19 @@ START_TEST(test_next_best_is_the_decisive_lab)
         if (strcmp(a->tests[i].candidate, HDL) == 0)
             ck_assert(a->tests[i].gain < 0.5 * a->tests[0].gain);
     /* the expectation is reproducible */
-    double g0 = a->tests[0].gain;
+    double g0 = a->tests[0].gain, h0 = a->entropy;
     mmdx_advice_free(a);
     ck_assert_int_eq(mmdx_advisor_run(adv, c, 0, 1, &a, &err), MMDX_OK);
     ck_assert_double_eq(a->tests[0].gain, g0);
     mmdx_advice_free(a);
+
+    /* the callback alone, for callers that decide themselves */
+    double after = -1;
+    ck_assert_int_eq(mmdx_advisor_set_row(adv, c, 1), MMDX_EINVAL);
+    ck_assert_int_eq(mmdx_advisor_set_row(adv, c, 0), MMDX_OK);
+    ck_assert_int_eq(mmdx_advisor_expected_entropy(adv, NULL, HBA1C, &after), MMDX_OK);
+    ck_assert_double_eq_tol(after, h0 - g0, 1e-12);
+    ck_assert_int_eq(mmdx_advisor_expected_entropy(adv, NULL, "img:nothing", &after), MMDX_ENOTFOUND);
     mmdx_cohort_free(c);
     mmdx_advisor_free(adv);
 }
@@ -212,6 +220,45 @@ START_TEST(test_advisor_refuses_unfitted_model)
 }
 END_TEST
 
+/* Every allocation failure in the advisor (and what it calls) comes back as ENOMEM. */
+static long countdown = -1;
+static void *fail_malloc(size_t n) { return countdown-- == 0 ? NULL : malloc(n); }
+static void *fail_realloc(void *p, size_t n) { return countdown-- == 0 ? NULL : realloc(p, n); }
+
+START_TEST(test_advisor_allocation_failures)
+{
+    mmdx_cohort_t *c = mmdx_cohort_alloc(space, 1);
+    ck_assert_int_eq(mmdx_cohort_set_id(c, 0, "F"), MMDX_OK);
+    mmdx_cohort_set(c, 0, je, 25, 0);
+    mmdx_cohort_set(c, 0, jc, 2.0, 0);
+    int ok = 0;
+    for (long n = 0; n < 5000 && !ok; n++) {
+        mmdx_advisor_t *adv = NULL;
+        mmdx_advice_t *a = NULL;
+        countdown = n;
+        mmdx_set_allocator(fail_malloc, fail_realloc, free);
+        int rc = mmdx_advisor_alloc(kb, model, &adv, NULL);
+        if (rc == MMDX_OK)
+            rc = mmdx_advisor_run(adv, c, 0, 1, &a, NULL);
+        mmdx_set_allocator(NULL, NULL, NULL);
+        countdown = -1;
+        if (rc == MMDX_OK) {
+            ok = 1;
+            ck_assert_ptr_nonnull(a);
+            ck_assert_uint_ge(a->n_tests, 1);
+            ck_assert_int_gt(n, 20); /* the advisor, the predictions and the ranking all allocate */
+        } else {
+            ck_assert_msg(rc == MMDX_ENOMEM, "n=%ld: %s", n, mmdx_strerror(rc));
+            ck_assert_ptr_null(a);
+        }
+        mmdx_advice_free(a);
+        mmdx_advisor_free(adv);
+    }
+    ck_assert(ok);
+    mmdx_cohort_free(c);
+}
+END_TEST
+
 static Suite *advise_suite(void)
 {
     Suite *s = suite_create("advise");
@@ -222,6 +269,7 @@ static Suite *advise_suite(void)
     tcase_add_test(tc, test_advisor_runs_kb);
     tcase_add_test(tc, test_next_best_is_the_decisive_lab);
     tcase_add_test(tc, test_advisor_refuses_unfitted_model);
+    tcase_add_test(tc, test_advisor_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -401,10 +401,45 @@ START_TEST(test_bad_rows)
 }
 END_TEST
 
+START_TEST(test_variable_length_strings_refused)
+{
+    char path[600];
+    hid_t f, sp, d, t;
+    hsize_t dims[1] = {40};
+    const char *ids[40];
+    mmdx_cohort_reader_t *r = NULL;
+    mmdx_error_t e = {0};
+    for (int i = 0; i < 40; i++)
+        ids[i] = "same";
+    make_valid(path, sizeof path, "vlen.h5");
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(H5Ldelete(f, "patient_ids", H5P_DEFAULT), 0);
+    t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    sp = H5Screate_simple(1, dims, NULL);
+    d = H5Dcreate2(f, "patient_ids", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids), 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Tclose(t);
+    H5Fclose(f);
+    /* the heap behind variable-length strings is never parsed: refused at the first read */
+    ck_assert_int_eq(mmdx_cohort_reader_open(NULL, path, &r, &e), MMDX_OK);
+    {
+        mmdx_cohort_t *c = NULL;
+        ck_assert_int_eq(mmdx_cohort_reader_next(r, 10, &c, &e), MMDX_EFORMAT);
+        ck_assert_ptr_null(c);
+    }
+    ck_assert_str_eq(e.object, "/patient_ids");
+    ck_assert_ptr_nonnull(strstr(e.message, "variable-length"));
+    mmdx_cohort_reader_close(r);
+}
+END_TEST
+
 START_TEST(test_duplicate_ids_on_load)
 {
     char path[600];
-    const char *dup = "patient-000001";
+    char dup[MMDX_ID_MAX] = "patient-000001"; /* the file's fixed-length string type */
     hid_t f, d, fs, ms, t;
     hsize_t start[1] = {5}, count[1] = {1};
     mmdx_cohort_t *c = NULL;
@@ -416,7 +451,7 @@ START_TEST(test_duplicate_ids_on_load)
     fs = H5Dget_space(d);
     ms = H5Screate_simple(1, count, NULL);
     H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-    ck_assert_int_ge(H5Dwrite(d, t, ms, fs, H5P_DEFAULT, &dup), 0);
+    ck_assert_int_ge(H5Dwrite(d, t, ms, fs, H5P_DEFAULT, dup), 0);
     H5Sclose(ms);
     H5Sclose(fs);
     H5Tclose(t);
@@ -445,6 +480,7 @@ START_TEST(test_truncated)
     ck_assert_uint_eq(fread(buf, 1, (size_t)size, in), (size_t)size);
     fclose(in);
     /* cut at several points: never a crash, always an error naming the file */
+    int hdf5_reasons = 0;
     for (long at = 16; at < size; at += size / 7) {
         mmdx_cohort_reader_t *r = NULL;
         mmdx_cohort_t *chunk = NULL;
@@ -462,9 +498,11 @@ START_TEST(test_truncated)
         }
         ck_assert_msg(rc < 0, "a file cut at %ld of %ld bytes was read whole", at, size);
         ck_assert_str_eq(e.file, cut);
+        hdf5_reasons += strstr(e.message, "(HDF5 ") != NULL; /* HDF5's own reason is kept */
         ck_assert_int_eq(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
     }
     free(buf);
+    ck_assert_int_gt(hdf5_reasons, 0);
 }
 END_TEST
 
@@ -487,6 +525,7 @@ int main(void)
     tcase_add_test(tc, test_missing_dataset);
     tcase_add_test(tc, test_wrong_shape);
     tcase_add_test(tc, test_bad_rows);
+    tcase_add_test(tc, test_variable_length_strings_refused);
     tcase_add_test(tc, test_duplicate_ids_on_load);
     tcase_add_test(tc, test_truncated);
     suite_add_tcase(s, tc);

@@ -218,6 +218,42 @@ START_TEST(test_egfr_thresholds)
 }
 END_TEST
 
+/* Censored values: "eGFR < 15" settles "< 30" but not ">= 10"; "> 90" settles ">= 45". */
+START_TEST(test_censored_values)
+{
+    patient_t p;
+    pt_init(&p);
+    pt_post(&p, "t2d", 0.9, 0.8, 0.95);
+    ck_assert_int_eq(mmdx_facts_set_censored(p.facts, EGFR, 15, MMDX_VAL_CENSOR_LEFT), MMDX_OK);
+    mmdx_advice_t *a = decide(&p);
+    const mmdx_suggestion_t *m = item(a, "metformin");
+    ck_assert_int_eq(m->status, MMDX_ADVICE_EXCLUDED);
+    ck_assert_str_eq(fired(m, "metformin-egfr-below-30")->reason,
+                     "avoid metformin: eGFR < 15 mL/min/{1.73_m2} (< 30) (KDIGO 2022)");
+    ck_assert_ptr_null(fired(m, "metformin-egfr-30-44")); /* >= 30 is false for any value below 15 */
+    /* SGLT2 inhibitors: "< 20" holds */
+    ck_assert_int_eq(item(a, "sglt2i")->status, MMDX_ADVICE_EXCLUDED);
+    mmdx_advice_free(a);
+
+    ck_assert_int_eq(mmdx_facts_set_censored(p.facts, EGFR, 25, MMDX_VAL_CENSOR_LEFT), MMDX_OK);
+    a = decide(&p);
+    /* below 25: "< 30" holds, but sitagliptin's "< 30" holds too, and SGLT2's "< 20" is unknown */
+    ck_assert_int_eq(item(a, "metformin")->status, MMDX_ADVICE_EXCLUDED);
+    const mmdx_fired_t *f = fired(item(a, "sglt2i"), "sglt2i-egfr-below-20");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(f->unknown, 1);
+    ck_assert_int_eq(item(a, "sglt2i")->status, MMDX_ADVICE_SUGGESTED);
+    mmdx_advice_free(a);
+
+    ck_assert_int_eq(mmdx_facts_set_censored(p.facts, EGFR, 90, MMDX_VAL_CENSOR_RIGHT), MMDX_OK);
+    a = decide(&p);
+    ck_assert_uint_eq(item(a, "metformin")->n_fired, 0); /* every eGFR band is settled false */
+    mmdx_advice_free(a);
+    ck_assert_int_eq(mmdx_facts_set_censored(p.facts, EGFR, 90, 0), MMDX_EINVAL);
+    pt_free(&p);
+}
+END_TEST
+
 START_TEST(test_tpmt_poor_metabolizer)
 {
     patient_t p;
@@ -634,7 +670,7 @@ START_TEST(test_cohort_row_facts)
     ck_assert_ptr_nonnull(c);
     mmdx_cohort_set(c, 1, jg, (double)lpm, 0);
     mmdx_cohort_set(c, 1, jd, (double)ldip, 0);
-    mmdx_cohort_set(c, 1, je, 22, 0);
+    mmdx_cohort_set(c, 1, je, 22, MMDX_VAL_CENSOR_LEFT); /* reported as "< 22" */
     mmdx_cohort_set(c, 0, jx, 100, 0);
 
     mmdx_cohort_row_t row = {c, 1};
@@ -642,6 +678,11 @@ START_TEST(test_cohort_row_facts)
     ck_assert_int_eq(mmdx_cohort_row_fact(&row, "pgx:CYP2C19", &f), 1);
     ck_assert_str_eq(f.level, "Poor Metabolizer");
     ck_assert_str_eq(f.detail, "*2/*3");
+    ck_assert_int_eq(f.censor, 0);
+    ck_assert_int_eq(mmdx_cohort_row_fact(&row, EGFR, &f), 1);
+    ck_assert_double_eq(f.value, 22);
+    ck_assert_int_eq(f.censor, MMDX_VAL_CENSOR_LEFT);
+    ck_assert_ptr_null(f.level);
     ck_assert_int_eq(mmdx_cohort_row_fact(&row, "img:ct:calcium", &f), 0);
     ck_assert_int_eq(mmdx_cohort_row_fact(&row, "lab:loinc:0000-0", &f), 0);
     ck_assert_int_eq(mmdx_cohort_row_modality(&row, "img:ct"), 0);
@@ -701,6 +742,23 @@ START_TEST(test_output_formats)
     ck_assert_uint_eq(treatments, a->n_items);
     ck_assert_uint_eq(rules, want_rules);
     ck_assert_uint_eq(rows, 1 + a->n_items + want_rules);
+    free(buf);
+
+    /* the summary columns a diagnose table appends */
+    buf = NULL;
+    out = open_memstream(&buf, &len);
+    ck_assert_int_eq(mmdx_advice_write_columns(a, 3, out), MMDX_OK);
+    fclose(out);
+    size_t tabs = 0, htabs = 0;
+    for (char *c = buf; *c; c++)
+        tabs += *c == '\t';
+    for (const char *c = mmdx_advice_columns_header(); *c; c++)
+        htabs += *c == '\t';
+    ck_assert_uint_eq(tabs, htabs);
+    ck_assert(strncmp(buf, "Cardiology\turgent\t", 18) == 0);
+    ck_assert_msg(strstr(buf, "\tclopidogrel (avoid clopidogrel: CYP2C19 *2/*2, poor metabolizer (CPIC 2022))") != NULL, "%s", buf);
+    ck_assert_msg(strstr(buf, "ticagrelor") != NULL, "%s", buf);
+    ck_assert(buf[strlen(buf) - 1] == '-'); /* no next best test ranked */
     free(buf);
 
     ck_assert_int_eq(mmdx_advice_to_json(a, "P1", &json), MMDX_OK);
@@ -770,6 +828,7 @@ static Suite *decision_suite(void)
     tcase_add_test(tc, test_cyp2c19_poor_metabolizer_acs);
     tcase_add_test(tc, test_missing_genotype_is_unknown);
     tcase_add_test(tc, test_egfr_thresholds);
+    tcase_add_test(tc, test_censored_values);
     tcase_add_test(tc, test_tpmt_poor_metabolizer);
     tcase_add_test(tc, test_abacavir_outside_call);
     tcase_add_test(tc, test_pregnancy_three_valued);

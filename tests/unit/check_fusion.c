@@ -385,6 +385,37 @@ START_TEST(test_model_missing)
 }
 END_TEST
 
+START_TEST(test_model_unseen_modality)
+{
+    /* a modality no labelled training patient had carries no evidence at prediction */
+    synth_t tr = synth_make(300, 3, 2, 0.0, 71, 1.0);
+    for (size_t i = 0; i < 300; i++) {
+        for (size_t j = 3; j < 5; j++) {
+            if (mmdx_cohort_label(tr.c, i, 0) >= 0 && i % 10 != 0) {
+                mmdx_cohort_set_missing(tr.c, i, j);
+            }
+        }
+        if (i % 10 == 0) {
+            mmdx_cohort_set_label(tr.c, i, 0, -1); /* labs only in unlabelled patients */
+        }
+    }
+    mmdx_model_t *m = fit_default(tr.space, tr.c);
+    mmdx_pred_t *p = mmdx_pred_alloc();
+    mmdx_error_t err;
+    ck_assert_int_eq(mmdx_model_predict(m, tr.c, 0, 0, p, &err), MMDX_OK);
+    ck_assert_str_eq(mmdx_pred_modality(p, 1), "lab");
+    ck_assert(mmdx_pred_modality_present(p, 1));
+    ck_assert_double_eq(mmdx_pred_evidence(p, 1, 1), 0);
+    ck_assert(mmdx_pred_evidence(p, 1, 0) != 0);
+    double pr[600];
+    ck_assert_int_eq(mmdx_model_predict_probs(m, tr.c, 0, pr, NULL, NULL, &err), MMDX_OK);
+    ck_assert_double_eq_tol(pr[1], mmdx_pred_prob(p, 1), 1e-12);
+    mmdx_pred_free(p);
+    mmdx_model_free(m);
+    synth_free(&tr);
+}
+END_TEST
+
 START_TEST(test_model_degenerate)
 {
     /* N < D, constant and collinear features, separable classes: finite, never NaN */
@@ -583,9 +614,13 @@ START_TEST(test_model_file)
     mmdx_error_t err;
     mmdx_error_clear(&err);
     const char *path = tmp_path("model.h5");
+    ck_assert_int_eq(mmdx_model_add_provenance(m, "input: --imaging a.h5"), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_add_provenance(m, "two\nlines"), MMDX_EINVAL);
     ck_assert_int_eq(mmdx_model_save(m, path, &err), MMDX_OK);
     ck_assert_int_eq(mmdx_model_load(NULL, path, &back, &err), MMDX_OK);
     ck_assert(mmdx_space_equal(mmdx_model_space(m), mmdx_model_space(back)));
+    ck_assert_uint_eq(mmdx_model_n_provenance(back), 1);
+    ck_assert_str_eq(mmdx_model_provenance(back, 0), "input: --imaging a.h5");
     double p1[600], p2[600], l1[600], l2[600];
     ck_assert_int_eq(mmdx_model_predict_probs(m, tr.c, 0, p1, l1, NULL, &err), MMDX_OK);
     ck_assert_int_eq(mmdx_model_predict_probs(back, tr.c, 0, p2, l2, NULL, &err), MMDX_OK);
@@ -619,6 +654,81 @@ START_TEST(test_model_file)
     ck_assert_str_eq(err.object, "img:a:x1");
     mmdx_space_free(other);
     mmdx_model_free(m);
+    synth_free(&tr);
+}
+END_TEST
+
+START_TEST(test_model_reader)
+{
+    /* streaming a cohort file in chunks of 70 rows gives the in-memory model */
+    synth_t tr = synth_make(500, 3, 3, 0.1, 51, 1.0);
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    char path[600];
+    snprintf(path, sizeof(path), "%s", tmp_path("cohort.h5"));
+    ck_assert_int_eq(mmdx_cohort_save(NULL, tr.c, path, &err), MMDX_OK);
+    mmdx_cohort_reader_t *r = NULL;
+    ck_assert_int_eq(mmdx_cohort_reader_open(NULL, path, &r, &err), MMDX_OK);
+    mmdx_model_t *a = fit_default(tr.space, tr.c), *b = NULL;
+    ck_assert_int_eq(mmdx_model_alloc(NULL, mmdx_cohort_reader_space(r), NULL, &b, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_fit_reader(b, r, 70, &err), 0);
+    mmdx_cohort_reader_close(r);
+    double p1[1000], p2[1000];
+    ck_assert_int_eq(mmdx_model_predict_probs(a, tr.c, 0, p1, NULL, NULL, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_predict_probs(b, tr.c, 0, p2, NULL, NULL, &err), MMDX_OK);
+    for (size_t i = 0; i < 1000; i++) {
+        ck_assert_double_eq_tol(p1[i], p2[i], 1e-9 * p1[i]);
+    }
+    mmdx_model_free(a);
+    mmdx_model_free(b);
+    synth_free(&tr);
+}
+END_TEST
+
+/* Allocation failure injection: the Nth allocation fails, for N = 1, 2, ... until a run
+ * succeeds; every run must return MMDX_ENOMEM cleanly (no crash; leaks show in ASan). */
+static long fail_at, n_alloc;
+static void *fail_malloc(size_t size)
+{
+    return ++n_alloc == fail_at ? NULL : malloc(size);
+}
+static void *fail_realloc(void *p, size_t size)
+{
+    return ++n_alloc == fail_at ? NULL : realloc(p, size);
+}
+
+START_TEST(test_model_failalloc)
+{
+    synth_t tr = synth_make(60, 2, 2, 0.2, 61, 1.0);
+    int done = 0;
+    for (fail_at = 1; !done && fail_at < 20000; fail_at++) {
+        n_alloc = 0;
+        mmdx_set_allocator(fail_malloc, fail_realloc, free);
+        mmdx_model_t *m = NULL;
+        mmdx_pred_t *p = NULL;
+        mmdx_error_t err;
+        mmdx_error_clear(&err);
+        double prob[120];
+        int rc = mmdx_model_alloc(NULL, tr.space, NULL, &m, &err);
+        if (rc == MMDX_OK) {
+            rc = mmdx_model_fit(m, tr.c, &err);
+        }
+        if (rc == MMDX_OK) {
+            rc = mmdx_model_predict_probs(m, tr.c, 0, prob, NULL, NULL, &err);
+        }
+        if (rc == MMDX_OK) {
+            p = mmdx_pred_alloc();
+            rc = p ? mmdx_model_predict(m, tr.c, 3, 0, p, &err) : MMDX_ENOMEM;
+        }
+        mmdx_pred_free(p);
+        mmdx_model_free(m);
+        mmdx_set_allocator(NULL, NULL, NULL);
+        ck_assert_msg(rc == MMDX_OK || rc == MMDX_ENOMEM, "allocation %ld failing gave %d (%s)", fail_at, rc,
+                      err.message);
+        done = rc == MMDX_OK;
+    }
+    ck_assert_msg(done, "never succeeded");
+    fprintf(stderr, "check_fusion: allocation failures 1..%ld reported as ENOMEM\n", fail_at - 2);
     synth_free(&tr);
 }
 END_TEST
@@ -748,9 +858,12 @@ static Suite *fusion_suite(void)
     tcase_add_test(m, test_model_synthetic);
     tcase_add_test(m, test_model_missing);
     tcase_add_test(m, test_model_degenerate);
+    tcase_add_test(m, test_model_unseen_modality);
     tcase_add_test(m, test_model_multiclass);
     tcase_add_test(m, test_model_federated);
     tcase_add_test(m, test_model_file);
+    tcase_add_test(m, test_model_reader);
+    tcase_add_test(m, test_model_failalloc);
     suite_add_tcase(s, m);
     TCase *w = tcase_create("wdbc");
     tcase_set_timeout(w, 600);

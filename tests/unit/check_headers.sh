@@ -36,6 +36,20 @@ if [ -f "$lib" ] && command -v nm >/dev/null 2>&1; then
     echo "$bad" | tr '\n' ' ' | fold -s -w 100; echo
   fi
 fi
+# one definition per global symbol: with two, a static link silently takes whichever
+# archive member comes first (a hidden visibility does not help there)
+if [ -f "$lib" ] && command -v nm >/dev/null 2>&1; then
+  dups=$(nm -A -g --defined-only "$lib" 2>/dev/null | awk '$2 ~ /^[TDBR]$/ { print $3 }' | sort | uniq -d)
+  if [ -n "$dups" ]; then
+    for s in $dups; do
+      echo "FAIL: $s is defined in more than one member of libmmdx.a:" \
+        $(nm -A -g --defined-only "$lib" 2>/dev/null | awk -v s="$s" '$3 == s { m = $1; sub(/^.*\.a:/, "", m); sub(/:[^:]*$/, "", m); print m }')
+    done
+    fail=$((fail + 1))
+  else
+    pass=$((pass + 1))
+  fi
+fi
 # every symbol with default visibility is declared in a public header (internal
 # functions are compiled hidden); modality descriptors are exported by design
 if [ -f "$lib" ] && command -v readelf >/dev/null 2>&1; then

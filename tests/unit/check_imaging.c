@@ -1128,6 +1128,7 @@ START_TEST(test_sink_stops)
     g.fail_after = 3;
     mmdx_error_t err;
     ck_assert_int_eq(run(p, opt, &g, &err), MMDX_EIO);
+    ck_assert_int_eq(err.code, MMDX_OK); /* the sink has the reason */
     ck_assert_uint_eq(g.blocks, 3);
     ck_assert_uint_eq(g.n, 200);
     got_free(&g);
@@ -1234,8 +1235,65 @@ START_TEST(test_writer_roundtrip)
         H5Tclose(t);
         H5Pclose(dcpl);
         H5Dclose(ds);
+        /* ids are fixed-length UTF-8, sized to the longest */
+        ds = H5Dopen2(file, "patient_ids", H5P_DEFAULT);
+        t = H5Dget_type(ds);
+        ck_assert_int_eq(H5Tis_variable_str(t), 0);
+        ck_assert_uint_eq(H5Tget_size(t), 4);
+        ck_assert_int_eq(H5Tget_cset(t), H5T_CSET_UTF8);
+        H5Tclose(t);
+        H5Dclose(ds);
         H5Fclose(file);
     }
+}
+END_TEST
+
+START_TEST(test_writer_many_windows)
+{
+    /* more rows than one write window (4 MiB of doubles), both orientations */
+    size_t n = 70001, d = 8;
+    double *v = pattern(n, d);
+    char **ids = make_ids(n);
+    v[12345 * d + 3] = NAN;
+    for (int tr = 0; tr <= 1; tr++) {
+        mmdx_imaging_write_opts_t o;
+        mmdx_imaging_write_opts_init(&o);
+        o.transposed = tr;
+        o.chunk_rows = 1000;
+        o.gzip = tr ? 1 : 0;
+        const char *p = tpath("big_w.h5");
+        mmdx_error_t err = {0};
+        ck_assert_int_eq(mmdx_imaging_write(NULL, p, "ct", n, d, (const char *const *)ids, names8, NULL, v, &o, &err),
+                         MMDX_OK);
+        got_t g = {0};
+        ck_assert_msg(run(p, NULL, &g, &err) == MMDX_OK, "%s", err.message);
+        ck_assert_uint_eq(g.n, n);
+        ck_assert_str_eq(g.pids[n - 1], ids[n - 1]);
+        for (size_t k = 0; k < n * d; k++)
+            assert_same_double(g.vals[k], v[k]);
+        got_free(&g);
+    }
+    free_ids(ids, n);
+    free(v);
+}
+END_TEST
+
+START_TEST(test_writer_utf8)
+{
+    /* multi-byte ids and names survive the fixed-length encoding */
+    static const char *const ids[] = {"M\xc3\xbcller-7", "\xe6\x82\xa3\xe8\x80\x85-2", "P3"};
+    static const char *const names[] = {"\xc3\xa9paisseur", "x"};
+    static const double v[] = {1, 2, 3, 4, 5, 6};
+    const char *p = tpath("utf8.h5");
+    mmdx_error_t err = {0};
+    ck_assert_int_eq(mmdx_imaging_write(NULL, p, "oct", 3, 2, ids, names, NULL, v, NULL, &err), MMDX_OK);
+    got_t g = {0};
+    ck_assert_msg(run(p, NULL, &g, &err) == MMDX_OK, "%s", err.message);
+    ck_assert_uint_eq(g.n, 3);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_str_eq(g.pids[i], ids[i]);
+    ck_assert_str_eq(g.fids[0], "img:oct:\xc3\xa9paisseur");
+    got_free(&g);
 }
 END_TEST
 
@@ -1632,6 +1690,8 @@ static Suite *imaging_suite(void)
     tc = tcase_create("writer");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_writer_roundtrip);
+    tcase_add_test(tc, test_writer_many_windows);
+    tcase_add_test(tc, test_writer_utf8);
     tcase_add_test(tc, test_writer_errors_leave_nothing);
     tcase_add_test(tc, test_export_cohort);
     tcase_add_test(tc, test_real_wdbc);

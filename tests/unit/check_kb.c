@@ -268,6 +268,13 @@ START_TEST(test_test_kind_mismatch)
 }
 END_TEST
 
+START_TEST(test_unknown_namespace)
+{
+    expect_refused("<feature id=\"labs:egfr\" label=\"x\" kind=\"continuous\"/>\n", rule_ok, MMDX_EFORMAT,
+                   "no known namespace");
+}
+END_TEST
+
 START_TEST(test_duplicate_rule)
 {
     char body[2048];
@@ -447,6 +454,7 @@ static Suite *kb_suite(void)
     tcase_add_test(tc, test_undeclared_level);
     tcase_add_test(tc, test_undeclared_source);
     tcase_add_test(tc, test_test_kind_mismatch);
+    tcase_add_test(tc, test_unknown_namespace);
     tcase_add_test(tc, test_duplicate_rule);
     tcase_add_test(tc, test_duplicate_feature);
     tcase_add_test(tc, test_contradictory_rules);

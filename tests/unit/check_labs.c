@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mmdx/mmdx.h"
@@ -334,6 +335,10 @@ START_TEST(test_unit_conversions)
     conv("2345-7", "", 10, MMDX_EUNIT);         /* no unit */
     conv("2744-1", "", 7.4, MMDX_OK);           /* pH has none */
     conv("9999-4", "mg/dL", 1, MMDX_ENOTFOUND); /* not in the table */
+    double lo, hi;
+    ck_assert_int_eq(mmdx_hl7_units_range(units, "2345-7", &lo, &hi), 1);
+    ck_assert(lo > 0 && hi > 1000 && hi < 10000);
+    ck_assert_int_eq(mmdx_hl7_units_range(units, "787-2", &lo, &hi), 0); /* no range: anything goes */
     const char *canon;
     char why[256];
     double v = 1;
@@ -401,6 +406,18 @@ START_TEST(test_unit_table_errors)
     fclose(f);
     mmdx_error_clear(&err);
     ck_assert_int_eq(mmdx_hl7_units_load(&host, p, &u, &err), MMDX_EFORMAT);
+    f = fopen(p, "w");
+    fputs("canon\t2345-7\tmg/dL\t1\t0\tok\nrange\t2345-7\tmg/dL\t3000\t5\tmin above max\n", f);
+    fclose(f);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_hl7_units_load(&host, p, &u, &err), MMDX_EFORMAT);
+    ck_assert_int_eq(err.line, 2);
+    f = fopen(p, "w");
+    fputs("canon\t2345-7\tmg/dL\t1\t0\tok\nrange\t2345-7\tmmol/L\t1\t100\tnot canonical\n", f);
+    fclose(f);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_hl7_units_load(&host, p, &u, &err), MMDX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "canonical"));
     mmdx_error_clear(&err);
     snprintf(p, sizeof p, "%s/missing.tsv", dir);
     ck_assert_int_eq(mmdx_hl7_units_load(&host, p, &u, &err), MMDX_ENOTFOUND);
@@ -788,6 +805,13 @@ START_TEST(test_ccda)
     ck_assert_ptr_nonnull(j);
     ck_assert_int_eq(j->code, MMDX_EUNIT);
     ck_assert_ptr_null(find(&r, "P1", "lab:loinc:6299-2"));
+    /* blood glucose "185 mmol/L" (a mg/dL value with the wrong unit) converts to 3333 mg/dL:
+     * implausible, rejected with the suspected cause */
+    j = find_reject(&r, "implausible");
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq(j->code, MMDX_ERANGE);
+    ck_assert_ptr_nonnull(strstr(j->reason, "lab:loinc:2339-0"));
+    ck_assert_ptr_null(find(&r, "P1", "lab:loinc:2339-0"));
     ck_assert_uint_eq(count(&r, "lab:loinc:6598-7"), 2);
     ck_assert_double_eq(find(&r, "P1", "lab:loinc:2947-0")->value, 140);
     rec_free(&r);
@@ -1044,6 +1068,32 @@ START_TEST(test_malformed_files)
                          NULL, &r, &err),
                      MMDX_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err.message, "namespace"));
+    /* bytes libxml2 cannot decode: an error, and nothing printed (libxml2 2.9 reports input
+     * decoding errors through its thread-global handlers, which the adapter routes) */
+    {
+        char ep[1100];
+        snprintf(ep, sizeof ep, "%s/enc.xml", scratch);
+        FILE *f = fopen(ep, "wb");
+        static const char enc[] = "<\0\0\0\0\0\0\0\0\0\0\0\0\0\0?xml version=\"1.0\"?>"
+                                  "<Bundle xmlns=\"http://hl7.org/fhir\"/>";
+        fwrite(enc, 1, sizeof enc - 1, f);
+        fclose(f);
+        char errpath[1100];
+        snprintf(errpath, sizeof errpath, "%s/stderr.txt", scratch);
+        fflush(stderr);
+        int saved = dup(2);
+        FILE *ef = fopen(errpath, "w");
+        dup2(fileno(ef), 2);
+        int rc = run(ep, NULL, &r, &err);
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        fclose(ef);
+        ck_assert_int_eq(rc, MMDX_EFORMAT);
+        struct stat sb;
+        ck_assert_int_eq(stat(errpath, &sb), 0);
+        ck_assert_msg(sb.st_size == 0, "libxml2 printed to stderr");
+    }
     /* no such file, unknown option */
     void *src = NULL;
     mmdx_error_clear(&err);
@@ -1250,6 +1300,66 @@ START_TEST(test_through_core)
 }
 END_TEST
 
+/* Every host allocation failing in turn: reported as MMDX_ENOMEM, never a crash or a leak
+ * (the sanitizer build checks the leaks). */
+static long fail_at, n_alloc;
+static void *fail_malloc(size_t n)
+{
+    return ++n_alloc == fail_at ? NULL : malloc(n);
+}
+static void *fail_realloc(void *p, size_t n)
+{
+    return ++n_alloc == fail_at ? NULL : realloc(p, n);
+}
+
+START_TEST(test_allocation_failures)
+{
+    char doc[8192];
+    snprintf(doc, sizeof doc,
+             "<Bundle xmlns=\"http://hl7.org/fhir\">\n%s"
+             "<entry><resource><DiagnosticReport><contained><Observation><status value=\"final\"/><code><coding>"
+             "<system value=\"http://loinc.org\"/><code value=\"2160-0\"/></coding></code><valueQuantity><value "
+             "value=\"1.1\"/><unit value=\"mg/dL\"/></valueQuantity></Observation></contained><subject><reference "
+             "value=\"urn:uuid:aaaa\"/></subject><effectiveDateTime value=\"2020-01-01\"/></DiagnosticReport>"
+             "</resource></entry>" FHIR_OBS("b", "final", "8302-2", "170", "cm", "2020-01-01")
+                 FHIR_OBS("c", "final", "29463-7", "70", "kg", "2020-01-01") "</Bundle>\n",
+             PATIENT_F);
+    const char *p = write_doc("alloc.xml", doc);
+    mmdx_host_t h = host;
+    h.malloc = fail_malloc;
+    h.realloc = fail_realloc;
+    int ok = 0;
+    for (fail_at = 1; fail_at < 400 && !ok; fail_at++) {
+        n_alloc = 0;
+        void *st = NULL, *src = NULL;
+        mmdx_error_t err = {0};
+        int rc = desc->ops.init(&h, &st, &err);
+        if (rc == MMDX_OK) {
+            rc = desc->ops.open(st, p, NULL, &src, &err);
+            if (rc == MMDX_OK) {
+                rec_t r = {0};
+                mmdx_sink_t sink = {&r, on_obs, NULL, on_reject, on_patient, {0}};
+                rc = desc->ops.read(src, &sink, &err);
+                if (rc == MMDX_OK) {
+                    ck_assert_ptr_nonnull(find(&r, "p1", "lab:loinc:98979-8"));
+                    ck_assert_ptr_nonnull(find(&r, "p1", "lab:loinc:39156-5"));
+                    ok = 1;
+                }
+                rec_free(&r);
+                desc->ops.close(src);
+            }
+            desc->ops.fini(st);
+        }
+        ck_assert_msg(rc == MMDX_OK || rc == MMDX_ENOMEM, "allocation %ld failing gave %d (%s)", fail_at, rc,
+                      err.message);
+        if (rc == MMDX_ENOMEM)
+            ck_assert_msg(err.code == MMDX_ENOMEM, "allocation %ld: ENOMEM not reported in err", fail_at);
+    }
+    ck_assert_msg(ok, "never succeeded");
+    ck_assert_int_gt(fail_at, 5); /* several allocations were made to fail on the way */
+}
+END_TEST
+
 static Suite *labs_suite(void)
 {
     Suite *s = suite_create("labs");
@@ -1287,6 +1397,7 @@ static Suite *labs_suite(void)
     tcase_add_test(tc, test_interpretation_only);
     tcase_add_test(tc, test_demo_cohort_labs);
     tcase_add_test(tc, test_through_core);
+    tcase_add_test(tc, test_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }
