@@ -818,6 +818,16 @@ static int sample_low_quality(vcf_src_t *s, bcf1_t *rec, size_t i, int ngq, int 
 }
 
 /* Fill the grid of @p site from @p rec, with allele map @p map (NULL: reference block). */
+/* htslib (1.16) bcf_get_format_values() calls exit(1) on a FORMAT field stored with a type
+ * other than integer or float: GT kept as text when the header's GT line is broken, or a
+ * crafted BCF. Such a field is never handed to htslib: 1 when @p tag is absent or numeric. */
+static int fmt_numeric(const bcf_hdr_t *hdr, bcf1_t *rec, const char *tag)
+{
+    bcf_fmt_t *f = bcf_get_fmt(hdr, rec, tag);
+    return !f || f->type == BCF_BT_INT8 || f->type == BCF_BT_INT16 || f->type == BCF_BT_INT32 ||
+           f->type == BCF_BT_FLOAT;
+}
+
 static int fill_site(vcf_src_t *s, const mmdx_sink_t *sink, size_t si, bcf1_t *rec, const int8_t *map, int passes)
 {
     size_t n = s->n_samples;
@@ -830,6 +840,13 @@ static int fill_site(vcf_src_t *s, const mmdx_sink_t *sink, size_t si, bcf1_t *r
         memset(ph, 0, n);
         return MMDX_OK;
     }
+    if (n && !fmt_numeric(s->hdr, rec, "GT")) {
+        for (size_t i = 0; i < 2 * n; i++)
+            g[i] = GT_MISSING;
+        memset(ph, 0, n);
+        return reject(s, sink, NULL, rec, site->chrom, site->pos, MMDX_EFORMAT,
+                      "GT is not stored as genotypes (check its ##FORMAT header line); genotypes treated as missing");
+    }
     int ngt = n ? bcf_get_genotypes(s->hdr, rec, &s->gt, &s->ngt) : 0;
     if (ngt <= 0 || n == 0) {
         for (size_t i = 0; i < 2 * n; i++)
@@ -837,16 +854,16 @@ static int fill_site(vcf_src_t *s, const mmdx_sink_t *sink, size_t si, bcf1_t *r
         return MMDX_OK;
     }
     int ngq = 0, ndp = 0, gq_float = 0, nps = 0;
-    if (s->ps)
+    if (s->ps && fmt_numeric(s->hdr, rec, "PS"))
         nps = bcf_get_format_int32(s->hdr, rec, "PS", &s->psbuf, &s->npsbuf);
-    if (s->min_gq > 0) {
+    if (s->min_gq > 0 && fmt_numeric(s->hdr, rec, "GQ")) {
         ngq = bcf_get_format_int32(s->hdr, rec, "GQ", &s->gq, &s->ngq);
         if (ngq == -2) {
             ngq = bcf_get_format_float(s->hdr, rec, "GQ", &s->fgq, &s->nfgq);
             gq_float = 1;
         }
     }
-    if (s->min_dp > 0)
+    if (s->min_dp > 0 && fmt_numeric(s->hdr, rec, "DP"))
         ndp = bcf_get_format_int32(s->hdr, rec, "DP", &s->dp, &s->ndp);
     size_t maxp = (size_t)ngt / n;
     for (size_t i = 0; i < n; i++) {
@@ -978,8 +995,33 @@ static int emit_all(vcf_src_t *s, const mmdx_sink_t *sink, bcf1_t *rec)
         return MMDX_OK;
     const char *chrom = bcf_hdr_id2name(s->hdr, rec->rid);
     int passes = record_passes(s, rec);
+    if (!fmt_numeric(s->hdr, rec, "GT"))
+        return reject(s, sink, NULL, rec, chrom, rec->pos + 1, MMDX_EFORMAT,
+                      "GT is not stored as genotypes (check its ##FORMAT header line); record skipped");
     int ngt = bcf_get_genotypes(s->hdr, rec, &s->gt, &s->ngt);
     size_t maxp = ngt > 0 ? (size_t)ngt / n : 0;
+    /* as with a panel (fill_site): a ploidy above 2 or an allele index beyond the record's
+     * alleles is a rejected genotype, read as missing (it used to count as 0 copies) */
+    for (size_t i = 0; passes && i < n && maxp > 0; i++) {
+        int32_t *p = s->gt + i * maxp;
+        const char *why = NULL;
+        if (maxp > 2 && p[2] != bcf_int32_vector_end)
+            why = "ploidy above 2 is not supported; genotype treated as missing";
+        for (size_t j = 0; !why && j < maxp && j < 2; j++) {
+            if (p[j] == bcf_int32_vector_end || bcf_gt_is_missing(p[j]))
+                continue;
+            int ai = bcf_gt_allele(p[j]);
+            if (ai < 0 || ai >= rec->n_allele)
+                why = "genotype allele index out of range; genotype treated as missing";
+        }
+        if (why) {
+            int rc = reject(s, sink, s->hdr->samples[i], rec, chrom, rec->pos + 1, MMDX_EFORMAT, "%s (%d alleles)", why,
+                            rec->n_allele);
+            if (rc != MMDX_OK)
+                return rc;
+            p[0] = bcf_gt_missing;
+        }
+    }
     char feature[1024], prov[1024];
     snprintf(prov, sizeof prov, "%s:%s:%lld", s->path, chrom, (long long)rec->pos + 1);
     for (int k = 1; k < rec->n_allele; k++) {
