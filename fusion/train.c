@@ -159,6 +159,47 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
     return MMDX_OK;
 }
 
+/*
+ * What an in-memory fit (mmdx_model_fit) keeps of one block of rows between passes:
+ * the standardised, imputed design of every modality (fixed once the feature models
+ * are, so the same for every Newton pass of the regressions and the cross-fitting
+ * pass) and the cross-fitted evidence of the stacking layer (fixed once the modality
+ * fits are). Filled by the first pass that computes them; the later passes read them
+ * and do the same arithmetic on the same blocks, so the fit is the same as without.
+ */
+typedef struct blk_cache {
+    size_t n;
+    double **X;             /* nmod: n x (D_k + 1), or NULL when over the memory budget */
+    unsigned char *present; /* n x nmod */
+    unsigned char *have_x;  /* nmod */
+    double *E;              /* nbin x n x (nmod + 1) */
+    int have_e;
+} blk_cache_t;
+
+typedef struct fit_cache {
+    size_t nblk, nmod;
+    blk_cache_t *blk;
+} fit_cache_t;
+
+/* Bytes of imputed designs an in-memory fit may keep (beyond that it recomputes them). */
+#define FZ_CACHE_MAX ((size_t)1 << 30)
+
+static void cache_free(fit_cache_t *fc)
+{
+    for (size_t b = 0; fc->blk && b < fc->nblk; b++) {
+        blk_cache_t *bc = &fc->blk[b];
+        for (size_t k = 0; bc->X && k < fc->nmod; k++) {
+            mmdx_free(bc->X[k]);
+        }
+        mmdx_free(bc->X);
+        mmdx_free(bc->present);
+        mmdx_free(bc->have_x);
+        mmdx_free(bc->E);
+    }
+    mmdx_free(fc->blk);
+    memset(fc, 0, sizeof(*fc));
+}
+
 static size_t max_modality_cols(const mmdx_model_t *m)
 {
     size_t D = 0;
@@ -171,7 +212,7 @@ static size_t max_modality_cols(const mmdx_model_t *m)
 }
 
 static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n,
-                    const int *lab)
+                    const int *lab, blk_cache_t *bc)
 {
     size_t Dmax = max_modality_cols(m);
     size_t nf = (size_t)m->opt.folds + 1;
@@ -183,33 +224,50 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
     for (size_t i = 0; i < n; i++) {
         b.fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i));
     }
-    for (size_t k = 0; k < m->nmod && rc == MMDX_OK; k++) {
+    int stack_cached = m->phase == FZ_PH_STACK && bc && bc->have_e;
+    for (size_t k = 0; k < m->nmod && rc == MMDX_OK && !stack_cached; k++) {
         fz_modality_t *md = &m->mods[k];
         size_t D = md->ncol, d = D + 1;
         b.prow->D = D; /* sized for Dmax; conditioning uses the first D */
-        for (size_t i = 0; i < n; i++) {
-            b.X[i] = 1.0;
-        }
-        fz_block(m, map, k, c, first, n, b.X + n, b.O);
-        size_t seen = 0;
-        for (size_t i = 0; i < n; i++) {
-            int any = 0;
-            for (size_t a = 0; a < D && !any; a++) {
-                any = b.O[a * n + i] != 0;
+        double *X = b.X;
+        int design = m->phase == FZ_PH_MODAL || m->phase == FZ_PH_FOLDS;
+        if (design && bc && bc->X && bc->have_x[k]) {
+            X = bc->X[k]; /* imputed by an earlier pass */
+            for (size_t i = 0; i < n; i++) {
+                b.w[i] = bc->present[i * m->nmod + k];
             }
-            b.w[i] = any;
-            b.present[i * m->nmod + k] = (unsigned char)any;
-            seen += (size_t)any;
-        }
-        if (m->phase == FZ_PH_COVAR) {
-            fz_gauss_accumulate(n, D, b.X + n, b.O, n, md->S, md->N);
-            md->nseen += (double)seen;
-            continue;
-        }
-        if (m->phase == FZ_PH_MODAL || m->phase == FZ_PH_FOLDS) {
-            rc = impute_rows(md, b.prow, n, b.X, b.O);
-            if (rc != MMDX_OK) {
-                break;
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                b.X[i] = 1.0;
+            }
+            fz_block(m, map, k, c, first, n, b.X + n, b.O);
+            size_t seen = 0;
+            for (size_t i = 0; i < n; i++) {
+                int any = 0;
+                for (size_t a = 0; a < D && !any; a++) {
+                    any = b.O[a * n + i] != 0;
+                }
+                b.w[i] = any;
+                b.present[i * m->nmod + k] = (unsigned char)any;
+                seen += (size_t)any;
+            }
+            if (m->phase == FZ_PH_COVAR) {
+                fz_gauss_accumulate(n, D, b.X + n, b.O, n, md->S, md->N);
+                md->nseen += (double)seen;
+                continue;
+            }
+            if (design) {
+                rc = impute_rows(md, b.prow, n, b.X, b.O);
+                if (rc != MMDX_OK) {
+                    break;
+                }
+                if (bc && bc->X) {
+                    memcpy(bc->X[k], b.X, n * d * sizeof(double));
+                    for (size_t i = 0; i < n; i++) {
+                        bc->present[i * m->nmod + k] = b.present[i * m->nmod + k];
+                    }
+                    bc->have_x[k] = 1;
+                }
             }
         }
         for (size_t bi = 0; bi < m->nbin; bi++) {
@@ -226,7 +284,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                         b.wf[i] = lt[i] >= 0 && b.w[i] != 0;
                         nn += b.wf[i];
                     }
-                    fz_logistic_accumulate(n, d, b.X, n, b.y, b.wf, ft->beta, ft->g, ft->H, &ft->ll, b.work);
+                    fz_logistic_accumulate(n, d, X, n, b.y, b.wf, ft->beta, ft->g, ft->H, &ft->ll, b.work);
                     ft->n += nn;
                 }
                 continue;
@@ -250,7 +308,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                     for (size_t i = 0; i < n; i++) {
                         b.wf[i] = lt[i] >= 0 && b.w[i] != 0 && b.fold[i] == f - 1;
                     }
-                    fz_logistic_accumulate(n, d, b.X, n, b.y, b.wf, full->beta, ft->g, ft->H, &ft->ll, b.work);
+                    fz_logistic_accumulate(n, d, X, n, b.y, b.wf, full->beta, ft->g, ft->H, &ft->ll, b.work);
                     ft->n += nn;
                 }
                 continue;
@@ -299,6 +357,15 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
             }
         }
     }
+    if (rc == MMDX_OK && m->phase == FZ_PH_STACK && bc) {
+        size_t ne = n * (m->nmod + 1) * (m->nbin ? m->nbin : 1);
+        if (bc->have_e) {
+            memcpy(b.E, bc->E, ne * sizeof(double));
+        } else {
+            memcpy(bc->E, b.E, ne * sizeof(double));
+            bc->have_e = 1;
+        }
+    }
     if (rc == MMDX_OK && m->phase == FZ_PH_STACK) {
         for (size_t bi = 0; bi < m->nbin; bi++) {
             fz_binary_t *bn = &m->bins[bi];
@@ -320,7 +387,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
     return rc;
 }
 
-int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_error_t *err)
+static int accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, fit_cache_t *fc, mmdx_error_t *err)
 {
     if (!m || !chunk) {
         return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "no model or no chunk");
@@ -348,7 +415,8 @@ int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_erro
         for (size_t first = 0; first < n && rc == MMDX_OK; first += FZ_TRAIN_BLOCK) {
             size_t nb = n - first < FZ_TRAIN_BLOCK ? n - first : FZ_TRAIN_BLOCK;
             int *lb = chunk_labels(m, &map, chunk, first, nb);
-            rc = lb ? acc_pass(m, &map, chunk, first, nb, lb) : MMDX_ENOMEM;
+            blk_cache_t *bc = fc && fc->blk ? &fc->blk[first / FZ_TRAIN_BLOCK] : NULL;
+            rc = lb ? acc_pass(m, &map, chunk, first, nb, lb, bc) : MMDX_ENOMEM;
             mmdx_free(lb);
         }
         if (rc == MMDX_ENOMEM) {
@@ -360,6 +428,50 @@ int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_erro
     mmdx_free(lab);
     fz_map_free(m, &map);
     return rc;
+}
+
+int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_error_t *err)
+{
+    return accumulate(m, chunk, NULL, err);
+}
+
+/* The cache of an in-memory fit over n rows; on failure to allocate, fc is empty and
+ * the fit recomputes everything (as mmdx_model_accumulate() does). */
+static void cache_init(const mmdx_model_t *m, size_t n, fit_cache_t *fc)
+{
+    memset(fc, 0, sizeof(*fc));
+    size_t nblk = (n + FZ_TRAIN_BLOCK - 1) / FZ_TRAIN_BLOCK, xbytes = 0;
+    for (size_t k = 0; k < m->nmod; k++) {
+        xbytes += n * (m->mods[k].ncol + 1) * sizeof(double);
+    }
+    int with_x = xbytes <= FZ_CACHE_MAX;
+    fc->blk = mmdx_calloc(nblk ? nblk : 1, sizeof(blk_cache_t));
+    if (!fc->blk) {
+        return;
+    }
+    fc->nblk = nblk;
+    fc->nmod = m->nmod;
+    for (size_t b = 0; b < nblk; b++) {
+        blk_cache_t *bc = &fc->blk[b];
+        size_t nb = n - b * FZ_TRAIN_BLOCK < FZ_TRAIN_BLOCK ? n - b * FZ_TRAIN_BLOCK : FZ_TRAIN_BLOCK;
+        bc->n = nb;
+        bc->E = mmdx_malloc(nb * (m->nmod + 1) * (m->nbin ? m->nbin : 1) * sizeof(double));
+        int ok = bc->E != NULL;
+        if (with_x) {
+            bc->X = mmdx_calloc(m->nmod ? m->nmod : 1, sizeof(double *));
+            bc->present = mmdx_calloc(nb * (m->nmod ? m->nmod : 1), 1);
+            bc->have_x = mmdx_calloc(m->nmod ? m->nmod : 1, 1);
+            ok &= bc->X && bc->present && bc->have_x;
+            for (size_t k = 0; ok && k < m->nmod; k++) {
+                bc->X[k] = mmdx_malloc(nb * (m->mods[k].ncol + 1) * sizeof(double));
+                ok &= bc->X[k] != NULL;
+            }
+        }
+        if (!ok) {
+            cache_free(fc);
+            return;
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ step */
@@ -637,14 +749,20 @@ int mmdx_model_step(mmdx_model_t *m, mmdx_error_t *err)
 
 int mmdx_model_fit(mmdx_model_t *m, const mmdx_cohort_t *cohort, mmdx_error_t *err)
 {
+    if (!m || !cohort) {
+        return mmdx_model_accumulate(m, cohort, err);
+    }
+    fit_cache_t fc;
+    cache_init(m, mmdx_cohort_n_patients(cohort), &fc);
     int rc;
     do {
-        rc = mmdx_model_accumulate(m, cohort, err);
+        rc = accumulate(m, cohort, &fc, err);
         if (rc != MMDX_OK) {
-            return rc;
+            break;
         }
         rc = mmdx_model_step(m, err);
     } while (rc == 1);
+    cache_free(&fc);
     return rc;
 }
 
