@@ -116,6 +116,8 @@ static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double 
 
 typedef struct pass_buf {
     double *X, *O, *W, *work, *y, *w, *wf, *E;
+    double *G, *iv, *mu, *var; /* stacking pass: rows of one fold, imputation variance */
+    size_t *idx;
     unsigned char *present;
     unsigned *fold;
     fz_prow_t *prow;
@@ -131,6 +133,11 @@ static void buf_free(pass_buf_t *b)
     mmdx_free(b->wf);
     mmdx_free(b->W);
     mmdx_free(b->E);
+    mmdx_free(b->G);
+    mmdx_free(b->iv);
+    mmdx_free(b->mu);
+    mmdx_free(b->var);
+    mmdx_free(b->idx);
     mmdx_free(b->present);
     mmdx_free(b->fold);
     fz_prow_free(b->prow);
@@ -151,8 +158,13 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
     b->present = mmdx_calloc(n * (nmod ? nmod : 1), 1);
     b->fold = mmdx_malloc(n * sizeof(unsigned));
     b->prow = fz_prow_alloc(D);
+    b->G = mmdx_malloc(n * d * sizeof(double));
+    b->iv = mmdx_malloc(n * (nbin ? nbin : 1) * sizeof(double));
+    b->mu = mmdx_malloc(n * sizeof(double));
+    b->var = mmdx_malloc(n * sizeof(double));
+    b->idx = mmdx_malloc(n * sizeof(size_t));
     if (!b->X || !b->O || !b->work || !b->y || !b->w || !b->wf || !b->W || !b->E || !b->present || !b->fold ||
-        !b->prow) {
+        !b->prow || !b->G || !b->iv || !b->mu || !b->var || !b->idx) {
         buf_free(b);
         return MMDX_ENOMEM;
     }
@@ -318,42 +330,71 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
             continue;
         }
         /* stacking: cross-fitted evidence of this modality for every row, from the fit
-         * that did not see the row's fold, with the imputation variance */
-        double *x = b.work, *wk = b.work + d;
+         * that did not see the row's fold, with the imputation variance. First impute
+         * (keeping each row's imputation variance), then per fold gather its rows and
+         * take the posterior means and variances of the fold's fit as one BLAS-3 solve. */
         for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
             int full = 1, ok = 1;
             for (size_t a = 0; a < D && full; a++) {
                 full = b.O[a * n + i] != 0;
             }
-            if (b.w[i] && !full) {
-                fz_prow_impute_mean(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, &ok);
-                if (!ok) {
-                    rc = MMDX_ENUMERIC;
-                    break;
+            for (size_t bi = 0; bi < m->nbin; bi++) {
+                b.iv[bi * n + i] = 0;
+            }
+            if (!b.w[i] || full) {
+                continue;
+            }
+            fz_prow_impute_mean(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, &ok);
+            if (!ok) {
+                rc = MMDX_ENUMERIC;
+                break;
+            }
+            for (size_t bi = 0; bi < m->nbin; bi++) {
+                const fz_fit_t *ft = &m->bins[bi].fits[k * nf + 1 + b.fold[i]];
+                b.iv[bi * n + i] = fz_prow_variance(b.prow, ft->beta + 1);
+            }
+        }
+        if (rc != MMDX_OK) {
+            break;
+        }
+        for (size_t bi = 0; bi < m->nbin; bi++) {
+            double *E = b.E + bi * n * (m->nmod + 1);
+            for (size_t i = 0; i < n; i++) {
+                E[i] = 1.0;
+                E[(k + 1) * n + i] = 0; /* absent, or a regression that saw nobody: no evidence */
+            }
+        }
+        for (size_t f = 0; f + 1 < nf; f++) {
+            size_t nr = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (b.w[i] && b.fold[i] == f) {
+                    b.idx[nr++] = i;
                 }
             }
+            if (nr == 0) {
+                continue;
+            }
             for (size_t j = 0; j < d; j++) {
-                x[j] = b.X[j * n + i];
+                const double *xc = b.X + j * n;
+                double *gc = b.G + j * nr;
+                for (size_t r = 0; r < nr; r++) {
+                    gc[r] = xc[b.idx[r]];
+                }
             }
             for (size_t bi = 0; bi < m->nbin; bi++) {
                 fz_binary_t *bn = &m->bins[bi];
-                double *E = b.E + bi * n * (m->nmod + 1);
-                E[i] = 1.0;
-                if (!b.w[i]) {
-                    E[(k + 1) * n + i] = 0;
-                    continue;
-                }
-                const fz_fit_t *ft = &bn->fits[k * nf + 1 + b.fold[i]];
+                const fz_fit_t *ft = &bn->fits[k * nf + 1 + f];
                 if (ft->n_used <= 0) {
-                    E[(k + 1) * n + i] = 0; /* a regression that saw nobody carries no evidence */
                     continue;
                 }
-                double var;
-                double mu = fz_fit_eval(ft, x, &var, wk);
-                if (!full) {
-                    var += fz_prow_variance(b.prow, ft->beta + 1);
+                double *E = b.E + bi * n * (m->nmod + 1) + (k + 1) * n;
+                cblas_dgemv(CblasColMajor, CblasNoTrans, (int)nr, (int)d, 1.0, b.G, (int)nr, ft->beta, 1, 0.0, b.mu,
+                            1);
+                fz_logistic_linvar(nr, d, b.G, nr, ft->L, b.var, b.work);
+                for (size_t r = 0; r < nr; r++) {
+                    size_t i = b.idx[r];
+                    E[i] = fz_moderate(b.mu[r], b.var[r] + b.iv[bi * n + i]) - bn->l0;
                 }
-                E[(k + 1) * n + i] = fz_moderate(mu, var) - bn->l0;
             }
         }
     }
