@@ -306,22 +306,29 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                 const fz_fit_t *full = &bn->fits[k * nf];
                 for (size_t f = 1; f < nf; f++) {
                     fz_fit_t *ft = &bn->fits[k * nf + f];
-                    double nn = 0;
-                    size_t r = 0;
+                    /* the fold's labelled, present rows gathered: its Hessian costs its
+                     * own rows, not the block's */
+                    size_t nr = 0;
                     for (size_t i = 0; i < n; i++) {
                         if (lt[i] >= 0 && b.w[i] != 0 && b.fold[i] == f - 1) {
-                            nn += 1;
-                            r++;
+                            b.idx[nr++] = i;
                         }
                     }
-                    if (r == 0) {
+                    if (nr == 0) {
                         continue;
                     }
-                    for (size_t i = 0; i < n; i++) {
-                        b.wf[i] = lt[i] >= 0 && b.w[i] != 0 && b.fold[i] == f - 1;
+                    for (size_t j = 0; j < d; j++) {
+                        const double *xc = X + j * n;
+                        double *gc = b.G + j * nr;
+                        for (size_t r = 0; r < nr; r++) {
+                            gc[r] = xc[b.idx[r]];
+                        }
                     }
-                    fz_logistic_accumulate(n, d, X, n, b.y, b.wf, full->beta, ft->g, ft->H, &ft->ll, b.work);
-                    ft->n += nn;
+                    for (size_t r = 0; r < nr; r++) {
+                        b.var[r] = b.y[b.idx[r]];
+                    }
+                    fz_logistic_accumulate(nr, d, b.G, nr, b.var, NULL, full->beta, ft->g, ft->H, &ft->ll, b.work);
+                    ft->n += (double)nr;
                 }
                 continue;
             }
