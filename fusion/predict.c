@@ -329,6 +329,7 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         bt->X[i] = 1.0;
     }
     fz_block(m, map, k, c, i0, nc, bt->X + nc, bt->O);
+    fz_gauss_wblock(nc, D, bt->X + nc, nc, md->Lambda, bt->W); /* Lambda z of every row */
     unsigned char present[FZ_BLOCK];
     for (size_t i = 0; i < nc; i++) {
         int any = 0, full = 1;
@@ -343,7 +344,7 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         }
         if (any && !full) {
             int ok;
-            fz_prow_impute_mean(pr, md->Lambda, bt->X + nc + i, nc, bt->O + i, nc, &ok);
+            fz_prow_impute_w(pr, md->Lambda, bt->X + nc + i, nc, bt->O + i, nc, bt->W + i, nc, &ok);
             if (!ok) {
                 return MMDX_ENUMERIC;
             }

@@ -91,9 +91,10 @@ static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
 
 /* Impute the missing entries of each row of X's columns 1..D in place from O, through
  * the precision matrix. Rows with nothing missing are left alone. */
-static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double *X, const double *O)
+static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double *X, const double *O, double *W)
 {
     size_t D = md->ncol;
+    fz_gauss_wblock(n, D, X + n, n, md->Lambda, W); /* Lambda z of every row */
     for (size_t i = 0; i < n; i++) {
         int full = 1;
         for (size_t a = 0; a < D && full; a++) {
@@ -103,7 +104,7 @@ static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double 
             continue;
         }
         int ok;
-        fz_prow_impute_mean(pr, md->Lambda, X + n + i, n, O + i, n, &ok);
+        fz_prow_impute_w(pr, md->Lambda, X + n + i, n, O + i, n, W + i, n, &ok);
         if (!ok) {
             return MMDX_ENUMERIC;
         }
@@ -269,7 +270,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                 continue;
             }
             if (design) {
-                rc = impute_rows(md, b.prow, n, b.X, b.O);
+                rc = impute_rows(md, b.prow, n, b.X, b.O, b.W);
                 if (rc != MMDX_OK) {
                     break;
                 }
@@ -340,6 +341,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
          * that did not see the row's fold, with the imputation variance. First impute
          * (keeping each row's imputation variance), then per fold gather its rows and
          * take the posterior means and variances of the fold's fit as one BLAS-3 solve. */
+        fz_gauss_wblock(n, D, b.X + n, n, md->Lambda, b.W);
         for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
             int full = 1, ok = 1;
             for (size_t a = 0; a < D && full; a++) {
@@ -351,7 +353,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
             if (!b.w[i] || full) {
                 continue;
             }
-            fz_prow_impute_mean(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, &ok);
+            fz_prow_impute_w(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, b.W + i, n, &ok);
             if (!ok) {
                 rc = MMDX_ENUMERIC;
                 break;
