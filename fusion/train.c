@@ -53,9 +53,18 @@ static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
     for (size_t col = 0; col < m->ncol; col++) {
         fz_col_t *cl = &m->cols[col];
         double *q = cl->mom;
+        long kc = map->col[cl->feature];
+        /* numeric columns: the cohort column and flags directly (as fz_col_value()) */
+        const double *cv = kc >= 0 && cl->level < 0 ? mmdx_cohort_column_const(c, (size_t)kc) : NULL;
+        const uint8_t *fl = cv ? mmdx_cohort_flags_const(c, (size_t)kc) : NULL;
         for (size_t i = 0; i < n; i++) {
             double v;
-            if (!fz_col_value(m, map, c, col, i, &v)) {
+            if (cv) {
+                v = cv[i];
+                if ((fl[i] & MMDX_VAL_MISSING) || isnan(v)) {
+                    continue;
+                }
+            } else if (!fz_col_value(m, map, c, col, i, &v)) {
                 continue;
             }
             if (!isfinite(v)) {
