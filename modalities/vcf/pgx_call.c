@@ -743,28 +743,40 @@ int pgx_call_gene(pgx_tables_t *t, size_t gi, const int8_t *grid, size_t n_sampl
     const struct cand *best = &t->cand[0];
     dip_name(g, best->a, best->b, res->diplotype, sizeof res->diplotype);
     const pgx_dip_t *d = (best->a >= 0 && best->b >= 0) ? lookup(g, best->a, best->b) : NULL;
-    int tie_conflict = 0;
     for (size_t i = 1; i < t->n_cand; i++) {
         char name[256];
         dip_name(g, t->cand[i].a, t->cand[i].b, name, sizeof name);
         append(res->ambiguity, sizeof res->ambiguity, ";", name);
-        if (t->cand[i].score == best->score) {
-            const pgx_dip_t *e = lookup(g, t->cand[i].a, t->cand[i].b);
-            if (!d || !e || strcmp(d->phenotype, e->phenotype) != 0)
-                tie_conflict = 1;
-        }
     }
     if (!any_full) {
         snprintf(res->phenotype, sizeof res->phenotype, "Indeterminate");
         res->certainty = "none";
         return MMDX_OK;
     }
-    if (!d) {
-        snprintf(res->phenotype, sizeof res->phenotype, "Indeterminate");
-        res->certainty = "ambiguous";
-        return MMDX_OK;
+    /* Every admissible diplotype counts, not only the top-scoring ones: the candidates already
+     * cover every completion of the missing positions by a named allele (a missing position
+     * accepts any allele), so a phenotype stated only when all of them agree cannot hide a
+     * worse one (a no-function allele at an uncalled position, the other phasing of two
+     * unphased heterozygous positions). A diplotype the table has no phenotype for counts as
+     * "Indeterminate". */
+    int n_pheno = 0;
+    for (size_t i = 0; i < t->n_cand; i++) {
+        const pgx_dip_t *e = lookup(g, t->cand[i].a, t->cand[i].b);
+        const char *pt = e ? e->phenotype : "Indeterminate";
+        int seen = 0;
+        for (const char *q = res->phenotypes; (q = strstr(q, pt)) != NULL; q++) {
+            size_t l = strlen(pt);
+            if ((q == res->phenotypes || q[-1] == '|') && (q[l] == '|' || q[l] == '\0')) {
+                seen = 1;
+                break;
+            }
+        }
+        if (!seen) {
+            append(res->phenotypes, sizeof res->phenotypes, "|", pt);
+            n_pheno++;
+        }
     }
-    if (tie_conflict) {
+    if (!d || n_pheno > 1) {
         snprintf(res->phenotype, sizeof res->phenotype, "Indeterminate");
         res->certainty = "ambiguous";
         return MMDX_OK;

@@ -1365,9 +1365,10 @@ static int emit_prs(vcf_src_t *s, const mmdx_sink_t *sink)
 
 static int write_row(FILE *f, const char *patient, const pgx_result_t *r)
 {
-    return fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", patient, r->gene, r->diplotype[0] ? r->diplotype : ".",
-                   r->phenotype[0] ? r->phenotype : ".", r->activity[0] ? r->activity : ".", r->certainty, r->n_missing,
-                   r->missing[0] ? r->missing : ".", r->ambiguity[0] ? r->ambiguity : ".") < 0;
+    return fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", patient, r->gene,
+                   r->diplotype[0] ? r->diplotype : ".", r->phenotype[0] ? r->phenotype : ".",
+                   r->activity[0] ? r->activity : ".", r->certainty, r->n_missing, r->missing[0] ? r->missing : ".",
+                   r->ambiguity[0] ? r->ambiguity : ".", r->phenotypes[0] ? r->phenotypes : ".") < 0;
 }
 
 static int emit_pgx(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *err)
@@ -1391,7 +1392,8 @@ static int emit_pgx(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *err)
         }
         fprintf(f, "# PGx calls from %s; definitions %s; research use, not a clinical test\n", s->path,
                 pgx_tables_version(s->pgxt));
-        fprintf(f, "patient_id\tgene\tdiplotype\tphenotype\tactivity_score\tcertainty\tn_missing\tmissing_positions\tambiguity\n");
+        fprintf(f, "patient_id\tgene\tdiplotype\tphenotype\tactivity_score\tcertainty\tn_missing\tmissing_positions\tambiguity\t"
+                   "possible_phenotypes\n");
     }
     char feature[64], prov[1536];
     pgx_result_t res;

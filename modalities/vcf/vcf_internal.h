@@ -81,6 +81,7 @@ typedef struct pgx_result {
     char missing[2048];  /* comma-separated chrom:pos of uncalled positions, or "" */
     int n_missing;
     char ambiguity[2048]; /* other admissible diplotypes, ';'-separated, or "" */
+    char phenotypes[1024]; /* every phenotype an admissible diplotype has, '|'-separated, or "" */
     int emit;            /* 1: the phenotype is determined and can be an observation */
 } pgx_result_t;
 

@@ -22,6 +22,11 @@ ls "$tmp" | grep -q 'tmp' && fail "temporary file left: $(ls "$tmp")"
 "$mmdx" pgx --variants "$data/vcf/pharmcat/TPMT/s3as3b.vcf" >"$tmp/out" 2>"$tmp/err" || fail "stdout run: exit $?"
 grep -q "	TPMT	\*3A/\*3B	Poor Metabolizer	" "$tmp/out" || fail "TPMT *3A/*3B on stdout"
 
+# F9: a missing no-function position (DPYD c.1898delC) must not leave a stated Normal phenotype
+"$mmdx" pgx --variants "$data/vcf/pharmcat/DPYD/novariant.vcf" >"$tmp/dpyd" 2>"$tmp/err" || fail "DPYD run: exit $?"
+grep -q "	DPYD	Reference/Reference	Indeterminate	.	ambiguous	.*Normal Metabolizer.*Poor Metabolizer\$" "$tmp/dpyd" \
+    || fail "DPYD novariant not ambiguous with Poor listed: $(grep DPYD "$tmp/dpyd")"
+
 # a GRCh37 header is refused before anything is written
 printf '##fileformat=VCFv4.2\n##contig=<ID=10,length=135534747>\n##FORMAT=<ID=GT,Number=1,Type=String,Description="GT">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tX\n10\t96541616\t.\tG\tA\t.\tPASS\t.\tGT\t0/1\n' >"$tmp/b37.vcf"
 "$mmdx" pgx --variants "$tmp/b37.vcf" -o "$tmp/b37.tsv" 2>"$tmp/err"
