@@ -37,6 +37,7 @@ typedef struct pgx_gene {
     size_t n_dip, cap_dip;
     size_t words;   /* 64-bit words of an allele set */
     uint64_t *acc;  /* [n_pos][MAX_CODES][words]: alleles accepting code c at position p */
+    int *dipidx;    /* [n_al][n_al]: index into dip of the diplotype of alleles x and y, or -1 */
 } pgx_gene_t;
 
 struct pgx_tables {
@@ -349,6 +350,7 @@ void pgx_tables_free(pgx_tables_t *t)
             a->free(g->dip[k].activity);
         }
         a->free(g->dip);
+        a->free(g->dipidx);
         a->free(g->acc);
         a->free(g->name);
         a->free(g->chrom);
@@ -428,6 +430,18 @@ int pgx_tables_load(const vcf_alloc_t *a, const char *dir, pgx_tables_t **out, m
                 g->dip[k].a = g->dip[k].b;
                 g->dip[k].b = tmp;
             }
+        /* every admissible diplotype's phenotype is looked up per call: index them */
+        g->dipidx = a->malloc(g->n_al * g->n_al * sizeof *g->dipidx);
+        if (!g->dipidx) {
+            pgx_tables_free(t);
+            return mmdx_modality_error(err, MMDX_ENOMEM, dir, "pgx", 0, "out of memory");
+        }
+        for (size_t k = 0; k < g->n_al * g->n_al; k++)
+            g->dipidx[k] = -1;
+        for (size_t k = g->n_dip; k-- > 0;) { /* the first row of a pair wins, as before */
+            g->dipidx[(size_t)g->dip[k].a * g->n_al + (size_t)g->dip[k].b] = (int)k;
+            g->dipidx[(size_t)g->dip[k].b * g->n_al + (size_t)g->dip[k].a] = (int)k;
+        }
         if (g->n_pos > maxp)
             maxp = g->n_pos;
         if (g->n_al > maxa)
@@ -579,10 +593,10 @@ static int add_cand(pgx_tables_t *t, const pgx_gene_t *g, int x, int y, int scor
 
 static const pgx_dip_t *lookup(const pgx_gene_t *g, int x, int y)
 {
-    for (size_t i = 0; i < g->n_dip; i++)
-        if ((g->dip[i].a == x && g->dip[i].b == y) || (g->dip[i].a == y && g->dip[i].b == x))
-            return &g->dip[i];
-    return NULL;
+    if (x < 0 || y < 0)
+        return NULL;
+    int k = g->dipidx[(size_t)x * g->n_al + (size_t)y];
+    return k >= 0 ? &g->dip[k] : NULL;
 }
 
 static void dip_name(const pgx_gene_t *g, int x, int y, char *buf, size_t size)
