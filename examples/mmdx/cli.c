@@ -151,12 +151,19 @@ static int read_inputs(mmdx_ctx_t *ctx, mmdx_collect_t *col, const cli_inputs_t 
         mmdx_error_clear(&err);
         long k = input ? mmdx_plugin_find_input(ctx, input) : -1;
         const char *modality = k >= 0 ? mmdx_plugin_desc(ctx, (size_t)k)->name : NULL;
-        /* --input: detect first, so options prefixed with the modality's name reach it */
-        if (input == NULL && mmdx_source_detect(ctx, files[i], &modality, &err) != MMDX_OK) {
-            cli_print_error(NULL, &err);
-            return err.code;
+        /* --input: detect first, so options prefixed with the modality's name or with its
+         * input kind (labs., imaging., variants.) reach it */
+        const char *kind = input;
+        if (input == NULL) {
+            if (mmdx_source_detect(ctx, files[i], &modality, &err) != MMDX_OK) {
+                cli_print_error(NULL, &err);
+                return err.code;
+            }
+            long m = modality ? mmdx_plugin_find(ctx, modality) : -1;
+            if (m >= 0)
+                kind = mmdx_plugin_desc(ctx, (size_t)m)->input;
         }
-        const char **opts = adapter_options(in, input, modality, panel, sizeof panel);
+        const char **opts = adapter_options(in, kind, modality, panel, sizeof panel);
         if (opts == NULL) {
             fprintf(stderr, "mmdx: out of memory\n");
             return MMDX_ENOMEM;
