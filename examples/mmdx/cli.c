@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -284,6 +285,91 @@ long cli_write_rejects(const mmdx_collect_t *col, const char *path)
         return -1;
     }
     return (long)n;
+}
+
+/* An absolute spelling of @p path whose directory part is resolved (the file need not exist):
+ * two outputs spelt differently ("x.h5", "./x.h5", "d/../x.h5") compare equal. */
+static void canonical_path(const char *path, char *buf, size_t size)
+{
+    char dir[PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    if (realpath(path, real) != NULL) {
+        snprintf(buf, size, "%s", real);
+        return;
+    }
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (realpath(dir, real) == NULL)
+        snprintf(buf, size, "%s", path);
+    else
+        snprintf(buf, size, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base);
+}
+
+static int is_file_arg(const char *path)
+{
+    return path != NULL && path[0] != '\0' && strcmp(path, "-") != 0;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char ca[PATH_MAX + 256], cb[PATH_MAX + 256];
+    canonical_path(a, ca, sizeof ca);
+    canonical_path(b, cb, sizeof cb);
+    return strcmp(ca, cb) == 0;
+}
+
+static int output_is_input(const char *cmd, const cli_path_t *out, const char *opt, const char *path)
+{
+    struct stat so, si;
+    if (!is_file_arg(path) || stat(out->path, &so) != 0 || stat(path, &si) != 0)
+        return 0;
+    if (so.st_dev != si.st_dev || so.st_ino != si.st_ino)
+        return 0;
+    fprintf(stderr, "mmdx: %s: %s %s is also the input %s %s: refusing to overwrite an input\n", cmd,
+            out->opt, out->path, opt, path);
+    return 1;
+}
+
+int cli_check_paths(const char *cmd, const cli_inputs_t *in, const cli_path_t *inputs, size_t n_inputs,
+                    const cli_path_t *outputs, size_t n_outputs)
+{
+    for (size_t i = 0; i < n_outputs; i++) {
+        const cli_path_t *o = &outputs[i];
+        if (!is_file_arg(o->path))
+            continue;
+        for (size_t j = i + 1; j < n_outputs; j++) {
+            if (is_file_arg(outputs[j].path) && same_file(o->path, outputs[j].path)) {
+                fprintf(stderr, "mmdx: %s: %s %s is also %s %s: give each output its own file\n", cmd, o->opt,
+                        o->path, outputs[j].opt, outputs[j].path);
+                return CLI_EXIT_FATAL;
+            }
+        }
+        for (size_t j = 0; j < n_inputs; j++)
+            if (output_is_input(cmd, o, inputs[j].opt, inputs[j].path))
+                return CLI_EXIT_FATAL;
+        if (in == NULL)
+            continue;
+        const struct {
+            const char *opt;
+            const char *const *v;
+            size_t n;
+        } lists[] = {{"--imaging", in->imaging, in->n_imaging}, {"--labs", in->labs, in->n_labs},
+                     {"--variants", in->variants, in->n_variants}, {"--input", in->detect, in->n_detect}};
+        for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+            for (size_t j = 0; j < lists[l].n; j++)
+                if (output_is_input(cmd, o, lists[l].opt, lists[l].v[j]))
+                    return CLI_EXIT_FATAL;
+        if (output_is_input(cmd, o, "--panel", in->panel))
+            return CLI_EXIT_FATAL;
+    }
+    return CLI_EXIT_OK;
 }
 
 void cli_print_error(const char *what, const mmdx_error_t *err)

@@ -59,6 +59,20 @@ int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, in
  * there are any. Returns the number of rejects, or < 0 (error printed). */
 long cli_write_rejects(const mmdx_collect_t *col, const char *path);
 
+/* A path named on the command line: the option that named it ("-o", "--rejects") and the path
+ * (NULL or "-": not a file, ignored). */
+typedef struct cli_path {
+    const char *opt;
+    const char *path;
+} cli_path_t;
+
+/* Before any work: refuse two outputs on one path, and an output that is an existing input
+ * (same st_dev/st_ino; the inputs of @p in plus @p inputs, e.g. --cohort, --model). Prints
+ * "mmdx: CMD: -o X is also --rejects" naming both options and returns CLI_EXIT_FATAL;
+ * CLI_EXIT_OK when all paths are distinct. @p in may be NULL. */
+int cli_check_paths(const char *cmd, const cli_inputs_t *in, const cli_path_t *inputs, size_t n_inputs,
+                    const cli_path_t *outputs, size_t n_outputs);
+
 /* Print "mmdx: <formatted error>" to stderr. */
 void cli_print_error(const char *what, const mmdx_error_t *err);
 

@@ -39,5 +39,32 @@ else
   echo "driver_fixes: $ccda missing, F2 checks skipped"
 fi
 
+# F10: an output that is an input, or two outputs on one path: refused before any work, exit 2
+cp "$tmp/clean.tsv" "$tmp/in.tsv"
+expect 2 "-o equal to an input" "$mmdx" ingest --input "$tmp/in.tsv" -o "$tmp/in.tsv"
+has "$tmp/err" "-o .*in.tsv is also the input --input" "output = input names both options"
+cmp -s "$tmp/clean.tsv" "$tmp/in.tsv" && ok || fail "input overwritten by -o"
+expect 2 "-o equal to --rejects" "$mmdx" ingest --input "$tmp/clean.tsv" -o "$tmp/same.h5" --rejects "$tmp/./same.h5"
+has "$tmp/err" "-o .*same.h5 is also --rejects" "two outputs named"
+[ -e "$tmp/same.h5" ] && fail "output written although refused" || ok
+expect 0 "ingest for F10" "$mmdx" ingest --input "$tmp/clean.tsv" -o "$tmp/f10.h5"
+cp "$tmp/f10.h5" "$tmp/f10.copy.h5"
+expect 2 "export --cohort X -o X" "$mmdx" export --cohort "$tmp/f10.h5" -o "$tmp/f10.h5"
+has "$tmp/err" "is also the input --cohort" "export names --cohort"
+cmp -s "$tmp/f10.h5" "$tmp/f10.copy.h5" && ok || fail "cohort overwritten by export"
+expect 2 "train --cohort X -o X" "$mmdx" train --cohort "$tmp/f10.h5" -o "$tmp/f10.h5"
+has "$tmp/err" "is also the input --cohort" "train names --cohort"
+expect 2 "merge A -o A" "$mmdx" merge "$tmp/f10.h5" -o "$tmp/f10.h5"
+has "$tmp/err" "is also the input" "merge names the input"
+
+# F6: mmdx pgx without arguments: a short usage error like the other commands
+expect 2 "pgx without arguments" "$mmdx" pgx
+has "$tmp/err" "no input: give --variants FILE" "pgx names the missing input"
+has "$tmp/err" "Try 'mmdx pgx --help'" "pgx points at --help"
+[ "$(wc -l <"$tmp/err")" -le 3 ] && ok || fail "pgx without arguments printed $(wc -l <"$tmp/err") lines"
+cp "$tmp/clean.tsv" "$tmp/v.vcf"
+expect 2 "pgx -o equal to --variants" "$mmdx" pgx --variants "$tmp/v.vcf" -o "$tmp/v.vcf"
+has "$tmp/err" "is also the input --variants" "pgx output = input"
+
 echo "driver_fixes: $pass checks passed, $fails failed"
 [ "$fails" -eq 0 ]
