@@ -66,5 +66,9 @@ cp "$tmp/clean.tsv" "$tmp/v.vcf"
 expect 2 "pgx -o equal to --variants" "$mmdx" pgx --variants "$tmp/v.vcf" -o "$tmp/v.vcf"
 has "$tmp/err" "is also the input --variants" "pgx output = input"
 
+# F5: a missing model file: not found, with the system's reason, like every other input
+expect 2 "missing model file" "$mmdx" merge "$tmp/nosuch.h5" -o "$tmp/merged.h5"
+has "$tmp/err" "nosuch.h5: cannot open the model file: No such file or directory (not found)" "missing model says why"
+
 echo "driver_fixes: $pass checks passed, $fails failed"
 [ "$fails" -eq 0 ]
