@@ -144,7 +144,7 @@ static void list_inputs(mmdx_ctx_t *ctx, char *buf, size_t size)
 }
 
 static int read_inputs(mmdx_ctx_t *ctx, mmdx_collect_t *col, const cli_inputs_t *in, const char *input,
-                       const char *const *files, size_t n_files)
+                       const char *const *files, size_t n_files, int frozen)
 {
     for (size_t i = 0; i < n_files; i++) {
         char panel[PATH_MAX + 8];
@@ -169,8 +169,12 @@ static int read_inputs(mmdx_ctx_t *ctx, mmdx_collect_t *col, const cli_inputs_t 
             fprintf(stderr, "mmdx: out of memory\n");
             return MMDX_ENOMEM;
         }
+        size_t n_before = mmdx_collect_n_observations(col);
         int rc = mmdx_collect_file(col, modality, files[i], opts, &err);
         free(opts);
+        if (rc == MMDX_OK && mmdx_collect_n_observations(col) == n_before)
+            mmdx_ctx_log(ctx, MMDX_LOG_WARN, "%s: no observations%s", files[i],
+                         frozen ? " of the model's features" : " (no result, feature value or genotype found)");
         if (rc != MMDX_OK) {
             if (err.file[0] == '\0')
                 snprintf(err.file, sizeof err.file, "%s", files[i]);
@@ -218,18 +222,24 @@ int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, in
         return MMDX_ENOMEM;
     }
     mmdx_collect_set_frozen(col, frozen);
-    int rc = read_inputs(ctx, col, in, "imaging", in->imaging, in->n_imaging);
+    int rc = read_inputs(ctx, col, in, "imaging", in->imaging, in->n_imaging, frozen);
     if (rc == MMDX_OK)
-        rc = read_inputs(ctx, col, in, "labs", in->labs, in->n_labs);
+        rc = read_inputs(ctx, col, in, "labs", in->labs, in->n_labs, frozen);
     if (rc == MMDX_OK)
-        rc = read_inputs(ctx, col, in, "variants", in->variants, in->n_variants);
+        rc = read_inputs(ctx, col, in, "variants", in->variants, in->n_variants, frozen);
     if (rc == MMDX_OK)
-        rc = read_inputs(ctx, col, in, NULL, in->detect, in->n_detect);
+        rc = read_inputs(ctx, col, in, NULL, in->detect, in->n_detect, frozen);
     if (rc == MMDX_OK) {
         mmdx_error_clear(&err);
         rc = mmdx_collect_to_cohort(col, cohort_out, &err);
         if (rc != MMDX_OK)
             cli_print_error("building the cohort", &err);
+    }
+    if (rc == MMDX_OK && mmdx_cohort_n_patients(*cohort_out) == 0) {
+        fprintf(stderr, "mmdx: the inputs hold no patients: nothing to do, nothing written\n");
+        mmdx_cohort_free(*cohort_out);
+        *cohort_out = NULL;
+        rc = MMDX_EINVAL;
     }
     if (rc != MMDX_OK) {
         mmdx_collect_free(col);

@@ -50,7 +50,9 @@ int cli_inputs_empty(const cli_inputs_t *in);
 /* Load --plugin modules, then read every input into a collector over @p space
  * (frozen: only features already in @p space are kept). On success *col_out holds the
  * collector (rejects inside) and *cohort_out the cohort; both owned by the caller.
- * Fatal errors are printed to stderr naming file and reason; returns an MMDX status. */
+ * Fatal errors are printed to stderr naming file and reason; returns an MMDX status.
+ * An input that yields no observation is a warning naming it (through the context's log);
+ * inputs that yield no patient at all are a fatal error (MMDX_EINVAL, message printed). */
 int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, int frozen,
                 mmdx_collect_t **col_out, mmdx_cohort_t **cohort_out);
 

@@ -70,5 +70,21 @@ has "$tmp/err" "is also the input --variants" "pgx output = input"
 expect 2 "missing model file" "$mmdx" merge "$tmp/nosuch.h5" -o "$tmp/merged.h5"
 has "$tmp/err" "nosuch.h5: cannot open the model file: No such file or directory (not found)" "missing model says why"
 
+# F3: an input without observations is a warning naming it; no patient at all: exit 2, nothing written
+bundle=$data/hl7/fhir-r4/Bundle-f001.xml
+if [ -r "$bundle" ]; then
+  expect 2 "inputs without patients" "$mmdx" ingest --labs "$bundle" -o "$tmp/f3.h5"
+  has "$tmp/err" "Bundle-f001.xml: no observations" "empty input named"
+  has "$tmp/err" "no patients" "no-patient run says so"
+  [ -e "$tmp/f3.h5" ] && fail "cohort written for a run without patients" || ok
+  expect 0 "one empty input among others" "$mmdx" ingest --labs "$bundle" --input "$tmp/clean.tsv" -o "$tmp/f3b.h5"
+  has "$tmp/err" "warning: .*Bundle-f001.xml: no observations" "empty input is a warning"
+  has "$tmp/err" "ingest: 2 patients, 2 features, 3 observations" "the other input is read"
+  expect 0 "quiet: no warning" "$mmdx" ingest -q --labs "$bundle" --input "$tmp/clean.tsv" -o "$tmp/f3c.h5"
+  [ -s "$tmp/err" ] && fail "--quiet printed: $(cat "$tmp/err")" || ok
+else
+  echo "driver_fixes: $bundle missing, F3 checks skipped"
+fi
+
 echo "driver_fixes: $pass checks passed, $fails failed"
 [ "$fails" -eq 0 ]
