@@ -158,6 +158,8 @@ static int read_inputs(mmdx_ctx_t *ctx, mmdx_collect_t *col, const cli_inputs_t 
         if (input == NULL) {
             if (mmdx_source_detect(ctx, files[i], &modality, &err) != MMDX_OK) {
                 cli_print_error(NULL, &err);
+                if (err.code == MMDX_EFORMAT)
+                    cli_report_unavailable(NULL); /* perhaps one of them would have read it */
                 return err.code;
             }
             long m = modality ? mmdx_plugin_find(ctx, modality) : -1;
@@ -212,6 +214,7 @@ int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, in
             char have[512];
             list_inputs(ctx, have, sizeof have);
             fprintf(stderr, "mmdx: no modality serves --%s in this build (available: %s)\n", inputs[k], have);
+            cli_report_unavailable(inputs[k]);
             return MMDX_ENOTFOUND;
         }
     }
@@ -393,10 +396,77 @@ void cli_print_error(const char *what, const mmdx_error_t *err)
     fprintf(stderr, "mmdx: %s%s%s\n", what ? what : "", what ? ": " : "", buf);
 }
 
+/* Built-in modalities whose init failed (the library logs "built-in modality not available:
+ * built-in: NAME: REASON" when a context first looks at its modalities). Kept, not printed:
+ * only a command that needs the modality says so (cli_report_unavailable). */
+static const char unavailable_prefix[] = "built-in modality not available: ";
+static struct {
+    char name[64];
+    char reason[1024];
+} unavailable[16];
+static size_t n_unavailable;
+
+static void keep_unavailable(const char *msg)
+{
+    const char *p = msg + strlen(unavailable_prefix), *colon;
+    char name[64];
+    if (strncmp(p, "built-in: ", 10) == 0)
+        p += 10;
+    colon = strchr(p, ':');
+    snprintf(name, sizeof name, "%.*s", colon ? (int)(colon - p) : (int)strlen(p), p);
+    size_t i = 0;
+    while (i < n_unavailable && strcmp(unavailable[i].name, name) != 0)
+        i++;
+    if (i == sizeof unavailable / sizeof unavailable[0])
+        return;
+    if (i == n_unavailable)
+        n_unavailable++;
+    snprintf(unavailable[i].name, sizeof unavailable[i].name, "%s", name);
+    snprintf(unavailable[i].reason, sizeof unavailable[i].reason, "%s", colon ? colon + 2 : "");
+}
+
+size_t cli_unavailable_count(void)
+{
+    return n_unavailable;
+}
+
+const char *cli_unavailable_name(size_t i)
+{
+    return i < n_unavailable ? unavailable[i].name : NULL;
+}
+
+const char *cli_unavailable_reason(size_t i)
+{
+    return i < n_unavailable ? unavailable[i].reason : NULL;
+}
+
+const char *cli_builtin_input(const char *name)
+{
+    static const char *const map[][2] = {{"hdf5", "imaging"}, {"hl7", "labs"}, {"vcf", "variants"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], name) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+void cli_report_unavailable(const char *input)
+{
+    for (size_t i = 0; i < n_unavailable; i++) {
+        const char *kind = cli_builtin_input(unavailable[i].name);
+        if (input == NULL || strcmp(input, unavailable[i].name) == 0 || (kind && strcmp(input, kind) == 0))
+            fprintf(stderr, "mmdx: built-in modality %s%s%s%s is unavailable: %s\n", unavailable[i].name,
+                    kind ? " (--" : "", kind ? kind : "", kind ? ")" : "", unavailable[i].reason);
+    }
+}
+
 static void log_to_stderr(void *user, mmdx_log_level_t level, const char *msg)
 {
     static const char *const names[] = {"error", "warning", "info", "debug"};
     (void)user;
+    if (level == MMDX_LOG_ERROR && strncmp(msg, unavailable_prefix, strlen(unavailable_prefix)) == 0) {
+        keep_unavailable(msg);
+        return;
+    }
     fprintf(stderr, "mmdx: %s: %s\n", names[level <= MMDX_LOG_DEBUG ? level : MMDX_LOG_DEBUG], msg);
 }
 

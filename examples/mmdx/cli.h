@@ -75,6 +75,18 @@ typedef struct cli_path {
 int cli_check_paths(const char *cmd, const cli_inputs_t *in, const cli_path_t *inputs, size_t n_inputs,
                     const cli_path_t *outputs, size_t n_outputs);
 
+/* Built-in modalities whose init failed in this process (e.g. a missing data table): the
+ * library logs them as they are registered; the driver keeps them instead of printing, so
+ * that only commands needing that modality report it. Index 0..count-1. */
+size_t cli_unavailable_count(void);
+const char *cli_unavailable_name(size_t i);
+const char *cli_unavailable_reason(size_t i);
+/* The input option a built-in serves: hdf5 -> imaging, hl7 -> labs, vcf -> variants; else NULL. */
+const char *cli_builtin_input(const char *name);
+/* Print "mmdx: built-in modality NAME (--INPUT) is unavailable: REASON" for the unavailable
+ * built-in named @p input or serving that input kind; every one when NULL. */
+void cli_report_unavailable(const char *input);
+
 /* Print "mmdx: <formatted error>" to stderr. */
 void cli_print_error(const char *what, const mmdx_error_t *err);
 

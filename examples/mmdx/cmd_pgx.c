@@ -165,6 +165,8 @@ int cmd_pgx(int argc, char **argv)
     if ((rc = mmdx_source_open(ctx, "vcf", variants, options, &src, &err)) != MMDX_OK ||
         (rc = mmdx_source_read(src, &sink, &err)) != MMDX_OK) {
         cli_print_error("pgx", &err);
+        if (src == NULL)
+            cli_report_unavailable("vcf");
         goto done;
     }
     if (!output && copy_to_stdout(tmp_out) != 0) {

@@ -86,5 +86,18 @@ else
   echo "driver_fixes: $bundle missing, F3 checks skipped"
 fi
 
+# F13: a built-in whose init fails (no data tables) is reported only where it matters
+expect 0 "version with hl7 unavailable" env MMDX_DATA_DIR="$tmp/nodata" "$mmdx" version
+hasnt "$tmp/err" "error" "version prints no error line"
+has "$tmp/out" "hl7 (unavailable: .*units.tsv" "version lists hl7 as unavailable with the reason"
+expect 0 "plugins with hl7 unavailable" env MMDX_DATA_DIR="$tmp/nodata" "$mmdx" plugins
+has "$tmp/out" "^hl7 .*labs .*unavailable: .*units.tsv" "plugins lists hl7 as unavailable"
+hasnt "$tmp/err" "error" "plugins prints no error line"
+expect 0 "an unrelated command with hl7 unavailable" env MMDX_DATA_DIR="$tmp/nodata" "$mmdx" ingest \
+  --input "$tmp/clean.tsv" -o "$tmp/f13.h5"
+hasnt "$tmp/err" "hl7" "ingest of other inputs does not mention hl7"
+expect 2 "--labs with hl7 unavailable" env MMDX_DATA_DIR="$tmp/nodata" "$mmdx" ingest --labs "$tmp/clean.tsv" -o "$tmp/f13b.h5"
+has "$tmp/err" "built-in modality hl7 (--labs) is unavailable: .*units.tsv" "--labs says why hl7 is unavailable"
+
 echo "driver_fixes: $pass checks passed, $fails failed"
 [ "$fails" -eq 0 ]
