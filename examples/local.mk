@@ -79,8 +79,8 @@ clean-demo:
 .PHONY: demo $(DEMO_STEPS) clean-demo
 
 # --- end-to-end tests of the driver and of the installation
-TESTS += tests/e2e/driver_usage.sh tests/e2e/driver_ingest.sh tests/e2e/install.sh tests/e2e/docs_links.sh
-EXTRA_DIST += tests/e2e/driver_usage.sh tests/e2e/driver_ingest.sh tests/e2e/install.sh tests/e2e/docs_links.sh
+TESTS += tests/e2e/driver_usage.sh tests/e2e/driver_ingest.sh tests/e2e/driver_fixes.sh tests/e2e/install.sh tests/e2e/docs_links.sh
+EXTRA_DIST += tests/e2e/driver_usage.sh tests/e2e/driver_ingest.sh tests/e2e/driver_fixes.sh tests/e2e/install.sh tests/e2e/docs_links.sh
 
 # the teaching programs (their own fragment)
 include examples/teaching.mk

@@ -1,5 +1,6 @@
 /* Model files: the whole model state in HDF5 (docs/formats/model-file.md), written to a
  * temporary file and renamed; read back with checks of format, version and shape. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -802,7 +803,9 @@ int mmdx_model_load(mmdx_ctx_t *ctx, const char *path, mmdx_model_t **out, mmdx_
     }
     FILE *probe = fopen(path, "rb");
     if (!probe) {
-        return mmdx_error_set(err, MMDX_EIO, path, "", 0, "cannot open the model file");
+        int e = errno;
+        return mmdx_error_set(err, e == ENOENT || e == ENOTDIR ? MMDX_ENOTFOUND : MMDX_EIO, path, "", 0,
+                              "cannot open the model file: %s", strerror(e));
     }
     fclose(probe);
     if (H5Fis_hdf5(path) <= 0) {
@@ -828,10 +831,21 @@ int mmdx_model_load(mmdx_ctx_t *ctx, const char *path, mmdx_model_t **out, mmdx_
         goto done;
     }
     if (version != MMDX_MODEL_FORMAT_VERSION) {
-        a_rstr(&r, f, "software_version", sw, sizeof(sw));
-        rc = mmdx_error_set(err, MMDX_EVERSION, path, "format_version", 0,
-                            "model file format version %" PRId64 " (written by libmmdx %s); this library reads version %d",
-                            version, sw, MMDX_MODEL_FORMAT_VERSION);
+        sw[0] = '\0';
+        if (H5Aexists(f, "software_version") > 0 && a_rstr(&r, f, "software_version", sw, sizeof(sw)) != MMDX_OK) {
+            snprintf(sw, sizeof(sw), "?");
+        }
+        if (version < MMDX_MODEL_FORMAT_VERSION) {
+            rc = mmdx_error_set(err, MMDX_EVERSION, path, "format_version", 0,
+                                "model file format %" PRId64 " written by an older mmdx (libmmdx %s); this one reads %d: "
+                                "retrain the model",
+                                version, sw[0] ? sw : "?", MMDX_MODEL_FORMAT_VERSION);
+        } else {
+            rc = mmdx_error_set(err, MMDX_EVERSION, path, "format_version", 0,
+                                "model file format %" PRId64 " written by a newer mmdx (libmmdx %s); this one reads %d: "
+                                "upgrade libmmdx or retrain the model with this one",
+                                version, sw[0] ? sw : "?", MMDX_MODEL_FORMAT_VERSION);
+        }
         goto done;
     }
     mmdx_model_options_init(&opt);

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -143,7 +144,7 @@ static void list_inputs(mmdx_ctx_t *ctx, char *buf, size_t size)
 }
 
 static int read_inputs(mmdx_ctx_t *ctx, mmdx_collect_t *col, const cli_inputs_t *in, const char *input,
-                       const char *const *files, size_t n_files)
+                       const char *const *files, size_t n_files, int frozen)
 {
     for (size_t i = 0; i < n_files; i++) {
         char panel[PATH_MAX + 8];
@@ -151,18 +152,31 @@ static int read_inputs(mmdx_ctx_t *ctx, mmdx_collect_t *col, const cli_inputs_t 
         mmdx_error_clear(&err);
         long k = input ? mmdx_plugin_find_input(ctx, input) : -1;
         const char *modality = k >= 0 ? mmdx_plugin_desc(ctx, (size_t)k)->name : NULL;
-        /* --input: detect first, so options prefixed with the modality's name reach it */
-        if (input == NULL && mmdx_source_detect(ctx, files[i], &modality, &err) != MMDX_OK) {
-            cli_print_error(NULL, &err);
-            return err.code;
+        /* --input: detect first, so options prefixed with the modality's name or with its
+         * input kind (labs., imaging., variants.) reach it */
+        const char *kind = input;
+        if (input == NULL) {
+            if (mmdx_source_detect(ctx, files[i], &modality, &err) != MMDX_OK) {
+                cli_print_error(NULL, &err);
+                if (err.code == MMDX_EFORMAT)
+                    cli_report_unavailable(NULL); /* perhaps one of them would have read it */
+                return err.code;
+            }
+            long m = modality ? mmdx_plugin_find(ctx, modality) : -1;
+            if (m >= 0)
+                kind = mmdx_plugin_desc(ctx, (size_t)m)->input;
         }
-        const char **opts = adapter_options(in, input, modality, panel, sizeof panel);
+        const char **opts = adapter_options(in, kind, modality, panel, sizeof panel);
         if (opts == NULL) {
             fprintf(stderr, "mmdx: out of memory\n");
             return MMDX_ENOMEM;
         }
+        size_t n_before = mmdx_collect_n_observations(col);
         int rc = mmdx_collect_file(col, modality, files[i], opts, &err);
         free(opts);
+        if (rc == MMDX_OK && mmdx_collect_n_observations(col) == n_before)
+            mmdx_ctx_log(ctx, MMDX_LOG_WARN, "%s: no observations%s", files[i],
+                         frozen ? " of the model's features" : " (no result, feature value or genotype found)");
         if (rc != MMDX_OK) {
             if (err.file[0] == '\0')
                 snprintf(err.file, sizeof err.file, "%s", files[i]);
@@ -200,6 +214,7 @@ int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, in
             char have[512];
             list_inputs(ctx, have, sizeof have);
             fprintf(stderr, "mmdx: no modality serves --%s in this build (available: %s)\n", inputs[k], have);
+            cli_report_unavailable(inputs[k]);
             return MMDX_ENOTFOUND;
         }
     }
@@ -210,18 +225,24 @@ int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, in
         return MMDX_ENOMEM;
     }
     mmdx_collect_set_frozen(col, frozen);
-    int rc = read_inputs(ctx, col, in, "imaging", in->imaging, in->n_imaging);
+    int rc = read_inputs(ctx, col, in, "imaging", in->imaging, in->n_imaging, frozen);
     if (rc == MMDX_OK)
-        rc = read_inputs(ctx, col, in, "labs", in->labs, in->n_labs);
+        rc = read_inputs(ctx, col, in, "labs", in->labs, in->n_labs, frozen);
     if (rc == MMDX_OK)
-        rc = read_inputs(ctx, col, in, "variants", in->variants, in->n_variants);
+        rc = read_inputs(ctx, col, in, "variants", in->variants, in->n_variants, frozen);
     if (rc == MMDX_OK)
-        rc = read_inputs(ctx, col, in, NULL, in->detect, in->n_detect);
+        rc = read_inputs(ctx, col, in, NULL, in->detect, in->n_detect, frozen);
     if (rc == MMDX_OK) {
         mmdx_error_clear(&err);
         rc = mmdx_collect_to_cohort(col, cohort_out, &err);
         if (rc != MMDX_OK)
             cli_print_error("building the cohort", &err);
+    }
+    if (rc == MMDX_OK && mmdx_cohort_n_patients(*cohort_out) == 0) {
+        fprintf(stderr, "mmdx: the inputs hold no patients: nothing to do, nothing written\n");
+        mmdx_cohort_free(*cohort_out);
+        *cohort_out = NULL;
+        rc = MMDX_EINVAL;
     }
     if (rc != MMDX_OK) {
         mmdx_collect_free(col);
@@ -279,6 +300,91 @@ long cli_write_rejects(const mmdx_collect_t *col, const char *path)
     return (long)n;
 }
 
+/* An absolute spelling of @p path whose directory part is resolved (the file need not exist):
+ * two outputs spelt differently ("x.h5", "./x.h5", "d/../x.h5") compare equal. */
+static void canonical_path(const char *path, char *buf, size_t size)
+{
+    char dir[PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    if (realpath(path, real) != NULL) {
+        snprintf(buf, size, "%s", real);
+        return;
+    }
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (realpath(dir, real) == NULL)
+        snprintf(buf, size, "%s", path);
+    else
+        snprintf(buf, size, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base);
+}
+
+static int is_file_arg(const char *path)
+{
+    return path != NULL && path[0] != '\0' && strcmp(path, "-") != 0;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char ca[PATH_MAX + 256], cb[PATH_MAX + 256];
+    canonical_path(a, ca, sizeof ca);
+    canonical_path(b, cb, sizeof cb);
+    return strcmp(ca, cb) == 0;
+}
+
+static int output_is_input(const char *cmd, const cli_path_t *out, const char *opt, const char *path)
+{
+    struct stat so, si;
+    if (!is_file_arg(path) || stat(out->path, &so) != 0 || stat(path, &si) != 0)
+        return 0;
+    if (so.st_dev != si.st_dev || so.st_ino != si.st_ino)
+        return 0;
+    fprintf(stderr, "mmdx: %s: %s %s is also the input %s %s: refusing to overwrite an input\n", cmd,
+            out->opt, out->path, opt, path);
+    return 1;
+}
+
+int cli_check_paths(const char *cmd, const cli_inputs_t *in, const cli_path_t *inputs, size_t n_inputs,
+                    const cli_path_t *outputs, size_t n_outputs)
+{
+    for (size_t i = 0; i < n_outputs; i++) {
+        const cli_path_t *o = &outputs[i];
+        if (!is_file_arg(o->path))
+            continue;
+        for (size_t j = i + 1; j < n_outputs; j++) {
+            if (is_file_arg(outputs[j].path) && same_file(o->path, outputs[j].path)) {
+                fprintf(stderr, "mmdx: %s: %s %s is also %s %s: give each output its own file\n", cmd, o->opt,
+                        o->path, outputs[j].opt, outputs[j].path);
+                return CLI_EXIT_FATAL;
+            }
+        }
+        for (size_t j = 0; j < n_inputs; j++)
+            if (output_is_input(cmd, o, inputs[j].opt, inputs[j].path))
+                return CLI_EXIT_FATAL;
+        if (in == NULL)
+            continue;
+        const struct {
+            const char *opt;
+            const char *const *v;
+            size_t n;
+        } lists[] = {{"--imaging", in->imaging, in->n_imaging}, {"--labs", in->labs, in->n_labs},
+                     {"--variants", in->variants, in->n_variants}, {"--input", in->detect, in->n_detect}};
+        for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+            for (size_t j = 0; j < lists[l].n; j++)
+                if (output_is_input(cmd, o, lists[l].opt, lists[l].v[j]))
+                    return CLI_EXIT_FATAL;
+        if (output_is_input(cmd, o, "--panel", in->panel))
+            return CLI_EXIT_FATAL;
+    }
+    return CLI_EXIT_OK;
+}
+
 void cli_print_error(const char *what, const mmdx_error_t *err)
 {
     char buf[1200];
@@ -290,10 +396,77 @@ void cli_print_error(const char *what, const mmdx_error_t *err)
     fprintf(stderr, "mmdx: %s%s%s\n", what ? what : "", what ? ": " : "", buf);
 }
 
+/* Built-in modalities whose init failed (the library logs "built-in modality not available:
+ * built-in: NAME: REASON" when a context first looks at its modalities). Kept, not printed:
+ * only a command that needs the modality says so (cli_report_unavailable). */
+static const char unavailable_prefix[] = "built-in modality not available: ";
+static struct {
+    char name[64];
+    char reason[1024];
+} unavailable[16];
+static size_t n_unavailable;
+
+static void keep_unavailable(const char *msg)
+{
+    const char *p = msg + strlen(unavailable_prefix), *colon;
+    char name[64];
+    if (strncmp(p, "built-in: ", 10) == 0)
+        p += 10;
+    colon = strchr(p, ':');
+    snprintf(name, sizeof name, "%.*s", colon ? (int)(colon - p) : (int)strlen(p), p);
+    size_t i = 0;
+    while (i < n_unavailable && strcmp(unavailable[i].name, name) != 0)
+        i++;
+    if (i == sizeof unavailable / sizeof unavailable[0])
+        return;
+    if (i == n_unavailable)
+        n_unavailable++;
+    snprintf(unavailable[i].name, sizeof unavailable[i].name, "%s", name);
+    snprintf(unavailable[i].reason, sizeof unavailable[i].reason, "%s", colon ? colon + 2 : "");
+}
+
+size_t cli_unavailable_count(void)
+{
+    return n_unavailable;
+}
+
+const char *cli_unavailable_name(size_t i)
+{
+    return i < n_unavailable ? unavailable[i].name : NULL;
+}
+
+const char *cli_unavailable_reason(size_t i)
+{
+    return i < n_unavailable ? unavailable[i].reason : NULL;
+}
+
+const char *cli_builtin_input(const char *name)
+{
+    static const char *const map[][2] = {{"hdf5", "imaging"}, {"hl7", "labs"}, {"vcf", "variants"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], name) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+void cli_report_unavailable(const char *input)
+{
+    for (size_t i = 0; i < n_unavailable; i++) {
+        const char *kind = cli_builtin_input(unavailable[i].name);
+        if (input == NULL || strcmp(input, unavailable[i].name) == 0 || (kind && strcmp(input, kind) == 0))
+            fprintf(stderr, "mmdx: built-in modality %s%s%s%s is unavailable: %s\n", unavailable[i].name,
+                    kind ? " (--" : "", kind ? kind : "", kind ? ")" : "", unavailable[i].reason);
+    }
+}
+
 static void log_to_stderr(void *user, mmdx_log_level_t level, const char *msg)
 {
     static const char *const names[] = {"error", "warning", "info", "debug"};
     (void)user;
+    if (level == MMDX_LOG_ERROR && strncmp(msg, unavailable_prefix, strlen(unavailable_prefix)) == 0) {
+        keep_unavailable(msg);
+        return;
+    }
     fprintf(stderr, "mmdx: %s: %s\n", names[level <= MMDX_LOG_DEBUG ? level : MMDX_LOG_DEBUG], msg);
 }
 

@@ -50,7 +50,9 @@ int cli_inputs_empty(const cli_inputs_t *in);
 /* Load --plugin modules, then read every input into a collector over @p space
  * (frozen: only features already in @p space are kept). On success *col_out holds the
  * collector (rejects inside) and *cohort_out the cohort; both owned by the caller.
- * Fatal errors are printed to stderr naming file and reason; returns an MMDX status. */
+ * Fatal errors are printed to stderr naming file and reason; returns an MMDX status.
+ * An input that yields no observation is a warning naming it (through the context's log);
+ * inputs that yield no patient at all are a fatal error (MMDX_EINVAL, message printed). */
 int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, int frozen,
                 mmdx_collect_t **col_out, mmdx_cohort_t **cohort_out);
 
@@ -58,6 +60,32 @@ int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, in
  * @p path atomically; NULL path: print a count (and the first reject) to stderr when
  * there are any. Returns the number of rejects, or < 0 (error printed). */
 long cli_write_rejects(const mmdx_collect_t *col, const char *path);
+
+/* A path named on the command line: the option that named it ("-o", "--rejects") and the path
+ * (NULL or "-": not a file, ignored). */
+typedef struct cli_path {
+    const char *opt;
+    const char *path;
+} cli_path_t;
+
+/* Before any work: refuse two outputs on one path, and an output that is an existing input
+ * (same st_dev/st_ino; the inputs of @p in plus @p inputs, e.g. --cohort, --model). Prints
+ * "mmdx: CMD: -o X is also --rejects" naming both options and returns CLI_EXIT_FATAL;
+ * CLI_EXIT_OK when all paths are distinct. @p in may be NULL. */
+int cli_check_paths(const char *cmd, const cli_inputs_t *in, const cli_path_t *inputs, size_t n_inputs,
+                    const cli_path_t *outputs, size_t n_outputs);
+
+/* Built-in modalities whose init failed in this process (e.g. a missing data table): the
+ * library logs them as they are registered; the driver keeps them instead of printing, so
+ * that only commands needing that modality report it. Index 0..count-1. */
+size_t cli_unavailable_count(void);
+const char *cli_unavailable_name(size_t i);
+const char *cli_unavailable_reason(size_t i);
+/* The input option a built-in serves: hdf5 -> imaging, hl7 -> labs, vcf -> variants; else NULL. */
+const char *cli_builtin_input(const char *name);
+/* Print "mmdx: built-in modality NAME (--INPUT) is unavailable: REASON" for the unavailable
+ * built-in named @p input or serving that input kind; every one when NULL. */
+void cli_report_unavailable(const char *input);
 
 /* Print "mmdx: <formatted error>" to stderr. */
 void cli_print_error(const char *what, const mmdx_error_t *err);

@@ -145,6 +145,10 @@ int cmd_export(int argc, char **argv)
         return cli_usage_error("export", "--gzip needs chunked storage (drop --contiguous)");
     }
 
+    const cli_path_t ins[] = {{"--cohort", cohort_path}};
+    const cli_path_t outs[] = {{"-o", output}, {"--rejects", rejects}};
+    if (cli_check_paths("export", &in, ins, 1, outs, 2) != CLI_EXIT_OK)
+        goto done;
     mmdx_error_clear(&err);
     if (mmdx_outfile_check(output, &err) != MMDX_OK || (rejects && mmdx_outfile_check(rejects, &err) != MMDX_OK)) {
         cli_print_error(NULL, &err);

@@ -122,6 +122,17 @@ int cmd_federate(int argc, char **argv)
         cli_inputs_free(&in);
         return cli_usage_error("federate", "site: give --state STATE.h5");
     }
+    const cli_path_t ins[] = {{"--cohort", cohort}, {"--labels", labels}, {"--state", state}};
+    const cli_path_t outs[] = {{"-o", output}};
+    if (cli_check_paths("federate", &in, ins, 3, outs, 1) != CLI_EXIT_OK)
+        goto done;
+    {
+        for (int i = optind; i < argc; i++) {
+            const cli_path_t arg_in = {"argument", argv[i]};
+            if (cli_check_paths("federate", NULL, &arg_in, 1, outs, 1) != CLI_EXIT_OK)
+                goto done;
+        }
+    }
     mmdx_error_clear(&err);
     if (mmdx_outfile_check(output, &err) != MMDX_OK) {
         cli_print_error(NULL, &err);

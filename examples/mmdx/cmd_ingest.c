@@ -102,6 +102,10 @@ int cmd_ingest(int argc, char **argv)
     }
 
     /* refuse early, before reading anything, when an output cannot be created */
+    const cli_path_t ins[] = {{"--labels", labels_path}};
+    const cli_path_t outs[] = {{"-o", output}, {"--rejects", rejects}};
+    if (cli_check_paths("ingest", &in, ins, 1, outs, 2) != CLI_EXIT_OK)
+        goto done;
     mmdx_error_clear(&err);
     if (mmdx_outfile_check(output, &err) != MMDX_OK ||
         (rejects && mmdx_outfile_check(rejects, &err) != MMDX_OK)) {

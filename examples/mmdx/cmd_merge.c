@@ -55,6 +55,12 @@ int cmd_merge(int argc, char **argv)
     if (!output) {
         return cli_usage_error("merge", "no output: give -o MODEL.h5");
     }
+    const cli_path_t outs[] = {{"-o", output}};
+    for (int i = optind; i < argc; i++) {
+        const cli_path_t arg_in = {"argument", argv[i]};
+        if (cli_check_paths("merge", NULL, &arg_in, 1, outs, 1) != CLI_EXIT_OK)
+            return CLI_EXIT_FATAL;
+    }
     mmdx_error_t err;
     mmdx_error_clear(&err);
     if (mmdx_outfile_check(output, &err) != MMDX_OK) {

@@ -110,13 +110,17 @@ int cmd_pgx(int argc, char **argv)
         case 't': threads = atoi(optarg); break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
-        default: usage(stderr); return CLI_EXIT_FATAL;
+        default: return cli_usage_error("pgx", "bad option");
         }
     }
-    if (!variants || optind != argc) {
-        usage(stderr);
+    if (optind != argc)
+        return cli_usage_error("pgx", "unexpected argument '%s' (the input goes after --variants)", argv[optind]);
+    if (!variants)
+        return cli_usage_error("pgx", "no input: give --variants FILE");
+    const cli_path_t ins[] = {{"--variants", variants}};
+    const cli_path_t outs[] = {{"-o", output}};
+    if (cli_check_paths("pgx", NULL, ins, 1, outs, 1) != CLI_EXIT_OK)
         return CLI_EXIT_FATAL;
-    }
     char tmp_out[64] = "";
     if (!output) {
         const char *td = getenv("TMPDIR");
@@ -161,6 +165,8 @@ int cmd_pgx(int argc, char **argv)
     if ((rc = mmdx_source_open(ctx, "vcf", variants, options, &src, &err)) != MMDX_OK ||
         (rc = mmdx_source_read(src, &sink, &err)) != MMDX_OK) {
         cli_print_error("pgx", &err);
+        if (src == NULL)
+            cli_report_unavailable("vcf");
         goto done;
     }
     if (!output && copy_to_stdout(tmp_out) != 0) {

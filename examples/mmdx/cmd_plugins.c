@@ -93,7 +93,12 @@ int cmd_plugins(int argc, char **argv)
         if (verbose > 0 && d->description)
             printf("           %s\n", d->description);
     }
-    if (n == 0)
+    for (size_t i = 0; i < cli_unavailable_count(); i++) {
+        const char *kind = cli_builtin_input(cli_unavailable_name(i));
+        printf("%-10s %-8s %-5s %-9s %-12s built-in, unavailable: %s\n", cli_unavailable_name(i), "-", "-",
+               kind ? kind : "-", "-", cli_unavailable_reason(i));
+    }
+    if (n == 0 && cli_unavailable_count() == 0)
         printf("(no modalities: this build has no built-in adapters and no plugin was found)\n");
     mmdx_ctx_free(ctx);
     if (fflush(stdout) != 0 || ferror(stdout)) {

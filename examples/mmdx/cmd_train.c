@@ -129,6 +129,10 @@ int cmd_train(int argc, char **argv)
         cli_inputs_free(&in);
         return cli_usage_error("train", "no output: give -o MODEL.h5");
     }
+    const cli_path_t ins[] = {{"--cohort", cohort}, {"--labels", labels}};
+    const cli_path_t outs[] = {{"-o", output}, {"--rejects", rejects}};
+    if (cli_check_paths("train", &in, ins, 2, outs, 2) != CLI_EXIT_OK)
+        goto done;
     mmdx_error_clear(&err);
     if (mmdx_outfile_check(output, &err) != MMDX_OK || (rejects && mmdx_outfile_check(rejects, &err) != MMDX_OK)) {
         cli_print_error(NULL, &err);

@@ -380,6 +380,10 @@ int cmd_validate(int argc, char **argv)
         cli_inputs_free(&in);
         return cli_usage_error("validate", "no labels: give --labels LABELS.tsv");
     }
+    const cli_path_t ins[] = {{"--cohort", cohort}, {"--labels", labels}};
+    const cli_path_t outs[] = {{"-o", output}};
+    if (cli_check_paths("validate", &in, ins, 2, outs, 1) != CLI_EXIT_OK)
+        goto done;
     mmdx_error_clear(&err);
     if (strcmp(output, "-") != 0 && mmdx_outfile_check(output, &err) != MMDX_OK) {
         cli_print_error(NULL, &err);

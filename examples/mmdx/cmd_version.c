@@ -43,7 +43,9 @@ int cmd_version(int argc, char **argv)
     size_t n = mmdx_plugin_count(ctx);
     for (size_t i = 0; i < n; i++)
         printf(" %s", mmdx_plugin_desc(ctx, i)->name);
-    printf("%s\n", n ? "" : " none");
+    for (size_t i = 0; i < cli_unavailable_count(); i++)
+        printf(" %s (unavailable: %s)", cli_unavailable_name(i), cli_unavailable_reason(i));
+    printf("%s\n", n || cli_unavailable_count() ? "" : " none");
     /* one "name version" per line: the libraries found at run time and what configure saw */
     printf("dependencies:\n%s", mmdx_dependency_versions());
     mmdx_ctx_free(ctx);

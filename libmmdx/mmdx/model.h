@@ -42,8 +42,9 @@ extern "C" {
 /** A fusion model, in training or fitted (opaque). */
 typedef struct mmdx_model mmdx_model_t;
 
-/** Version of the model file format written by mmdx_model_save() (docs/formats/model-file.md). */
-#define MMDX_MODEL_FORMAT_VERSION 1
+/** Version of the model file format written by mmdx_model_save() (docs/formats/model-file.md).
+ * 2: n_used per fit (files of version 1 are refused: retrain). */
+#define MMDX_MODEL_FORMAT_VERSION 2
 
 /** Which continuous features are log-transformed (besides those declared MMDX_TRANSFORM_LOG). */
 typedef enum {
@@ -203,8 +204,9 @@ MMDX_EXPORT const char *mmdx_model_provenance(const mmdx_model_t *m, size_t k);
 MMDX_EXPORT int mmdx_model_save(const mmdx_model_t *m, const char *path, mmdx_error_t *err) MMDX_WARN_UNUSED;
 
 /**
- * Load a model file. MMDX_EVERSION for another format version, MMDX_EFORMAT for a file
- * that is not a model file or is inconsistent (naming file and object), MMDX_EIO.
+ * Load a model file. MMDX_ENOTFOUND when it does not exist (with the system's reason),
+ * MMDX_EVERSION for another format version (an older file: "retrain"), MMDX_EFORMAT for a
+ * file that is not a model file or is inconsistent (naming file and object), MMDX_EIO.
  * New model in *@p out; free with mmdx_model_free().
  */
 MMDX_EXPORT int mmdx_model_load(mmdx_ctx_t *ctx, const char *path, mmdx_model_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;

@@ -3,6 +3,7 @@
  * metrics, the model (training, prediction, degenerate problems, multi-class,
  * missing values, federated merge) and the WDBC accuracy check. */
 #include <check.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -707,13 +708,29 @@ START_TEST(test_model_file)
     mmdx_error_clear(&err);
     ck_assert_int_eq(mmdx_model_load(NULL, path, &back, &err), MMDX_EVERSION);
     ck_assert_ptr_nonnull(strstr(err.message, "99"));
+    ck_assert_ptr_nonnull(strstr(err.message, "newer mmdx"));
+    ck_assert_ptr_null(back);
+    /* a file of the previous format (before n_used per fit) says: older, retrain */
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    a = H5Aopen(f, "format_version", H5P_DEFAULT);
+    v = MMDX_MODEL_FORMAT_VERSION - 1;
+    ck_assert_int_ge(H5Awrite(a, H5T_NATIVE_INT64, &v), 0);
+    H5Aclose(a);
+    H5Fclose(f);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_load(NULL, path, &back, &err), MMDX_EVERSION);
+    ck_assert_ptr_nonnull(strstr(err.message, "written by an older mmdx"));
+    ck_assert_ptr_nonnull(strstr(err.message, "retrain"));
     ck_assert_ptr_null(back);
     /* not a model file, missing file */
     FILE *t = fopen(tmp_path("junk.h5"), "w");
     fputs("not hdf5\n", t);
     fclose(t);
     ck_assert_int_eq(mmdx_model_load(NULL, tmp_path("junk.h5"), &back, &err), MMDX_EFORMAT);
-    ck_assert_int_eq(mmdx_model_load(NULL, tmp_path("absent.h5"), &back, &err), MMDX_EIO);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_load(NULL, tmp_path("absent.h5"), &back, &err), MMDX_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err.message, strerror(ENOENT)));
     /* a space without one of the model's features is told apart */
     mmdx_space_t *other = mmdx_space_alloc();
     ck_assert_int_eq(mmdx_space_add_feature(other, "img:a:x0", MMDX_KIND_CONTINUOUS, NULL, 0, NULL), MMDX_OK);
