@@ -95,6 +95,11 @@ double fz_prow_impute(fz_prow_t *r, const double *Lambda, double *z, size_t sz, 
                       const double *w, size_t sw, int *ok);
 /* As fz_prow_impute() without a precomputed w and without the Mahalanobis distance:
  * w_M = Lambda_MO z_O is formed here (|M| x D work instead of D x D). */
+/* As fz_prow_impute_mean() with w = Lambda z (missing entries of z 0) precomputed for a
+ * block of rows by fz_gauss_wblock() (one dgemm: D x D work per row, but at BLAS-3 rate,
+ * cheaper than the |M| x D scalar dots from D = 16 up). */
+void fz_prow_impute_w(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
+                      const double *w, size_t sw, int *ok);
 void fz_prow_impute_mean(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
                          int *ok);
 /* beta_M^T Lambda_MM^{-1} beta_M for the row last imputed (0 with nothing missing). */

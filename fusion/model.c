@@ -477,6 +477,34 @@ size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mm
         const fz_col_t *cl = &m->cols[md->col[a]];
         double *z = Z + a * n;
         double *o = O + a * n;
+        long kc = map->col[cl->feature];
+        if (kc < 0) { /* the cohort does not have this feature */
+            memset(z, 0, n * sizeof(double));
+            memset(o, 0, n * sizeof(double));
+            continue;
+        }
+        if (cl->level < 0) {
+            /* numeric column: the column and its flags once, the same arithmetic as
+             * fz_col_value() and fz_col_standardise() element by element */
+            const uint8_t *fl = mmdx_cohort_flags_const(c, (size_t)kc) + first;
+            const double *cv = mmdx_cohort_column_const(c, (size_t)kc) + first;
+            double mean = cl->mean, sd = cl->sd, xmin = cl->xmin;
+            int islog = cl->islog;
+            for (size_t i = 0; i < n; i++) {
+                double v = cv[i];
+                if ((fl[i] & MMDX_VAL_MISSING) || isnan(v)) {
+                    z[i] = 0;
+                    o[i] = 0;
+                    continue;
+                }
+                if (islog) {
+                    v = log(v > xmin ? v : xmin);
+                }
+                z[i] = (v - mean) / sd;
+                o[i] = 1;
+            }
+            continue;
+        }
         for (size_t i = 0; i < n; i++) {
             double v;
             if (fz_col_value(m, map, c, md->col[a], first + i, &v)) {

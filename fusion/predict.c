@@ -212,9 +212,14 @@ static void class_probs(const mmdx_model_t *m, size_t t, const fz_ws_t *w, doubl
         double eta, vs, vt;
         stack_row(m, t, 0, w, &eta, &vs, &vt);
         double p = fz_sigmoid(fz_moderate(eta, vs));
-        double h = FZ_Z975 * sqrt(vt), l1 = fz_sigmoid(eta - h), h1 = fz_sigmoid(eta + h);
         prob[1] = p;
         prob[0] = 1 - p;
+        double l1 = 0, h1 = 0;
+        if (lo || hi) { /* the interval only when asked for: two exp() a row */
+            double h = FZ_Z975 * sqrt(vt);
+            l1 = fz_sigmoid(eta - h);
+            h1 = fz_sigmoid(eta + h);
+        }
         if (lo) {
             lo[1] = l1;
             lo[0] = 1 - h1;
@@ -238,7 +243,7 @@ static void class_probs(const mmdx_model_t *m, size_t t, const fz_ws_t *w, doubl
         stack_row(m, t, b, w, &eta, &vs, &vt);
         prob[b] = fz_sigmoid(fz_moderate(eta, vs));
         sum += prob[b];
-        double h = FZ_Z975 * sqrt(vt);
+        double h = lo || hi ? FZ_Z975 * sqrt(vt) : 0;
         if (lo) {
             lo[b] = fz_sigmoid(eta - h);
         }
@@ -329,6 +334,7 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         bt->X[i] = 1.0;
     }
     fz_block(m, map, k, c, i0, nc, bt->X + nc, bt->O);
+    fz_gauss_wblock(nc, D, bt->X + nc, nc, md->Lambda, bt->W); /* Lambda z of every row */
     unsigned char present[FZ_BLOCK];
     for (size_t i = 0; i < nc; i++) {
         int any = 0, full = 1;
@@ -343,7 +349,7 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         }
         if (any && !full) {
             int ok;
-            fz_prow_impute_mean(pr, md->Lambda, bt->X + nc + i, nc, bt->O + i, nc, &ok);
+            fz_prow_impute_w(pr, md->Lambda, bt->X + nc + i, nc, bt->O + i, nc, bt->W + i, nc, &ok);
             if (!ok) {
                 return MMDX_ENUMERIC;
             }

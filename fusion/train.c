@@ -53,9 +53,18 @@ static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
     for (size_t col = 0; col < m->ncol; col++) {
         fz_col_t *cl = &m->cols[col];
         double *q = cl->mom;
+        long kc = map->col[cl->feature];
+        /* numeric columns: the cohort column and flags directly (as fz_col_value()) */
+        const double *cv = kc >= 0 && cl->level < 0 ? mmdx_cohort_column_const(c, (size_t)kc) : NULL;
+        const uint8_t *fl = cv ? mmdx_cohort_flags_const(c, (size_t)kc) : NULL;
         for (size_t i = 0; i < n; i++) {
             double v;
-            if (!fz_col_value(m, map, c, col, i, &v)) {
+            if (cv) {
+                v = cv[i];
+                if ((fl[i] & MMDX_VAL_MISSING) || isnan(v)) {
+                    continue;
+                }
+            } else if (!fz_col_value(m, map, c, col, i, &v)) {
                 continue;
             }
             if (!isfinite(v)) {
@@ -91,9 +100,10 @@ static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
 
 /* Impute the missing entries of each row of X's columns 1..D in place from O, through
  * the precision matrix. Rows with nothing missing are left alone. */
-static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double *X, const double *O)
+static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double *X, const double *O, double *W)
 {
     size_t D = md->ncol;
+    fz_gauss_wblock(n, D, X + n, n, md->Lambda, W); /* Lambda z of every row */
     for (size_t i = 0; i < n; i++) {
         int full = 1;
         for (size_t a = 0; a < D && full; a++) {
@@ -103,7 +113,7 @@ static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double 
             continue;
         }
         int ok;
-        fz_prow_impute_mean(pr, md->Lambda, X + n + i, n, O + i, n, &ok);
+        fz_prow_impute_w(pr, md->Lambda, X + n + i, n, O + i, n, W + i, n, &ok);
         if (!ok) {
             return MMDX_ENUMERIC;
         }
@@ -116,6 +126,8 @@ static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double 
 
 typedef struct pass_buf {
     double *X, *O, *W, *work, *y, *w, *wf, *E;
+    double *G, *iv, *mu, *var; /* stacking pass: rows of one fold, imputation variance */
+    size_t *idx;
     unsigned char *present;
     unsigned *fold;
     fz_prow_t *prow;
@@ -131,6 +143,11 @@ static void buf_free(pass_buf_t *b)
     mmdx_free(b->wf);
     mmdx_free(b->W);
     mmdx_free(b->E);
+    mmdx_free(b->G);
+    mmdx_free(b->iv);
+    mmdx_free(b->mu);
+    mmdx_free(b->var);
+    mmdx_free(b->idx);
     mmdx_free(b->present);
     mmdx_free(b->fold);
     fz_prow_free(b->prow);
@@ -151,12 +168,58 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
     b->present = mmdx_calloc(n * (nmod ? nmod : 1), 1);
     b->fold = mmdx_malloc(n * sizeof(unsigned));
     b->prow = fz_prow_alloc(D);
+    b->G = mmdx_malloc(n * d * sizeof(double));
+    b->iv = mmdx_malloc(n * (nbin ? nbin : 1) * sizeof(double));
+    b->mu = mmdx_malloc(n * sizeof(double));
+    b->var = mmdx_malloc(n * sizeof(double));
+    b->idx = mmdx_malloc(n * sizeof(size_t));
     if (!b->X || !b->O || !b->work || !b->y || !b->w || !b->wf || !b->W || !b->E || !b->present || !b->fold ||
-        !b->prow) {
+        !b->prow || !b->G || !b->iv || !b->mu || !b->var || !b->idx) {
         buf_free(b);
         return MMDX_ENOMEM;
     }
     return MMDX_OK;
+}
+
+/*
+ * What an in-memory fit (mmdx_model_fit) keeps of one block of rows between passes:
+ * the standardised, imputed design of every modality (fixed once the feature models
+ * are, so the same for every Newton pass of the regressions and the cross-fitting
+ * pass) and the cross-fitted evidence of the stacking layer (fixed once the modality
+ * fits are). Filled by the first pass that computes them; the later passes read them
+ * and do the same arithmetic on the same blocks, so the fit is the same as without.
+ */
+typedef struct blk_cache {
+    size_t n;
+    double **X;             /* nmod: n x (D_k + 1), or NULL when over the memory budget */
+    unsigned char *present; /* n x nmod */
+    unsigned char *have_x;  /* nmod */
+    double *E;              /* nbin x n x (nmod + 1) */
+    int have_e;
+} blk_cache_t;
+
+typedef struct fit_cache {
+    size_t nblk, nmod;
+    blk_cache_t *blk;
+} fit_cache_t;
+
+/* Bytes of imputed designs an in-memory fit may keep (beyond that it recomputes them). */
+#define FZ_CACHE_MAX ((size_t)1 << 30)
+
+static void cache_free(fit_cache_t *fc)
+{
+    for (size_t b = 0; fc->blk && b < fc->nblk; b++) {
+        blk_cache_t *bc = &fc->blk[b];
+        for (size_t k = 0; bc->X && k < fc->nmod; k++) {
+            mmdx_free(bc->X[k]);
+        }
+        mmdx_free(bc->X);
+        mmdx_free(bc->present);
+        mmdx_free(bc->have_x);
+        mmdx_free(bc->E);
+    }
+    mmdx_free(fc->blk);
+    memset(fc, 0, sizeof(*fc));
 }
 
 static size_t max_modality_cols(const mmdx_model_t *m)
@@ -171,7 +234,7 @@ static size_t max_modality_cols(const mmdx_model_t *m)
 }
 
 static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n,
-                    const int *lab)
+                    const int *lab, blk_cache_t *bc)
 {
     size_t Dmax = max_modality_cols(m);
     size_t nf = (size_t)m->opt.folds + 1;
@@ -183,33 +246,50 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
     for (size_t i = 0; i < n; i++) {
         b.fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i));
     }
-    for (size_t k = 0; k < m->nmod && rc == MMDX_OK; k++) {
+    int stack_cached = m->phase == FZ_PH_STACK && bc && bc->have_e;
+    for (size_t k = 0; k < m->nmod && rc == MMDX_OK && !stack_cached; k++) {
         fz_modality_t *md = &m->mods[k];
         size_t D = md->ncol, d = D + 1;
         b.prow->D = D; /* sized for Dmax; conditioning uses the first D */
-        for (size_t i = 0; i < n; i++) {
-            b.X[i] = 1.0;
-        }
-        fz_block(m, map, k, c, first, n, b.X + n, b.O);
-        size_t seen = 0;
-        for (size_t i = 0; i < n; i++) {
-            int any = 0;
-            for (size_t a = 0; a < D && !any; a++) {
-                any = b.O[a * n + i] != 0;
+        double *X = b.X;
+        int design = m->phase == FZ_PH_MODAL || m->phase == FZ_PH_FOLDS;
+        if (design && bc && bc->X && bc->have_x[k]) {
+            X = bc->X[k]; /* imputed by an earlier pass */
+            for (size_t i = 0; i < n; i++) {
+                b.w[i] = bc->present[i * m->nmod + k];
             }
-            b.w[i] = any;
-            b.present[i * m->nmod + k] = (unsigned char)any;
-            seen += (size_t)any;
-        }
-        if (m->phase == FZ_PH_COVAR) {
-            fz_gauss_accumulate(n, D, b.X + n, b.O, n, md->S, md->N);
-            md->nseen += (double)seen;
-            continue;
-        }
-        if (m->phase == FZ_PH_MODAL || m->phase == FZ_PH_FOLDS) {
-            rc = impute_rows(md, b.prow, n, b.X, b.O);
-            if (rc != MMDX_OK) {
-                break;
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                b.X[i] = 1.0;
+            }
+            fz_block(m, map, k, c, first, n, b.X + n, b.O);
+            size_t seen = 0;
+            for (size_t i = 0; i < n; i++) {
+                int any = 0;
+                for (size_t a = 0; a < D && !any; a++) {
+                    any = b.O[a * n + i] != 0;
+                }
+                b.w[i] = any;
+                b.present[i * m->nmod + k] = (unsigned char)any;
+                seen += (size_t)any;
+            }
+            if (m->phase == FZ_PH_COVAR) {
+                fz_gauss_accumulate(n, D, b.X + n, b.O, n, md->S, md->N);
+                md->nseen += (double)seen;
+                continue;
+            }
+            if (design) {
+                rc = impute_rows(md, b.prow, n, b.X, b.O, b.W);
+                if (rc != MMDX_OK) {
+                    break;
+                }
+                if (bc && bc->X) {
+                    memcpy(bc->X[k], b.X, n * d * sizeof(double));
+                    for (size_t i = 0; i < n; i++) {
+                        bc->present[i * m->nmod + k] = b.present[i * m->nmod + k];
+                    }
+                    bc->have_x[k] = 1;
+                }
             }
         }
         for (size_t bi = 0; bi < m->nbin; bi++) {
@@ -226,7 +306,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                         b.wf[i] = lt[i] >= 0 && b.w[i] != 0;
                         nn += b.wf[i];
                     }
-                    fz_logistic_accumulate(n, d, b.X, n, b.y, b.wf, ft->beta, ft->g, ft->H, &ft->ll, b.work);
+                    fz_logistic_accumulate(n, d, X, n, b.y, b.wf, ft->beta, ft->g, ft->H, &ft->ll, b.work);
                     ft->n += nn;
                 }
                 continue;
@@ -236,22 +316,29 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                 const fz_fit_t *full = &bn->fits[k * nf];
                 for (size_t f = 1; f < nf; f++) {
                     fz_fit_t *ft = &bn->fits[k * nf + f];
-                    double nn = 0;
-                    size_t r = 0;
+                    /* the fold's labelled, present rows gathered: its Hessian costs its
+                     * own rows, not the block's */
+                    size_t nr = 0;
                     for (size_t i = 0; i < n; i++) {
                         if (lt[i] >= 0 && b.w[i] != 0 && b.fold[i] == f - 1) {
-                            nn += 1;
-                            r++;
+                            b.idx[nr++] = i;
                         }
                     }
-                    if (r == 0) {
+                    if (nr == 0) {
                         continue;
                     }
-                    for (size_t i = 0; i < n; i++) {
-                        b.wf[i] = lt[i] >= 0 && b.w[i] != 0 && b.fold[i] == f - 1;
+                    for (size_t j = 0; j < d; j++) {
+                        const double *xc = X + j * n;
+                        double *gc = b.G + j * nr;
+                        for (size_t r = 0; r < nr; r++) {
+                            gc[r] = xc[b.idx[r]];
+                        }
                     }
-                    fz_logistic_accumulate(n, d, b.X, n, b.y, b.wf, full->beta, ft->g, ft->H, &ft->ll, b.work);
-                    ft->n += nn;
+                    for (size_t r = 0; r < nr; r++) {
+                        b.var[r] = b.y[b.idx[r]];
+                    }
+                    fz_logistic_accumulate(nr, d, b.G, nr, b.var, NULL, full->beta, ft->g, ft->H, &ft->ll, b.work);
+                    ft->n += (double)nr;
                 }
                 continue;
             }
@@ -260,43 +347,82 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
             continue;
         }
         /* stacking: cross-fitted evidence of this modality for every row, from the fit
-         * that did not see the row's fold, with the imputation variance */
-        double *x = b.work, *wk = b.work + d;
+         * that did not see the row's fold, with the imputation variance. First impute
+         * (keeping each row's imputation variance), then per fold gather its rows and
+         * take the posterior means and variances of the fold's fit as one BLAS-3 solve. */
+        fz_gauss_wblock(n, D, b.X + n, n, md->Lambda, b.W);
         for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
             int full = 1, ok = 1;
             for (size_t a = 0; a < D && full; a++) {
                 full = b.O[a * n + i] != 0;
             }
-            if (b.w[i] && !full) {
-                fz_prow_impute_mean(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, &ok);
-                if (!ok) {
-                    rc = MMDX_ENUMERIC;
-                    break;
+            for (size_t bi = 0; bi < m->nbin; bi++) {
+                b.iv[bi * n + i] = 0;
+            }
+            if (!b.w[i] || full) {
+                continue;
+            }
+            fz_prow_impute_w(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, b.W + i, n, &ok);
+            if (!ok) {
+                rc = MMDX_ENUMERIC;
+                break;
+            }
+            for (size_t bi = 0; bi < m->nbin; bi++) {
+                const fz_fit_t *ft = &m->bins[bi].fits[k * nf + 1 + b.fold[i]];
+                b.iv[bi * n + i] = fz_prow_variance(b.prow, ft->beta + 1);
+            }
+        }
+        if (rc != MMDX_OK) {
+            break;
+        }
+        for (size_t bi = 0; bi < m->nbin; bi++) {
+            double *E = b.E + bi * n * (m->nmod + 1);
+            for (size_t i = 0; i < n; i++) {
+                E[i] = 1.0;
+                E[(k + 1) * n + i] = 0; /* absent, or a regression that saw nobody: no evidence */
+            }
+        }
+        for (size_t f = 0; f + 1 < nf; f++) {
+            size_t nr = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (b.w[i] && b.fold[i] == f) {
+                    b.idx[nr++] = i;
                 }
             }
+            if (nr == 0) {
+                continue;
+            }
             for (size_t j = 0; j < d; j++) {
-                x[j] = b.X[j * n + i];
+                const double *xc = b.X + j * n;
+                double *gc = b.G + j * nr;
+                for (size_t r = 0; r < nr; r++) {
+                    gc[r] = xc[b.idx[r]];
+                }
             }
             for (size_t bi = 0; bi < m->nbin; bi++) {
                 fz_binary_t *bn = &m->bins[bi];
-                double *E = b.E + bi * n * (m->nmod + 1);
-                E[i] = 1.0;
-                if (!b.w[i]) {
-                    E[(k + 1) * n + i] = 0;
-                    continue;
-                }
-                const fz_fit_t *ft = &bn->fits[k * nf + 1 + b.fold[i]];
+                const fz_fit_t *ft = &bn->fits[k * nf + 1 + f];
                 if (ft->n_used <= 0) {
-                    E[(k + 1) * n + i] = 0; /* a regression that saw nobody carries no evidence */
                     continue;
                 }
-                double var;
-                double mu = fz_fit_eval(ft, x, &var, wk);
-                if (!full) {
-                    var += fz_prow_variance(b.prow, ft->beta + 1);
+                double *E = b.E + bi * n * (m->nmod + 1) + (k + 1) * n;
+                cblas_dgemv(CblasColMajor, CblasNoTrans, (int)nr, (int)d, 1.0, b.G, (int)nr, ft->beta, 1, 0.0, b.mu,
+                            1);
+                fz_logistic_linvar(nr, d, b.G, nr, ft->L, b.var, b.work);
+                for (size_t r = 0; r < nr; r++) {
+                    size_t i = b.idx[r];
+                    E[i] = fz_moderate(b.mu[r], b.var[r] + b.iv[bi * n + i]) - bn->l0;
                 }
-                E[(k + 1) * n + i] = fz_moderate(mu, var) - bn->l0;
             }
+        }
+    }
+    if (rc == MMDX_OK && m->phase == FZ_PH_STACK && bc) {
+        size_t ne = n * (m->nmod + 1) * (m->nbin ? m->nbin : 1);
+        if (bc->have_e) {
+            memcpy(b.E, bc->E, ne * sizeof(double));
+        } else {
+            memcpy(bc->E, b.E, ne * sizeof(double));
+            bc->have_e = 1;
         }
     }
     if (rc == MMDX_OK && m->phase == FZ_PH_STACK) {
@@ -320,7 +446,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
     return rc;
 }
 
-int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_error_t *err)
+static int accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, fit_cache_t *fc, mmdx_error_t *err)
 {
     if (!m || !chunk) {
         return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "no model or no chunk");
@@ -348,7 +474,8 @@ int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_erro
         for (size_t first = 0; first < n && rc == MMDX_OK; first += FZ_TRAIN_BLOCK) {
             size_t nb = n - first < FZ_TRAIN_BLOCK ? n - first : FZ_TRAIN_BLOCK;
             int *lb = chunk_labels(m, &map, chunk, first, nb);
-            rc = lb ? acc_pass(m, &map, chunk, first, nb, lb) : MMDX_ENOMEM;
+            blk_cache_t *bc = fc && fc->blk ? &fc->blk[first / FZ_TRAIN_BLOCK] : NULL;
+            rc = lb ? acc_pass(m, &map, chunk, first, nb, lb, bc) : MMDX_ENOMEM;
             mmdx_free(lb);
         }
         if (rc == MMDX_ENOMEM) {
@@ -360,6 +487,50 @@ int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_erro
     mmdx_free(lab);
     fz_map_free(m, &map);
     return rc;
+}
+
+int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_error_t *err)
+{
+    return accumulate(m, chunk, NULL, err);
+}
+
+/* The cache of an in-memory fit over n rows; on failure to allocate, fc is empty and
+ * the fit recomputes everything (as mmdx_model_accumulate() does). */
+static void cache_init(const mmdx_model_t *m, size_t n, fit_cache_t *fc)
+{
+    memset(fc, 0, sizeof(*fc));
+    size_t nblk = (n + FZ_TRAIN_BLOCK - 1) / FZ_TRAIN_BLOCK, xbytes = 0;
+    for (size_t k = 0; k < m->nmod; k++) {
+        xbytes += n * (m->mods[k].ncol + 1) * sizeof(double);
+    }
+    int with_x = xbytes <= FZ_CACHE_MAX;
+    fc->blk = mmdx_calloc(nblk ? nblk : 1, sizeof(blk_cache_t));
+    if (!fc->blk) {
+        return;
+    }
+    fc->nblk = nblk;
+    fc->nmod = m->nmod;
+    for (size_t b = 0; b < nblk; b++) {
+        blk_cache_t *bc = &fc->blk[b];
+        size_t nb = n - b * FZ_TRAIN_BLOCK < FZ_TRAIN_BLOCK ? n - b * FZ_TRAIN_BLOCK : FZ_TRAIN_BLOCK;
+        bc->n = nb;
+        bc->E = mmdx_malloc(nb * (m->nmod + 1) * (m->nbin ? m->nbin : 1) * sizeof(double));
+        int ok = bc->E != NULL;
+        if (with_x) {
+            bc->X = mmdx_calloc(m->nmod ? m->nmod : 1, sizeof(double *));
+            bc->present = mmdx_calloc(nb * (m->nmod ? m->nmod : 1), 1);
+            bc->have_x = mmdx_calloc(m->nmod ? m->nmod : 1, 1);
+            ok &= bc->X && bc->present && bc->have_x;
+            for (size_t k = 0; ok && k < m->nmod; k++) {
+                bc->X[k] = mmdx_malloc(nb * (m->mods[k].ncol + 1) * sizeof(double));
+                ok &= bc->X[k] != NULL;
+            }
+        }
+        if (!ok) {
+            cache_free(fc);
+            return;
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ step */
@@ -637,14 +808,20 @@ int mmdx_model_step(mmdx_model_t *m, mmdx_error_t *err)
 
 int mmdx_model_fit(mmdx_model_t *m, const mmdx_cohort_t *cohort, mmdx_error_t *err)
 {
+    if (!m || !cohort) {
+        return mmdx_model_accumulate(m, cohort, err);
+    }
+    fit_cache_t fc;
+    cache_init(m, mmdx_cohort_n_patients(cohort), &fc);
     int rc;
     do {
-        rc = mmdx_model_accumulate(m, cohort, err);
+        rc = accumulate(m, cohort, &fc, err);
         if (rc != MMDX_OK) {
-            return rc;
+            break;
         }
         rc = mmdx_model_step(m, err);
     } while (rc == 1);
+    cache_free(&fc);
     return rc;
 }
 

@@ -369,7 +369,11 @@ int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_
     if (out)
         *out = NULL;
     if (path == NULL || space == NULL || out == NULL || strcmp(path, "-") == 0) {
-        rc = mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0, "a cohort file needs a path and a space");
+        if (path != NULL && strcmp(path, "-") == 0)
+            rc = mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0,
+                                "a cohort file is HDF5 and needs a file name (not standard output)");
+        else
+            rc = mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0, "a cohort file needs a path and a space");
         if (ctx)
             mmdx_ctx_set_error(ctx, err);
         return rc;

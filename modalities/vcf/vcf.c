@@ -14,6 +14,7 @@
 #include <htslib/hts_log.h>
 #include <htslib/kstring.h>
 #include <htslib/tbx.h>
+#include <htslib/bgzf.h>
 #include <htslib/vcf.h>
 #include "vcf_internal.h"
 
@@ -504,7 +505,8 @@ static void diagnose_header(const vcf_src_t *s, char *why, size_t size)
         hts_close(f);
         return;
     }
-    while (hts_getline(f, KS_SEP_LINE, &l) >= 0) {
+    int r;
+    while ((r = hts_getline(f, KS_SEP_LINE, &l)) >= 0) {
         if (l.l == 0)
             continue;
         if (l.s[0] != '#') {
@@ -537,6 +539,8 @@ static void diagnose_header(const vcf_src_t *s, char *why, size_t size)
         s->a.free(names);
         break;
     }
+    if (r < -1) /* the stream broke inside the header (a .vcf.gz cut short) */
+        snprintf(why, size, "truncated or corrupt compressed data inside the header");
     free(l.s);
     hts_close(f);
 }
@@ -634,7 +638,22 @@ static int vmod_open(void *state, const char *path, const char *const *options, 
             goto fail;
         }
         if (r > 0) {
-            rc = mmdx_modality_error(err, MMDX_ENOTFOUND, path, "samples", 0, "requested sample number %d is not in the file", r);
+            /* htslib gives the 1-based position of the first unknown name: name it */
+            char name[128] = "";
+            if (s->samples) {
+                const char *p = s->samples;
+                for (int k = 1; k < r && p; k++)
+                    p = (p = strchr(p, ',')) ? p + 1 : NULL;
+                if (p)
+                    snprintf(name, sizeof name, "%.*s", (int)strcspn(p, ","), p);
+            }
+            if (name[0])
+                rc = mmdx_modality_error(err, MMDX_ENOTFOUND, path, "samples", 0,
+                                         "requested sample '%s' is not in the file", name);
+            else
+                rc = mmdx_modality_error(err, MMDX_ENOTFOUND, path, "samples", 0,
+                                         "requested sample number %d (line %d of %s) is not in the file", r, r,
+                                         s->samples_file ? s->samples_file : "the list");
             goto fail;
         }
     }
@@ -1046,6 +1065,12 @@ static int emit_all(vcf_src_t *s, const mmdx_sink_t *sink, bcf1_t *rec)
 static int handle_read_error(vcf_src_t *s, const mmdx_sink_t *sink, int ret, mmdx_error_t *err)
 {
     const char *last = s->last_rid >= 0 && s->last_rid < s->n_rid ? bcf_hdr_id2name(s->hdr, s->last_rid) : NULL;
+    /* the compressed stream itself failed (truncated .vcf.gz, corrupt block): not one bad
+     * record to skip but the end of what can be read */
+    if (ret < -1 && s->fp->is_bgzf && s->fp->fp.bgzf && s->fp->fp.bgzf->errcode)
+        return mmdx_modality_error(err, MMDX_EIO, s->path, last ? last : "", s->n_records,
+                                   "read error after record %ld (truncated or corrupt compressed data)",
+                                   s->n_records - 1);
     if (s->is_bcf || ret == -3 || s->n_rejects >= MAX_REJECTS)
         return mmdx_modality_error(err, MMDX_EFORMAT, s->path, last ? last : "", s->n_records,
                                    "unreadable record %ld%s (truncated or corrupt %s)", s->n_records,
@@ -1066,6 +1091,21 @@ static void check_order(vcf_src_t *s, const bcf1_t *rec)
     }
     s->last_rid = rec->rid;
     s->last_pos = rec->pos + 1;
+}
+
+/* A contig htslib added for a name the header did not declare: extend the contig ->
+ * group table to it. */
+static int grow_rid_groups(vcf_src_t *s, mmdx_error_t *err)
+{
+    int nr = s->hdr->n[BCF_DT_CTG];
+    int *p = s->a.realloc(s->rid_group, (size_t)nr * sizeof *p);
+    if (!p)
+        return mmdx_modality_error(err, MMDX_ENOMEM, s->path, "", 0, "out of memory");
+    s->rid_group = p;
+    for (int k = s->n_rid; k < nr; k++)
+        p[k] = group_of(s, bcf_hdr_id2name(s->hdr, k));
+    s->n_rid = nr;
+    return MMDX_OK;
 }
 
 /* VCF text with a panel: look at CHROM and POS of each line before htslib parses it, so
@@ -1132,16 +1172,8 @@ static int stream_vcf_text(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *
                 return handle_read_error(s, sink, -3, err);
             continue;
         }
-        if (s->rec->rid >= s->n_rid) { /* contig added by htslib for an undeclared name */
-            int nr = s->hdr->n[BCF_DT_CTG];
-            int *p = s->a.realloc(s->rid_group, (size_t)nr * sizeof *p);
-            if (!p)
-                return mmdx_modality_error(err, MMDX_ENOMEM, s->path, "", 0, "out of memory");
-            s->rid_group = p;
-            for (int k = s->n_rid; k < nr; k++)
-                p[k] = group_of(s, bcf_hdr_id2name(s->hdr, k));
-            s->n_rid = nr;
-        }
+        if (s->rec->rid >= s->n_rid && grow_rid_groups(s, err) != MMDX_OK)
+            return MMDX_ENOMEM;
         s->last_rid = s->rec->rid;
         s->last_pos = pos;
         int rc = process_record(s, sink, s->rec);
@@ -1169,16 +1201,8 @@ static int stream_records(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *e
                 return rc;
             continue;
         }
-        if (s->rec->rid >= s->n_rid) {
-            int nr = s->hdr->n[BCF_DT_CTG];
-            int *p = s->a.realloc(s->rid_group, (size_t)nr * sizeof *p);
-            if (!p)
-                return mmdx_modality_error(err, MMDX_ENOMEM, s->path, "", 0, "out of memory");
-            s->rid_group = p;
-            for (int k = s->n_rid; k < nr; k++)
-                p[k] = group_of(s, bcf_hdr_id2name(s->hdr, k));
-            s->n_rid = nr;
-        }
+        if (s->rec->rid >= s->n_rid && grow_rid_groups(s, err) != MMDX_OK)
+            return MMDX_ENOMEM;
         check_order(s, s->rec);
         int rc = s->all_records ? emit_all(s, sink, s->rec) : process_record(s, sink, s->rec);
         if (rc != MMDX_OK)

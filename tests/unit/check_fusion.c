@@ -607,6 +607,74 @@ START_TEST(test_model_federated)
 }
 END_TEST
 
+/* mmdx_model_fit keeps the imputed designs and the stacking evidence between passes;
+ * the chunk-wise accumulate/step loop recomputes them: the two fits must agree (same
+ * blocks, same arithmetic), and the fast scoring path must agree with the per-patient
+ * one, over more than one block of rows and with missing values. */
+static double max_rel(const double *a, const double *b, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs(a[i] - b[i]) / (fabs(a[i]) > 1e-300 ? fabs(a[i]) : 1e-300);
+        worst = d > worst ? d : worst;
+    }
+    return worst;
+}
+
+START_TEST(test_model_fit_cached)
+{
+    const size_t n = 9000;
+    synth_t all = synth_make(n, 5, 4, 0.15, 41, 0.5);
+    mmdx_model_t *a = fit_default(all.space, all.c), *b = NULL;
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_alloc(NULL, all.space, NULL, &b, &err), MMDX_OK);
+    int rc;
+    do {
+        ck_assert_int_eq(mmdx_model_accumulate(b, all.c, &err), MMDX_OK);
+        rc = mmdx_model_step(b, &err);
+        ck_assert_msg(rc >= 0, "step: %s", err.message);
+    } while (rc == 1);
+    ck_assert_uint_eq(mmdx_model_pass(a), mmdx_model_pass(b));
+    double *pa = malloc(2 * n * sizeof(double)), *pb = malloc(2 * n * sizeof(double));
+    double *la = malloc(2 * n * sizeof(double)), *lb = malloc(2 * n * sizeof(double));
+    double *ha = malloc(2 * n * sizeof(double)), *hb = malloc(2 * n * sizeof(double));
+    ck_assert_int_eq(mmdx_model_predict_probs(a, all.c, 0, pa, la, ha, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_predict_probs(b, all.c, 0, pb, lb, hb, &err), MMDX_OK);
+    ck_assert_double_le(max_rel(pa, pb, 2 * n), 1e-12);
+    ck_assert_double_le(max_rel(la, lb, 2 * n), 1e-12);
+    ck_assert_double_le(max_rel(ha, hb, 2 * n), 1e-12);
+    /* batched scoring against one patient at a time */
+    mmdx_pred_t *pr = mmdx_pred_alloc();
+    double worst = 0;
+    size_t imputed = 0;
+    for (size_t i = 0; i < n; i += 7) {
+        ck_assert_int_eq(mmdx_model_predict(a, all.c, i, 0, pr, &err), MMDX_OK);
+        imputed += (mmdx_pred_flags(pr) & MMDX_PRED_IMPUTED) != 0;
+        for (size_t k = 0; k < 2; k++) {
+            double lo, hi, q[3] = {mmdx_pred_prob(pr, k), 0, 0}, f[3] = {pa[2 * i + k], la[2 * i + k], ha[2 * i + k]};
+            mmdx_pred_interval(pr, k, &lo, &hi);
+            q[1] = lo;
+            q[2] = hi;
+            double r = max_rel(q, f, 3);
+            worst = r > worst ? r : worst;
+        }
+    }
+    ck_assert_uint_gt(imputed, 100); /* the imputation path was exercised */
+    ck_assert_double_le(worst, 1e-12);
+    mmdx_pred_free(pr);
+    free(pa);
+    free(pb);
+    free(la);
+    free(lb);
+    free(ha);
+    free(hb);
+    mmdx_model_free(a);
+    mmdx_model_free(b);
+    synth_free(&all);
+}
+END_TEST
+
 START_TEST(test_model_file)
 {
     synth_t tr = synth_make(300, 2, 3, 0.1, 41, 1.0);
@@ -861,6 +929,7 @@ static Suite *fusion_suite(void)
     tcase_add_test(m, test_model_unseen_modality);
     tcase_add_test(m, test_model_multiclass);
     tcase_add_test(m, test_model_federated);
+    tcase_add_test(m, test_model_fit_cached);
     tcase_add_test(m, test_model_file);
     tcase_add_test(m, test_model_reader);
     tcase_add_test(m, test_model_failalloc);
