@@ -53,6 +53,8 @@ DEMO_ENV = MMDX_DATA_DIR='$(abs_top_srcdir)/data'
 DEMO_MMDX = $(DEMO_ENV) examples/mmdx/mmdx$(EXEEXT)
 DEMO_INPUTS = $(DEMO_ENV) $(SHELL) $(srcdir)/examples/mmdx/demo-inputs.sh examples/mmdx/mmdx$(EXEEXT)
 DEMO_STEPS = demo-about demo-ingest
+# demo-train and demo-diagnose are in fusion/writer.mk
+DEMO_STEPS += demo-validate
 demo: $(DEMO_STEPS)
 	@echo "demo: done; results are in $(abs_top_builddir)/$(DEMO_DIR)/"
 	@ls -l $(DEMO_DIR)
@@ -69,6 +71,8 @@ demo-ingest: demo-about $(DEMO_STAMP) examples/mmdx/mmdx$(EXEEXT)
 	  rc=$$?; test $$rc -le 1 || exit $$rc; \
 	  test $$rc -eq 0 || echo "demo: some records were rejected (as designed): $(DEMO_DIR)/$$set.rejects.tsv"; \
 	done
+demo-validate: demo-diagnose
+	$(DEMO_MMDX) validate --cohort $(DEMO_DIR)/train.cohort.h5 --folds 5 --seed 1 -o $(DEMO_DIR)/train.cv-metrics.tsv
 clean-local: clean-demo
 clean-demo:
 	rm -rf $(DEMO_DIR)
@@ -77,3 +81,6 @@ clean-demo:
 # --- end-to-end tests of the driver and of the installation
 TESTS += tests/e2e/driver_usage.sh tests/e2e/driver_ingest.sh tests/e2e/install.sh tests/e2e/docs_links.sh
 EXTRA_DIST += tests/e2e/driver_usage.sh tests/e2e/driver_ingest.sh tests/e2e/install.sh tests/e2e/docs_links.sh
+
+# the teaching programs (their own fragment)
+include examples/teaching.mk

@@ -255,7 +255,7 @@ static char *read_file(load_state_t *st, const char *path, size_t *len)
     char *buf = NULL;
     size_t n = 0, cap = 0;
     if (f == NULL) {
-        fail(st, MMDX_EIO, "", 0, "cannot open: %s", strerror(errno));
+        fail(st, errno == ENOENT ? MMDX_ENOTFOUND : MMDX_EIO, "", 0, "cannot open: %s", strerror(errno));
         return NULL;
     }
     for (;;) {
@@ -339,7 +339,10 @@ static int validate(load_state_t *st, mmdx_ctx_t *ctx, xmlDocPtr doc)
     if (sdoc == NULL) {
         st->name = saved;
         mmdx_free(buf);
-        return st->code == MMDX_ENOMEM ? MMDX_ENOMEM : (st->code = MMDX_EIO);
+        /* a missing schema says so; a broken one is an installation (I/O) problem */
+        if (st->code == MMDX_ENOMEM || st->code == MMDX_ENOTFOUND)
+            return st->code;
+        return st->code = MMDX_EIO;
     }
     pctxt = xmlRelaxNGNewDocParserCtxt(sdoc);
     if (pctxt == NULL) {

@@ -8,6 +8,28 @@
 #include "mmdx/outfile.h"
 #include "model_internal.h"
 
+/* Creation of groups and datasets without modification times, so the same content gives
+ * the same bytes (determinism across runs and thread counts). */
+static hid_t untimed_gcreate(hid_t loc, const char *name)
+{
+    hid_t p = H5Pcreate(H5P_GROUP_CREATE), g = -1;
+    if (p >= 0 && H5Pset_obj_track_times(p, 0) >= 0)
+        g = H5Gcreate2(loc, name, H5P_DEFAULT, p, H5P_DEFAULT);
+    if (p >= 0)
+        H5Pclose(p);
+    return g;
+}
+
+static hid_t untimed_dcreate(hid_t loc, const char *name, hid_t type, hid_t space)
+{
+    hid_t p = H5Pcreate(H5P_DATASET_CREATE), d = -1;
+    if (p >= 0 && H5Pset_obj_track_times(p, 0) >= 0)
+        d = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, p, H5P_DEFAULT);
+    if (p >= 0)
+        H5Pclose(p);
+    return d;
+}
+
 #define FZ_FORMAT_NAME "mmdx-model"
 
 /* ------------------------------------------------------------------ writing helpers */
@@ -19,7 +41,7 @@ static int w_data(hid_t loc, const char *name, hid_t type, size_t n0, size_t n1,
     if (sp < 0) {
         return -1;
     }
-    hid_t d = H5Dcreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t d = untimed_dcreate(loc, name, type, sp);
     int rc = -1;
     if (d >= 0) {
         rc = (n0 == 0 || H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) ? 0 : -1;
@@ -101,7 +123,7 @@ static int a_str(hid_t loc, const char *name, const char *s)
 
 static int write_space(hid_t f, const mmdx_space_t *s)
 {
-    hid_t g = H5Gcreate2(f, "space", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = untimed_gcreate(f, "space");
     if (g < 0) {
         return -1;
     }
@@ -163,7 +185,7 @@ done:
 
 static int write_fit(hid_t loc, const char *name, const fz_fit_t *f)
 {
-    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = untimed_gcreate(loc, name);
     if (g < 0) {
         return -1;
     }
@@ -200,7 +222,7 @@ static int write_model(hid_t f, const mmdx_model_t *m)
     if (write_space(f, m->space) || w_strings(f, "provenance", m->n_prov, (const char **)m->prov)) {
         return -1;
     }
-    hid_t g = H5Gcreate2(f, "options", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = untimed_gcreate(f, "options");
     if (g < 0) {
         return -1;
     }
@@ -218,7 +240,7 @@ static int write_model(hid_t f, const mmdx_model_t *m)
         mmdx_free(ib);
         return -1;
     }
-    g = H5Gcreate2(f, "columns", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    g = untimed_gcreate(f, "columns");
     rc = g < 0 ? -1 : 0;
     for (size_t c = 0; c < nc && !rc; c++) {
         ib[c] = (int64_t)m->cols[c].feature;
@@ -263,14 +285,14 @@ static int write_model(hid_t f, const mmdx_model_t *m)
     if (w_doubles(f, "label_counts", ncls, 0, m->counts)) {
         return -1;
     }
-    g = H5Gcreate2(f, "modalities", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    g = untimed_gcreate(f, "modalities");
     if (g < 0) {
         return -1;
     }
     for (size_t k = 0; k < m->nmod && !rc; k++) {
         char name[32];
         snprintf(name, sizeof(name), "%zu", k);
-        hid_t gm = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t gm = untimed_gcreate(g, name);
         if (gm < 0) {
             rc = -1;
             break;
@@ -286,7 +308,7 @@ static int write_model(hid_t f, const mmdx_model_t *m)
     if (rc) {
         return -1;
     }
-    g = H5Gcreate2(f, "binary", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    g = untimed_gcreate(f, "binary");
     if (g < 0) {
         return -1;
     }
@@ -294,7 +316,7 @@ static int write_model(hid_t f, const mmdx_model_t *m)
     for (size_t b = 0; b < m->nbin && !rc; b++) {
         char name[64];
         snprintf(name, sizeof(name), "%zu", b);
-        hid_t gb = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t gb = untimed_gcreate(g, name);
         if (gb < 0) {
             rc = -1;
             break;

@@ -56,6 +56,10 @@ int mmdx_next_best_test(const mmdx_case_t *patient, const char *const *candidate
                                 "expected entropy of candidate '%s' is %g, not a finite entropy", cand, after);
             goto fail;
         }
+        /* expected to tell nothing (a gain at or below zero is the approximation error of the
+         * model's posterior with a missing feature): not a test worth ordering */
+        if (!(h0 - after > 0))
+            continue;
         tests[n].candidate = mmdx_strdup(cand);
         if (tests[n].candidate == NULL) {
             rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");

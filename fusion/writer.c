@@ -76,12 +76,66 @@ static void writer_destroy(mmdx_writer_t *w)
     mmdx_free(w);
 }
 
+/* An ISO 8601 instant as FHIR wants it: YYYY-MM-DDThh:mm:ss[.f+](Z|+hh:mm|-hh:mm). */
+static int is_instant(const char *t)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    size_t k = 0;
+    for (; shape[k]; k++) {
+        if (shape[k] == 'd' ? !(t[k] >= '0' && t[k] <= '9') : t[k] != shape[k])
+            return 0;
+    }
+    t += k;
+    if (*t == '.') {
+        if (!(t[1] >= '0' && t[1] <= '9'))
+            return 0;
+        for (t++; *t >= '0' && *t <= '9'; t++)
+            ;
+    }
+    if (t[0] == 'Z' && t[1] == '\0')
+        return 1;
+    return (t[0] == '+' || t[0] == '-') && t[1] >= '0' && t[1] <= '9' && t[2] >= '0' && t[2] <= '9' &&
+           t[3] == ':' && t[4] >= '0' && t[4] <= '9' && t[5] >= '0' && t[5] <= '9' && t[6] == '\0';
+}
+
 static int dup_opt(char **dst, const char *src)
 {
     if (src == NULL)
         return 0;
     *dst = mmdx_strdup(src);
     return *dst == NULL;
+}
+
+int mmdx_writer_check(mmdx_writer_format_t format, const char *path, const mmdx_writer_options_t *opt,
+                      mmdx_error_t *err)
+{
+    mmdx_writer_options_t defaults;
+    int rc;
+    if (path == NULL)
+        return mmdx_error_set(err, MMDX_EINVAL, NULL, NULL, 0, "writer: NULL path");
+    if (ops_of(format) == NULL)
+        return mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0, "unknown output format %d", (int)format);
+    if (opt == NULL) {
+        mmdx_writer_options_init(&defaults);
+        opt = &defaults;
+    }
+    const char *lang = opt->lang ? opt->lang : "en";
+    if (strcmp(lang, "en") != 0 && strcmp(lang, "ko") != 0)
+        return mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0, "unknown language '%s' (en or ko)", lang);
+    if (opt->timestamp && !is_instant(opt->timestamp))
+        return mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0,
+                              "timestamp '%s' is not an ISO 8601 time such as 2026-01-02T03:04:05Z", opt->timestamp);
+    if (opt->advice_path && format != MMDX_WRITER_TSV)
+        return mmdx_error_set(err, MMDX_EINVAL, opt->advice_path, NULL, 0,
+                              "a separate advice file is for the tsv format only");
+    if (opt->advice_columns && format != MMDX_WRITER_TSV)
+        return mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0, "advice columns are for the tsv format only");
+    /* Both paths are checked before either file is created. */
+    if ((rc = mmdx_outfile_check(path, err)) != MMDX_OK)
+        return rc;
+    if (opt->advice_path && (rc = mmdx_outfile_check(opt->advice_path, err)) != MMDX_OK)
+        return rc;
+    return MMDX_OK;
 }
 
 int mmdx_writer_open(mmdx_writer_format_t format, const char *path, const mmdx_writer_options_t *opt,
@@ -96,26 +150,19 @@ int mmdx_writer_open(mmdx_writer_format_t format, const char *path, const mmdx_w
         return mmdx_error_set(err, MMDX_EINVAL, NULL, NULL, 0, "writer: NULL argument");
     if (ops_of(format) == NULL)
         return mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0, "unknown output format %d", (int)format);
+    if ((rc = mmdx_writer_check(format, path, opt, err)) != MMDX_OK)
+        return rc;
     if (opt == NULL) {
         mmdx_writer_options_init(&defaults);
         opt = &defaults;
     }
     const char *lang = opt->lang ? opt->lang : "en";
-    if (strcmp(lang, "en") != 0 && strcmp(lang, "ko") != 0)
-        return mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0, "unknown language '%s' (en or ko)", lang);
-    if (opt->advice_path && format != MMDX_WRITER_TSV)
-        return mmdx_error_set(err, MMDX_EINVAL, opt->advice_path, NULL, 0,
-                              "a separate advice file is for the tsv format only");
-    /* Both paths are checked before either file is created. */
-    if ((rc = mmdx_outfile_check(path, err)) != MMDX_OK)
-        return rc;
-    if (opt->advice_path && (rc = mmdx_outfile_check(opt->advice_path, err)) != MMDX_OK)
-        return rc;
     if ((w = mmdx_calloc(1, sizeof(*w))) == NULL)
         return mmdx_error_set(err, MMDX_ENOMEM, path, NULL, 0, "out of memory");
     w->format = format;
     w->ko = strcmp(lang, "ko") == 0;
     w->terms = opt->terms;
+    w->advice_columns = opt->advice_columns != 0;
     w->unrepresented = opt->unrepresented;
     w->unrepresented_user = opt->unrepresented_user;
     if (dup_opt(&w->path, path) || dup_opt(&w->lang, lang) || dup_opt(&w->title, opt->title) ||

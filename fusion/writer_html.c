@@ -14,7 +14,8 @@ enum {
     S_SUGGESTIONS, S_NO_KB, S_NO_SUGGESTIONS, S_STATUS, S_TREATMENT, S_INDICATION, S_REASONS,
     S_SUGGESTED, S_INSUFFICIENT, S_EXCLUDED, S_TRIAGE, S_URGENCY, S_NEXT_TEST, S_NEXT_TEST_HELP,
     S_NO_TEST, S_NOTES, S_OOD, S_NO_EVIDENCE, S_IMPUTED, S_HOWTO, S_GENERATED, S_THRESHOLD, S_BENEFIT,
-    S_ALTERNATIVE, S_UNKNOWN, S_GAIN, S_NONE, S_PATIENTS, S_CRI, S_MISSING_FEATURES, S_DECIDED_BY, S_COUNT
+    S_ALTERNATIVE, S_UNKNOWN, S_GAIN, S_NONE, S_PATIENTS, S_CRI, S_MISSING_FEATURES, S_DECIDED_BY, S_SUMMARY,
+    S_SUMMARY_HELP, S_SUMMARY_CUT, S_FLAGS, S_COUNT
 };
 static const char *const strings[S_COUNT][2] = {
     [S_TITLE] = {"libmmdx diagnosis report", "libmmdx 진단 보조 보고서"},
@@ -77,9 +78,66 @@ static const char *const strings[S_COUNT][2] = {
     [S_CRI] = {"95% CrI", "95% 신용구간"},
     [S_MISSING_FEATURES] = {"missing features (imputed)", "누락된 특징 (대체됨)"},
     [S_DECIDED_BY] = {"decided by", "결정 근거"},
+    [S_SUMMARY] = {"Patients in this report", "이 보고서의 환자"},
+    [S_SUMMARY_HELP] = {"Probability of each target (95% credible interval); follow the patient id to the "
+                        "details.",
+                        "대상 질환별 확률(95% 신용구간). 환자 ID를 누르면 자세한 내용으로 이동합니다."},
+    [S_SUMMARY_CUT] = {"The overview lists the first patients only; all of them follow below.",
+                       "개요에는 앞쪽 환자만 표시되며, 모든 환자는 아래에 있습니다."},
+    [S_FLAGS] = {"flags", "표시"},
 };
 
 #define T(w, id) (strings[id][(w)->ko])
+
+/* The overview table at the top of the report (written last, shown first by CSS order),
+ * for at most SUMMARY_MAX patients so memory stays bounded. */
+#define SUMMARY_MAX 2000
+typedef struct html_state {
+    char *rows;         /* the overview's table rows, as HTML */
+    size_t len, cap;
+    char *targets;      /* header cells, from the first patient */
+    size_t n_rows;
+    int oom;
+} html_state_t;
+
+static void add(html_state_t *st, char **buf, size_t *len, size_t *cap, const char *text, size_t n)
+{
+    if (st->oom)
+        return;
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < *len + n + 1)
+            c *= 2;
+        char *b = mmdx_realloc(*buf, c);
+        if (b == NULL) {
+            st->oom = 1;
+            return;
+        }
+        *buf = b;
+        *cap = c;
+    }
+    memcpy(*buf + *len, text, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
+/* Append @p s escaped (as esc() writes it) to the overview rows. */
+static void add_esc(html_state_t *st, const char *s)
+{
+    for (; s && *s; s++) {
+        const char *r = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '"' ? "&quot;" : NULL;
+        char c = (unsigned char)*s < 0x20 ? ' ' : *s;
+        if (r)
+            add(st, &st->rows, &st->len, &st->cap, r, strlen(r));
+        else
+            add(st, &st->rows, &st->len, &st->cap, &c, 1);
+    }
+}
+
+static void add_str(html_state_t *st, const char *s)
+{
+    add(st, &st->rows, &st->len, &st->cap, s, strlen(s));
+}
 
 /* Text or attribute value with &, <, >, " escaped. */
 static void esc(FILE *f, const char *s)
@@ -121,12 +179,15 @@ static const char css[] =
     ".suggested{color:#11623a;font-weight:600}.insufficient{color:#7a5a00;font-weight:600}"
     ".excluded{color:#b3261e;font-weight:600}\n"
     "svg{max-width:100%;height:auto}svg text{font-size:12px;fill:#1b1b1b}code{font-size:.9em}\n"
-    "footer{margin-top:3em;border-top:1px solid #ccc;padding-top:1em}\n";
+    "footer{margin-top:3em;border-top:1px solid #ccc;padding-top:1em}\n"
+    "body{display:flex;flex-direction:column}header{order:0}nav.overview{order:1}main{order:2}footer{order:3}\n"
+    ".overview td.p{white-space:nowrap}.overview .hi{color:#b3261e;font-weight:600}\n";
 
 static int html_begin(mmdx_writer_t *w, mmdx_error_t *err)
 {
     FILE *f = w->f;
-    (void)err;
+    if ((w->state = mmdx_calloc(1, sizeof(html_state_t))) == NULL)
+        return mmdx_error_set(err, MMDX_ENOMEM, w->path, NULL, 0, "out of memory");
     fprintf(f, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"%s\">\n<head>\n", w->lang);
     fputs("<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n"
           "<meta name=\"generator\" content=\"libmmdx\"/>\n<title>",
@@ -367,14 +428,65 @@ static void advice_html(mmdx_writer_t *w, const mmdx_advice_t *a)
     fputs("</ol>\n", f);
 }
 
+/* One row of the overview: id (linked), the first reported class of each target, flags. */
+static void overview_row(mmdx_writer_t *w, const mmdx_writer_patient_t *p, unsigned flags)
+{
+    html_state_t *st = w->state;
+    char buf[160];
+    size_t idx[64];
+    if (st->n_rows == 0 && st->targets == NULL) {
+        size_t len = 0, cap = 0;
+        for (size_t t = 0; t < p->n_preds; t++) {
+            add(st, &st->targets, &len, &cap, "<th>", 4);
+            const char *name = mmdx_pred_target_name(p->preds[t]);
+            for (const char *c = name; *c; c++) {
+                const char *r = *c == '&' ? "&amp;" : *c == '<' ? "&lt;" : *c == '>' ? "&gt;" : NULL;
+                add(st, &st->targets, &len, &cap, r ? r : c, r ? strlen(r) : 1);
+            }
+            add(st, &st->targets, &len, &cap, "</th>", 5);
+        }
+        if (st->targets == NULL)
+            add(st, &st->targets, &len, &cap, "", 0);
+    }
+    st->n_rows++;
+    if (st->n_rows > SUMMARY_MAX)
+        return;
+    snprintf(buf, sizeof(buf), "<tr><td><a href=\"#patient-%zu\">", w->n_patients + 1);
+    add_str(st, buf);
+    add_esc(st, p->patient_id);
+    add_str(st, "</a></td>");
+    for (size_t t = 0; t < p->n_preds; t++) {
+        const mmdx_pred_t *pr = p->preds[t];
+        size_t k = mmdx_pred_n_classes(pr) <= 64 && writer_report_classes(pr, idx) == 1 ? idx[0]
+                                                                                          : mmdx_pred_best_class(pr);
+        double lo, hi, pk = mmdx_pred_prob(pr, k);
+        mmdx_pred_interval(pr, k, &lo, &hi);
+        snprintf(buf, sizeof(buf), "<td class=\"p%s\">", pk >= 0.5 ? " hi" : "");
+        add_str(st, buf);
+        if (strcmp(mmdx_pred_class_name(pr, k), "1") != 0) {
+            add_esc(st, mmdx_pred_class_name(pr, k));
+            add_str(st, ": ");
+        }
+        snprintf(buf, sizeof(buf), "%.1f%% (%.1f–%.1f%%)</td>", 100 * pk, 100 * (isfinite(lo) ? lo : 0),
+                 100 * (isfinite(hi) ? hi : 1));
+        add_str(st, buf);
+    }
+    writer_flags_str(flags, buf, sizeof(buf));
+    add_str(st, "<td>");
+    add_str(st, strcmp(buf, "-") == 0 ? "" : buf);
+    add_str(st, "</td></tr>\n");
+}
+
 static int html_patient(mmdx_writer_t *w, const mmdx_writer_patient_t *p, mmdx_error_t *err)
 {
     FILE *f = w->f;
     unsigned flags = 0;
     size_t idx[64];
-    (void)err;
     for (size_t t = 0; t < p->n_preds; t++)
         flags |= mmdx_pred_flags(p->preds[t]);
+    overview_row(w, p, flags);
+    if (((html_state_t *)w->state)->oom)
+        return mmdx_error_set(err, MMDX_ENOMEM, w->path, p->patient_id, 0, "out of memory");
     fprintf(f, "<section class=\"patient\" id=\"patient-%zu\">\n<h2>%s: ", w->n_patients + 1, T(w, S_PATIENT));
     esc(f, p->patient_id);
     fputs("</h2>\n", f);
@@ -448,12 +560,33 @@ static int html_patient(mmdx_writer_t *w, const mmdx_writer_patient_t *p, mmdx_e
 static int html_end(mmdx_writer_t *w, mmdx_error_t *err)
 {
     FILE *f = w->f;
+    html_state_t *st = w->state;
     (void)err;
-    fprintf(f, "</main>\n<footer>\n<p>%zu %s.</p>\n<p class=\"disclaimer\" role=\"note\">", w->n_patients,
+    fputs("</main>\n", f);
+    if (st->n_rows > 0) {
+        fprintf(f, "<nav class=\"overview\">\n<h2>%s</h2>\n<p class=\"help\">%s</p>\n", T(w, S_SUMMARY),
+                T(w, S_SUMMARY_HELP));
+        if (st->n_rows > SUMMARY_MAX)
+            fprintf(f, "<p class=\"help\">%s</p>\n", T(w, S_SUMMARY_CUT));
+        fprintf(f, "<table class=\"overview\">\n<tr><th>%s</th>%s<th>%s</th></tr>\n%s</table>\n</nav>\n",
+                T(w, S_PATIENT), st->targets ? st->targets : "", T(w, S_FLAGS), st->rows ? st->rows : "");
+    }
+    fprintf(f, "<footer>\n<p>%zu %s.</p>\n<p class=\"disclaimer\" role=\"note\">", w->n_patients,
             T(w, S_PATIENTS));
     esc(f, writer_disclaimer(w));
     fputs("</p>\n</footer>\n</body>\n</html>\n", f);
     return MMDX_OK;
 }
 
-const writer_ops_t mmdx_writer_html_ops = {html_begin, html_patient, html_end, NULL};
+static void html_release(mmdx_writer_t *w)
+{
+    html_state_t *st = w->state;
+    if (st == NULL)
+        return;
+    mmdx_free(st->rows);
+    mmdx_free(st->targets);
+    mmdx_free(st);
+    w->state = NULL;
+}
+
+const writer_ops_t mmdx_writer_html_ops = {html_begin, html_patient, html_end, html_release};

@@ -24,6 +24,7 @@ struct mmdx_writer {
     FILE *f;
     mmdx_outfile_t *advice_out;   /* TSV advice rows, or NULL */
     FILE *advice_f;
+    int advice_columns;           /* TSV: summary columns of the advice on every row */
     int ko;                       /* Korean strings */
     char *lang;
     char *title;                  /* or NULL */

@@ -1,7 +1,8 @@
 /* Diagnose TSV (ARCHITECTURE.md "Contracts"): one row per patient, target and class,
  * `patient_id target class probability ci_low ci_high`, then evidence:<modality> for each
  * modality of the model, missing_modalities, missing_features, top_features, ood_pvalue
- * and flags. The same columns as `mmdx diagnose` has always written. */
+ * and flags (the columns `mmdx diagnose` has always written), then optionally the
+ * decision layer's summary columns (mmdx_advice_columns_header()). */
 #include <math.h>
 #include <string.h>
 
@@ -21,7 +22,12 @@ static void put_header(mmdx_writer_t *w)
         fputs("\tevidence:", w->f);
         put_field(w->f, w->modalities[m]);
     }
-    fputs("\tmissing_modalities\tmissing_features\ttop_features\tood_pvalue\tflags\n", w->f);
+    fputs("\tmissing_modalities\tmissing_features\ttop_features\tood_pvalue\tflags", w->f);
+    if (w->advice_columns) {
+        fputc('\t', w->f);
+        fputs(mmdx_advice_columns_header(), w->f);
+    }
+    fputc('\n', w->f);
     w->have_modalities = 1;
 }
 
@@ -77,7 +83,18 @@ static void put_num(FILE *f, int digits, double x)
         fputs("NA", f);
 }
 
-static void put_pred(mmdx_writer_t *w, const mmdx_pred_t *p)
+/* The advice summary columns of a patient ("-" in each without advice), no leading tab. */
+static int put_advice_columns(mmdx_writer_t *w, const mmdx_advice_t *a)
+{
+    if (a)
+        return mmdx_advice_write_columns(a, 3, w->f);
+    for (const char *h = mmdx_advice_columns_header(), *c = h; *c; c++)
+        if (c == h || *c == '\t')
+            fputs(c == h ? "-" : "\t-", w->f);
+    return MMDX_OK;
+}
+
+static int put_pred(mmdx_writer_t *w, const mmdx_pred_t *p, const mmdx_advice_t *advice)
 {
     FILE *f = w->f;
     size_t K = mmdx_pred_n_classes(p), M = mmdx_pred_n_modalities(p);
@@ -127,8 +144,15 @@ static void put_pred(mmdx_writer_t *w, const mmdx_pred_t *p)
             fputc('-', f);
         fputc('\t', f);
         put_num(f, 3, pv);
-        fprintf(f, "\t%s\n", flags);
+        fprintf(f, "\t%s", flags);
+        if (w->advice_columns) {
+            fputc('\t', f);
+            if (put_advice_columns(w, advice) != MMDX_OK)
+                return MMDX_EIO;
+        }
+        fputc('\n', f);
     }
+    return MMDX_OK;
 }
 
 static int tsv_patient(mmdx_writer_t *w, const mmdx_writer_patient_t *p, mmdx_error_t *err)
@@ -141,12 +165,13 @@ static int tsv_patient(mmdx_writer_t *w, const mmdx_writer_patient_t *p, mmdx_er
             return rc;
     }
     for (size_t t = 0; t < p->n_preds; t++)
-        put_pred(w, p->preds[t]);
+        if (put_pred(w, p->preds[t], p->advice) != MMDX_OK)
+            return mmdx_error_set(err, MMDX_EIO, w->path, p->patient_id, 0, "writing the advice columns failed");
     if (p->advice) {
         if (w->advice_f) {
             if (mmdx_advice_write_tsv(p->advice, p->patient_id, w->advice_f) != MMDX_OK)
                 return mmdx_error_set(err, MMDX_EIO, w->path, p->patient_id, 0, "writing the advice failed");
-        } else {
+        } else if (!w->advice_columns) {
             writer_unrepresented(w, p->patient_id,
                                  "advice (suggestions, triage, next best test): the tsv format has no columns "
                                  "for it; use an advice file, jsonl, fhir or html");

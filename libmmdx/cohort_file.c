@@ -16,6 +16,28 @@
 #include "mmdx/outfile.h"
 #include "space_internal.h"
 
+/* Creation of groups and datasets without modification times, so the same content gives
+ * the same bytes (determinism across runs and thread counts). */
+static hid_t untimed_gcreate(hid_t loc, const char *name)
+{
+    hid_t p = H5Pcreate(H5P_GROUP_CREATE), g = -1;
+    if (p >= 0 && H5Pset_obj_track_times(p, 0) >= 0)
+        g = H5Gcreate2(loc, name, H5P_DEFAULT, p, H5P_DEFAULT);
+    if (p >= 0)
+        H5Pclose(p);
+    return g;
+}
+
+static hid_t untimed_dcreate(hid_t loc, const char *name, hid_t type, hid_t space)
+{
+    hid_t p = H5Pcreate(H5P_DATASET_CREATE), d = -1;
+    if (p >= 0 && H5Pset_obj_track_times(p, 0) >= 0)
+        d = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, p, H5P_DEFAULT);
+    if (p >= 0)
+        H5Pclose(p);
+    return d;
+}
+
 #define COHORT_FORMAT "mmdx-cohort"
 #define COHORT_VERSION 1
 /* Limits that keep a corrupt header from making us allocate without bound. */
@@ -70,6 +92,8 @@ static hid_t make_extendible(hid_t loc, const char *name, hid_t type, int rank, 
     chunk[1] = cc;
     space = H5Screate_simple(rank, dims, maxdims);
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (dcpl >= 0)
+        H5Pset_obj_track_times(dcpl, 0);
     if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0)
         goto done;
     if (deflate && (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 1) < 0))
@@ -90,7 +114,7 @@ static int write_array(hid_t loc, const char *name, hid_t ftype, hid_t mtype, si
     hid_t space = H5Screate_simple(1, dims, NULL), d = -1, kept;
     int ok = 0;
     if (space >= 0)
-        d = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        d = untimed_dcreate(loc, name, ftype, space);
     if (d >= 0)
         ok = n == 0 || H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0;
     kept = ok ? -1 : mmdx_h5err_keep();
@@ -278,7 +302,7 @@ static int write_space(hid_t file, const mmdx_space_t *s)
         rc = -2;
         goto done;
     }
-    g = H5Gcreate2(file, "space", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    g = untimed_gcreate(file, "space");
     if (g < 0)
         goto done;
     for (size_t j = 0; j < d; j++) {
@@ -345,7 +369,11 @@ int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_
     if (out)
         *out = NULL;
     if (path == NULL || space == NULL || out == NULL || strcmp(path, "-") == 0) {
-        rc = mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0, "a cohort file needs a path and a space");
+        if (path != NULL && strcmp(path, "-") == 0)
+            rc = mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0,
+                                "a cohort file is HDF5 and needs a file name (not standard output)");
+        else
+            rc = mmdx_error_set(err, MMDX_EINVAL, path, NULL, 0, "a cohort file needs a path and a space");
         if (ctx)
             mmdx_ctx_set_error(ctx, err);
         return rc;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_version.h>
@@ -152,6 +153,12 @@ int mmdx_ctx_set_data_dir(mmdx_ctx_t *ctx, const char *dir)
     return MMDX_OK;
 }
 
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 const char *mmdx_ctx_data_dir(const mmdx_ctx_t *ctx)
 {
     const char *env;
@@ -160,6 +167,14 @@ const char *mmdx_ctx_data_dir(const mmdx_ctx_t *ctx)
     env = getenv("MMDX_DATA_DIR");
     if (env && env[0])
         return env;
+#ifdef MMDX_SOURCE_DATA_DIR
+    /* Not installed yet (programs run from the build tree): the source tree's data/
+     * rather than a directory that does not exist. An installed directory always wins. */
+    if (!is_dir(MMDX_DATA_DIR) && is_dir(MMDX_SOURCE_DATA_DIR))
+        return MMDX_SOURCE_DATA_DIR;
+#else
+    (void)is_dir;
+#endif
     return MMDX_DATA_DIR;
 }
 

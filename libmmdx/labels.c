@@ -26,6 +26,7 @@ struct mmdx_labels {
     long *col_of;     /* [nt_space] column of each space target, -1 none */
     char **cells;     /* [n][m] the values as read (into buf), for applying by name */
     long *row_line;   /* [n] line number of each row */
+    char *path;       /* the file, for errors while applying */
 };
 
 void mmdx_labels_free(mmdx_labels_t *l)
@@ -40,6 +41,7 @@ void mmdx_labels_free(mmdx_labels_t *l)
     mmdx_free(l->col_of);
     mmdx_free(l->cells);
     mmdx_free(l->row_line);
+    mmdx_free(l->path);
     mmdx_free(l);
 }
 
@@ -162,7 +164,7 @@ int mmdx_labels_read(mmdx_ctx_t *ctx, const char *path, mmdx_space_t *space, mmd
         goto done;
     }
     l = mmdx_calloc(1, sizeof *l);
-    if (l == NULL) {
+    if (l == NULL || (l->path = mmdx_strdup(path)) == NULL) {
         rc = mmdx_error_set(err, MMDX_ENOMEM, path, NULL, 0, "out of memory");
         goto done;
     }
@@ -415,7 +417,7 @@ int mmdx_labels_apply(const mmdx_labels_t *l, mmdx_cohort_t *c, int strict, size
     for (size_t r = 0; r < l->n && rc == MMDX_OK; r++) {
         if (mmdx_cohort_find(c, l->patients[r]) < 0) {
             if (unknown == 0 || strict)
-                mmdx_error_set(err, MMDX_ENOTFOUND, NULL, "patient_id", l->row_line[r],
+                mmdx_error_set(err, MMDX_ENOTFOUND, l->path, l->patients[r], l->row_line[r],
                                "labels line %ld names a patient that is not in the cohort", l->row_line[r]);
             unknown++;
             if (strict)

@@ -13,3 +13,6 @@ libmmdx_libmmdx_a_SOURCES += libmmdx/ctx.c libmmdx/ctx_internal.h \
 EXTRA_DIST += docs/core.md docs/formats/cohort-file.md docs/formats/labels-tsv.md
 # plugin host (registry, sources, built-in modalities)
 libmmdx_libmmdx_a_SOURCES += libmmdx/plugin.c libmmdx/source.c libmmdx/builtins.c libmmdx/registry.h
+# the source tree's data/, used by mmdx_ctx_data_dir() only while the installed data
+# directory does not exist (programs run from the build tree)
+libmmdx_libmmdx_a_CPPFLAGS += -DMMDX_SOURCE_DATA_DIR=\"$(abs_top_srcdir)/data\"

@@ -20,7 +20,7 @@ static void help(void)
            "Formats (docs/output.md): tsv (the default), jsonl (one JSON object per patient), fhir\n"
            "(a FHIR R4 Bundle of RiskAssessments), html (a report with charts; decision support,\n"
            "not a diagnosis). With --kb, each patient also gets treatment suggestions, triage and\n"
-           "the next best test (jsonl, fhir, html; for tsv give --advice FILE).\n"
+           "the next best test (tsv: summary columns on every row; --advice FILE for all of it).\n"
            "TSV: one row per patient, target and class: patient_id, target, class, probability\n"
            "(posterior P(class | evidence)), ci_low, ci_high (95%% credible interval), then\n"
            "evidence:<modality> for each modality of the model (contribution to the class's\n"

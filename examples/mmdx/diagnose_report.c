@@ -22,11 +22,15 @@ int dr_prepare(mmdx_ctx_t *ctx, const dr_options_t *o, dr_state_t *st)
 {
     mmdx_error_t err;
     char path[4096];
+    mmdx_writer_options_t wo;
     memset(st, 0, sizeof(*st));
     mmdx_error_clear(&err);
-    if ((strcmp(o->output, "-") != 0 && mmdx_outfile_check(o->output, &err) != MMDX_OK) ||
-        (o->rejects && mmdx_outfile_check(o->rejects, &err) != MMDX_OK) ||
-        (o->advice && mmdx_outfile_check(o->advice, &err) != MMDX_OK)) {
+    mmdx_writer_options_init(&wo);
+    wo.lang = o->lang;
+    wo.timestamp = o->timestamp;
+    wo.advice_path = o->advice;
+    if (mmdx_writer_check(o->format, o->output, &wo, &err) != MMDX_OK ||
+        (o->rejects && mmdx_outfile_check(o->rejects, &err) != MMDX_OK)) {
         cli_print_error(NULL, &err);
         return err.code;
     }
@@ -205,101 +209,15 @@ static size_t notes_of(const note_index_t *ix, const char *patient, char ***note
     return n;
 }
 
-/* ------------------------------------------------------------------ next best test */
-
-typedef struct nbt {
-    const mmdx_model_t *model;
-    mmdx_cohort_t *row;   /* the patient's row alone, changed and restored per candidate */
-    mmdx_pred_t **preds;  /* one per target */
-    mmdx_posterior_t *post; /* scratch posteriors, same layout as the case's */
-} nbt_t;
-
-/* Posteriors of every target of the row (class 1 of a binary target, every class else). */
-static int fill_posteriors(const mmdx_model_t *m, const mmdx_cohort_t *c, size_t row, mmdx_pred_t **preds,
-                           mmdx_posterior_t *post, size_t *n_post)
+/* Predict every target of row @p row. */
+static int predict_all(const mmdx_model_t *m, const mmdx_cohort_t *c, size_t row, mmdx_pred_t **preds, size_t T,
+                       mmdx_error_t *err)
 {
-    size_t T = mmdx_space_n_targets(mmdx_model_space(m)), n = 0;
     for (size_t t = 0; t < T; t++) {
-        mmdx_error_t err;
-        if (mmdx_model_predict(m, c, row, t, preds[t], &err) != MMDX_OK)
-            return err.code;
-        size_t K = mmdx_pred_n_classes(preds[t]);
-        int binary = K == 2 && strcmp(mmdx_pred_class_name(preds[t], 1), "1") == 0;
-        for (size_t k = binary ? 1 : 0; k < K; k++, n++) {
-            post[n].target = mmdx_pred_target_name(preds[t]);
-            post[n].cls = mmdx_pred_class_name(preds[t], k);
-            post[n].p = mmdx_pred_prob(preds[t], k);
-            mmdx_pred_interval(preds[t], k, &post[n].ci_low, &post[n].ci_high);
-            /* the decision layer wants the mean inside its interval */
-            if (post[n].ci_low > post[n].p)
-                post[n].ci_low = post[n].p;
-            if (post[n].ci_high < post[n].p)
-                post[n].ci_high = post[n].p;
-        }
-    }
-    *n_post = n;
-    return MMDX_OK;
-}
-
-/*
- * Expected posterior entropy after observing a missing feature or modality: three-point
- * Gauss-Hermite quadrature over the model's predictive distribution of the feature
- * (mmdx_model_feature_predictive()). A modality moves all its missing features along one
- * common standardised direction, a rough stand-in for their joint distribution.
- */
-static int nbt_entropy(void *user, const mmdx_case_t *patient, const char *candidate, double *after)
-{
-    static const double node[3] = {-1.7320508075688772, 0, 1.7320508075688772}, weight[3] = {1 / 6.0, 2 / 3.0, 1 / 6.0};
-    nbt_t *s = user;
-    const mmdx_space_t *ms = mmdx_model_space(s->model), *cs = mmdx_cohort_space(s->row);
-    size_t D = mmdx_space_n_features(ms), n_colon = 0;
-    size_t cols[256], nf = 0;
-    double mean[256], sd[256];
-    int is_log[256];
-    for (const char *c = candidate; *c; c++)
-        n_colon += *c == ':';
-    for (size_t j = 0; j < D && nf < 256; j++) {
-        const char *id = mmdx_space_feature_id(ms, j);
-        int match = n_colon >= 2 ? strcmp(id, candidate) == 0
-                                 : strcmp(mmdx_model_modality(s->model, mmdx_model_feature_modality(s->model, j)),
-                                          candidate) == 0;
-        long cj = match ? mmdx_space_find_feature(cs, id) : -1;
-        double v;
-        if (cj < 0 || mmdx_cohort_get(s->row, 0, (size_t)cj, &v) == 1)
-            continue; /* not a column of the cohort, or already observed */
-        if (mmdx_space_feature_kind(ms, j) != MMDX_KIND_CONTINUOUS)
-            continue;
-        mmdx_error_t err;
-        if (mmdx_model_feature_predictive(s->model, s->row, 0, j, &mean[nf], &sd[nf], &is_log[nf], &err) != MMDX_OK)
-            continue;
-        cols[nf++] = (size_t)cj;
-    }
-    *after = mmdx_case_entropy(patient);
-    if (nf == 0)
-        return MMDX_OK;
-    double e = 0;
-    for (int q = 0; q < 3; q++) {
-        size_t n_post;
-        for (size_t r = 0; r < nf; r++) {
-            double x = mean[r] + node[q] * sd[r];
-            mmdx_cohort_set(s->row, 0, cols[r], is_log[r] ? exp(x) : x, 0);
-        }
-        int rc = fill_posteriors(s->model, s->row, 0, s->preds, s->post, &n_post);
+        int rc = mmdx_model_predict(m, c, row, t, preds[t], err);
         if (rc != MMDX_OK)
-            goto restore;
-        mmdx_case_t c = *patient;
-        c.posteriors = s->post;
-        c.n_posteriors = n_post;
-        e += weight[q] * mmdx_case_entropy(&c);
-        continue;
-    restore:
-        for (size_t r = 0; r < nf; r++)
-            mmdx_cohort_set_missing(s->row, 0, cols[r]);
-        return rc;
+            return rc;
     }
-    for (size_t r = 0; r < nf; r++)
-        mmdx_cohort_set_missing(s->row, 0, cols[r]);
-    *after = e;
     return MMDX_OK;
 }
 
@@ -322,18 +240,18 @@ typedef struct run {
     const mmdx_collect_t *col;
     const dr_options_t *o;
     dr_state_t *st;
-    size_t T, total, done, n_ood, n_cands;
+    size_t T, total, done, n_ood;
     int show;
     double t0, last;
     mmdx_writer_t *w;
     mmdx_pred_t **preds;
     size_t n_preds;
+    const char **mods;
+    mmdx_advisor_t *adv; /* with --kb: the model-backed next best test (advise.h) */
     mmdx_posterior_t *post;
-    const char **mods, **cands;
+    size_t n_post_cap;
     unrep_list_t unrep;
     note_index_t ix;
-    nbt_t nbt;
-    size_t n_nbt_preds;
 } run_t;
 
 static void run_free(run_t *r)
@@ -344,12 +262,8 @@ static void run_free(run_t *r)
         mmdx_pred_free(r->preds[t]);
     free(r->preds);
     free(r->post);
-    for (size_t t = 0; t < r->n_nbt_preds; t++)
-        mmdx_pred_free(r->nbt.preds[t]);
-    free(r->nbt.preds);
-    free(r->nbt.post);
+    mmdx_advisor_free(r->adv);
     free(r->mods);
-    free(r->cands);
     free(r->ix.order);
     unrep_free(&r->unrep);
 }
@@ -358,45 +272,36 @@ static void run_free(run_t *r)
 static int run_begin(run_t *r, const mmdx_model_t *model, const mmdx_collect_t *col, size_t total,
                      const dr_options_t *o, dr_state_t *st)
 {
-    const mmdx_space_t *ms = mmdx_model_space(model);
-    size_t M = mmdx_model_n_modalities(model), n_post_max = 0;
+    size_t M = mmdx_model_n_modalities(model);
     mmdx_writer_options_t wo;
     mmdx_error_t err;
     memset(r, 0, sizeof(*r));
-    r->model = r->nbt.model = model;
+    r->model = model;
     r->col = col;
     r->o = o;
     r->st = st;
-    r->T = mmdx_space_n_targets(ms);
+    r->T = mmdx_space_n_targets(mmdx_model_space(model));
     r->total = total;
     r->show = !o->quiet && isatty(fileno(stderr));
     r->t0 = now();
     notes_build(&r->ix, col);
     for (size_t t = 0; t < r->T; t++)
-        n_post_max += mmdx_space_n_classes(ms, t);
+        r->n_post_cap += mmdx_space_n_classes(mmdx_model_space(model), t);
     r->preds = calloc(r->T + 1, sizeof(*r->preds));
-    r->nbt.preds = calloc(r->T + 1, sizeof(*r->nbt.preds));
-    r->post = calloc(n_post_max + 1, sizeof(*r->post));
-    r->nbt.post = calloc(n_post_max + 1, sizeof(*r->nbt.post));
+    r->post = calloc(r->n_post_cap + 1, sizeof(*r->post));
     r->mods = calloc(M + 1, sizeof(char *));
-    /* next-best-test candidates: the modalities (demographics are not a test) and lab features */
-    r->cands = calloc(M + mmdx_space_n_features(ms) + 1, sizeof(char *));
-    if (!r->preds || !r->nbt.preds || !r->post || !r->nbt.post || !r->mods || !r->cands)
+    if (!r->preds || !r->post || !r->mods)
         goto oom;
     for (; r->n_preds < r->T; r->n_preds++)
         if ((r->preds[r->n_preds] = mmdx_pred_alloc()) == NULL)
             goto oom;
-    for (; r->n_nbt_preds < r->T; r->n_nbt_preds++)
-        if ((r->nbt.preds[r->n_nbt_preds] = mmdx_pred_alloc()) == NULL)
-            goto oom;
-    for (size_t m = 0; m < M; m++) {
+    for (size_t m = 0; m < M; m++)
         r->mods[m] = mmdx_model_modality(model, m);
-        if (strcmp(r->mods[m], "demo") != 0)
-            r->cands[r->n_cands++] = r->mods[m];
+    mmdx_error_clear(&err);
+    if (st->kb && mmdx_advisor_alloc(st->kb, model, &r->adv, &err) != MMDX_OK) {
+        cli_print_error("--kb", &err);
+        return err.code;
     }
-    for (size_t j = 0; j < mmdx_space_n_features(ms); j++)
-        if (strncmp(mmdx_space_feature_id(ms, j), "lab:", 4) == 0)
-            r->cands[r->n_cands++] = mmdx_space_feature_id(ms, j);
 
     mmdx_writer_options_init(&wo);
     wo.lang = o->lang;
@@ -404,6 +309,7 @@ static int run_begin(run_t *r, const mmdx_model_t *model, const mmdx_collect_t *
     wo.title = o->title;
     wo.timestamp = o->timestamp;
     wo.advice_path = o->advice;
+    wo.advice_columns = o->format == MMDX_WRITER_TSV && st->kb != NULL; /* the advice's summary on every row */
     wo.modalities = r->mods;
     wo.n_modalities = M;
     wo.unrepresented = on_unrepresented;
@@ -419,6 +325,29 @@ oom:
     return MMDX_ENOMEM;
 }
 
+/* The decision layer on the predictions just made (as mmdx_advisor_run() does, without
+ * predicting again): suggestions, triage, and the next best test by the model's
+ * expected entropy. */
+static int decide(run_t *r, const mmdx_cohort_t *cohort, size_t i, mmdx_advice_t **advice, mmdx_error_t *err)
+{
+    size_t n_post = 0, n_cands = 0;
+    int rc = mmdx_posteriors_from_preds((const mmdx_pred_t *const *)r->preds, r->T, r->post, r->n_post_cap, &n_post);
+    if (rc != MMDX_OK)
+        return mmdx_error_set(err, rc, NULL, mmdx_cohort_id(cohort, i), 0, "cannot collect the posteriors");
+    mmdx_cohort_row_t row = {cohort, i};
+    mmdx_case_t c = {r->post, n_post, mmdx_cohort_row_fact, &row, mmdx_cohort_row_modality, &row};
+    if ((rc = mmdx_decide(r->st->kb, &c, advice, err)) != MMDX_OK)
+        return rc;
+    const char *const *cands = mmdx_advisor_candidates(r->adv, &n_cands);
+    if ((rc = mmdx_advisor_set_row(r->adv, cohort, i)) == MMDX_OK)
+        rc = mmdx_next_best_test(&c, cands, n_cands, mmdx_advisor_expected_entropy, r->adv, *advice, err);
+    if (rc != MMDX_OK) {
+        mmdx_advice_free(*advice);
+        *advice = NULL;
+    }
+    return rc;
+}
+
 /* Score and write every patient of one chunk. */
 static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
 {
@@ -426,38 +355,19 @@ static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
     size_t n = mmdx_cohort_n_patients(cohort);
     for (size_t i = 0; i < n; i++) {
         const char *id = mmdx_cohort_id(cohort, i);
-        size_t n_post = 0, n_notes;
+        size_t n_notes;
         mmdx_advice_t *advice = NULL;
         char **notes = NULL;
         int rc;
         mmdx_error_clear(&err);
-        if ((rc = fill_posteriors(r->model, cohort, i, r->preds, r->post, &n_post)) != MMDX_OK) {
-            fprintf(stderr, "mmdx: diagnose: patient %s: prediction failed: %s\n", id, mmdx_strerror(rc));
+        if ((rc = predict_all(r->model, cohort, i, r->preds, r->T, &err)) != MMDX_OK) {
+            cli_print_error("diagnose", &err);
             return rc;
         }
         r->n_ood += r->T > 0 && (mmdx_pred_flags(r->preds[0]) & MMDX_PRED_OOD) != 0;
-        if (r->st->kb) {
-            mmdx_cohort_row_t row = {cohort, i};
-            mmdx_case_t c = {r->post, n_post, mmdx_cohort_row_fact, &row, mmdx_cohort_row_modality, &row};
-            if ((rc = mmdx_decide(r->st->kb, &c, &advice, &err)) != MMDX_OK) {
-                cli_print_error("decision", &err);
-                return rc;
-            }
-            if ((r->nbt.row = mmdx_cohort_select(cohort, &i, 1)) == NULL) {
-                mmdx_advice_free(advice);
-                fprintf(stderr, "mmdx: diagnose: out of memory\n");
-                return MMDX_ENOMEM;
-            }
-            mmdx_cohort_row_t one = {r->nbt.row, 0};
-            c.fact_user = c.modality_user = &one;
-            rc = mmdx_next_best_test(&c, r->cands, r->n_cands, nbt_entropy, &r->nbt, advice, &err);
-            mmdx_cohort_free(r->nbt.row);
-            r->nbt.row = NULL;
-            if (rc != MMDX_OK) {
-                mmdx_advice_free(advice);
-                cli_print_error("next best test", &err);
-                return rc;
-            }
+        if (r->adv && (rc = decide(r, cohort, i, &advice, &err)) != MMDX_OK) {
+            cli_print_error("decision", &err);
+            return rc;
         }
         n_notes = notes_of(&r->ix, id, &notes);
         mmdx_writer_patient_t p = {id, (const mmdx_pred_t *const *)r->preds, r->T, advice, NULL, 0,

@@ -26,6 +26,7 @@ extern "C" {
 MMDX_EXPORT int mmdx_posteriors_from_preds(const mmdx_pred_t *const *preds, size_t n_preds, mmdx_posterior_t *out,
                                            size_t cap, size_t *n_out) MMDX_WARN_UNUSED;
 
+/** A model and a KB ready to advise patient after patient (opaque). */
 typedef struct mmdx_advisor mmdx_advisor_t;
 
 /**
@@ -48,7 +49,12 @@ MMDX_EXPORT const char *const *mmdx_advisor_candidates(const mmdx_advisor_t *adv
  * Advice for row @p row of @p cohort: predict every target, decide with the KB (facts
  * from the cohort row), and when @p next_best is non-zero rank the missing candidates
  * by expected information gain with mmdx_advisor_expected_entropy().
+ * @param adv the advisor (model and KB)
+ * @param cohort the patients' evidence, in the model's feature space or matched by id
+ * @param row the patient's row in @p cohort
+ * @param next_best non-zero to rank the next best tests too
  * @param out new advice; free with mmdx_advice_free().
+ * @param err optional error details
  */
 MMDX_EXPORT int mmdx_advisor_run(mmdx_advisor_t *adv, const mmdx_cohort_t *cohort, size_t row, int next_best,
                                  mmdx_advice_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;

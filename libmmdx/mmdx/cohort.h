@@ -17,6 +17,7 @@
 extern "C" {
 #endif
 
+/** A block of patients in a feature space: values, missing mask, ids, labels (opaque). */
 typedef struct mmdx_cohort mmdx_cohort_t;
 
 /** Per-value flag bits. */
@@ -35,16 +36,20 @@ MMDX_EXPORT void mmdx_cohort_free(mmdx_cohort_t *c);
 
 /** The space (borrowed). */
 MMDX_EXPORT const mmdx_space_t *mmdx_cohort_space(const mmdx_cohort_t *c);
+/** Number of patients (rows). */
 MMDX_EXPORT size_t mmdx_cohort_n_patients(const mmdx_cohort_t *c);
 /** Features the cohort holds (the space's count when it was allocated). */
 MMDX_EXPORT size_t mmdx_cohort_n_features(const mmdx_cohort_t *c);
+/** Number of targets of the cohort's space (label columns). */
 MMDX_EXPORT size_t mmdx_cohort_n_targets(const mmdx_cohort_t *c);
 
 /** Column j (n_patients doubles). Borrowed; valid until the cohort is freed. */
 MMDX_EXPORT double *mmdx_cohort_column(mmdx_cohort_t *c, size_t j);
+/** Read-only column @p j (n_patients values). Borrowed. */
 MMDX_EXPORT const double *mmdx_cohort_column_const(const mmdx_cohort_t *c, size_t j);
 /** Flags of column j (n_patients bytes, MMDX_VAL_* bits). Borrowed. */
 MMDX_EXPORT uint8_t *mmdx_cohort_flags(mmdx_cohort_t *c, size_t j);
+/** Read-only flags of column @p j (missing, censoring). Borrowed. */
 MMDX_EXPORT const uint8_t *mmdx_cohort_flags_const(const mmdx_cohort_t *c, size_t j);
 
 /** Set value (i, j) with flags (MMDX_VAL_CENSOR_* or 0); clears MISSING. */
@@ -63,6 +68,7 @@ MMDX_EXPORT long mmdx_cohort_find(const mmdx_cohort_t *c, const char *id);
 
 /** Class index of patient i for target t, or -1 when unknown. */
 MMDX_EXPORT int mmdx_cohort_label(const mmdx_cohort_t *c, size_t i, size_t t);
+/** Set the class index of patient @p i for target @p t (-1: unknown). */
 MMDX_EXPORT void mmdx_cohort_set_label(mmdx_cohort_t *c, size_t i, size_t t, int cls);
 
 /**
@@ -75,6 +81,7 @@ MMDX_EXPORT mmdx_cohort_t *mmdx_cohort_select(const mmdx_cohort_t *c, const size
 
 /* ------------------------------------------------------------------ labels TSV */
 
+/** A labels TSV as read (opaque). */
 typedef struct mmdx_labels mmdx_labels_t;
 
 /**
@@ -89,7 +96,9 @@ typedef struct mmdx_labels mmdx_labels_t;
  */
 MMDX_EXPORT int mmdx_labels_read(mmdx_ctx_t *ctx, const char *path, mmdx_space_t *space,
                                  mmdx_labels_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
+/** NULL is a no-op. */
 MMDX_EXPORT void mmdx_labels_free(mmdx_labels_t *labels);
+/** Number of label rows (patients). */
 MMDX_EXPORT size_t mmdx_labels_n_patients(const mmdx_labels_t *labels);
 /** Borrowed. */
 MMDX_EXPORT const char *mmdx_labels_patient(const mmdx_labels_t *labels, size_t r);
@@ -105,7 +114,9 @@ MMDX_EXPORT int mmdx_labels_apply(const mmdx_labels_t *labels, mmdx_cohort_t *c,
 
 /* ------------------------------------------------------------------ cohort file (HDF5) */
 
+/** A cohort file open for reading in row chunks (opaque). */
 typedef struct mmdx_cohort_reader mmdx_cohort_reader_t;
+/** A cohort file being written in row chunks (opaque). */
 typedef struct mmdx_cohort_writer mmdx_cohort_writer_t;
 
 /**
@@ -115,6 +126,7 @@ typedef struct mmdx_cohort_writer mmdx_cohort_writer_t;
  */
 MMDX_EXPORT int mmdx_cohort_writer_open(mmdx_ctx_t *ctx, const char *path, const mmdx_space_t *space,
                                         mmdx_cohort_writer_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
+/** Append the rows of @p chunk (in the writer's space). MMDX_OK or an error in @p err. */
 MMDX_EXPORT int mmdx_cohort_writer_append(mmdx_cohort_writer_t *w, const mmdx_cohort_t *chunk,
                                           mmdx_error_t *err) MMDX_WARN_UNUSED;
 /** Finish, fsync and rename into place; frees @p w whatever the outcome. */
@@ -133,6 +145,7 @@ MMDX_EXPORT int mmdx_cohort_reader_open(mmdx_ctx_t *ctx, const char *path, mmdx_
                                         mmdx_error_t *err) MMDX_WARN_UNUSED;
 /** The file's feature space. Borrowed; valid until the reader is closed. */
 MMDX_EXPORT const mmdx_space_t *mmdx_cohort_reader_space(const mmdx_cohort_reader_t *r);
+/** Number of patients in the file. */
 MMDX_EXPORT size_t mmdx_cohort_reader_n_patients(const mmdx_cohort_reader_t *r);
 /**
  * Read the next at most @p max_rows patients into a new cohort (*chunk; free with

@@ -18,6 +18,7 @@
 extern "C" {
 #endif
 
+/** The collector (opaque). */
 typedef struct mmdx_collect mmdx_collect_t;
 
 /** Several results for one patient and feature. */
@@ -36,6 +37,7 @@ MMDX_EXPORT int mmdx_agg_parse(const char *s, mmdx_agg_t *out);
  * New; free with mmdx_collect_free(). NULL when out of memory.
  */
 MMDX_EXPORT mmdx_collect_t *mmdx_collect_alloc(mmdx_ctx_t *ctx, mmdx_space_t *space, mmdx_agg_t policy);
+/** NULL is a no-op. */
 MMDX_EXPORT void mmdx_collect_free(mmdx_collect_t *col);
 
 /**
@@ -51,7 +53,9 @@ MMDX_EXPORT const mmdx_sink_t *mmdx_collect_sink(mmdx_collect_t *col);
 MMDX_EXPORT int mmdx_collect_file(mmdx_collect_t *col, const char *modality, const char *path,
                                   const char *const *options, mmdx_error_t *err) MMDX_WARN_UNUSED;
 
+/** Patients seen so far. */
 MMDX_EXPORT size_t mmdx_collect_n_patients(const mmdx_collect_t *col);
+/** Observations added so far. */
 MMDX_EXPORT size_t mmdx_collect_n_observations(const mmdx_collect_t *col);
 /** Observations not added because the collector is frozen and the feature is unknown. */
 MMDX_EXPORT size_t mmdx_collect_n_ignored(const mmdx_collect_t *col);
@@ -67,6 +71,7 @@ MMDX_EXPORT unsigned mmdx_collect_count(const mmdx_collect_t *col, size_t i, siz
 
 /** Rejected records, in order. Strings borrowed; patient may be "" when not known. */
 MMDX_EXPORT size_t mmdx_collect_n_rejects(const mmdx_collect_t *col);
+/** Rejected record @p k: patient, file, record number, MMDX_E* code and reason. MMDX_EINVAL when out of range. */
 MMDX_EXPORT int mmdx_collect_reject(const mmdx_collect_t *col, size_t k, const char **patient,
                                     const char **file, long *record, int *code, const char **reason);
 

@@ -85,14 +85,20 @@ MMDX_EXPORT size_t mmdx_error_format(const mmdx_error_t *err, char *buf, size_t 
  * that allocated them. Not thread-safe: call at start-up only.
  */
 typedef void *(*mmdx_malloc_fn)(size_t size);
+/** Replacement for realloc(). */
 typedef void *(*mmdx_realloc_fn)(void *ptr, size_t size);
+/** Replacement for free(). */
 typedef void (*mmdx_free_fn)(void *ptr);
+/** Route every allocation of the library through @p m, @p r and @p f (NULL restores the default); call before any other function. */
 MMDX_EXPORT void mmdx_set_allocator(mmdx_malloc_fn m, mmdx_realloc_fn r, mmdx_free_fn f);
 
 /** Allocation through the hook (for plugins and callers that hand memory to the library). */
 MMDX_EXPORT void *mmdx_malloc(size_t size);
+/** Zeroed allocation through the allocator hooks. */
 MMDX_EXPORT void *mmdx_calloc(size_t n, size_t size);
+/** Reallocation through the allocator hooks. */
 MMDX_EXPORT void *mmdx_realloc(void *ptr, size_t size);
+/** Free through the allocator hooks; NULL is a no-op. */
 MMDX_EXPORT void mmdx_free(void *ptr);
 /** strdup through the hook. New; free with mmdx_free(). NULL on ENOMEM or NULL input. */
 MMDX_EXPORT char *mmdx_strdup(const char *s);

@@ -14,6 +14,7 @@
 extern "C" {
 #endif
 
+/** The context: error state, log callback, plugin registry, threads, seed, data directory (opaque). */
 typedef struct mmdx_ctx mmdx_ctx_t;
 
 /** Log levels passed to the log callback. */
@@ -55,14 +56,18 @@ MMDX_EXPORT void mmdx_ctx_clear_error(mmdx_ctx_t *ctx);
 
 /** Worker threads for numerical and decompression work (>= 1). */
 MMDX_EXPORT void mmdx_ctx_set_threads(mmdx_ctx_t *ctx, int n);
+/** Worker threads allowed. */
 MMDX_EXPORT int mmdx_ctx_threads(const mmdx_ctx_t *ctx);
 /** Seed for every random choice (CV folds, bootstrap), so runs are reproducible. */
 MMDX_EXPORT void mmdx_ctx_set_seed(mmdx_ctx_t *ctx, uint64_t seed);
+/** Random seed. */
 MMDX_EXPORT uint64_t mmdx_ctx_seed(const mmdx_ctx_t *ctx);
 
 /**
  * Directory holding the project's tables (units, terms, PGx definitions, KB).
- * Defaults to $MMDX_DATA_DIR, else the installed data directory. Copied.
+ * Defaults to $MMDX_DATA_DIR, else the installed data directory; when that does not
+ * exist (a program run from the build tree before `make install`), the source tree's
+ * data/ directory. Copied.
  */
 MMDX_EXPORT int mmdx_ctx_set_data_dir(mmdx_ctx_t *ctx, const char *dir);
 /** Borrowed; valid until the next set or the context is freed. */

@@ -56,11 +56,11 @@ typedef int (*mmdx_modality_fn)(void *user, const char *modality);
 /** One patient as the decision layer sees it. All members borrowed. */
 typedef struct mmdx_case {
     const mmdx_posterior_t *posteriors; /**< one entry per target class (binary: the class of interest suffices) */
-    size_t n_posteriors;
+    size_t n_posteriors;                /**< number of entries in posteriors */
     mmdx_fact_fn fact;                  /**< feature lookup (NULL: every feature missing) */
-    void *fact_user;
+    void *fact_user;                    /**< passed to fact */
     mmdx_modality_fn modality;          /**< optional; NULL: every modality candidate counts as missing */
-    void *modality_user;
+    void *modality_user;                /**< passed to modality */
 } mmdx_case_t;
 
 /* ------------------------------------------------------------------ fact sources */
@@ -68,7 +68,7 @@ typedef struct mmdx_case {
 /** A cohort row as a fact source: pass &row as the user pointer of mmdx_cohort_row_fact(). */
 typedef struct mmdx_cohort_row {
     const mmdx_cohort_t *cohort; /**< borrowed */
-    size_t row;
+    size_t row;                  /**< row index in cohort */
 } mmdx_cohort_row_t;
 
 /**
@@ -84,6 +84,7 @@ MMDX_EXPORT int mmdx_cohort_row_modality(void *user, const char *modality);
 typedef struct mmdx_facts mmdx_facts_t;
 /** New empty table. New; free with mmdx_facts_free(). NULL when out of memory. */
 MMDX_EXPORT mmdx_facts_t *mmdx_facts_alloc(void);
+/** NULL is a no-op. */
 MMDX_EXPORT void mmdx_facts_free(mmdx_facts_t *facts);
 /** Set a numeric feature (copied id). MMDX_OK, MMDX_EINVAL, MMDX_ENOMEM. */
 MMDX_EXPORT int mmdx_facts_set_value(mmdx_facts_t *facts, const char *feature_id, double value) MMDX_WARN_UNUSED;
@@ -115,7 +116,7 @@ MMDX_EXPORT const char *mmdx_advice_status_name(mmdx_advice_status_t status);
 /** A rule that fired, or could not be evaluated for missing evidence. */
 typedef struct mmdx_fired {
     const char *rule;        /**< rule id (borrowed from the KB) */
-    mmdx_kb_action_t action;
+    mmdx_kb_action_t action; /**< avoid, adjust, caution, ... */
     int unknown;             /**< 1: evidence was missing, the rule may apply ("unknown: check X") */
     char *reason;            /**< e.g. "avoid clopidogrel: CYP2C19 <diplotype>, poor metabolizer (CPIC 2022)"; owned by the advice */
     const char *advice;      /**< the rule's advice text (borrowed from the KB) */
@@ -127,22 +128,24 @@ typedef struct mmdx_fired {
 typedef struct mmdx_suggestion {
     const char *treatment;  /**< treatment id (borrowed from the KB) */
     const char *name;       /**< display name (borrowed) */
-    mmdx_advice_status_t status;
+    mmdx_advice_status_t status; /**< suggested, insufficient evidence or excluded */
     const char *target;     /**< the indication that decided the status (borrowed) */
-    const char *cls;
-    double p, ci_low, ci_high; /**< its posterior */
+    const char *cls;        /**< its class (borrowed) */
+    double p;               /**< its posterior probability */
+    double ci_low;          /**< lower bound of its 95% credible interval */
+    double ci_high;         /**< upper bound of its 95% credible interval */
     double threshold;       /**< the indication's minimum posterior */
     double p_above;         /**< P(posterior > threshold) under a Beta fitted to mean and interval */
     double benefit;         /**< expected net benefit E[sum p_i B_i] - H on the KB's scale */
     const char *indication_citation; /**< source of the indication (borrowed) */
     mmdx_fired_t *fired;    /**< rules that fired or were unknown, in KB order; owned by the advice */
-    size_t n_fired;
+    size_t n_fired;         /**< number of entries in fired */
 } mmdx_suggestion_t;
 
 /** Triage: where to send the patient. */
 typedef struct mmdx_triage {
     const char *department; /**< borrowed from the KB; the KB's default when no target crosses */
-    mmdx_urgency_t urgency;
+    mmdx_urgency_t urgency; /**< how soon */
     const char *target;     /**< the target that decided it, or NULL for the default */
     double p;               /**< its posterior */
 } mmdx_triage_t;
@@ -157,11 +160,11 @@ typedef struct mmdx_test_gain {
 /** Everything the decision layer says about one patient. New; free with mmdx_advice_free(). */
 typedef struct mmdx_advice {
     mmdx_suggestion_t *items; /**< suggested (by benefit, best first), then insufficient, then excluded */
-    size_t n_items;
-    mmdx_triage_t triage;
+    size_t n_items;           /**< number of entries in items */
+    mmdx_triage_t triage;     /**< where to send the patient */
     double entropy;           /**< current posterior entropy over the targets (nats) */
     mmdx_test_gain_t *tests;  /**< next best tests, largest gain first; filled by mmdx_next_best_test() */
-    size_t n_tests;
+    size_t n_tests;           /**< number of entries in tests */
 } mmdx_advice_t;
 
 /** NULL is a no-op. */
@@ -173,7 +176,10 @@ MMDX_EXPORT void mmdx_advice_free(mmdx_advice_t *advice);
  * three-valued logic: a rule whose evidence is missing is listed as unknown
  * ("unknown: check X before prescribing"), never taken as false. An avoid rule that
  * fires excludes the treatment; adjust and caution rules travel with it.
+ * @param kb the knowledge base
+ * @param patient the patient's posteriors and facts (borrowed for the call)
  * @param out new advice; free with mmdx_advice_free().
+ * @param err optional error details
  * @return MMDX_OK; MMDX_EINVAL (NULL arguments, a probability outside [0,1] or an
  *         interval that does not hold its mean, named in @p err); MMDX_ENOMEM.
  */
@@ -192,7 +198,8 @@ typedef int (*mmdx_entropy_fn)(void *user, const mmdx_case_t *patient, const cha
  * Rank the missing candidates by expected information gain and store them in
  * advice->tests (replacing earlier ones). A candidate with two or more ':' is a feature
  * id and counts as missing when the case's fact lookup says so; otherwise it is a
- * modality, missing unless the case's modality callback says present.
+ * modality, missing unless the case's modality callback says present. Candidates whose
+ * expected gain is not positive are left out: they are expected to tell nothing.
  * @return MMDX_OK; MMDX_EINVAL; MMDX_ENOMEM; or the callback's status.
  */
 MMDX_EXPORT int mmdx_next_best_test(const mmdx_case_t *patient, const char *const *candidates,

@@ -42,7 +42,7 @@ MMDX_EXPORT void mmdx_imaging_write_opts_init(mmdx_imaging_write_opts_t *opts);
  *                 non-empty, without ':' or spaces
  * @param n, d     patients and features (either may be 0)
  * @param ids      [n] patient ids: non-empty, unique, no control characters; borrowed
- * @param names    [d] feature names (without the img:<modality>: prefix), unique; borrowed
+ * @param names    [d] feature names (without the `img:MODALITY:` prefix), unique; borrowed
  * @param units    [d] units or NULL (no /feature_units); a NULL entry is written as ""
  * @param values   [n*d] row-major: values[i*d + j] of patient i, feature j; NaN = missing
  * @param opts     storage options or NULL for the defaults
@@ -62,7 +62,12 @@ MMDX_EXPORT int mmdx_imaging_write(mmdx_ctx_t *ctx, const char *path, const char
  * column `<name>`, its unit the space's unit. Patients with no present value in that
  * block are left out (a patient may lack an imaging study). Censoring flags are not
  * kept (the stored bound is written).
+ * @param ctx    context (error state, data directory)
+ * @param cohort the patients to export
  * @param source the imaging source to export ("ct"); NULL when the cohort has exactly one
+ * @param path   output file; replaced atomically
+ * @param opts   storage options or NULL for the defaults
+ * @param err    optional error details
  * @return as mmdx_imaging_write(); MMDX_ENOTFOUND when the cohort has no imaging
  *         features of @p source, MMDX_EINVAL when @p source is NULL and there are several
  *         (the message lists them).

@@ -19,6 +19,7 @@
 extern "C" {
 #endif
 
+/** A loaded treatment knowledge base (opaque). */
 typedef struct mmdx_kb mmdx_kb_t;
 
 /** What a rule does to its treatment when its condition holds. */
@@ -46,7 +47,8 @@ MMDX_EXPORT const char *mmdx_urgency_name(mmdx_urgency_t urgency);
  * Load and validate a KB file. The schema is read from `<data dir>/kb/kb.rng`
  * (mmdx_ctx_data_dir(); @p ctx may be NULL, then $MMDX_DATA_DIR or the installed
  * data directory). New KB in @p out; free with mmdx_kb_free().
- * @return MMDX_OK; MMDX_EIO (unreadable file or schema); MMDX_EFORMAT (not well-formed,
+ * @return MMDX_OK; MMDX_ENOTFOUND (the file or schema does not exist), MMDX_EIO (other
+ *         unreadable file or schema); MMDX_EFORMAT (not well-formed,
  *         fails the schema, or a rule that refers to an undeclared feature, target,
  *         level or source, or a test that does not fit the feature's kind);
  *         MMDX_EDUP (an id declared twice); MMDX_ESECURITY (a DOCTYPE, or a file over
@@ -63,9 +65,12 @@ MMDX_EXPORT void mmdx_kb_free(mmdx_kb_t *kb);
 
 /** The KB's name and version attributes, and the scale benefit and harm are stated on. Borrowed. */
 MMDX_EXPORT const char *mmdx_kb_name(const mmdx_kb_t *kb);
+/** The KB's version attribute. Borrowed. */
 MMDX_EXPORT const char *mmdx_kb_version(const mmdx_kb_t *kb);
+/** The scale benefit and harm are stated on. Borrowed. */
 MMDX_EXPORT const char *mmdx_kb_scale(const mmdx_kb_t *kb);
 
+/** Number of treatments. */
 MMDX_EXPORT size_t mmdx_kb_n_treatments(const mmdx_kb_t *kb);
 /** Id of treatment @p i ("clopidogrel"). Borrowed; valid until the KB is freed. */
 MMDX_EXPORT const char *mmdx_kb_treatment_id(const mmdx_kb_t *kb, size_t i);
@@ -76,7 +81,7 @@ MMDX_EXPORT long mmdx_kb_find_treatment(const mmdx_kb_t *kb, const char *id);
 typedef struct mmdx_kb_rule_info {
     const char *id;          /**< rule id */
     const char *treatment;   /**< treatment id */
-    mmdx_kb_action_t action;
+    mmdx_kb_action_t action; /**< avoid, adjust, caution, ... */
     const char *condition;   /**< the condition written out ("lab:loinc:98979-8 < 30") */
     const char *advice;      /**< what the rule says to do, in the KB's words */
     const char *alternative; /**< for avoid rules, the alternative, or "" */
@@ -85,6 +90,7 @@ typedef struct mmdx_kb_rule_info {
     long line;               /**< line of the rule in the KB file */
 } mmdx_kb_rule_info_t;
 
+/** Number of rules. */
 MMDX_EXPORT size_t mmdx_kb_n_rules(const mmdx_kb_t *kb);
 /** Fill @p info for rule @p i. MMDX_EINVAL when out of range. */
 MMDX_EXPORT int mmdx_kb_rule(const mmdx_kb_t *kb, size_t i, mmdx_kb_rule_info_t *info);
@@ -95,11 +101,13 @@ typedef struct mmdx_kb_target_info {
     const char *cls;        /**< the class that means "has the condition" ("1") */
     const char *label;      /**< human name */
     const char *department; /**< who manages it */
-    mmdx_urgency_t urgency;
+    mmdx_urgency_t urgency; /**< how soon */
     double threshold;       /**< posterior above which the patient is routed there */
 } mmdx_kb_target_info_t;
 
+/** Number of targets the KB routes. */
 MMDX_EXPORT size_t mmdx_kb_n_targets(const mmdx_kb_t *kb);
+/** Fill @p info for target @p i. MMDX_EINVAL when out of range. */
 MMDX_EXPORT int mmdx_kb_target(const mmdx_kb_t *kb, size_t i, mmdx_kb_target_info_t *info);
 
 /**

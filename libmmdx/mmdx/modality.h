@@ -42,9 +42,9 @@ typedef enum {
 
 /** Kind hints an adapter gives for a feature it introduces (see mmdx_kind_t). */
 #define MMDX_OBS_CONTINUOUS 0
-#define MMDX_OBS_BINARY 1
-#define MMDX_OBS_DOSAGE 2
-#define MMDX_OBS_CATEGORICAL 3
+#define MMDX_OBS_BINARY 1 /**< 0 or 1 */
+#define MMDX_OBS_DOSAGE 2 /**< genotype dosage 0, 1 or 2 */
+#define MMDX_OBS_CATEGORICAL 3 /**< a level name (mmdx_obs_t.level) */
 
 /** Time value meaning "not known". */
 #define MMDX_TIME_UNKNOWN INT64_MIN
@@ -71,7 +71,8 @@ typedef struct mmdx_obs {
  * instead of n*d observations.
  */
 typedef struct mmdx_block {
-    size_t n, d;
+    size_t n; /**< patients (rows) */
+    size_t d; /**< features (columns) */
     const char *const *patients; /**< [n] */
     const char *const *features; /**< [d] namespaced ids */
     const char *const *units;    /**< [d] or NULL */
@@ -84,9 +85,9 @@ typedef struct mmdx_block {
  * negative status to stop reading (the adapter returns that status from read()).
  */
 typedef struct mmdx_sink {
-    void *data;
-    int (*obs)(void *data, const mmdx_obs_t *obs);
-    int (*block)(void *data, const mmdx_block_t *block);
+    void *data; /**< passed to every callback */
+    int (*obs)(void *data, const mmdx_obs_t *obs); /**< one observation */
+    int (*block)(void *data, const mmdx_block_t *block); /**< a dense block; may be NULL (adapters then send one observation per value) */
     /**
      * A record that could not be used. @p patient may be NULL when not known;
      * @p record is a 1-based line or record number (0 unknown); @p code an MMDX_E* status.
@@ -95,31 +96,32 @@ typedef struct mmdx_sink {
                   const char *reason);
     /** A patient seen in the input (so a patient with no usable record is not lost). */
     int (*patient)(void *data, const char *patient);
-    void *reserved[4];
+    void *reserved[4]; /**< zero; for future callbacks */
 } mmdx_sink_t;
 
 /** Functions the host lends to plugins (a plugin never links against libmmdx). */
 typedef struct mmdx_host {
-    unsigned abi_major, abi_minor;
-    size_t struct_size;
-    void *(*malloc)(size_t size);
-    void *(*realloc)(void *ptr, size_t size);
-    void (*free)(void *ptr);
+    unsigned abi_major; /**< the host's MMDX_ABI_MAJOR */
+    unsigned abi_minor; /**< the host's MMDX_ABI_MINOR */
+    size_t struct_size; /**< sizeof(mmdx_host_t) of the host */
+    void *(*malloc)(size_t size); /**< the library's allocator */
+    void *(*realloc)(void *ptr, size_t size); /**< the library's reallocator */
+    void (*free)(void *ptr); /**< the library's free */
     /** Log a message (never patient ids) through the context's callback. */
     void (*log)(void *host_data, int level, const char *msg);
-    void *host_data;
+    void *host_data; /**< pass to log */
     /** Directory of the project's data tables (units, terms, PGx definitions). */
     const char *data_dir;
     /** Worker threads the caller allows. */
     int threads;
-    void *reserved[8];
+    void *reserved[8]; /**< zero; for future members */
 } mmdx_host_t;
 
 /** Methods of a modality. init, open, read and close are required. */
 typedef struct mmdx_modality_ops {
     /** Called once after loading; @p state_out receives plugin-global state (may be NULL). */
     int (*init)(const mmdx_host_t *host, void **state_out, mmdx_error_t *err);
-    void (*fini)(void *state);
+    void (*fini)(void *state); /**< optional: free the state of init */
     /**
      * Score 0..100 how likely @p path (first @p n bytes in @p head) is this modality's format;
      * 0 means "not mine". Optional (NULL: never auto-detected).
@@ -133,8 +135,8 @@ typedef struct mmdx_modality_ops {
                 mmdx_error_t *err);
     /** Stream the whole input into @p sink. Records that fail go to sink->reject. */
     int (*read)(void *src, const mmdx_sink_t *sink, mmdx_error_t *err);
-    void (*close)(void *src);
-    void *reserved[8];
+    void (*close)(void *src); /**< close a source of open */
+    void *reserved[8]; /**< zero; for future members */
 } mmdx_modality_ops_t;
 
 /** What a plugin exports. */
@@ -147,10 +149,11 @@ typedef struct mmdx_modality_desc {
     const char *license;     /**< SPDX id */
     const char *description; /**< one line */
     const char *input;       /**< driver option it serves: "imaging", "labs", "variants" or another */
-    mmdx_modality_ops_t ops;
-    void *reserved[8];
+    mmdx_modality_ops_t ops; /**< the methods */
+    void *reserved[8]; /**< zero; for future members */
 } mmdx_modality_desc_t;
 
+/** Type of the exported mmdx_modality_NAME_get_desc() function. */
 typedef const mmdx_modality_desc_t *(*mmdx_modality_get_desc_fn)(void);
 
 /**
@@ -183,11 +186,13 @@ static inline int mmdx_modality_error(mmdx_error_t *err, int code, const char *f
 #if defined(__GNUC__) && __GNUC__ >= 4
 #define MMDX_MODALITY_VISIBLE __attribute__((visibility("default")))
 #else
+/** Empty where symbol visibility is not supported. */
 #define MMDX_MODALITY_VISIBLE
 #endif
 #ifdef __cplusplus
 #define MMDX_MODALITY_LINKAGE extern "C"
 #else
+/** Empty in C. */
 #define MMDX_MODALITY_LINKAGE
 #endif
 /** Define the exported descriptor function of modality @p name. */

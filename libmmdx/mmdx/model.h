@@ -39,6 +39,7 @@
 extern "C" {
 #endif
 
+/** A fusion model, in training or fitted (opaque). */
 typedef struct mmdx_model mmdx_model_t;
 
 /** Version of the model file format written by mmdx_model_save() (docs/formats/model-file.md). */

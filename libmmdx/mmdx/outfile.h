@@ -15,6 +15,7 @@
 extern "C" {
 #endif
 
+/** An output file written to a temporary name and renamed on commit (opaque). */
 typedef struct mmdx_outfile mmdx_outfile_t;
 
 /**

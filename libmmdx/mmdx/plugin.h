@@ -39,6 +39,7 @@ MMDX_EXPORT int mmdx_plugin_load_all(mmdx_ctx_t *ctx, size_t *n_loaded, size_t *
 MMDX_EXPORT int mmdx_plugin_register(mmdx_ctx_t *ctx, const mmdx_modality_desc_t *desc,
                                      const char *origin, mmdx_error_t *err) MMDX_WARN_UNUSED;
 
+/** Number of registered modalities (built-in and loaded). */
 MMDX_EXPORT size_t mmdx_plugin_count(const mmdx_ctx_t *ctx);
 /** Borrowed descriptor of the i-th registered modality. */
 MMDX_EXPORT const mmdx_modality_desc_t *mmdx_plugin_desc(const mmdx_ctx_t *ctx, size_t i);

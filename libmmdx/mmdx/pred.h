@@ -22,6 +22,7 @@
 extern "C" {
 #endif
 
+/** One patient's prediction for one target (opaque). */
 typedef struct mmdx_pred mmdx_pred_t;
 
 /** Prediction flags (mmdx_pred_flags()). */
@@ -41,6 +42,7 @@ MMDX_EXPORT const char *mmdx_pred_patient(const mmdx_pred_t *p);
 MMDX_EXPORT size_t mmdx_pred_target(const mmdx_pred_t *p);
 /** Target name. Borrowed from the model. */
 MMDX_EXPORT const char *mmdx_pred_target_name(const mmdx_pred_t *p);
+/** Number of classes of the target. */
 MMDX_EXPORT size_t mmdx_pred_n_classes(const mmdx_pred_t *p);
 /** Class name. Borrowed from the model. */
 MMDX_EXPORT const char *mmdx_pred_class_name(const mmdx_pred_t *p, size_t k);

@@ -12,6 +12,7 @@
 extern "C" {
 #endif
 
+/** One input opened through a modality adapter (opaque). */
 typedef struct mmdx_source mmdx_source_t;
 
 /**

@@ -19,6 +19,7 @@
 extern "C" {
 #endif
 
+/** A feature space: features and targets (opaque). */
 typedef struct mmdx_space mmdx_space_t;
 
 /** Kind of a feature. */
@@ -49,7 +50,11 @@ MMDX_EXPORT void mmdx_space_free(mmdx_space_t *space);
 
 /**
  * Add a feature, or find it when the id exists with the same kind.
+ * @param space the space to add to
+ * @param id namespaced feature id (`lab:loinc:2160-0`); copied
+ * @param kind continuous, binary, dosage or categorical
  * @param unit canonical unit (UCUM) or NULL; copied.
+ * @param transform declared transform (none, log, logit, or auto: detected at training)
  * @param index_out set to the feature's index (may be NULL).
  * @return MMDX_OK; MMDX_EINVAL for a malformed id (no namespace, too long, control characters);
  *         MMDX_EDUP when the id exists with another kind; MMDX_ENOMEM.
@@ -62,14 +67,19 @@ MMDX_EXPORT int mmdx_space_add_level(mmdx_space_t *space, size_t feature, const 
                                      size_t *level_out) MMDX_WARN_UNUSED;
 /** Index of feature @p id, or -1 when absent. */
 MMDX_EXPORT long mmdx_space_find_feature(const mmdx_space_t *space, const char *id);
+/** Number of features. */
 MMDX_EXPORT size_t mmdx_space_n_features(const mmdx_space_t *space);
 /** Borrowed; valid until the space is freed. */
 MMDX_EXPORT const char *mmdx_space_feature_id(const mmdx_space_t *space, size_t j);
+/** Kind of feature @p j. */
 MMDX_EXPORT mmdx_kind_t mmdx_space_feature_kind(const mmdx_space_t *space, size_t j);
 /** Canonical unit or "" when none. Borrowed. */
 MMDX_EXPORT const char *mmdx_space_feature_unit(const mmdx_space_t *space, size_t j);
+/** Declared transform of feature @p j. */
 MMDX_EXPORT mmdx_transform_t mmdx_space_feature_transform(const mmdx_space_t *space, size_t j);
+/** Declare the transform of feature @p j. */
 MMDX_EXPORT void mmdx_space_set_transform(mmdx_space_t *space, size_t j, mmdx_transform_t t);
+/** Number of levels of categorical feature @p j (0 for other kinds). */
 MMDX_EXPORT size_t mmdx_space_n_levels(const mmdx_space_t *space, size_t j);
 /** Borrowed. */
 MMDX_EXPORT const char *mmdx_space_level(const mmdx_space_t *space, size_t j, size_t level);
@@ -88,13 +98,17 @@ MMDX_EXPORT int mmdx_space_modality_of(const char *feature_id, char *buf, size_t
  */
 MMDX_EXPORT int mmdx_space_add_target(mmdx_space_t *space, const char *name, size_t n_classes,
                                       const char *const *classes, size_t *index_out) MMDX_WARN_UNUSED;
+/** Index of target @p name, or -1. */
 MMDX_EXPORT long mmdx_space_find_target(const mmdx_space_t *space, const char *name);
+/** Number of targets. */
 MMDX_EXPORT size_t mmdx_space_n_targets(const mmdx_space_t *space);
 /** Borrowed. */
 MMDX_EXPORT const char *mmdx_space_target_name(const mmdx_space_t *space, size_t t);
+/** Number of classes of target @p t. */
 MMDX_EXPORT size_t mmdx_space_n_classes(const mmdx_space_t *space, size_t t);
 /** Borrowed. */
 MMDX_EXPORT const char *mmdx_space_class_name(const mmdx_space_t *space, size_t t, size_t k);
+/** Index of class @p cls of target @p t, or -1. */
 MMDX_EXPORT long mmdx_space_find_class(const mmdx_space_t *space, size_t t, const char *cls);
 
 /**

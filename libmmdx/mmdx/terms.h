@@ -17,6 +17,7 @@
 extern "C" {
 #endif
 
+/** A term dictionary: display names of codes (opaque). */
 typedef struct mmdx_terms mmdx_terms_t;
 
 /**
@@ -32,6 +33,7 @@ MMDX_EXPORT void mmdx_terms_free(mmdx_terms_t *terms);
 
 /** Number of codes with display names, and of local names. */
 MMDX_EXPORT size_t mmdx_terms_n_codes(const mmdx_terms_t *terms);
+/** Number of local names mapped to LOINC. */
 MMDX_EXPORT size_t mmdx_terms_n_local(const mmdx_terms_t *terms);
 
 /**

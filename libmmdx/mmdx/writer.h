@@ -11,9 +11,10 @@
  *
  * Formats (docs/output.md):
  * - `tsv`: the Diagnose TSV of ARCHITECTURE.md, one row per patient, target and class.
- *   It has no place for the decision layer's advice; give `advice_path` to write the
- *   advice rows (mmdx_advice_write_tsv()) into a second, equally atomic file, otherwise
- *   the advice is reported through the `unrepresented` callback.
+ *   The decision layer's advice goes into summary columns appended to every row
+ *   (`advice_columns`, mmdx_advice_write_columns()) and/or, in full, into a second, equally
+ *   atomic file (`advice_path`, mmdx_advice_write_tsv()); with neither, the advice is
+ *   reported through the `unrepresented` callback.
  * - `jsonl`: one JSON object per patient (jansson), with predictions, contributions,
  *   flags, notes and the advice (triage, treatments with their rules, next best tests).
  * - `fhir`: one FHIR R4 XML Bundle (type collection) per batch with one RiskAssessment
@@ -35,6 +36,7 @@
 extern "C" {
 #endif
 
+/** A writer (opaque). */
 typedef struct mmdx_writer mmdx_writer_t;
 
 /** Output formats. */
@@ -63,14 +65,16 @@ typedef struct mmdx_writer_options {
     const mmdx_terms_t *terms;   /**< display names of lab and demographic features (NULL: feature ids);
                                       borrowed, must outlive the writer */
     const char *title;           /**< report title (HTML) / Bundle identifier value (FHIR); NULL: none */
-    const char *timestamp;       /**< ISO 8601 date-time written as Bundle.timestamp, RiskAssessment
-                                      occurrenceDateTime and in the HTML header; NULL: no time anywhere */
-    const char *advice_path;     /**< TSV only: file for the advice rows; NULL: advice is unrepresented */
+    const char *timestamp;       /**< ISO 8601 time with zone (2026-01-02T03:04:05Z) written as Bundle.timestamp,
+                                      RiskAssessment occurrenceDateTime and in the HTML header; NULL: no time */
+    const char *advice_path;     /**< TSV only: file for the advice rows (mmdx_advice_write_tsv()), or NULL */
+    int advice_columns;          /**< TSV only: append mmdx_advice_columns_header()'s columns to every row
+                                      ("-" for a patient without advice) */
     const char *const *modalities; /**< TSV: modality names for the evidence columns, in the model's
                                         order (mmdx_model_modality()); NULL: taken from the first prediction */
-    size_t n_modalities;
+    size_t n_modalities;      /**< number of entries in modalities */
     mmdx_writer_unrepresented_fn unrepresented; /**< may be NULL */
-    void *unrepresented_user;
+    void *unrepresented_user; /**< passed to unrepresented */
 } mmdx_writer_options_t;
 
 /** Defaults: English, no terms, no title, no timestamp, no advice file, no callback. */
@@ -79,22 +83,32 @@ MMDX_EXPORT void mmdx_writer_options_init(mmdx_writer_options_t *opt);
 /**
  * Open a writer on @p path ("-" is standard output, written directly and not atomic).
  * Fails before anything is written when the directory of @p path (or of advice_path) is
- * missing or not writable (MMDX_EIO naming it), or for an unknown language (MMDX_EINVAL).
+ * missing or not writable (MMDX_EIO naming it), or for an unknown language, a timestamp
+ * that is not an ISO 8601 time with zone, or an advice path with another format than TSV
+ * (MMDX_EINVAL).
  * New writer in @p out; end it with mmdx_writer_close() or mmdx_writer_abort().
  */
 MMDX_EXPORT int mmdx_writer_open(mmdx_writer_format_t format, const char *path, const mmdx_writer_options_t *opt,
                                  mmdx_writer_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
 
+/**
+ * Check @p opt and the output paths exactly as mmdx_writer_open() does, creating nothing:
+ * for callers that want to fail before reading any input.
+ * @return MMDX_OK, MMDX_EINVAL or MMDX_EIO (details in @p err).
+ */
+MMDX_EXPORT int mmdx_writer_check(mmdx_writer_format_t format, const char *path, const mmdx_writer_options_t *opt,
+                                  mmdx_error_t *err) MMDX_WARN_UNUSED;
+
 /** One patient's results. All members borrowed for the call. */
 typedef struct mmdx_writer_patient {
-    const char *patient_id;
+    const char *patient_id;           /**< the patient */
     const mmdx_pred_t *const *preds;  /**< one filled prediction per target (mmdx_model_predict()), same patient */
-    size_t n_preds;
+    size_t n_preds;                   /**< number of entries in preds */
     const mmdx_advice_t *advice;      /**< decision layer output, or NULL */
     const char *const *basis;         /**< references to the input records used ("Observation/glu-1"), or NULL */
-    size_t n_basis;
+    size_t n_basis;                   /**< number of entries in basis */
     const char *const *notes;         /**< rejected records or other flags of this patient (free text), or NULL */
-    size_t n_notes;
+    size_t n_notes;                   /**< number of entries in notes */
 } mmdx_writer_patient_t;
 
 /**

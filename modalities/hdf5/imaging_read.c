@@ -1383,15 +1383,30 @@ static int h5_read(void *p, const mmdx_sink_t *sink, mmdx_error_t *err)
         int maybe_inf = 0;
         if (D > 0 && (rc = read_values(s, &rb, row0, cnt, nsel, &maybe_inf, err)) != MMDX_OK)
             break;
-        /* Inf is not a measurement: refuse the file, naming patient and feature. */
+        /* Inf is not a measurement. With a reject callback the value is rejected (naming
+         * patient, feature, row and column) and left missing, so one bad value does not
+         * lose the other patients of the file; without one the read fails with it. */
         size_t k = maybe_inf ? find_inf(rb.vals, nsel * D) : nsel * D;
-        if (k < nsel * D) {
+        while (k < nsel * D) {
             size_t i = k / D, j = k % D;
-            rc = mmdx_modality_error(err, MMDX_ERANGE, s->path, rb.pids[i], (long)(row0 + rb.rows[i] + 1),
-                                     "infinite value in %s for patient '%s', feature %s (row %zu, column %zu)",
-                                     DS_FEATURES, rb.pids[i], fids[j], row0 + rb.rows[i] + 1, s->cols[j] + 1);
-            break;
+            if (!sink->reject) {
+                rc = mmdx_modality_error(err, MMDX_ERANGE, s->path, rb.pids[i], (long)(row0 + rb.rows[i] + 1),
+                                         "infinite value in %s for patient '%s', feature %s (row %zu, column %zu)",
+                                         DS_FEATURES, rb.pids[i], fids[j], row0 + rb.rows[i] + 1, s->cols[j] + 1);
+                break;
+            }
+            char why[512];
+            snprintf(why, sizeof why, "infinite value in %s for feature %s (row %zu, column %zu); left missing",
+                     DS_FEATURES, fids[j], row0 + rb.rows[i] + 1, s->cols[j] + 1);
+            /* a sink that stops the read keeps its own reason: err is left to it */
+            if ((rc = sink->reject(sink->data, rb.pids[i], s->path, (long)(row0 + rb.rows[i] + 1), MMDX_ERANGE,
+                                   why)) != MMDX_OK)
+                break;
+            rb.vals[k] = NAN;
+            k += 1 + find_inf(rb.vals + k + 1, nsel * D - k - 1);
         }
+        if (rc != MMDX_OK)
+            break;
         /* a sink that stops the read keeps its own reason: err is left to it */
         rc = deliver(s, sink, &rb, fids, any_unit ? funits : NULL, nsel);
     }

@@ -14,6 +14,18 @@
 #include "mmdx/space.h"
 #include "hdf5_errstack.h"
 
+/* Creation of groups and datasets without modification times, so the same content gives
+ * the same bytes (determinism across runs and thread counts). */
+static hid_t untimed_dcreate(hid_t loc, const char *name, hid_t type, hid_t space)
+{
+    hid_t p = H5Pcreate(H5P_DATASET_CREATE), d = -1;
+    if (p >= 0 && H5Pset_obj_track_times(p, 0) >= 0)
+        d = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, p, H5P_DEFAULT);
+    if (p >= 0)
+        H5Pclose(p);
+    return d;
+}
+
 #define ID_MAX 256
 #define WINDOW_BYTES (4u << 20)
 
@@ -174,7 +186,7 @@ static int write_strings(hid_t file, const char *name, size_t n, const char *(*g
     char *buf = mmdx_calloc(n ? n : 1, width);
     int ok = buf && t >= 0 && sp >= 0 && H5Tset_size(t, width) >= 0 && H5Tset_strpad(t, H5T_STR_NULLPAD) >= 0 &&
              H5Tset_cset(t, H5T_CSET_UTF8) >= 0 &&
-             (ds = H5Dcreate2(file, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0;
+             (ds = untimed_dcreate(file, name, t, sp)) >= 0;
     if (ok && n > 0) {
         for (size_t i = 0; i < n; i++) {
             const char *x = get(data, i);
@@ -199,6 +211,8 @@ static int write_values(hid_t file, const rows_t *r, const mmdx_imaging_write_op
     size_t n = r->n, d = r->d, elt = o->float32 ? 4 : 8;
     hsize_t dims[2] = {o->transposed ? d : n, o->transposed ? n : d};
     hid_t sp = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE), ds = -1;
+    if (dcpl >= 0)
+        H5Pset_obj_track_times(dcpl, 0);
     double *buf = NULL, *tbuf = NULL;
     int rc = MMDX_OK;
     if (sp < 0 || dcpl < 0) {

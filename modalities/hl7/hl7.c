@@ -234,6 +234,18 @@ void mmdx_hl7_item_set(hl7_item_t *it, char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
+/* XML whitespace off both ends, in place (values of text nodes and v2 fields). */
+void mmdx_hl7_trim(char *t)
+{
+    char *p = t;
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    size_t n = strlen(p);
+    memmove(t, p, n + 1);
+    while (n && (t[n - 1] == ' ' || t[n - 1] == '\t' || t[n - 1] == '\r' || t[n - 1] == '\n'))
+        t[--n] = '\0';
+}
+
 /* ================================================================== emitting */
 
 long mmdx_hl7_line(hl7_src_t *s)

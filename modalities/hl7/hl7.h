@@ -98,6 +98,8 @@ typedef struct hl7_item {
 HL7_HIDDEN void mmdx_hl7_item_reset(hl7_item_t *it);
 /* Copy @p s into a fixed field; on overflow mark the item malformed. */
 HL7_HIDDEN void mmdx_hl7_item_set(hl7_item_t *it, char *dst, size_t size, const char *s);
+/* Remove XML whitespace (space, tab, CR, LF) from both ends of @p t, in place. */
+HL7_HIDDEN void mmdx_hl7_trim(char *t);
 
 /* ------------------------------------------------------------------ plugin state, source */
 typedef struct hl7_state {

@@ -259,23 +259,12 @@ static int c_text(hl7_src_t *s, int depth, const xmlChar *value)
     return MMDX_OK;
 }
 
-static void trim(char *t)
-{
-    char *p = t;
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-        p++;
-    size_t n = strlen(p);
-    memmove(t, p, n + 1);
-    while (n && (t[n - 1] == ' ' || t[n - 1] == '\t' || t[n - 1] == '\r' || t[n - 1] == '\n'))
-        t[--n] = '\0';
-}
-
 static int finish_obs(hl7_src_t *s, cda_t *c)
 {
     hl7_item_t *it = &c->it;
     snprintf(it->patient, sizeof it->patient, "%s", c->patient);
     if (c->st_text) {
-        trim(it->level);
+        mmdx_hl7_trim(it->level);
         it->has_text = *it->level != '\0';
     }
     if (strcmp(c->vtype, "IVL_PQ") == 0 && !it->absent) {

@@ -195,28 +195,17 @@ static int v_text(hl7_src_t *s, int depth, const xmlChar *value)
     return MMDX_OK;
 }
 
-static void trim(char *t)
-{
-    char *p = t;
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-        p++;
-    size_t n = strlen(p);
-    memmove(t, p, n + 1);
-    while (n && (t[n - 1] == ' ' || t[n - 1] == '\t' || t[n - 1] == '\r' || t[n - 1] == '\n'))
-        t[--n] = '\0';
-}
-
 static int finish_obx(hl7_src_t *s, v2_t *v)
 {
     hl7_item_t *it = &v->it;
     memcpy(it->patient, v->patient, sizeof it->patient); /* same size, NUL-terminated */
-    trim(v->type);
-    trim(it->status);
-    trim(it->unit);
-    trim(it->interp);
+    mmdx_hl7_trim(v->type);
+    mmdx_hl7_trim(it->status);
+    mmdx_hl7_trim(it->unit);
+    mmdx_hl7_trim(it->interp);
     for (int i = 0; i < 3; i++) {
-        trim(v->code[i]);
-        trim(v->alt[i]);
+        mmdx_hl7_trim(v->code[i]);
+        mmdx_hl7_trim(v->alt[i]);
     }
     /* the LOINC coding of OBX-3, primary or alternate */
     int primary = !mmdx_hl7_is_loinc_system(v->code[2]) && mmdx_hl7_is_loinc_system(v->alt[2]) && *v->alt[0] ? 0 : 1;
@@ -225,7 +214,7 @@ static int finish_obx(hl7_src_t *s, v2_t *v)
     mmdx_hl7_item_set(it, it->display, sizeof it->display, c[1]);
     mmdx_hl7_item_set(it, it->system, sizeof it->system, *c[2] ? c[2] : "local");
     it->code_is_loinc = mmdx_hl7_is_loinc_system(c[2]);
-    trim(v->obx14);
+    mmdx_hl7_trim(v->obx14);
     const char *ts = *v->obx14 ? v->obx14 : NULL;
     if (ts) {
         if (mmdx_hl7_parse_time(ts, &it->time) != 0 && !it->bad) {
@@ -237,7 +226,7 @@ static int finish_obx(hl7_src_t *s, v2_t *v)
         it->time = v->obr_time;
     }
     const char *t = v->type;
-    trim(v->v_text);
+    mmdx_hl7_trim(v->v_text);
     if (strcmp(t, "NM") == 0) {
         if (*v->v_text) {
             mmdx_hl7_item_set(it, it->value, sizeof it->value, v->v_text);
@@ -245,7 +234,7 @@ static int finish_obx(hl7_src_t *s, v2_t *v)
         }
     } else if (strcmp(t, "SN") == 0) {
         for (int i = 0; i < 4; i++)
-            trim(v->v_comp[i]);
+            mmdx_hl7_trim(v->v_comp[i]);
         if (*v->v_comp[2] || *v->v_comp[3]) {
             if (!it->bad) {
                 it->bad = "structured numeric ranges and ratios are not supported: ";
@@ -263,8 +252,8 @@ static int finish_obx(hl7_src_t *s, v2_t *v)
             it->has_text = 1;
         }
     } else if (strcmp(t, "CE") == 0 || strcmp(t, "CWE") == 0 || strcmp(t, "CNE") == 0 || strcmp(t, "CF") == 0) {
-        trim(v->v_comp[0]);
-        trim(v->v_comp[1]);
+        mmdx_hl7_trim(v->v_comp[0]);
+        mmdx_hl7_trim(v->v_comp[1]);
         const char *lv = *v->v_comp[0] ? v->v_comp[0] : *v->v_comp[1] ? v->v_comp[1] : v->v_text;
         if (*lv) {
             mmdx_hl7_item_set(it, it->level, sizeof it->level, lv);
@@ -291,16 +280,16 @@ static int v_end(hl7_src_t *s, int depth, const xmlChar *name, const xmlChar *ns
     }
     if (depth == v->obr_depth) {
         v->obr_depth = -1;
-        trim(v->obr7);
+        mmdx_hl7_trim(v->obr7);
         if (*v->obr7 && mmdx_hl7_parse_time(v->obr7, &v->obr_time) != 0)
             v->obr_time = MMDX_TIME_UNKNOWN;
         return MMDX_OK;
     }
     if (depth == v->pid_depth) {
         v->pid_depth = -1;
-        trim(v->patient);
-        trim(v->birth);
-        trim(v->sex);
+        mmdx_hl7_trim(v->patient);
+        mmdx_hl7_trim(v->birth);
+        mmdx_hl7_trim(v->sex);
         if (!*v->patient)
             return MMDX_OK; /* its results are rejected for want of a patient */
         int rc = mmdx_hl7_patient_seen(s, v->patient, NULL);

@@ -14,6 +14,7 @@
 #include <htslib/hts_log.h>
 #include <htslib/kstring.h>
 #include <htslib/tbx.h>
+#include <htslib/bgzf.h>
 #include <htslib/vcf.h>
 #include "vcf_internal.h"
 
@@ -504,7 +505,8 @@ static void diagnose_header(const vcf_src_t *s, char *why, size_t size)
         hts_close(f);
         return;
     }
-    while (hts_getline(f, KS_SEP_LINE, &l) >= 0) {
+    int r;
+    while ((r = hts_getline(f, KS_SEP_LINE, &l)) >= 0) {
         if (l.l == 0)
             continue;
         if (l.s[0] != '#') {
@@ -537,6 +539,8 @@ static void diagnose_header(const vcf_src_t *s, char *why, size_t size)
         s->a.free(names);
         break;
     }
+    if (r < -1) /* the stream broke inside the header (a .vcf.gz cut short) */
+        snprintf(why, size, "truncated or corrupt compressed data inside the header");
     free(l.s);
     hts_close(f);
 }
@@ -634,7 +638,22 @@ static int vmod_open(void *state, const char *path, const char *const *options, 
             goto fail;
         }
         if (r > 0) {
-            rc = mmdx_modality_error(err, MMDX_ENOTFOUND, path, "samples", 0, "requested sample number %d is not in the file", r);
+            /* htslib gives the 1-based position of the first unknown name: name it */
+            char name[128] = "";
+            if (s->samples) {
+                const char *p = s->samples;
+                for (int k = 1; k < r && p; k++)
+                    p = (p = strchr(p, ',')) ? p + 1 : NULL;
+                if (p)
+                    snprintf(name, sizeof name, "%.*s", (int)strcspn(p, ","), p);
+            }
+            if (name[0])
+                rc = mmdx_modality_error(err, MMDX_ENOTFOUND, path, "samples", 0,
+                                         "requested sample '%s' is not in the file", name);
+            else
+                rc = mmdx_modality_error(err, MMDX_ENOTFOUND, path, "samples", 0,
+                                         "requested sample number %d (line %d of %s) is not in the file", r, r,
+                                         s->samples_file ? s->samples_file : "the list");
             goto fail;
         }
     }
@@ -799,6 +818,16 @@ static int sample_low_quality(vcf_src_t *s, bcf1_t *rec, size_t i, int ngq, int 
 }
 
 /* Fill the grid of @p site from @p rec, with allele map @p map (NULL: reference block). */
+/* htslib (1.16) bcf_get_format_values() calls exit(1) on a FORMAT field stored with a type
+ * other than integer or float: GT kept as text when the header's GT line is broken, or a
+ * crafted BCF. Such a field is never handed to htslib: 1 when @p tag is absent or numeric. */
+static int fmt_numeric(const bcf_hdr_t *hdr, bcf1_t *rec, const char *tag)
+{
+    bcf_fmt_t *f = bcf_get_fmt(hdr, rec, tag);
+    return !f || f->type == BCF_BT_INT8 || f->type == BCF_BT_INT16 || f->type == BCF_BT_INT32 ||
+           f->type == BCF_BT_FLOAT;
+}
+
 static int fill_site(vcf_src_t *s, const mmdx_sink_t *sink, size_t si, bcf1_t *rec, const int8_t *map, int passes)
 {
     size_t n = s->n_samples;
@@ -811,6 +840,13 @@ static int fill_site(vcf_src_t *s, const mmdx_sink_t *sink, size_t si, bcf1_t *r
         memset(ph, 0, n);
         return MMDX_OK;
     }
+    if (n && !fmt_numeric(s->hdr, rec, "GT")) {
+        for (size_t i = 0; i < 2 * n; i++)
+            g[i] = GT_MISSING;
+        memset(ph, 0, n);
+        return reject(s, sink, NULL, rec, site->chrom, site->pos, MMDX_EFORMAT,
+                      "GT is not stored as genotypes (check its ##FORMAT header line); genotypes treated as missing");
+    }
     int ngt = n ? bcf_get_genotypes(s->hdr, rec, &s->gt, &s->ngt) : 0;
     if (ngt <= 0 || n == 0) {
         for (size_t i = 0; i < 2 * n; i++)
@@ -818,16 +854,16 @@ static int fill_site(vcf_src_t *s, const mmdx_sink_t *sink, size_t si, bcf1_t *r
         return MMDX_OK;
     }
     int ngq = 0, ndp = 0, gq_float = 0, nps = 0;
-    if (s->ps)
+    if (s->ps && fmt_numeric(s->hdr, rec, "PS"))
         nps = bcf_get_format_int32(s->hdr, rec, "PS", &s->psbuf, &s->npsbuf);
-    if (s->min_gq > 0) {
+    if (s->min_gq > 0 && fmt_numeric(s->hdr, rec, "GQ")) {
         ngq = bcf_get_format_int32(s->hdr, rec, "GQ", &s->gq, &s->ngq);
         if (ngq == -2) {
             ngq = bcf_get_format_float(s->hdr, rec, "GQ", &s->fgq, &s->nfgq);
             gq_float = 1;
         }
     }
-    if (s->min_dp > 0)
+    if (s->min_dp > 0 && fmt_numeric(s->hdr, rec, "DP"))
         ndp = bcf_get_format_int32(s->hdr, rec, "DP", &s->dp, &s->ndp);
     size_t maxp = (size_t)ngt / n;
     for (size_t i = 0; i < n; i++) {
@@ -959,8 +995,33 @@ static int emit_all(vcf_src_t *s, const mmdx_sink_t *sink, bcf1_t *rec)
         return MMDX_OK;
     const char *chrom = bcf_hdr_id2name(s->hdr, rec->rid);
     int passes = record_passes(s, rec);
+    if (!fmt_numeric(s->hdr, rec, "GT"))
+        return reject(s, sink, NULL, rec, chrom, rec->pos + 1, MMDX_EFORMAT,
+                      "GT is not stored as genotypes (check its ##FORMAT header line); record skipped");
     int ngt = bcf_get_genotypes(s->hdr, rec, &s->gt, &s->ngt);
     size_t maxp = ngt > 0 ? (size_t)ngt / n : 0;
+    /* as with a panel (fill_site): a ploidy above 2 or an allele index beyond the record's
+     * alleles is a rejected genotype, read as missing (it used to count as 0 copies) */
+    for (size_t i = 0; passes && i < n && maxp > 0; i++) {
+        int32_t *p = s->gt + i * maxp;
+        const char *why = NULL;
+        if (maxp > 2 && p[2] != bcf_int32_vector_end)
+            why = "ploidy above 2 is not supported; genotype treated as missing";
+        for (size_t j = 0; !why && j < maxp && j < 2; j++) {
+            if (p[j] == bcf_int32_vector_end || bcf_gt_is_missing(p[j]))
+                continue;
+            int ai = bcf_gt_allele(p[j]);
+            if (ai < 0 || ai >= rec->n_allele)
+                why = "genotype allele index out of range; genotype treated as missing";
+        }
+        if (why) {
+            int rc = reject(s, sink, s->hdr->samples[i], rec, chrom, rec->pos + 1, MMDX_EFORMAT, "%s (%d alleles)", why,
+                            rec->n_allele);
+            if (rc != MMDX_OK)
+                return rc;
+            p[0] = bcf_gt_missing;
+        }
+    }
     char feature[1024], prov[1024];
     snprintf(prov, sizeof prov, "%s:%s:%lld", s->path, chrom, (long long)rec->pos + 1);
     for (int k = 1; k < rec->n_allele; k++) {
@@ -1004,6 +1065,12 @@ static int emit_all(vcf_src_t *s, const mmdx_sink_t *sink, bcf1_t *rec)
 static int handle_read_error(vcf_src_t *s, const mmdx_sink_t *sink, int ret, mmdx_error_t *err)
 {
     const char *last = s->last_rid >= 0 && s->last_rid < s->n_rid ? bcf_hdr_id2name(s->hdr, s->last_rid) : NULL;
+    /* the compressed stream itself failed (truncated .vcf.gz, corrupt block): not one bad
+     * record to skip but the end of what can be read */
+    if (ret < -1 && s->fp->is_bgzf && s->fp->fp.bgzf && s->fp->fp.bgzf->errcode)
+        return mmdx_modality_error(err, MMDX_EIO, s->path, last ? last : "", s->n_records,
+                                   "read error after record %ld (truncated or corrupt compressed data)",
+                                   s->n_records - 1);
     if (s->is_bcf || ret == -3 || s->n_rejects >= MAX_REJECTS)
         return mmdx_modality_error(err, MMDX_EFORMAT, s->path, last ? last : "", s->n_records,
                                    "unreadable record %ld%s (truncated or corrupt %s)", s->n_records,
@@ -1024,6 +1091,21 @@ static void check_order(vcf_src_t *s, const bcf1_t *rec)
     }
     s->last_rid = rec->rid;
     s->last_pos = rec->pos + 1;
+}
+
+/* A contig htslib added for a name the header did not declare: extend the contig ->
+ * group table to it. */
+static int grow_rid_groups(vcf_src_t *s, mmdx_error_t *err)
+{
+    int nr = s->hdr->n[BCF_DT_CTG];
+    int *p = s->a.realloc(s->rid_group, (size_t)nr * sizeof *p);
+    if (!p)
+        return mmdx_modality_error(err, MMDX_ENOMEM, s->path, "", 0, "out of memory");
+    s->rid_group = p;
+    for (int k = s->n_rid; k < nr; k++)
+        p[k] = group_of(s, bcf_hdr_id2name(s->hdr, k));
+    s->n_rid = nr;
+    return MMDX_OK;
 }
 
 /* VCF text with a panel: look at CHROM and POS of each line before htslib parses it, so
@@ -1090,16 +1172,8 @@ static int stream_vcf_text(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *
                 return handle_read_error(s, sink, -3, err);
             continue;
         }
-        if (s->rec->rid >= s->n_rid) { /* contig added by htslib for an undeclared name */
-            int nr = s->hdr->n[BCF_DT_CTG];
-            int *p = s->a.realloc(s->rid_group, (size_t)nr * sizeof *p);
-            if (!p)
-                return mmdx_modality_error(err, MMDX_ENOMEM, s->path, "", 0, "out of memory");
-            s->rid_group = p;
-            for (int k = s->n_rid; k < nr; k++)
-                p[k] = group_of(s, bcf_hdr_id2name(s->hdr, k));
-            s->n_rid = nr;
-        }
+        if (s->rec->rid >= s->n_rid && grow_rid_groups(s, err) != MMDX_OK)
+            return MMDX_ENOMEM;
         s->last_rid = s->rec->rid;
         s->last_pos = pos;
         int rc = process_record(s, sink, s->rec);
@@ -1127,16 +1201,8 @@ static int stream_records(vcf_src_t *s, const mmdx_sink_t *sink, mmdx_error_t *e
                 return rc;
             continue;
         }
-        if (s->rec->rid >= s->n_rid) {
-            int nr = s->hdr->n[BCF_DT_CTG];
-            int *p = s->a.realloc(s->rid_group, (size_t)nr * sizeof *p);
-            if (!p)
-                return mmdx_modality_error(err, MMDX_ENOMEM, s->path, "", 0, "out of memory");
-            s->rid_group = p;
-            for (int k = s->n_rid; k < nr; k++)
-                p[k] = group_of(s, bcf_hdr_id2name(s->hdr, k));
-            s->n_rid = nr;
-        }
+        if (s->rec->rid >= s->n_rid && grow_rid_groups(s, err) != MMDX_OK)
+            return MMDX_ENOMEM;
         check_order(s, s->rec);
         int rc = s->all_records ? emit_all(s, sink, s->rec) : process_record(s, sink, s->rec);
         if (rc != MMDX_OK)

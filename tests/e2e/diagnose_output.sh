@@ -1,5 +1,6 @@
 #!/bin/sh
-# mmdx diagnose in every output format (docs/output.md) on a synthetic cohort file:
+# mmdx diagnose in every output format (docs/output.md) on a synthetic cohort file (a
+# binary and a three-class target) and, for the advice, on the demo cohort with the KB:
 # TSV columns, JSON Lines parse, FHIR valid against the RELAX NG of the R4 subset, HTML
 # well-formed with the disclaimer, Korean, byte-identical reruns, --rejects rows for what
 # TSV cannot hold, and an unwritable output failing before any work with nothing written.
@@ -27,6 +28,18 @@ has() { if grep -q -- "$2" "$1"; then ok; else fail "$3: no '$2' in $(basename "
 "$gen" "$tmp/test.h5" 30 2 >/dev/null || { echo "FAIL: cannot make the cohort"; exit 1; }
 expect 0 "train" "$mmdx" train -q --cohort "$tmp/train.h5" -o "$tmp/model.h5"
 d() { "$mmdx" diagnose --cohort "$tmp/test.h5" --model "$tmp/model.h5" "$@"; }
+# the demo cohort (made by make check) fits the KB's features
+demo=$b/data/demo/generated
+if [ ! -d "$demo/train" ]; then echo "SKIP: no demo cohort in $demo (make demo-data)"; exit 77; fi
+for set in train test; do
+  inputs=$(sh "$s/examples/mmdx/demo-inputs.sh" "$mmdx" "$demo/$set") || { echo "FAIL: demo inputs"; exit 1; }
+  # shellcheck disable=SC2086
+  "$mmdx" ingest -q $inputs --labels "$demo/$set/labels.tsv" -o "$tmp/demo-$set.h5"
+  [ $? -le 1 ] || { echo "FAIL: demo ingest"; exit 1; }
+done
+expect 0 "train demo" "$mmdx" train -q --cohort "$tmp/demo-train.h5" -o "$tmp/demo-model.h5"
+k() { "$mmdx" diagnose --cohort "$tmp/demo-test.h5" --model "$tmp/demo-model.h5" --kb "$kb" "$@"; }
+n_demo=$("$mmdx" diagnose -q --cohort "$tmp/demo-test.h5" --model "$tmp/demo-model.h5" --format jsonl | wc -l)
 
 # TSV: the contract's columns; 30 patients x (2 classes of dx + 3 of grade) rows
 expect 0 "diagnose tsv" d -o "$tmp/d.tsv"
@@ -35,15 +48,23 @@ head -1 "$tmp/d.tsv" | grep -q "^patient_id	target	class	probability	ci_low	ci_h
 [ "$(wc -l <"$tmp/d.tsv")" -eq 151 ] && ok || fail "tsv rows: $(wc -l <"$tmp/d.tsv")"
 has "$tmp/err" "30 patients scored x 2 targets (tsv)" "summary line"
 # with --kb but no --advice: the advice is listed in the rejects as UNREPRESENTED
-expect 0 "diagnose tsv with kb" d --kb "$kb" --rejects "$tmp/rej.tsv" -o "$tmp/d2.tsv"
-[ "$(grep -c '	UNREPRESENTED	' "$tmp/rej.tsv")" -eq 30 ] && ok || fail "UNREPRESENTED rows: $(grep -c UNREPRESENTED "$tmp/rej.tsv")"
-cmp -s "$tmp/d.tsv" "$tmp/d2.tsv" && ok || fail "the KB changed the TSV"
-expect 0 "diagnose tsv with advice file" d --kb "$kb" --advice "$tmp/adv.tsv" --rejects "$tmp/rej2.tsv" -o "$tmp/d3.tsv"
+expect 0 "demo tsv" "$mmdx" diagnose -q --cohort "$tmp/demo-test.h5" --model "$tmp/demo-model.h5" -o "$tmp/k0.tsv"
+expect 0 "demo tsv with kb" k --rejects "$tmp/rej.tsv" -o "$tmp/k.tsv"
+# the advice's summary columns follow the contract's columns on every row
+head -1 "$tmp/k.tsv" | grep -q "	flags	triage	urgency	" && ok || fail "advice columns: $(head -1 "$tmp/k.tsv")"
+[ "$(wc -l <"$tmp/k.tsv")" -eq $((n_demo * 6 + 1)) ] && ok || fail "demo tsv rows: $(wc -l <"$tmp/k.tsv")"
+[ "$(awk -F'\t' '{ print NF }' "$tmp/k.tsv" | sort -u | wc -l)" -eq 1 ] && ok || fail "ragged TSV"
+[ "$(grep -c '	UNREPRESENTED	' "$tmp/rej.tsv")" -eq 0 ] && ok || fail "UNREPRESENTED rows with advice columns"
+# the first columns are unchanged by the KB
+n_cols=$(head -1 "$tmp/k0.tsv" | awk -F'\t' '{ print NF }')
+cut -f1-"$n_cols" "$tmp/k.tsv" >"$tmp/k1"
+cmp -s "$tmp/k1" "$tmp/k0.tsv" && ok || fail "the KB changed the prediction columns"
+expect 0 "diagnose tsv with advice file" k --advice "$tmp/adv.tsv" --rejects "$tmp/rej2.tsv" -o "$tmp/d3.tsv"
 [ "$(wc -l <"$tmp/rej2.tsv")" -eq 1 ] && ok || fail "rejects with --advice: $(wc -l <"$tmp/rej2.tsv") lines"
 has "$tmp/adv.tsv" "	triage	" "advice rows"
 
 # JSON Lines: one object per patient
-expect 0 "diagnose jsonl" d -q --kb "$kb" --format jsonl -o "$tmp/d.jsonl"
+expect 0 "diagnose jsonl" d -q --format jsonl -o "$tmp/d.jsonl"
 [ ! -s "$tmp/err" ] && ok || fail "--quiet printed: $(head -1 "$tmp/err")"
 if command -v python3 >/dev/null 2>&1; then
   python3 - "$tmp/d.jsonl" <<'PY' && ok || fail "jsonl content"
@@ -54,30 +75,44 @@ for r in rows:
     assert [p["target"] for p in r["predictions"]] == ["dx", "grade"]
     g = r["predictions"][1]["classes"]
     assert abs(sum(c["probability"] for c in g) - 1) < 1e-4
-    assert r["advice"] is not None and "triage" in r["advice"]
+    assert r["advice"] is None
     assert "not a diagnosis" in r["disclaimer"]
+PY
+  expect 0 "demo jsonl" k -q --format jsonl -o "$tmp/k.jsonl"
+  python3 - "$tmp/k.jsonl" <<'PY' && ok || fail "jsonl advice"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert all(r["advice"] and "triage" in r["advice"] and "treatments" in r["advice"] for r in rows)
+assert any(r["advice"]["next_best_tests"] for r in rows)
 PY
 fi
 
 # FHIR: well-formed, in the FHIR namespace, valid against the schema of the subset
-expect 0 "diagnose fhir" d -q --kb "$kb" --format fhir --title e2e --timestamp 2026-01-02T03:04:05Z -o "$tmp/d.xml"
+expect 0 "diagnose fhir" d -q --format fhir --title e2e --timestamp 2026-01-02T03:04:05Z -o "$tmp/d.xml"
 if command -v xmllint >/dev/null 2>&1; then
   xmllint --noout --relaxng "$s/tests/data/fhir_riskassessment.rng" "$tmp/d.xml" 2>"$tmp/xerr" && ok \
     || { fail "FHIR not valid"; head -5 "$tmp/xerr"; }
 fi
 [ "$(grep -c '<RiskAssessment>' "$tmp/d.xml")" -eq 60 ] && ok || fail "RiskAssessments: $(grep -c '<RiskAssessment>' "$tmp/d.xml")"
 has "$tmp/d.xml" '<Bundle xmlns="http://hl7.org/fhir">' "FHIR namespace"
+expect 0 "demo fhir" k -q --format fhir -o "$tmp/k.xml"
+if command -v xmllint >/dev/null 2>&1; then
+  xmllint --noout --relaxng "$s/tests/data/fhir_riskassessment.rng" "$tmp/k.xml" 2>"$tmp/xerr" && ok \
+    || { fail "demo FHIR not valid"; head -5 "$tmp/xerr"; }
+fi
+has "$tmp/k.xml" '<text value="triage: ' "triage note"
 
 # HTML in both languages; reruns give the same bytes
-expect 0 "diagnose html" d -q --kb "$kb" --format html -o "$tmp/d.html"
-expect 0 "diagnose html again" d -q --kb "$kb" --format html -o "$tmp/d2.html"
+expect 0 "diagnose html" k -q --format html -o "$tmp/d.html"
+expect 0 "diagnose html again" k -q --format html -o "$tmp/d2.html"
 cmp -s "$tmp/d.html" "$tmp/d2.html" && ok || fail "HTML differs on rerun"
 has "$tmp/d.html" "not a diagnosis" "disclaimer"
 has "$tmp/d.html" "<svg" "SVG"
 if command -v xmllint >/dev/null 2>&1; then
   xmllint --noout "$tmp/d.html" 2>/dev/null && ok || fail "HTML is not well-formed"
 fi
-expect 0 "diagnose html ko" d -q --kb "$kb" --format html --lang ko -o "$tmp/ko.html"
+has "$tmp/d.html" 'class="suggestions"' "suggestions table"
+expect 0 "diagnose html ko" k -q --format html --lang ko -o "$tmp/ko.html"
 has "$tmp/ko.html" 'lang="ko"' "Korean report"
 has "$tmp/ko.html" "진단이 아닙니다" "Korean disclaimer"
 
@@ -91,7 +126,12 @@ expect 2 "unknown format" d --format pdf -o "$tmp/x.pdf"
 expect 2 "unknown language" d --format html --lang fr -o "$tmp/x.html"
 expect 2 "advice with html" d --format html --advice "$tmp/a.tsv" -o "$tmp/x.html"
 [ ! -e "$tmp/x.html" ] && [ ! -e "$tmp/x.pdf" ] && ok || fail "output written after a usage error"
+expect 2 "bad timestamp" d --format fhir --timestamp yesterday -o "$tmp/x.xml"
+has "$tmp/err" "ISO 8601" "timestamp error"
 expect 2 "bad kb" d --kb "$tmp/d.tsv" -o "$tmp/x.tsv"
+[ ! -e "$tmp/x.tsv" ] && ok || fail "output written with a bad KB"
+expect 2 "KB that does not fit the model" d --kb "$kb" -o "$tmp/x.tsv"
+has "$tmp/err" "demo:sex" "KB mismatch names the feature"
 [ ! -e "$tmp/x.tsv" ] && ok || fail "output written with a bad KB"
 
 echo "diagnose_output: $pass checks passed, $fails failed"

@@ -54,8 +54,11 @@ has "$tmp/help" "Exit status" "--help"
 has "$tmp/help" "--imaging FILE" "--help"
 cmds=$(sed -n 's/^MMDX_COMMAND(\([a-z_]*\),.*/\1/p' "$s/examples/mmdx/commands.def")
 [ -n "$cmds" ] || fail "no commands found in commands.def"
+dups=$(printf '%s\n' $cmds | sort | uniq -d)
+[ -z "$dups" ] && ok || fail "commands.def lists a command twice: $dups"
 for c in $cmds; do
   has "$tmp/help" "^  $c " "--help lists $c"
+  [ "$(grep -c "^  $c " "$tmp/help")" -eq 1 ] && ok || fail "--help lists $c more than once"
   expect 0 "$c --help" "$mmdx" "$c" --help
   has "$tmp/out" "Usage: mmdx $c" "$c --help"
   expect 0 "help $c" "$mmdx" help "$c"

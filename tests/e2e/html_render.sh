@@ -5,8 +5,11 @@
 #
 # Usage: html_render.sh [REPORT.html [SCREENSHOT.png]]
 # Without REPORT, one is made with the driver on the demo cohort (mmdx train, then mmdx
-# diagnose --format html --kb data/kb/default.xml). docs/img/report.png was made by
-#   tests/e2e/html_render.sh demo-out/report.html docs/img/report.png
+# diagnose --format html --kb data/kb/default.xml). MMDX_SHOT_HEIGHT sets the window
+# height (1500), MMDX_SHOT_ANCHOR a place to scroll to. The screenshots in docs/img were
+# made from the `make demo` report by
+#   tests/e2e/html_render.sh demo-out/report.html docs/img/report-overview.png
+#   MMDX_SHOT_ANCHOR=patient-1 tests/e2e/html_render.sh demo-out/report.html docs/img/report.png
 # Exit 77 (skipped) when chromium is not installed or this build's driver cannot make an
 # HTML report yet.
 set -u
@@ -80,9 +83,17 @@ grep -q 'class="disclaimer"' "$tmp/dom.html" || fail "no disclaimer in the rende
 
 png=${shot:-$tmp/report.png}
 rm -f "$png"
+shot_url=$url
+if [ -n "${MMDX_SHOT_ANCHOR:-}" ]; then
+  # headless Chromium does not scroll a screenshot to a fragment; a frame does
+  printf '<!DOCTYPE html><html><body style="margin:0"><iframe src="%s#%s" style="border:0;width:1000px;height:%spx"></iframe></body></html>\n' \
+    "$url" "$MMDX_SHOT_ANCHOR" "${MMDX_SHOT_HEIGHT:-1500}" >"$tmp/frame.html"
+  shot_url=file://$tmp/frame.html
+fi
 profile=$(mktemp -d "$tmp/profile.XXXXXX")
 # shellcheck disable=SC2086
-timeout 120 "$chrome" $flags --user-data-dir="$profile" --window-size=1000,${MMDX_SHOT_HEIGHT:-1500} --screenshot="$png" "$url" \
+timeout 120 "$chrome" $flags --user-data-dir="$profile" --window-size=1000,${MMDX_SHOT_HEIGHT:-1500} --screenshot="$png" \
+  "$shot_url" \
   >/dev/null 2>&1
 rc=$?
 [ $rc -eq 0 ] || fail "chromium --screenshot: exit $rc"

@@ -235,6 +235,11 @@ START_TEST(test_writer_bad_directory)
     ck_assert_int_eq(mmdx_cohort_writer_open(ctx, path, s, &w, &e), MMDX_EIO);
     ck_assert_ptr_null(w);
     ck_assert_int_eq(mmdx_ctx_error(ctx)->code, MMDX_EIO);
+    /* "-" (standard output) is refused with a reason a user of `-o -` understands */
+    mmdx_error_clear(&e);
+    ck_assert_int_eq(mmdx_cohort_writer_open(ctx, "-", s, &w, &e), MMDX_EINVAL);
+    ck_assert_ptr_null(w);
+    ck_assert_ptr_nonnull(strstr(e.message, "not standard output"));
     mmdx_ctx_free(ctx);
     mmdx_space_free(s);
 }

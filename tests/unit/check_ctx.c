@@ -186,6 +186,36 @@ START_TEST(test_gsl_handler_off)
 }
 END_TEST
 
+/* Without $MMDX_DATA_DIR a program run from the build tree, before `make install`, finds
+ * the source tree's tables instead of a directory that does not exist. */
+#include <sys/stat.h>
+START_TEST(test_data_dir_fallback)
+{
+    mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+    const char *srcdir = getenv("MMDX_SRCDIR");
+    char *saved = getenv("MMDX_DATA_DIR") ? strdup(getenv("MMDX_DATA_DIR")) : NULL;
+    struct stat st;
+    char want[4096], units[4200];
+    const char *dir;
+    ck_assert_ptr_nonnull(ctx);
+    unsetenv("MMDX_DATA_DIR");
+    dir = mmdx_ctx_data_dir(ctx);
+    ck_assert_ptr_nonnull(dir);
+    if (stat(MMDX_DATA_DIR, &st) == 0 && S_ISDIR(st.st_mode)) {
+        ck_assert_str_eq(dir, MMDX_DATA_DIR); /* installed: it always wins */
+    } else if (srcdir != NULL) {
+        snprintf(want, sizeof want, "%s/data", srcdir);
+        ck_assert_str_eq(dir, want);
+        snprintf(units, sizeof units, "%s/units.tsv", dir);
+        ck_assert_int_eq(stat(units, &st), 0);
+    }
+    if (saved != NULL)
+        setenv("MMDX_DATA_DIR", saved, 1);
+    free(saved);
+    mmdx_ctx_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ctx");
@@ -198,6 +228,7 @@ int main(void)
     tcase_add_test(tc, test_allocator_hook);
     tcase_add_test(tc, test_ctx_basics);
     tcase_add_test(tc, test_gsl_handler_off);
+    tcase_add_test(tc, test_data_dir_fallback);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -199,7 +199,7 @@ static int op_cohort_file(void *data)
     mmdx_cohort_t *c = NULL, *back = NULL, *chunk = NULL;
     mmdx_cohort_reader_t *r = NULL;
     mmdx_error_t e = {0};
-    char path[600];
+    char path[600] = "";
     int rc = MMDX_OK, k;
     (void)data;
     TRY(build_space(&s));
@@ -225,7 +225,8 @@ done:
     /* a failed save leaves no file behind */
     if (rc != MMDX_OK && tu_count_entries(dir) > 1)
         rc = MMDX_EIO;
-    unlink(path);
+    if (path[0])
+        unlink(path);
     return rc;
 }
 

@@ -1065,6 +1065,44 @@ START_TEST(test_infinite)
 }
 END_TEST
 
+/* Through a collector (which takes rejects) an Inf is rejected, naming patient, row and
+ * feature, and left missing; the other patients and values are kept (issue 9). */
+START_TEST(test_infinite_rejected)
+{
+    fx_t f = fx_std();
+    vals5x3[10] = INFINITY; /* P004, column 2 */
+    vals5x3[14] = -INFINITY; /* P005, column 3 */
+    const char *p = tpath("inf_rej.h5");
+    fx_write(p, &f);
+    mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+    mmdx_space_t *space = mmdx_space_alloc();
+    mmdx_collect_t *col = mmdx_collect_alloc(ctx, space, MMDX_AGG_LATEST);
+    mmdx_error_t err = {0};
+    ck_assert_int_eq(mmdx_collect_file(col, "hdf5", p, NULL, &err), MMDX_OK);
+    ck_assert_uint_eq(mmdx_collect_n_rejects(col), 2);
+    const char *pat, *file, *reason;
+    long rec;
+    int code;
+    ck_assert_int_eq(mmdx_collect_reject(col, 0, &pat, &file, &rec, &code, &reason), MMDX_OK);
+    ck_assert_str_eq(pat, "P004");
+    ck_assert_str_eq(file, p);
+    ck_assert_int_eq(rec, 4);
+    ck_assert_int_eq(code, MMDX_ERANGE);
+    ck_assert_ptr_nonnull(strstr(reason, "img:ct:hu_mean"));
+    ck_assert_int_eq(mmdx_collect_reject(col, 1, &pat, &file, &rec, &code, &reason), MMDX_OK);
+    ck_assert_str_eq(pat, "P005");
+    ck_assert_uint_eq(mmdx_collect_n_patients(col), 5);
+    size_t finite = 0;
+    for (size_t k = 0; k < 15; k++)
+        finite += isfinite(vals5x3[k]) != 0;
+    ck_assert_uint_eq(finite, 12); /* one NaN in the fixture, two Inf */
+    ck_assert_uint_eq(mmdx_collect_n_observations(col), finite);
+    mmdx_collect_free(col);
+    mmdx_space_free(space);
+    mmdx_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(test_bad_layout_and_modality)
 {
     fx_t f = fx_std();
@@ -1409,11 +1447,12 @@ END_TEST
 
 START_TEST(test_collector_failure_leaves_nothing)
 {
-    /* an Inf far into the file: blocks before it were delivered, the host drops them */
+    /* a duplicate id far into the file: blocks before it were delivered, the host drops
+     * them (an Inf no longer fails a collector: it is rejected and left missing) */
     size_t n = 5000, d = 8;
     double *v = pattern(n, d);
     char **ids = make_ids(n);
-    v[4321 * d + 5] = INFINITY;
+    snprintf(ids[4321], strlen(ids[4321]) + 1, "%s", ids[17]);
     fx_t f = {n, d, (const char *const *)ids, names8, NULL, v, 0, STR_VLEN, 100, 0, 0, "ct", NULL, 0, 0, 0};
     const char *p = tpath("late_inf.h5");
     fx_write(p, &f);
@@ -1422,10 +1461,9 @@ START_TEST(test_collector_failure_leaves_nothing)
     mmdx_collect_t *col = mmdx_collect_alloc(ctx, space, MMDX_AGG_LATEST);
     mmdx_error_t err = {0};
     const char *opt[] = {"block_rows=100", NULL};
-    ck_assert_int_eq(mmdx_collect_file(col, "hdf5", p, opt, &err), MMDX_ERANGE);
+    ck_assert_int_eq(mmdx_collect_file(col, "hdf5", p, opt, &err), MMDX_EDUP);
     ck_assert_str_eq(err.file, p);
-    ck_assert_str_eq(err.object, "S0004321");
-    ck_assert_ptr_nonnull(strstr(err.message, "img:ct:f5"));
+    ck_assert_str_eq(err.object, ids[17]);
     ck_assert_uint_eq(mmdx_collect_n_observations(col), 0);
     mmdx_collect_free(col);
     mmdx_space_free(space);
@@ -1638,6 +1676,7 @@ static Suite *imaging_suite(void)
     tcase_add_test(tc, test_non_numeric);
     tcase_add_test(tc, test_duplicates);
     tcase_add_test(tc, test_infinite);
+    tcase_add_test(tc, test_infinite_rejected);
     tcase_add_test(tc, test_bad_layout_and_modality);
     tcase_add_test(tc, test_sink_stops);
     tcase_add_test(tc, test_allocation_failures);

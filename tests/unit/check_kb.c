@@ -352,7 +352,7 @@ START_TEST(test_missing_file_and_schema)
     mmdx_kb_t *kb = NULL;
     mmdx_error_t err;
     mmdx_error_clear(&err);
-    ck_assert_int_eq(mmdx_kb_load(NULL, "/nonexistent/kb.xml", &kb, &err), MMDX_EIO);
+    ck_assert_int_eq(mmdx_kb_load(NULL, "/nonexistent/kb.xml", &kb, &err), MMDX_ENOTFOUND);
     ck_assert_str_eq(err.file, "/nonexistent/kb.xml");
     ck_assert_ptr_null(kb);
 
@@ -361,9 +361,9 @@ START_TEST(test_missing_file_and_schema)
     ck_assert_ptr_nonnull(ctx);
     ck_assert_int_eq(mmdx_ctx_set_data_dir(ctx, "/nonexistent-data"), MMDX_OK);
     mmdx_error_clear(&err);
-    ck_assert_int_eq(mmdx_kb_load(ctx, default_kb, &kb, &err), MMDX_EIO);
+    ck_assert_int_eq(mmdx_kb_load(ctx, default_kb, &kb, &err), MMDX_ENOTFOUND);
     ck_assert_str_eq(err.file, "/nonexistent-data/kb/kb.rng");
-    ck_assert_int_eq(mmdx_ctx_error(ctx)->code, MMDX_EIO);
+    ck_assert_int_eq(mmdx_ctx_error(ctx)->code, MMDX_ENOTFOUND);
     mmdx_ctx_free(ctx);
 }
 END_TEST

@@ -227,6 +227,8 @@ START_TEST(test_apply)
     ck_assert_uint_eq(unknown, 1); /* P9 */
     ck_assert_int_eq(e.code, MMDX_ENOTFOUND);
     ck_assert_int_eq(e.line, 4);
+    ck_assert_str_eq(e.object, "P9"); /* the patient, not the column name */
+    ck_assert_ptr_nonnull(strstr(e.file, ".tsv"));
     ck_assert_int_eq(mmdx_cohort_label(c, 0, 0), 0);
     ck_assert_int_eq(mmdx_cohort_label(c, 1, 0), 1);
     ck_assert_int_eq(mmdx_cohort_label(c, 2, 0), -1);

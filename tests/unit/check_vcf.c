@@ -1,6 +1,8 @@
 /* The VCF modality through its descriptor: panel dosages, formats (VCF, VCF.gz, BCF),
  * index and streaming access, samples, builds, coverage, options and bad input. */
 #include "vcf_test_util.h"
+#include <sys/stat.h>
+#include <unistd.h>
 #include <check.h>
 
 static char tmpdir[256];
@@ -152,6 +154,7 @@ START_TEST(sample_subset)
     tsink_t t2 = {.keep = 1};
     mmdx_error_t err2 = {0};
     ck_assert_int_eq(run_with(tpath("a.vcf.gz"), tpath("p.tsv"), "samples=P2,NOPE", NULL, &t2, &err2), MMDX_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err2.message, "'NOPE'")); /* the unknown sample by name */
     tsink_free(&t2);
 }
 END_TEST
@@ -284,6 +287,34 @@ START_TEST(no_panel_emits_every_alt)
     ck_assert_double_eq(t_value(&t, "P2", "var:chr10:94761900:C:G"), 2);
     ck_assert_double_eq(t_value(&t, "P1", "var:chrX:5000:C:T"), 1);
     tsink_free(&t);
+}
+END_TEST
+
+/* A .vcf.gz cut short: the whole records before the cut are read, then the read fails
+ * (it is not one malformed record to skip with exit status 1). */
+START_TEST(truncated_gz_is_fatal)
+{
+    struct stat st;
+    const char *path = tpath("cut.vcf.gz");
+    ck_assert_int_eq(t_write_gz(path, vcf3), 0);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(truncate(path, st.st_size - 10), 0); /* into the BGZF end-of-file block */
+    tsink_t t = {.keep = 1};
+    mmdx_error_t err = {0};
+    ck_assert_int_eq(t_run(path, NULL, &t, &err, 1), MMDX_EIO);
+    ck_assert_ptr_nonnull(strstr(err.message, "truncated or corrupt compressed data"));
+    ck_assert_uint_eq(t.n_rej, 0);
+    tsink_free(&t);
+
+    /* cut inside the first block: the header cannot be read, and the error says why */
+    ck_assert_int_eq(t_write_gz(path, vcf3), 0);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(truncate(path, st.st_size / 2), 0);
+    tsink_t t2 = {.keep = 1};
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(t_run(path, NULL, &t2, &err, 1), MMDX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "truncated or corrupt compressed data inside the header"));
+    tsink_free(&t2);
 }
 END_TEST
 
@@ -463,6 +494,7 @@ static Suite *vcf_suite(void)
     tcase_add_test(tc, stale_index_and_unsorted);
     tcase_add_test(tc, longer_ref_in_multiallelic_record);
     tcase_add_test(tc, allocation_failures_are_reported);
+    tcase_add_test(tc, truncated_gz_is_fatal);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -300,6 +300,52 @@ START_TEST(test_tsv_missing_modality_and_advice_file)
 }
 END_TEST
 
+START_TEST(test_tsv_advice_columns)
+{
+    mmdx_writer_options_t opt;
+    unrep_t u = {0};
+    mmdx_writer_t *w;
+    mmdx_error_t err;
+    char path[512];
+    mmdx_writer_options_init(&opt);
+    opt.advice_columns = 1;
+    opt.unrepresented = count_unrep;
+    opt.unrepresented_user = &u;
+    snprintf(path, sizeof(path), "%s/cols.tsv", fx.dir);
+    ck_assert_int_eq(mmdx_writer_open(MMDX_WRITER_TSV, path, &opt, &w, &err), MMDX_OK);
+    for (size_t i = 0; i < NX; i++) {
+        /* the last patient without advice: its columns are "-" */
+        mmdx_writer_patient_t p = {mmdx_cohort_id(fx.test, i), (const mmdx_pred_t *const *)fx.pred[i], NT,
+                                   i + 1 < NX ? fx.advice[i] : NULL, NULL, 0, NULL, 0};
+        ck_assert_int_eq(mmdx_writer_write(w, &p, &err), MMDX_OK);
+    }
+    ck_assert_int_eq(mmdx_writer_close(w, &err), MMDX_OK);
+    ck_assert_int_eq(u.n, 0); /* the advice is represented */
+    char *s = slurp(path, NULL), *save = NULL, *line = strtok_r(s, "\n", &save);
+    const char *cols = mmdx_advice_columns_header();
+    size_t hl = strlen(line), cl = strlen(cols), ncol = count_fields(line, hl), n_adv = count_fields(cols, cl), rows = 0;
+    ck_assert_msg(hl > cl && strcmp(line + hl - cl, cols) == 0 && line[hl - cl - 1] == '\t', "header: %s", line);
+    while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+        ck_assert_uint_eq(count_fields(line, strlen(line)), ncol);
+        size_t i = rows / (2 * NT);
+        /* the first advice column is the triage department, or "-" without advice */
+        const char *c = line;
+        for (size_t k = 0; k < ncol - n_adv; k++)
+            c = strchr(c, '\t') + 1;
+        if (i + 1 < NX)
+            ck_assert_msg(strncmp(c, fx.advice[i]->triage.department, strlen(fx.advice[i]->triage.department)) == 0,
+                          "triage column: %s", c);
+        else
+            ck_assert_msg(strncmp(c, "-\t-", 3) == 0, "no advice: %s", c);
+        rows++;
+    }
+    ck_assert_uint_eq(rows, NX * NT * 2);
+    free(s);
+    /* not for other formats */
+    ck_assert_int_eq(mmdx_writer_check(MMDX_WRITER_JSONL, path, &opt, &err), MMDX_EINVAL);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ JSONL */
 
 START_TEST(test_jsonl_fields)
@@ -505,6 +551,11 @@ static void check_html(const char *path, const char *lang)
     snprintf(expr, sizeof(expr), "count(/h:html[@lang='%s'])", lang);
     ck_assert_double_eq(xpath_num(doc, expr), 1);
     ck_assert_double_eq(xpath_num(doc, "count(//h:section[@class='patient'])"), NX);
+    /* the overview: a header row and one row per patient, linking to its section */
+    ck_assert_double_eq(xpath_num(doc, "count(//h:table[@class='overview']/h:tr)"), NX + 1);
+    ck_assert_double_eq(xpath_num(doc, "count(//h:table[@class='overview']//h:a[substring(@href,2) = "
+                                       "//h:section/@id])"),
+                        NX);
     /* per patient: one posterior chart and one contribution chart per target */
     ck_assert_double_eq(xpath_num(doc, "count(//s:svg[@class='posterior'])"), NX);
     ck_assert_double_eq(xpath_num(doc, "count(//s:svg[@class='contributions'])"), NX * NT);
@@ -635,6 +686,19 @@ START_TEST(test_unwritable_fails_first)
     mmdx_writer_options_init(&opt);
     opt.lang = "fr";
     ck_assert_int_eq(mmdx_writer_open(MMDX_WRITER_HTML, path, &opt, &w, &err), MMDX_EINVAL);
+    mmdx_writer_options_init(&opt);
+    static const char *const bad_times[] = {"yesterday", "2026-01-02", "2026-01-02T03:04:05", "2026-01-02T03:04:05+9",
+                                            "2026-01-02T03:04:05.Z"};
+    for (size_t k = 0; k < sizeof(bad_times) / sizeof(bad_times[0]); k++) {
+        opt.timestamp = bad_times[k];
+        ck_assert_msg(mmdx_writer_open(MMDX_WRITER_FHIR, path, &opt, &w, &err) == MMDX_EINVAL, "%s", bad_times[k]);
+    }
+    opt.timestamp = "2026-01-02T03:04:05.25+09:00";
+    ck_assert_int_eq(mmdx_writer_check(MMDX_WRITER_FHIR, path, &opt, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_writer_check(MMDX_WRITER_FHIR, "/nonexistent-mmdx-dir/x.xml", &opt, &err), MMDX_EIO);
+    ck_assert_int_eq(n_entries(), 1);
+    ck_assert_int_eq(mmdx_writer_open(MMDX_WRITER_FHIR, path, &opt, &w, &err), MMDX_OK);
+    mmdx_writer_abort(w);
     mmdx_writer_format_t fmt;
     ck_assert_int_eq(mmdx_writer_format_parse("pdf", &fmt), MMDX_EINVAL);
     ck_assert_int_eq(mmdx_writer_format_parse("fhir", &fmt), MMDX_OK);
@@ -802,6 +866,7 @@ static Suite *writer_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_tsv_columns);
     tcase_add_test(tc, test_tsv_missing_modality_and_advice_file);
+    tcase_add_test(tc, test_tsv_advice_columns);
     tcase_add_test(tc, test_jsonl_fields);
     tcase_add_test(tc, test_fhir_structure);
     tcase_add_test(tc, test_html_en);
