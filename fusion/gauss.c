@@ -399,6 +399,26 @@ void fz_prow_impute_mean(fz_prow_t *r, const double *Lambda, double *z, size_t s
     }
 }
 
+void fz_prow_factor(fz_prow_t *r, const double *Lambda, const double *obs, size_t so, int *ok)
+{
+    size_t D = r->D, nm = 0;
+    *ok = 1;
+    for (size_t j = 0; j < D; j++) {
+        if (obs[j * so] == 0) {
+            r->mi[nm++] = j;
+        }
+    }
+    r->nm = nm;
+    for (size_t b = 0; b < nm; b++) {
+        for (size_t a = b; a < nm; a++) {
+            r->L[b * nm + a] = Lambda[r->mi[b] * D + r->mi[a]];
+        }
+    }
+    if (nm > 0 && fz_chol_small(nm, r->L) != 0) {
+        *ok = 0;
+    }
+}
+
 void fz_prow_impute_w(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
                       const double *w, size_t sw, int *ok)
 {

@@ -100,6 +100,9 @@ double fz_prow_impute(fz_prow_t *r, const double *Lambda, double *z, size_t sz, 
  * cheaper than the |M| x D scalar dots from D = 16 up). */
 void fz_prow_impute_w(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
                       const double *w, size_t sw, int *ok);
+/* Only the factor of Lambda_MM for the missing set of obs (for fz_prow_variance()),
+ * when the imputed values are already known. */
+void fz_prow_factor(fz_prow_t *r, const double *Lambda, const double *obs, size_t so, int *ok);
 void fz_prow_impute_mean(fz_prow_t *r, const double *Lambda, double *z, size_t sz, const double *obs, size_t so,
                          int *ok);
 /* beta_M^T Lambda_MM^{-1} beta_M for the row last imputed (0 with nothing missing). */

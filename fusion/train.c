@@ -350,7 +350,12 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
          * that did not see the row's fold, with the imputation variance. First impute
          * (keeping each row's imputation variance), then per fold gather its rows and
          * take the posterior means and variances of the fold's fit as one BLAS-3 solve. */
-        fz_gauss_wblock(n, D, b.X + n, n, md->Lambda, b.W);
+        /* an in-memory fit has the imputed design already: only the factors are needed */
+        int have = bc && bc->X && bc->have_x[k];
+        const double *Xs = have ? bc->X[k] : b.X;
+        if (!have) {
+            fz_gauss_wblock(n, D, b.X + n, n, md->Lambda, b.W);
+        }
         for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
             int full = 1, ok = 1;
             for (size_t a = 0; a < D && full; a++) {
@@ -362,7 +367,11 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
             if (!b.w[i] || full) {
                 continue;
             }
-            fz_prow_impute_w(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, b.W + i, n, &ok);
+            if (have) {
+                fz_prow_factor(b.prow, md->Lambda, b.O + i, n, &ok);
+            } else {
+                fz_prow_impute_w(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, b.W + i, n, &ok);
+            }
             if (!ok) {
                 rc = MMDX_ENUMERIC;
                 break;
@@ -393,7 +402,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                 continue;
             }
             for (size_t j = 0; j < d; j++) {
-                const double *xc = b.X + j * n;
+                const double *xc = Xs + j * n;
                 double *gc = b.G + j * nr;
                 for (size_t r = 0; r < nr; r++) {
                     gc[r] = xc[b.idx[r]];

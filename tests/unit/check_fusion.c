@@ -196,6 +196,75 @@ START_TEST(test_gauss_condition)
 }
 END_TEST
 
+START_TEST(test_gauss_precision_form)
+{
+    /* the precision-form imputation (per-patient factors stored by rows) against the
+     * covariance form (LAPACK) on a 12 x 12 covariance with 5 missing features */
+    enum { D = 12 };
+    double Sigma[D * D], Lambda[D * D], A[D * D];
+    rng_state = 77;
+    for (size_t i = 0; i < D * D; i++) {
+        A[i] = nrand();
+    }
+    for (size_t i = 0; i < D; i++) {
+        for (size_t j = 0; j < D; j++) {
+            double v = i == j ? 2.0 : 0.0;
+            for (size_t k = 0; k < D; k++) {
+                v += A[k * D + i] * A[k * D + j] / D;
+            }
+            Sigma[j * D + i] = v;
+        }
+    }
+    ck_assert_int_eq(fz_gauss_precision(D, Sigma, Lambda), 0);
+    unsigned char obs[D];
+    double ob[D], z[D], zc[D], zm[D], zw[D], w[D], beta[D];
+    for (size_t j = 0; j < D; j++) {
+        obs[j] = j % 5 != 1 && j != 7;
+        ob[j] = obs[j];
+        z[j] = obs[j] ? nrand() : 0.0;
+        beta[j] = nrand();
+    }
+    fz_cond_t *c = fz_cond_alloc(D);
+    ck_assert_int_eq(fz_cond_set(c, Sigma, obs), 0);
+    memcpy(zc, z, sizeof(z));
+    double d2c = fz_cond_impute(c, zc), work[2 * D];
+    double vc = fz_cond_variance(c, Sigma, beta, work);
+    fz_prow_t *r = fz_prow_alloc(D);
+    ck_assert_ptr_nonnull(r);
+    int ok;
+    memcpy(zm, z, sizeof(z));
+    fz_prow_impute_mean(r, Lambda, zm, 1, ob, 1, &ok);
+    ck_assert(ok);
+    double vm = fz_prow_variance(r, beta);
+    for (size_t i = 0; i < D; i++) {
+        w[i] = 0;
+        for (size_t j = 0; j < D; j++) {
+            w[i] += Lambda[j * D + i] * z[j];
+        }
+    }
+    memcpy(zw, z, sizeof(z));
+    double d2p = fz_prow_impute(r, Lambda, zw, 1, ob, 1, w, 1, &ok);
+    ck_assert(ok);
+    ck_assert_double_eq_tol(d2p, d2c, 1e-10);
+    ck_assert_double_eq_tol(vm, vc, 1e-10);
+    ck_assert_double_eq_tol(fz_prow_variance(r, beta), vc, 1e-10);
+    double zi[D];
+    memcpy(zi, z, sizeof(z));
+    fz_prow_impute_w(r, Lambda, zi, 1, ob, 1, w, 1, &ok);
+    ck_assert(ok);
+    for (size_t j = 0; j < D; j++) {
+        ck_assert_double_eq_tol(zm[j], zc[j], 1e-10);
+        ck_assert_double_eq_tol(zw[j], zc[j], 1e-10);
+        ck_assert_double_eq_tol(zi[j], zc[j], 1e-10);
+    }
+    fz_prow_factor(r, Lambda, ob, 1, &ok);
+    ck_assert(ok);
+    ck_assert_double_eq_tol(fz_prow_variance(r, beta), vc, 1e-10);
+    fz_prow_free(r);
+    fz_cond_free(c);
+}
+END_TEST
+
 START_TEST(test_gauss_covariance)
 {
     /* statistics over two chunks equal those over the whole; shrinkage keeps it PD */
@@ -936,6 +1005,7 @@ static Suite *fusion_suite(void)
     tcase_add_test(k, test_logistic_mode);
     tcase_add_test(k, test_moderate);
     tcase_add_test(k, test_gauss_condition);
+    tcase_add_test(k, test_gauss_precision_form);
     tcase_add_test(k, test_gauss_covariance);
     tcase_add_test(k, test_metrics);
     suite_add_tcase(s, k);
