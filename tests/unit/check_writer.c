@@ -86,7 +86,7 @@ static void setup(void)
     static const char *const cls[] = {"0", "1"};
     const char *data = getenv("MMDX_DATA_DIR");
     char path[512];
-    mmdx_error_t err;
+    mmdx_error_t err = {0};
     mmdx_error_clear(&err);
     memset(&fx, 0, sizeof(fx));
     rng_state = 12345;
@@ -189,7 +189,7 @@ static const char *write_all(mmdx_writer_format_t format, const char *name, mmdx
 {
     static char path[512];
     mmdx_writer_t *w = NULL;
-    mmdx_error_t err;
+    mmdx_error_t err = {0};
     mmdx_error_clear(&err);
     snprintf(path, sizeof(path), "%s/%s", fx.dir, name);
     ck_assert_msg(mmdx_writer_open(format, path, opt, &w, &err) == MMDX_OK, "open: %s", err.message);
@@ -305,7 +305,7 @@ START_TEST(test_tsv_advice_columns)
     mmdx_writer_options_t opt;
     unrep_t u = {0};
     mmdx_writer_t *w;
-    mmdx_error_t err;
+    mmdx_error_t err = {0};
     char path[512];
     mmdx_writer_options_init(&opt);
     opt.advice_columns = 1;
@@ -659,7 +659,7 @@ static int n_entries(void)
 START_TEST(test_unwritable_fails_first)
 {
     mmdx_writer_t *w = (mmdx_writer_t *)&w;
-    mmdx_error_t err;
+    mmdx_error_t err = {0};
     char path[512];
     mmdx_error_clear(&err);
     ck_assert_int_eq(mmdx_writer_open(MMDX_WRITER_HTML, "/nonexistent-mmdx-dir/sub/report.html", NULL, &w, &err),
@@ -711,7 +711,7 @@ START_TEST(test_nothing_half_written)
 {
     char path[512];
     mmdx_writer_t *w;
-    mmdx_error_t err;
+    mmdx_error_t err = {0};
     mmdx_writer_patient_t p = {"P-001", (const mmdx_pred_t *const *)fx.pred[0], NT, fx.advice[0], NULL, 0, NULL, 0};
     snprintf(path, sizeof(path), "%s/old.xml", fx.dir);
     FILE *f = fopen(path, "w");
@@ -762,7 +762,7 @@ START_TEST(test_empty_batch)
     static const char *const mods[] = {"lab", "img:retina"};
     mmdx_writer_options_t opt;
     mmdx_writer_t *w;
-    mmdx_error_t err;
+    mmdx_error_t err = {0};
     char path[512];
     for (int format = 0; format < 4; format++) {
         mmdx_writer_options_init(&opt);
@@ -822,7 +822,7 @@ START_TEST(test_allocation_failures)
         for (long n = 0; !done && n < 100000; n++) {
             mmdx_writer_options_t opt;
             mmdx_writer_t *w = NULL;
-            mmdx_error_t err;
+            mmdx_error_t err = {0};
             int rc;
             mmdx_writer_options_init(&opt);
             opt.terms = fx.terms;
