@@ -154,6 +154,13 @@ int cmd_diagnose(int argc, char **argv)
     dro.output = output;
     dro.rejects = rejects;
     dro.quiet = quiet;
+    {
+        /* an output that is an input, or two outputs on one path, would destroy data */
+        const cli_path_t ins[] = {{"--cohort", cohort}, {"--model", model_path}, {"--kb", dro.kb}};
+        const cli_path_t outs[] = {{"-o", output}, {"--advice", dro.advice}, {"--rejects", rejects}};
+        if (cli_check_paths("diagnose", &in, ins, 3, outs, 3) != CLI_EXIT_OK)
+            goto done;
+    }
     if ((ctx = cli_ctx_new(quiet ? -1 : verbose)) == NULL) {
         goto done;
     }
