@@ -56,6 +56,11 @@ expect 2 "train --cohort X -o X" "$mmdx" train --cohort "$tmp/f10.h5" -o "$tmp/f
 has "$tmp/err" "is also the input --cohort" "train names --cohort"
 expect 2 "merge A -o A" "$mmdx" merge "$tmp/f10.h5" -o "$tmp/f10.h5"
 has "$tmp/err" "is also the input" "merge names the input"
+expect 2 "diagnose --cohort X -o X" "$mmdx" diagnose --cohort "$tmp/f10.h5" --model "$tmp/f10.copy.h5" -o "$tmp/f10.h5"
+has "$tmp/err" "is also the input --cohort" "diagnose names --cohort"
+cmp -s "$tmp/f10.h5" "$tmp/f10.copy.h5" && ok || fail "cohort overwritten by diagnose"
+expect 2 "suggest -o X --rejects X" "$mmdx" suggest --cohort "$tmp/f10.h5" --model "$tmp/f10.copy.h5" -o "$tmp/s.tsv" --rejects "$tmp/s.tsv"
+has "$tmp/err" "is also --rejects" "suggest names both outputs"
 
 # F6: mmdx pgx without arguments: a short usage error like the other commands
 expect 2 "pgx without arguments" "$mmdx" pgx
