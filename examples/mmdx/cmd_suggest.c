@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "diagnose_report.h"
 
 static void help(void)
 {
@@ -204,6 +205,8 @@ int cmd_suggest(int argc, char **argv)
         if (n_rejects < 0)
             goto done;
     }
+    if (!quiet) /* neither the tsv nor the jsonl of the advice holds the notice */
+        dr_print_notice();
     if (!quiet)
         fprintf(stderr, "mmdx: suggest: %zu patients, KB %s %s, %zu exclusions, %zu insufficient-evidence items, %ld rejected records\n",
                 n, mmdx_kb_name(kb), mmdx_kb_version(kb), n_excluded, n_unsure, n_rejects);

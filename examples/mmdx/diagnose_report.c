@@ -45,6 +45,13 @@ int dr_prepare(mmdx_ctx_t *ctx, const dr_options_t *o, dr_state_t *st)
     return MMDX_OK;
 }
 
+void dr_print_notice(void)
+{
+    fputs("mmdx: decision support for research and clinicians, not a diagnosis: every probability has a 95% "
+          "credible interval; review by a qualified clinician\n",
+          stderr);
+}
+
 void dr_free(dr_state_t *st)
 {
     mmdx_kb_free(st->kb);
@@ -420,6 +427,8 @@ static int run_end(run_t *r)
                             "first: %s\n",
                     r->unrep.n, r->unrep.n == 1 ? "" : "s", mmdx_writer_format_name(o->format), r->unrep.what[0]);
     }
+    if (!o->quiet && o->format == MMDX_WRITER_TSV) /* a data table: the notice goes to stderr */
+        dr_print_notice();
     if (!o->quiet)
         fprintf(stderr, "mmdx: diagnose: %zu patients scored x %zu targets (%s), %ld rejected records, "
                         "%zu out of distribution, %.2f s\n",

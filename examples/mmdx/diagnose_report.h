@@ -39,4 +39,8 @@ int dr_run(const mmdx_model_t *model, const mmdx_cohort_t *cohort, const mmdx_co
 int dr_run_file(mmdx_ctx_t *ctx, const mmdx_model_t *model, const char *path, size_t chunk_rows,
                 const dr_options_t *o, dr_state_t *st);
 
+/* The decision-support notice, one line on standard error, for outputs that carry none
+ * themselves (the TSV tables of diagnose --format tsv, --advice and suggest). */
+void dr_print_notice(void);
+
 #endif

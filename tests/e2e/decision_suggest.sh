@@ -42,6 +42,8 @@ expect 0 "fit" "$b/tests/e2e/decision_fit" "$tmp/train.h5" "$tmp/model.h5"
 
 # TSV: a header, then every test patient has exactly one triage row
 expect 0 "suggest tsv" "$mmdx" suggest --cohort "$tmp/test.h5" --model "$tmp/model.h5" -o "$tmp/s.tsv"
+has_notice() { grep -q "decision support for research and clinicians, not a diagnosis" "$tmp/err"; }
+has_notice && ok || fail "suggest tsv: no decision-support notice on stderr"
 [ "$(head -1 "$tmp/s.tsv")" = "$(printf 'patient_id\tkind\trank\titem\tstatus\tdetail\tprobability\tci_low\tci_high\tvalue\tcitation')" ] \
   && ok || fail "header: $(head -1 "$tmp/s.tsv")"
 n_pat=$(awk -F'\t' 'NR > 1 { print $1 }' "$tmp/s.tsv" | sort -u | wc -l)
@@ -58,7 +60,9 @@ grep -q "	test	1	" "$tmp/s.tsv" && ok || fail "no next best test ranked"
 awk -F'\t' '$2 == "treatment" && $5 !~ /^(suggested|insufficient evidence|excluded)$/ { bad = 1 } END { exit bad }' "$tmp/s.tsv" \
   && ok || fail "bad treatment status"
 
-# JSONL: one object per patient, parsable
+# JSONL: one object per patient, parsable; the notice on stderr unless -q
+expect 0 "suggest jsonl with notice" "$mmdx" suggest --cohort "$tmp/test.h5" --model "$tmp/model.h5" -f jsonl --no-next-best -o "$tmp/s0.jsonl"
+has_notice && ok || fail "suggest jsonl: no decision-support notice on stderr"
 expect 0 "suggest jsonl" "$mmdx" suggest -q --cohort "$tmp/test.h5" --model "$tmp/model.h5" -f jsonl --no-next-best -o "$tmp/s.jsonl"
 if command -v python3 >/dev/null; then
   python3 - "$tmp/s.jsonl" <<'PY' && ok || fail "jsonl does not parse or lacks fields"
@@ -74,6 +78,7 @@ for r in rows:
             assert rule["citation"] and rule["reason"]
 PY
 fi
+[ ! -s "$tmp/err" ] && ok || fail "suggest -q printed: $(head -1 "$tmp/err")"
 
 # a bad KB: exit 2, nothing written
 printf '<kb xmlns="urn:mmdx:kb:1"/>\n' >"$tmp/bad.xml"

@@ -47,6 +47,10 @@ head -1 "$tmp/d.tsv" | grep -q "^patient_id	target	class	probability	ci_low	ci_h
   || fail "tsv header: $(head -1 "$tmp/d.tsv")"
 [ "$(wc -l <"$tmp/d.tsv")" -eq 151 ] && ok || fail "tsv rows: $(wc -l <"$tmp/d.tsv")"
 has "$tmp/err" "30 patients scored x 2 targets (tsv)" "summary line"
+# the TSV holds no notice (a data table): one line on stderr says it instead, once
+[ "$(grep -c 'decision support for research and clinicians, not a diagnosis' "$tmp/err")" -eq 1 ] && ok \
+  || fail "tsv: no decision-support notice on stderr"
+grep -q '^#' "$tmp/d.tsv" && fail "a # line in the TSV" || ok
 # with --kb but no --advice: the advice is listed in the rejects as UNREPRESENTED
 expect 0 "demo tsv" "$mmdx" diagnose -q --cohort "$tmp/demo-test.h5" --model "$tmp/demo-model.h5" -o "$tmp/k0.tsv"
 expect 0 "demo tsv with kb" k --rejects "$tmp/rej.tsv" -o "$tmp/k.tsv"
@@ -62,6 +66,7 @@ cmp -s "$tmp/k1" "$tmp/k0.tsv" && ok || fail "the KB changed the prediction colu
 expect 0 "diagnose tsv with advice file" k --advice "$tmp/adv.tsv" --rejects "$tmp/rej2.tsv" -o "$tmp/d3.tsv"
 [ "$(wc -l <"$tmp/rej2.tsv")" -eq 1 ] && ok || fail "rejects with --advice: $(wc -l <"$tmp/rej2.tsv") lines"
 has "$tmp/adv.tsv" "	triage	" "advice rows"
+has "$tmp/err" "not a diagnosis" "--advice: decision-support notice on stderr"
 
 # JSON Lines: one object per patient
 expect 0 "diagnose jsonl" d -q --format jsonl -o "$tmp/d.jsonl"
