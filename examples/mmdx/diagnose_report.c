@@ -376,7 +376,10 @@ static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
             cli_print_error("decision", &err);
             return rc;
         }
-        n_notes = notes_of(&r->ix, id, &notes);
+        /* the notes are the patient's rejected input records: TSV has no place for them, and
+         * they are in the rejects already (file or hint), so they are not repeated there as
+         * UNREPRESENTED */
+        n_notes = r->o->format == MMDX_WRITER_TSV ? 0 : notes_of(&r->ix, id, &notes);
         mmdx_writer_patient_t p = {id, (const mmdx_pred_t *const *)r->preds, r->T, advice, NULL, 0,
                                    (const char *const *)notes, n_notes};
         rc = mmdx_writer_write(r->w, &p, &err);

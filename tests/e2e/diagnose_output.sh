@@ -68,6 +68,21 @@ expect 0 "diagnose tsv with advice file" k --advice "$tmp/adv.tsv" --rejects "$t
 has "$tmp/adv.tsv" "	triage	" "advice rows"
 has "$tmp/err" "not a diagnosis" "--advice: decision-support notice on stderr"
 
+# rejected input records are listed once in --rejects, not again as UNREPRESENTED notes
+# (the demo's labs hold records with bad units)
+# shellcheck disable=SC2086
+expect 1 "diagnose inputs with rejects" "$mmdx" diagnose $inputs --model "$tmp/demo-model.h5" -o "$tmp/r.tsv" --rejects "$tmp/rr.tsv"
+n_rej=$(awk -F'\t' 'NR > 1 && $4 != "UNREPRESENTED"' "$tmp/rr.tsv" | wc -l)
+[ "$n_rej" -gt 0 ] && ok || fail "the demo inputs gave no rejects"
+[ "$(grep -c '	UNREPRESENTED	' "$tmp/rr.tsv")" -eq 0 ] && ok || fail "rejected records repeated as UNREPRESENTED"
+has "$tmp/err" ", $n_rej rejected records" "summary counts each reject once"
+# shellcheck disable=SC2086
+expect 1 "diagnose inputs without --rejects" "$mmdx" diagnose $inputs --model "$tmp/demo-model.h5" -o "$tmp/r.tsv"
+grep -q "cannot hold" "$tmp/err" && fail "rejects reported again as items tsv cannot hold" || ok
+# shellcheck disable=SC2086
+expect 1 "diagnose inputs jsonl" "$mmdx" diagnose -q $inputs --model "$tmp/demo-model.h5" --format jsonl -o "$tmp/r.jsonl"
+grep -q '"notes":\["[^]]*(EUNIT)' "$tmp/r.jsonl" && ok || fail "jsonl: the rejects are not in the patients' notes"
+
 # JSON Lines: one object per patient
 expect 0 "diagnose jsonl" d -q --format jsonl -o "$tmp/d.jsonl"
 [ ! -s "$tmp/err" ] && ok || fail "--quiet printed: $(head -1 "$tmp/err")"
