@@ -57,6 +57,8 @@ struct mmdx_advisor {
     size_t n_post_cap;
     const char **cands;
     size_t n_cands;
+    const char **uncovered; /* model targets the KB has no triage entry for */
+    size_t n_uncovered;
     /* the row being advised */
     const mmdx_cohort_t *cohort;
     size_t row;
@@ -76,6 +78,7 @@ void mmdx_advisor_free(mmdx_advisor_t *a)
     mmdx_free(a->preds);
     mmdx_free(a->post);
     mmdx_free(a->cands);
+    mmdx_free(a->uncovered);
     mmdx_free(a->src_index);
     mmdx_cohort_free(a->scratch);
     mmdx_free(a->prob);
@@ -129,11 +132,23 @@ int mmdx_advisor_alloc(const mmdx_kb_t *kb, const mmdx_model_t *model, mmdx_advi
     a->post = mmdx_calloc(a->n_post_cap ? a->n_post_cap : 1, sizeof *a->post);
     a->cands = mmdx_calloc(mmdx_model_n_modalities(model) + a->n_features + 1, sizeof *a->cands);
     a->src_index = mmdx_calloc(a->n_features ? a->n_features : 1, sizeof *a->src_index);
+    a->uncovered = mmdx_calloc(a->n_targets + 1, sizeof *a->uncovered);
     a->scratch = mmdx_cohort_alloc(a->space, rows);
     a->prob = mmdx_calloc(rows * (a->max_classes ? a->max_classes : 1), sizeof *a->prob);
     a->weight = mmdx_calloc(rows, sizeof *a->weight);
-    if (!a->preds || !a->post || !a->cands || !a->src_index || !a->scratch || !a->prob || !a->weight)
+    if (!a->preds || !a->post || !a->cands || !a->src_index || !a->uncovered || !a->scratch || !a->prob ||
+        !a->weight)
         goto nomem;
+    for (size_t t = 0; t < a->n_targets; t++) {
+        const char *name = mmdx_space_target_name(a->space, t);
+        int known = 0;
+        for (size_t k = 0; !known && k < mmdx_kb_n_targets(kb); k++) {
+            mmdx_kb_target_info_t info;
+            known = mmdx_kb_target(kb, k, &info) == MMDX_OK && info.name && strcmp(info.name, name) == 0;
+        }
+        if (!known)
+            a->uncovered[a->n_uncovered++] = name;
+    }
     for (size_t t = 0; t < a->n_targets; t++)
         if ((a->preds[t] = mmdx_pred_alloc()) == NULL)
             goto nomem;
@@ -287,6 +302,41 @@ int mmdx_advisor_expected_entropy(void *user, const mmdx_case_t *patient, const 
     return scratch_entropy(a, JOINT_DRAWS, after, &err);
 }
 
+const char *const *mmdx_advisor_uncovered(const mmdx_advisor_t *a, size_t *n)
+{
+    if (n)
+        *n = a ? a->n_uncovered : 0;
+    return a ? a->uncovered : NULL;
+}
+
+const char mmdx_triage_uncovered[] = "not covered by the KB";
+
+int mmdx_advisor_mark_uncovered(const mmdx_advisor_t *a, const mmdx_case_t *patient, mmdx_advice_t *advice)
+{
+    if (a == NULL || patient == NULL || advice == NULL || (patient->n_posteriors > 0 && patient->posteriors == NULL))
+        return MMDX_EINVAL;
+    if (advice->triage.target != NULL) /* a target the KB knows decided it */
+        return 0;
+    const mmdx_posterior_t *best = NULL;
+    for (size_t u = 0; u < a->n_uncovered; u++) {
+        long t = mmdx_space_find_target(a->space, a->uncovered[u]);
+        const char *first = t >= 0 ? mmdx_space_class_name(a->space, (size_t)t, 0) : NULL;
+        for (size_t k = 0; k < patient->n_posteriors; k++) {
+            const mmdx_posterior_t *p = &patient->posteriors[k];
+            if (p->target == NULL || strcmp(p->target, a->uncovered[u]) != 0 || (first && p->cls && strcmp(p->cls, first) == 0))
+                continue;
+            if (p->p >= MMDX_UNCOVERED_PROBABLE && (best == NULL || p->p > best->p))
+                best = p;
+        }
+    }
+    if (best == NULL)
+        return 0;
+    advice->triage.department = mmdx_triage_uncovered;
+    advice->triage.target = best->target;
+    advice->triage.p = best->p;
+    return 1;
+}
+
 int mmdx_advisor_run(mmdx_advisor_t *a, const mmdx_cohort_t *cohort, size_t row, int next_best, mmdx_advice_t **out,
                      mmdx_error_t *err)
 {
@@ -306,6 +356,7 @@ int mmdx_advisor_run(mmdx_advisor_t *a, const mmdx_cohort_t *cohort, size_t row,
     mmdx_case_t c = {a->post, n_post, mmdx_cohort_row_fact, &src, mmdx_cohort_row_modality, &src};
     if ((rc = mmdx_decide(a->kb, &c, out, err)) != MMDX_OK)
         return rc;
+    (void)mmdx_advisor_mark_uncovered(a, &c, *out);
     if (next_best) {
         set_row(a, cohort, row);
         rc = mmdx_next_best_test(&c, a->cands, a->n_cands, mmdx_advisor_expected_entropy, a, *out, err);

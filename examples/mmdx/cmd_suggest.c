@@ -142,6 +142,11 @@ int cmd_suggest(int argc, char **argv)
         cli_print_error("suggest", &err);
         goto done;
     }
+    {
+        char msg[1024];
+        if (dr_uncovered_text(adv, kb, msg, sizeof msg) > 0 && !quiet)
+            fprintf(stderr, "mmdx: warning: %s\n", msg);
+    }
     mmdx_error_clear(&err);
     if (cohort_path) {
         if (mmdx_cohort_load(ctx, cohort_path, &cohort, &err) != MMDX_OK) {

@@ -80,6 +80,24 @@ PY
 fi
 [ ! -s "$tmp/err" ] && ok || fail "suggest -q printed: $(head -1 "$tmp/err")"
 
+# a model target the KB does not know (t2d renamed xdx): a warning names it, and a patient
+# whose xdx is probable is not triaged as a routine KB-default case
+sed '1s/	t2d	/	xdx	/' "$demo/train/labels.tsv" >"$tmp/xlabels.tsv"
+run "$mmdx" ingest -q $tr_in --labels "$tmp/xlabels.tsv" -o "$tmp/xtrain.h5"
+[ "$rc" -le 1 ] && ok || fail "ingest xdx train: exit $rc"
+expect 0 "train xdx" "$mmdx" train -q --cohort "$tmp/xtrain.h5" -o "$tmp/xmodel.h5"
+expect 0 "suggest, uncovered target" "$mmdx" suggest --cohort "$tmp/test.h5" --model "$tmp/xmodel.h5" -o "$tmp/x.tsv"
+grep -q "^mmdx: warning: KB mmdx-default [^ ]* has no rule for target(s) xdx: their posteriors do not enter triage or suggestions$" "$tmp/err" \
+  && ok || fail "no uncovered-target warning: $(head -2 "$tmp/err")"
+n_unc=$(awk -F'\t' '$2 == "triage" && $4 == "not covered by the KB" && $6 == "xdx" && $7 >= 0.5' "$tmp/x.tsv" | wc -l)
+n_bad=$(awk -F'\t' '$2 == "triage" && $4 == "not covered by the KB" && !($6 == "xdx" && $7 >= 0.5)' "$tmp/x.tsv" | wc -l)
+[ "$n_unc" -gt 0 ] && [ "$n_bad" -eq 0 ] && ok || fail "uncovered triage rows: $n_unc good, $n_bad bad"
+# the same patients with the covering model are triaged by t2d's KB entry or the default
+expect 0 "suggest -q, uncovered target" "$mmdx" suggest -q --cohort "$tmp/test.h5" --model "$tmp/xmodel.h5" -o "$tmp/x2.tsv"
+[ ! -s "$tmp/err" ] && ok || fail "-q printed the warning"
+expect 0 "suggest, covered targets" "$mmdx" suggest --cohort "$tmp/test.h5" --model "$tmp/model.h5" -o "$tmp/s2.tsv"
+grep -q "has no rule for target" "$tmp/err" && fail "warning although the KB covers every target" || ok
+
 # a bad KB: exit 2, nothing written
 printf '<kb xmlns="urn:mmdx:kb:1"/>\n' >"$tmp/bad.xml"
 expect 2 "suggest with a bad KB" "$mmdx" suggest --cohort "$tmp/test.h5" --model "$tmp/model.h5" --kb "$tmp/bad.xml" -o "$tmp/bad.tsv"
