@@ -99,7 +99,9 @@ MMDX_EXPORT int mmdx_advisor_mark_uncovered(const mmdx_advisor_t *adv, const mmd
  * @p candidate. One feature: Gauss-Hermite quadrature (10 nodes) over its predictive
  * distribution given the patient's other features of its modality. A modality: 16 joint
  * draws, each feature drawn from its predictive given the ones drawn before (chain rule),
- * from fixed Latin-hypercube quantiles, so the result is reproducible.
+ * from fixed Latin-hypercube quantiles, so the result is reproducible. The value is the
+ * row's current posterior entropy minus the mutual information between the drawn values
+ * and the targets, so it never exceeds the current entropy (@p patient is not used).
  */
 MMDX_EXPORT int mmdx_advisor_expected_entropy(void *user, const mmdx_case_t *patient, const char *candidate,
                                               double *entropy_after);

@@ -80,6 +80,31 @@ PY
 fi
 [ ! -s "$tmp/err" ] && ok || fail "suggest -q printed: $(head -1 "$tmp/err")"
 
+# next best test for genotype-only patients (every lab and image missing): the expected
+# entropy never exceeds the current one, so every missing candidate has a positive gain and
+# is listed (the old quadrature mean gave negative gains, and those candidates vanished)
+expect 0 "suggest genotypes only" "$mmdx" suggest -q --variants "$demo/test/variants.vcf" --model "$tmp/model.h5" -o "$tmp/g.tsv"
+n_cand=$(awk -F'\t' '$2 == "test" { print $4 }' "$tmp/g.tsv" | sort -u | wc -l)
+awk -F'\t' -v want="$n_cand" '$2 == "test" { n[$1]++; if (!($10 > 0)) bad = 1 }
+    END { for (p in n) if (n[p] != want) bad = 1; exit bad || want < 10 }' "$tmp/g.tsv" \
+  && ok || fail "a genotype-only patient lacks next best tests (non-positive gains?): $n_cand candidates"
+if command -v python3 >/dev/null; then
+  "$mmdx" suggest -q --variants "$demo/test/variants.vcf" --model "$tmp/model.h5" -f jsonl -o "$tmp/g.jsonl"
+  python3 - "$tmp/g.jsonl" <<'PY' && ok || fail "expected entropy above the current entropy"
+import json, sys
+n = 0
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    h0 = r.get("entropy")
+    for t in r["next_best_tests"]:
+        assert t["information_gain"] > 0, t
+        if h0 is not None:
+            assert t["expected_entropy_after"] <= h0 + 1e-3, (h0, t)
+        n += 1
+assert n > 0
+PY
+fi
+
 # a model target the KB does not know (t2d renamed xdx): a warning names it, and a patient
 # whose xdx is probable is not triaged as a routine KB-default case
 sed '1s/	t2d	/	xdx	/' "$demo/train/labels.tsv" >"$tmp/xlabels.tsv"
