@@ -57,9 +57,13 @@ struct mmdx_advisor {
     size_t n_post_cap;
     const char **cands;
     size_t n_cands;
+    const char **uncovered; /* model targets the KB has no triage entry for */
+    size_t n_uncovered;
     /* the row being advised */
     const mmdx_cohort_t *cohort;
     size_t row;
+    double h0; /* the row's current posterior entropy (summed over targets), when h0_set */
+    int h0_set;
     long *src_index; /* model feature -> column of cohort, or -1 */
     /* scratch: copies of the row, one per quadrature node or draw */
     mmdx_cohort_t *scratch;
@@ -76,6 +80,7 @@ void mmdx_advisor_free(mmdx_advisor_t *a)
     mmdx_free(a->preds);
     mmdx_free(a->post);
     mmdx_free(a->cands);
+    mmdx_free(a->uncovered);
     mmdx_free(a->src_index);
     mmdx_cohort_free(a->scratch);
     mmdx_free(a->prob);
@@ -129,11 +134,23 @@ int mmdx_advisor_alloc(const mmdx_kb_t *kb, const mmdx_model_t *model, mmdx_advi
     a->post = mmdx_calloc(a->n_post_cap ? a->n_post_cap : 1, sizeof *a->post);
     a->cands = mmdx_calloc(mmdx_model_n_modalities(model) + a->n_features + 1, sizeof *a->cands);
     a->src_index = mmdx_calloc(a->n_features ? a->n_features : 1, sizeof *a->src_index);
+    a->uncovered = mmdx_calloc(a->n_targets + 1, sizeof *a->uncovered);
     a->scratch = mmdx_cohort_alloc(a->space, rows);
     a->prob = mmdx_calloc(rows * (a->max_classes ? a->max_classes : 1), sizeof *a->prob);
     a->weight = mmdx_calloc(rows, sizeof *a->weight);
-    if (!a->preds || !a->post || !a->cands || !a->src_index || !a->scratch || !a->prob || !a->weight)
+    if (!a->preds || !a->post || !a->cands || !a->src_index || !a->uncovered || !a->scratch || !a->prob ||
+        !a->weight)
         goto nomem;
+    for (size_t t = 0; t < a->n_targets; t++) {
+        const char *name = mmdx_space_target_name(a->space, t);
+        int known = 0;
+        for (size_t k = 0; !known && k < mmdx_kb_n_targets(kb); k++) {
+            mmdx_kb_target_info_t info;
+            known = mmdx_kb_target(kb, k, &info) == MMDX_OK && info.name && strcmp(info.name, name) == 0;
+        }
+        if (!known)
+            a->uncovered[a->n_uncovered++] = name;
+    }
     for (size_t t = 0; t < a->n_targets; t++)
         if ((a->preds[t] = mmdx_pred_alloc()) == NULL)
             goto nomem;
@@ -180,6 +197,7 @@ static void set_row(mmdx_advisor_t *a, const mmdx_cohort_t *c, size_t row)
     }
     a->cohort = c;
     a->row = row;
+    a->h0_set = 0;
 }
 
 int mmdx_advisor_set_row(mmdx_advisor_t *a, const mmdx_cohort_t *cohort, size_t row)
@@ -201,24 +219,64 @@ static void copy_row(mmdx_advisor_t *a, size_t r)
     }
 }
 
-/* Weighted mean over the first @p rows scratch rows of the entropy summed over targets. */
-static int scratch_entropy(mmdx_advisor_t *a, size_t rows, double *out, mmdx_error_t *err)
+/* Over the first @p rows scratch rows (weights summing to 1), summed over targets: the
+ * weighted mean of the posterior entropies (*mean_h) and the mutual information between
+ * the drawn values and the targets, H(weighted mean posterior) - *mean_h (*mi, >= 0 by the
+ * concavity of entropy). */
+static int scratch_entropy(mmdx_advisor_t *a, size_t rows, double *mean_h, double *mi, mmdx_error_t *err)
 {
     size_t total = mmdx_cohort_n_patients(a->scratch);
-    double h = 0;
+    double h = 0, info = 0;
     for (size_t t = 0; t < a->n_targets; t++) {
         size_t K = mmdx_space_n_classes(a->space, t);
+        double ht = 0, hmix = 0;
         int rc = mmdx_model_predict_probs(a->model, a->scratch, t, a->prob, NULL, NULL, err);
         if (rc != MMDX_OK)
             return rc;
-        for (size_t r = 0; r < rows && r < total; r++)
-            for (size_t k = 0; k < K; k++) {
+        for (size_t k = 0; k < K; k++) {
+            double pm = 0;
+            for (size_t r = 0; r < rows && r < total; r++) {
                 double p = a->prob[r * K + k];
+                pm += a->weight[r] * p;
                 if (p > 0)
-                    h -= a->weight[r] * p * log(p);
+                    ht -= a->weight[r] * p * log(p);
             }
+            if (pm > 0)
+                hmix -= pm * log(pm);
+        }
+        h += ht;
+        if (hmix > ht)
+            info += hmix - ht;
     }
-    *out = h;
+    *mean_h = h;
+    *mi = info;
+    return MMDX_OK;
+}
+
+/* The expected entropy after the observation. The feature predictive is not the model's
+ * own marginal of its discriminative posterior (the current posterior imputes the missing
+ * values), so the weighted mean posterior over the draws is not the current posterior and
+ * the plain mean entropy can exceed the current entropy (negative gains). The gain is
+ * therefore the mutual information under the draws, taken from the row's current entropy
+ * (the model's prediction for the row as it is): the expected entropy never exceeds it. */
+static int entropy_after(mmdx_advisor_t *a, double mi, double *after, mmdx_error_t *err)
+{
+    if (!a->h0_set) {
+        double h = 0;
+        for (size_t t = 0; t < a->n_targets; t++) {
+            int rc = mmdx_model_predict(a->model, a->cohort, a->row, t, a->preds[t], err);
+            if (rc != MMDX_OK)
+                return rc;
+            for (size_t k = 0; k < mmdx_pred_n_classes(a->preds[t]); k++) {
+                double p = mmdx_pred_prob(a->preds[t], k);
+                if (p > 0)
+                    h -= p * log(p);
+            }
+        }
+        a->h0 = h;
+        a->h0_set = 1;
+    }
+    *after = a->h0 - mi > 0 ? a->h0 - mi : 0;
     return MMDX_OK;
 }
 
@@ -236,7 +294,7 @@ int mmdx_advisor_expected_entropy(void *user, const mmdx_case_t *patient, const 
     mmdx_error_t err;
     long j;
     int rc, log_scale = 0;
-    double mean, sd;
+    double mean, sd, mean_h = 0, mi = 0;
     (void)patient;
     if (a == NULL || cand == NULL || after == NULL || a->cohort == NULL)
         return MMDX_EINVAL;
@@ -255,7 +313,9 @@ int mmdx_advisor_expected_entropy(void *user, const mmdx_case_t *patient, const 
         }
         for (size_t i = GH_NODES; i < mmdx_cohort_n_patients(a->scratch); i++)
             a->weight[i] = 0;
-        return scratch_entropy(a, GH_NODES, after, &err);
+        if ((rc = scratch_entropy(a, GH_NODES, &mean_h, &mi, &err)) != MMDX_OK)
+            return rc;
+        return entropy_after(a, mi, after, &err);
     }
     /* a modality: joint draws by the chain rule over its numeric features */
     size_t nm = mmdx_model_n_modalities(a->model), m;
@@ -284,7 +344,44 @@ int mmdx_advisor_expected_entropy(void *user, const mmdx_case_t *patient, const 
     }
     for (size_t i = JOINT_DRAWS; i < mmdx_cohort_n_patients(a->scratch); i++)
         a->weight[i] = 0;
-    return scratch_entropy(a, JOINT_DRAWS, after, &err);
+    if ((rc = scratch_entropy(a, JOINT_DRAWS, &mean_h, &mi, &err)) != MMDX_OK)
+        return rc;
+    return entropy_after(a, mi, after, &err);
+}
+
+const char *const *mmdx_advisor_uncovered(const mmdx_advisor_t *a, size_t *n)
+{
+    if (n)
+        *n = a ? a->n_uncovered : 0;
+    return a ? a->uncovered : NULL;
+}
+
+const char mmdx_triage_uncovered[] = "not covered by the KB";
+
+int mmdx_advisor_mark_uncovered(const mmdx_advisor_t *a, const mmdx_case_t *patient, mmdx_advice_t *advice)
+{
+    if (a == NULL || patient == NULL || advice == NULL || (patient->n_posteriors > 0 && patient->posteriors == NULL))
+        return MMDX_EINVAL;
+    if (advice->triage.target != NULL) /* a target the KB knows decided it */
+        return 0;
+    const mmdx_posterior_t *best = NULL;
+    for (size_t u = 0; u < a->n_uncovered; u++) {
+        long t = mmdx_space_find_target(a->space, a->uncovered[u]);
+        const char *first = t >= 0 ? mmdx_space_class_name(a->space, (size_t)t, 0) : NULL;
+        for (size_t k = 0; k < patient->n_posteriors; k++) {
+            const mmdx_posterior_t *p = &patient->posteriors[k];
+            if (p->target == NULL || strcmp(p->target, a->uncovered[u]) != 0 || (first && p->cls && strcmp(p->cls, first) == 0))
+                continue;
+            if (p->p >= MMDX_UNCOVERED_PROBABLE && (best == NULL || p->p > best->p))
+                best = p;
+        }
+    }
+    if (best == NULL)
+        return 0;
+    advice->triage.department = mmdx_triage_uncovered;
+    advice->triage.target = best->target;
+    advice->triage.p = best->p;
+    return 1;
 }
 
 int mmdx_advisor_run(mmdx_advisor_t *a, const mmdx_cohort_t *cohort, size_t row, int next_best, mmdx_advice_t **out,
@@ -306,6 +403,7 @@ int mmdx_advisor_run(mmdx_advisor_t *a, const mmdx_cohort_t *cohort, size_t row,
     mmdx_case_t c = {a->post, n_post, mmdx_cohort_row_fact, &src, mmdx_cohort_row_modality, &src};
     if ((rc = mmdx_decide(a->kb, &c, out, err)) != MMDX_OK)
         return rc;
+    (void)mmdx_advisor_mark_uncovered(a, &c, *out);
     if (next_best) {
         set_row(a, cohort, row);
         rc = mmdx_next_best_test(&c, a->cands, a->n_cands, mmdx_advisor_expected_entropy, a, *out, err);

@@ -56,8 +56,8 @@ int mmdx_next_best_test(const mmdx_case_t *patient, const char *const *candidate
                                 "expected entropy of candidate '%s' is %g, not a finite entropy", cand, after);
             goto fail;
         }
-        /* expected to tell nothing (a gain at or below zero is the approximation error of the
-         * model's posterior with a missing feature): not a test worth ordering */
+        /* expected to tell nothing (the model's callback gives a gain of at least zero; a
+         * gain at or below zero is nothing to learn): not a test worth ordering */
         if (!(h0 - after > 0))
             continue;
         tests[n].candidate = mmdx_strdup(cand);

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "diagnose_report.h"
 
 static void help(void)
 {
@@ -141,6 +142,11 @@ int cmd_suggest(int argc, char **argv)
         cli_print_error("suggest", &err);
         goto done;
     }
+    {
+        char msg[1024];
+        if (dr_uncovered_text(adv, kb, msg, sizeof msg) > 0 && !quiet)
+            fprintf(stderr, "mmdx: warning: %s\n", msg);
+    }
     mmdx_error_clear(&err);
     if (cohort_path) {
         if (mmdx_cohort_load(ctx, cohort_path, &cohort, &err) != MMDX_OK) {
@@ -204,6 +210,8 @@ int cmd_suggest(int argc, char **argv)
         if (n_rejects < 0)
             goto done;
     }
+    if (!quiet) /* neither the tsv nor the jsonl of the advice holds the notice */
+        dr_print_notice();
     if (!quiet)
         fprintf(stderr, "mmdx: suggest: %zu patients, KB %s %s, %zu exclusions, %zu insufficient-evidence items, %ld rejected records\n",
                 n, mmdx_kb_name(kb), mmdx_kb_version(kb), n_excluded, n_unsure, n_rejects);

@@ -45,6 +45,28 @@ int dr_prepare(mmdx_ctx_t *ctx, const dr_options_t *o, dr_state_t *st)
     return MMDX_OK;
 }
 
+void dr_print_notice(void)
+{
+    fputs("mmdx: decision support for research and clinicians, not a diagnosis: every probability has a 95% "
+          "credible interval; review by a qualified clinician\n",
+          stderr);
+}
+
+size_t dr_uncovered_text(const mmdx_advisor_t *adv, const mmdx_kb_t *kb, char *buf, size_t size)
+{
+    size_t n = 0, len;
+    const char *const *t = mmdx_advisor_uncovered(adv, &n);
+    buf[0] = '\0';
+    if (n == 0)
+        return 0;
+    snprintf(buf, size, "KB %s %s has no rule for target(s) ", mmdx_kb_name(kb), mmdx_kb_version(kb));
+    for (size_t k = 0; k < n && (len = strlen(buf)) < size; k++)
+        snprintf(buf + len, size - len, "%s%s", k ? ", " : "", t[k]);
+    if ((len = strlen(buf)) < size)
+        snprintf(buf + len, size - len, ": their posteriors do not enter triage or suggestions");
+    return n;
+}
+
 void dr_free(dr_state_t *st)
 {
     mmdx_kb_free(st->kb);
@@ -252,6 +274,7 @@ typedef struct run {
     size_t n_post_cap;
     unrep_list_t unrep;
     note_index_t ix;
+    char uncovered[1024]; /* the KB-coverage note, or "" */
 } run_t;
 
 static void run_free(run_t *r)
@@ -302,6 +325,8 @@ static int run_begin(run_t *r, const mmdx_model_t *model, const mmdx_collect_t *
         cli_print_error("--kb", &err);
         return err.code;
     }
+    if (r->adv && dr_uncovered_text(r->adv, st->kb, r->uncovered, sizeof r->uncovered) > 0 && !o->quiet)
+        fprintf(stderr, "mmdx: warning: %s\n", r->uncovered);
 
     mmdx_writer_options_init(&wo);
     wo.lang = o->lang;
@@ -338,6 +363,7 @@ static int decide(run_t *r, const mmdx_cohort_t *cohort, size_t i, mmdx_advice_t
     mmdx_case_t c = {r->post, n_post, mmdx_cohort_row_fact, &row, mmdx_cohort_row_modality, &row};
     if ((rc = mmdx_decide(r->st->kb, &c, advice, err)) != MMDX_OK)
         return rc;
+    (void)mmdx_advisor_mark_uncovered(r->adv, &c, *advice);
     const char *const *cands = mmdx_advisor_candidates(r->adv, &n_cands);
     if ((rc = mmdx_advisor_set_row(r->adv, cohort, i)) == MMDX_OK)
         rc = mmdx_next_best_test(&c, cands, n_cands, mmdx_advisor_expected_entropy, r->adv, *advice, err);
@@ -369,7 +395,25 @@ static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
             cli_print_error("decision", &err);
             return rc;
         }
-        n_notes = notes_of(&r->ix, id, &notes);
+        /* the notes are the patient's rejected input records: TSV has no place for them, and
+         * they are in the rejects already (file or hint), so they are not repeated there as
+         * UNREPRESENTED */
+        n_notes = r->o->format == MMDX_WRITER_TSV ? 0 : notes_of(&r->ix, id, &notes);
+        if (r->uncovered[0] && r->o->format != MMDX_WRITER_TSV) { /* the KB's coverage, first */
+            char *u = strdup(r->uncovered), **grown = u ? realloc(notes, (n_notes + 1) * sizeof(char *)) : NULL;
+            if (grown == NULL) {
+                free(u);
+                for (size_t k = 0; k < n_notes; k++)
+                    free(notes[k]);
+                free(notes);
+                fprintf(stderr, "mmdx: diagnose: out of memory\n");
+                return MMDX_ENOMEM;
+            }
+            notes = grown;
+            memmove(notes + 1, notes, n_notes * sizeof(char *));
+            notes[0] = u;
+            n_notes++;
+        }
         mmdx_writer_patient_t p = {id, (const mmdx_pred_t *const *)r->preds, r->T, advice, NULL, 0,
                                    (const char *const *)notes, n_notes};
         rc = mmdx_writer_write(r->w, &p, &err);
@@ -420,6 +464,8 @@ static int run_end(run_t *r)
                             "first: %s\n",
                     r->unrep.n, r->unrep.n == 1 ? "" : "s", mmdx_writer_format_name(o->format), r->unrep.what[0]);
     }
+    if (!o->quiet && o->format == MMDX_WRITER_TSV) /* a data table: the notice goes to stderr */
+        dr_print_notice();
     if (!o->quiet)
         fprintf(stderr, "mmdx: diagnose: %zu patients scored x %zu targets (%s), %ld rejected records, "
                         "%zu out of distribution, %.2f s\n",

@@ -39,4 +39,13 @@ int dr_run(const mmdx_model_t *model, const mmdx_cohort_t *cohort, const mmdx_co
 int dr_run_file(mmdx_ctx_t *ctx, const mmdx_model_t *model, const char *path, size_t chunk_rows,
                 const dr_options_t *o, dr_state_t *st);
 
+/* The decision-support notice, one line on standard error, for outputs that carry none
+ * themselves (the TSV tables of diagnose --format tsv, --advice and suggest). */
+void dr_print_notice(void);
+
+/* "KB <name> <version> has no rule for target(s) a, b: their posteriors do not enter
+ * triage or suggestions" into @p buf when the advisor's model has targets the KB does not
+ * cover; returns their number (0: @p buf is ""). */
+size_t dr_uncovered_text(const mmdx_advisor_t *adv, const mmdx_kb_t *kb, char *buf, size_t size);
+
 #endif

@@ -67,12 +67,41 @@ MMDX_EXPORT int mmdx_advisor_run(mmdx_advisor_t *adv, const mmdx_cohort_t *cohor
 MMDX_EXPORT int mmdx_advisor_set_row(mmdx_advisor_t *adv, const mmdx_cohort_t *cohort, size_t row) MMDX_WARN_UNUSED;
 
 /**
+ * The model's targets that the KB has no triage entry for (mmdx_kb_target()): their
+ * posteriors enter neither triage nor suggestions. Borrowed from the model; valid until
+ * the advisor is freed. @p n receives the count.
+ */
+MMDX_EXPORT const char *const *mmdx_advisor_uncovered(const mmdx_advisor_t *adv, size_t *n);
+
+/** Posterior at or above which an uncovered target's class (other than its first, the
+ *  reference class) marks the triage as not covered by the KB. */
+#define MMDX_UNCOVERED_PROBABLE 0.5
+
+/** The triage department that mmdx_advisor_mark_uncovered() sets ("not covered by the KB"). */
+MMDX_EXPORT extern const char mmdx_triage_uncovered[];
+
+/**
+ * When the KB's default decided the triage (no target it knows crossed its threshold) and
+ * a target the KB does not cover has a class other than its first with posterior of at
+ * least MMDX_UNCOVERED_PROBABLE: set the triage department to mmdx_triage_uncovered, its
+ * target to that target and p to that posterior (the most probable such class), so the
+ * advice does not read as a routine case. The urgency stays the KB's default: the KB says
+ * nothing about the target. mmdx_advisor_run() calls it; callers of mmdx_decide() call it
+ * themselves. @p patient's posteriors must be the model's (as mmdx_posteriors_from_preds()).
+ * @return 1 when the triage was marked, 0 when not, MMDX_EINVAL on NULL arguments.
+ */
+MMDX_EXPORT int mmdx_advisor_mark_uncovered(const mmdx_advisor_t *adv, const mmdx_case_t *patient,
+                                            mmdx_advice_t *advice);
+
+/**
  * mmdx_entropy_fn backed by the model (@p user is the advisor, after mmdx_advisor_run() or
  * mmdx_advisor_set_row() set its row): the expected posterior entropy over the model's targets after observing
  * @p candidate. One feature: Gauss-Hermite quadrature (10 nodes) over its predictive
  * distribution given the patient's other features of its modality. A modality: 16 joint
  * draws, each feature drawn from its predictive given the ones drawn before (chain rule),
- * from fixed Latin-hypercube quantiles, so the result is reproducible.
+ * from fixed Latin-hypercube quantiles, so the result is reproducible. The value is the
+ * row's current posterior entropy minus the mutual information between the drawn values
+ * and the targets, so it never exceeds the current entropy (@p patient is not used).
  */
 MMDX_EXPORT int mmdx_advisor_expected_entropy(void *user, const mmdx_case_t *patient, const char *candidate,
                                               double *entropy_after);

@@ -42,6 +42,8 @@ expect 0 "fit" "$b/tests/e2e/decision_fit" "$tmp/train.h5" "$tmp/model.h5"
 
 # TSV: a header, then every test patient has exactly one triage row
 expect 0 "suggest tsv" "$mmdx" suggest --cohort "$tmp/test.h5" --model "$tmp/model.h5" -o "$tmp/s.tsv"
+has_notice() { grep -q "decision support for research and clinicians, not a diagnosis" "$tmp/err"; }
+has_notice && ok || fail "suggest tsv: no decision-support notice on stderr"
 [ "$(head -1 "$tmp/s.tsv")" = "$(printf 'patient_id\tkind\trank\titem\tstatus\tdetail\tprobability\tci_low\tci_high\tvalue\tcitation')" ] \
   && ok || fail "header: $(head -1 "$tmp/s.tsv")"
 n_pat=$(awk -F'\t' 'NR > 1 { print $1 }' "$tmp/s.tsv" | sort -u | wc -l)
@@ -58,7 +60,9 @@ grep -q "	test	1	" "$tmp/s.tsv" && ok || fail "no next best test ranked"
 awk -F'\t' '$2 == "treatment" && $5 !~ /^(suggested|insufficient evidence|excluded)$/ { bad = 1 } END { exit bad }' "$tmp/s.tsv" \
   && ok || fail "bad treatment status"
 
-# JSONL: one object per patient, parsable
+# JSONL: one object per patient, parsable; the notice on stderr unless -q
+expect 0 "suggest jsonl with notice" "$mmdx" suggest --cohort "$tmp/test.h5" --model "$tmp/model.h5" -f jsonl --no-next-best -o "$tmp/s0.jsonl"
+has_notice && ok || fail "suggest jsonl: no decision-support notice on stderr"
 expect 0 "suggest jsonl" "$mmdx" suggest -q --cohort "$tmp/test.h5" --model "$tmp/model.h5" -f jsonl --no-next-best -o "$tmp/s.jsonl"
 if command -v python3 >/dev/null; then
   python3 - "$tmp/s.jsonl" <<'PY' && ok || fail "jsonl does not parse or lacks fields"
@@ -74,6 +78,50 @@ for r in rows:
             assert rule["citation"] and rule["reason"]
 PY
 fi
+[ ! -s "$tmp/err" ] && ok || fail "suggest -q printed: $(head -1 "$tmp/err")"
+
+# next best test for genotype-only patients (every lab and image missing): the expected
+# entropy never exceeds the current one, so every missing candidate has a positive gain and
+# is listed (the old quadrature mean gave negative gains, and those candidates vanished)
+expect 0 "suggest genotypes only" "$mmdx" suggest -q --variants "$demo/test/variants.vcf" --model "$tmp/model.h5" -o "$tmp/g.tsv"
+n_cand=$(awk -F'\t' '$2 == "test" { print $4 }' "$tmp/g.tsv" | sort -u | wc -l)
+awk -F'\t' -v want="$n_cand" '$2 == "test" { n[$1]++; if (!($10 > 0)) bad = 1 }
+    END { for (p in n) if (n[p] != want) bad = 1; exit bad || want < 10 }' "$tmp/g.tsv" \
+  && ok || fail "a genotype-only patient lacks next best tests (non-positive gains?): $n_cand candidates"
+if command -v python3 >/dev/null; then
+  "$mmdx" suggest -q --variants "$demo/test/variants.vcf" --model "$tmp/model.h5" -f jsonl -o "$tmp/g.jsonl"
+  python3 - "$tmp/g.jsonl" <<'PY' && ok || fail "expected entropy above the current entropy"
+import json, sys
+n = 0
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    h0 = r.get("entropy")
+    for t in r["next_best_tests"]:
+        assert t["information_gain"] > 0, t
+        if h0 is not None:
+            assert t["expected_entropy_after"] <= h0 + 1e-3, (h0, t)
+        n += 1
+assert n > 0
+PY
+fi
+
+# a model target the KB does not know (t2d renamed xdx): a warning names it, and a patient
+# whose xdx is probable is not triaged as a routine KB-default case
+sed '1s/	t2d	/	xdx	/' "$demo/train/labels.tsv" >"$tmp/xlabels.tsv"
+run "$mmdx" ingest -q $tr_in --labels "$tmp/xlabels.tsv" -o "$tmp/xtrain.h5"
+[ "$rc" -le 1 ] && ok || fail "ingest xdx train: exit $rc"
+expect 0 "train xdx" "$mmdx" train -q --cohort "$tmp/xtrain.h5" -o "$tmp/xmodel.h5"
+expect 0 "suggest, uncovered target" "$mmdx" suggest --cohort "$tmp/test.h5" --model "$tmp/xmodel.h5" -o "$tmp/x.tsv"
+grep -q "^mmdx: warning: KB mmdx-default [^ ]* has no rule for target(s) xdx: their posteriors do not enter triage or suggestions$" "$tmp/err" \
+  && ok || fail "no uncovered-target warning: $(head -2 "$tmp/err")"
+n_unc=$(awk -F'\t' '$2 == "triage" && $4 == "not covered by the KB" && $6 == "xdx" && $7 >= 0.5' "$tmp/x.tsv" | wc -l)
+n_bad=$(awk -F'\t' '$2 == "triage" && $4 == "not covered by the KB" && !($6 == "xdx" && $7 >= 0.5)' "$tmp/x.tsv" | wc -l)
+[ "$n_unc" -gt 0 ] && [ "$n_bad" -eq 0 ] && ok || fail "uncovered triage rows: $n_unc good, $n_bad bad"
+# the same patients with the covering model are triaged by t2d's KB entry or the default
+expect 0 "suggest -q, uncovered target" "$mmdx" suggest -q --cohort "$tmp/test.h5" --model "$tmp/xmodel.h5" -o "$tmp/x2.tsv"
+[ ! -s "$tmp/err" ] && ok || fail "-q printed the warning"
+expect 0 "suggest, covered targets" "$mmdx" suggest --cohort "$tmp/test.h5" --model "$tmp/model.h5" -o "$tmp/s2.tsv"
+grep -q "has no rule for target" "$tmp/err" && fail "warning although the KB covers every target" || ok
 
 # a bad KB: exit 2, nothing written
 printf '<kb xmlns="urn:mmdx:kb:1"/>\n' >"$tmp/bad.xml"

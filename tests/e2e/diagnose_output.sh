@@ -47,6 +47,10 @@ head -1 "$tmp/d.tsv" | grep -q "^patient_id	target	class	probability	ci_low	ci_h
   || fail "tsv header: $(head -1 "$tmp/d.tsv")"
 [ "$(wc -l <"$tmp/d.tsv")" -eq 151 ] && ok || fail "tsv rows: $(wc -l <"$tmp/d.tsv")"
 has "$tmp/err" "30 patients scored x 2 targets (tsv)" "summary line"
+# the TSV holds no notice (a data table): one line on stderr says it instead, once
+[ "$(grep -c 'decision support for research and clinicians, not a diagnosis' "$tmp/err")" -eq 1 ] && ok \
+  || fail "tsv: no decision-support notice on stderr"
+grep -q '^#' "$tmp/d.tsv" && fail "a # line in the TSV" || ok
 # with --kb but no --advice: the advice is listed in the rejects as UNREPRESENTED
 expect 0 "demo tsv" "$mmdx" diagnose -q --cohort "$tmp/demo-test.h5" --model "$tmp/demo-model.h5" -o "$tmp/k0.tsv"
 expect 0 "demo tsv with kb" k --rejects "$tmp/rej.tsv" -o "$tmp/k.tsv"
@@ -62,6 +66,22 @@ cmp -s "$tmp/k1" "$tmp/k0.tsv" && ok || fail "the KB changed the prediction colu
 expect 0 "diagnose tsv with advice file" k --advice "$tmp/adv.tsv" --rejects "$tmp/rej2.tsv" -o "$tmp/d3.tsv"
 [ "$(wc -l <"$tmp/rej2.tsv")" -eq 1 ] && ok || fail "rejects with --advice: $(wc -l <"$tmp/rej2.tsv") lines"
 has "$tmp/adv.tsv" "	triage	" "advice rows"
+has "$tmp/err" "not a diagnosis" "--advice: decision-support notice on stderr"
+
+# rejected input records are listed once in --rejects, not again as UNREPRESENTED notes
+# (the demo's labs hold records with bad units)
+# shellcheck disable=SC2086
+expect 1 "diagnose inputs with rejects" "$mmdx" diagnose $inputs --model "$tmp/demo-model.h5" -o "$tmp/r.tsv" --rejects "$tmp/rr.tsv"
+n_rej=$(awk -F'\t' 'NR > 1 && $4 != "UNREPRESENTED"' "$tmp/rr.tsv" | wc -l)
+[ "$n_rej" -gt 0 ] && ok || fail "the demo inputs gave no rejects"
+[ "$(grep -c '	UNREPRESENTED	' "$tmp/rr.tsv")" -eq 0 ] && ok || fail "rejected records repeated as UNREPRESENTED"
+has "$tmp/err" ", $n_rej rejected records" "summary counts each reject once"
+# shellcheck disable=SC2086
+expect 1 "diagnose inputs without --rejects" "$mmdx" diagnose $inputs --model "$tmp/demo-model.h5" -o "$tmp/r.tsv"
+grep -q "cannot hold" "$tmp/err" && fail "rejects reported again as items tsv cannot hold" || ok
+# shellcheck disable=SC2086
+expect 1 "diagnose inputs jsonl" "$mmdx" diagnose -q $inputs --model "$tmp/demo-model.h5" --format jsonl -o "$tmp/r.jsonl"
+grep -q '"notes":\["[^]]*(EUNIT)' "$tmp/r.jsonl" && ok || fail "jsonl: the rejects are not in the patients' notes"
 
 # JSON Lines: one object per patient
 expect 0 "diagnose jsonl" d -q --format jsonl -o "$tmp/d.jsonl"
@@ -115,6 +135,43 @@ has "$tmp/d.html" 'class="suggestions"' "suggestions table"
 expect 0 "diagnose html ko" k -q --format html --lang ko -o "$tmp/ko.html"
 has "$tmp/ko.html" 'lang="ko"' "Korean report"
 has "$tmp/ko.html" "진단이 아닙니다" "Korean disclaimer"
+
+# a model target the KB does not know (t2d renamed xdx): warning on stderr, a note in
+# jsonl/fhir/html, and a probable xdx marks the triage "not covered by the KB"
+sed '1s/	t2d	/	xdx	/' "$demo/train/labels.tsv" >"$tmp/xlabels.tsv"
+tr_inputs=$(sh "$s/examples/mmdx/demo-inputs.sh" "$mmdx" "$demo/train")
+# shellcheck disable=SC2086
+"$mmdx" ingest -q $tr_inputs --labels "$tmp/xlabels.tsv" -o "$tmp/xtrain.h5"
+expect 0 "train xdx" "$mmdx" train -q --cohort "$tmp/xtrain.h5" -o "$tmp/xmodel.h5"
+x() { "$mmdx" diagnose --cohort "$tmp/demo-test.h5" --model "$tmp/xmodel.h5" --kb "$kb" "$@"; }
+unc="KB mmdx-default [^ ]* has no rule for target(s) xdx: their posteriors do not enter triage or suggestions"
+expect 0 "diagnose tsv, uncovered target" x -o "$tmp/u.tsv"
+grep -q "^mmdx: warning: $unc\$" "$tmp/err" && ok || fail "diagnose: no uncovered-target warning"
+expect 0 "diagnose jsonl, uncovered target" x -q --format jsonl -o "$tmp/u.jsonl"
+if command -v python3 >/dev/null 2>&1; then
+  python3 - "$tmp/u.jsonl" <<'PY' && ok || fail "jsonl: uncovered target note or triage"
+import json, sys
+n_marked = 0
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    assert "has no rule for target(s) xdx" in r["notes"][0], r["notes"]
+    tri = r["advice"]["triage"]
+    p1 = [c["probability"] for p in r["predictions"] if p["target"] == "xdx" for c in p["classes"] if c["class"] == "1"][0]
+    # a probable xdx is never left to the KB's routine default
+    if p1 >= 0.5:
+        assert tri["target"] is not None, (r["patient_id"], tri, p1)
+    if tri["department"] == "not covered by the KB":
+        assert tri["target"] == "xdx" and abs(tri["probability"] - p1) < 1e-4, tri
+        n_marked += 1
+assert n_marked > 0
+PY
+fi
+expect 0 "diagnose html, uncovered target" x -q --format html -o "$tmp/u.html"
+has "$tmp/u.html" "has no rule for target(s) xdx" "html uncovered note"
+expect 0 "diagnose fhir, uncovered target" x -q --format fhir -o "$tmp/u.xml"
+has "$tmp/u.xml" "has no rule for target(s) xdx" "fhir uncovered note"
+expect 0 "diagnose, covered targets" k -o "$tmp/u2.tsv"
+grep -q "has no rule for target" "$tmp/err" && fail "warning although the KB covers every target" || ok
 
 # bad output paths and options fail before any work, nothing written
 expect 2 "missing directory" d --format html -o "$tmp/missing/d.html"
