@@ -53,8 +53,7 @@ DEMO_ENV = MMDX_DATA_DIR='$(abs_top_srcdir)/data'
 DEMO_MMDX = $(DEMO_ENV) examples/mmdx/mmdx$(EXEEXT)
 DEMO_INPUTS = $(DEMO_ENV) $(SHELL) $(srcdir)/examples/mmdx/demo-inputs.sh examples/mmdx/mmdx$(EXEEXT)
 DEMO_STEPS = demo-about demo-ingest
-# demo-train and demo-diagnose are in fusion/writer.mk
-DEMO_STEPS += demo-validate
+DEMO_STEPS += demo-train demo-diagnose demo-validate
 demo: $(DEMO_STEPS)
 	@echo "demo: done; results are in $(abs_top_builddir)/$(DEMO_DIR)/"
 	@ls -l $(DEMO_DIR)
@@ -71,6 +70,13 @@ demo-ingest: demo-about $(DEMO_STAMP) examples/mmdx/mmdx$(EXEEXT)
 	  rc=$$?; test $$rc -le 1 || exit $$rc; \
 	  test $$rc -eq 0 || echo "demo: some records were rejected (as designed): $(DEMO_DIR)/$$set.rejects.tsv"; \
 	done
+demo-train: demo-ingest
+	$(DEMO_MMDX) train --cohort $(DEMO_DIR)/train.cohort.h5 -o $(DEMO_DIR)/model.h5
+# the TSV here; every other format (and the KB's advice) is fusion/writer.mk's demo-formats
+demo-diagnose: demo-train
+	$(DEMO_MMDX) diagnose --cohort $(DEMO_DIR)/test.cohort.h5 --model $(DEMO_DIR)/model.h5 \
+	  -o $(DEMO_DIR)/test.diagnose.tsv
+	@echo "demo: posteriors per patient and target: $(DEMO_DIR)/test.diagnose.tsv"
 demo-validate: demo-diagnose
 	$(DEMO_MMDX) validate --cohort $(DEMO_DIR)/train.cohort.h5 --folds 5 --seed 1 -o $(DEMO_DIR)/train.cv-metrics.tsv
 clean-local: clean-demo
