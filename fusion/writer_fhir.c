@@ -77,6 +77,19 @@ static int is_fhir_id(const char *s)
     return 1;
 }
 
+/* A FHIR relative reference "Type/id" (Type: a resource name, id: a FHIR id). */
+static int is_fhir_reference(const char *s)
+{
+    const char *slash = strchr(s, '/');
+    char id[80];
+    if (slash == NULL || slash == s || !(*s >= 'A' && *s <= 'Z') || strlen(slash + 1) >= sizeof id)
+        return 0;
+    for (const char *c = s; c < slash; c++)
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z')))
+            return 0;
+    return is_fhir_id(slash + 1);
+}
+
 static uint64_t fnv(uint64_t h, const char *s)
 {
     for (; *s; s++) {
@@ -297,8 +310,8 @@ static void risk_assessment(mmdx_writer_t *w, const mmdx_writer_patient_t *p, si
     if (w->timestamp)
         prim(w, "occurrenceDateTime", w->timestamp);
     for (size_t k = 0; k < p->n_basis; k++) {
-        start(w, "basis");
-        prim(w, "reference", p->basis[k]);
+        start(w, "basis"); /* "Observation/x": a reference; anything else ("file:line"): a display */
+        prim(w, is_fhir_reference(p->basis[k]) ? "reference" : "display", p->basis[k]);
         end(w);
     }
     for (size_t j = 0; j < nk; j++) {

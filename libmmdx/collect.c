@@ -28,6 +28,21 @@ typedef struct reject {
     int code;
 } reject_t;
 
+/* One input record kept for the basis: the provenance split into an interned prefix
+ * ("file") and a record number ("line", 0 when the provenance has no ":number" end). */
+typedef struct basis_rec {
+    uint32_t src;  /* index into col->srcs */
+    long line;
+} basis_rec_t;
+
+/* A patient's basis: the first MMDX_COLLECT_BASIS_MAX distinct records, and how many
+ * records went into its features in all. stage_n/stage_total: the values when the row
+ * was first named in the current stage, put back on rollback. */
+typedef struct basis {
+    basis_rec_t *rec;
+    uint32_t n, total, stage_n, stage_total;
+} basis_t;
+
 /* Old state of a cell changed during a stage, to put back on rollback. */
 typedef struct undo {
     size_t row, feat;
@@ -47,6 +62,11 @@ struct mmdx_collect {
     char **ids; /* [n_rows] owned */
     size_t n_rows, cap_rows;
     mmdx_hashmap_t pmap;
+    basis_t *basis; /* [cap_rows] */
+
+    char **srcs; /* interned provenance prefixes, owned */
+    size_t n_srcs, cap_srcs;
+    mmdx_hashmap_t smap;
 
     column_t *cols; /* [n_cols], index = feature index in the space */
     size_t n_cols, cap_cols;
@@ -99,6 +119,7 @@ mmdx_collect_t *mmdx_collect_alloc(mmdx_ctx_t *ctx, mmdx_space_t *space, mmdx_ag
     col->space = space;
     col->policy = policy;
     mmdx_hashmap_init(&col->pmap);
+    mmdx_hashmap_init(&col->smap);
     col->sink.data = col;
     col->sink.obs = sink_obs;
     col->sink.block = sink_block;
@@ -120,10 +141,17 @@ void mmdx_collect_free(mmdx_collect_t *col)
 {
     if (col == NULL)
         return;
-    for (size_t i = 0; i < col->n_rows; i++)
+    for (size_t i = 0; i < col->n_rows; i++) {
         mmdx_free(col->ids[i]);
+        mmdx_free(col->basis[i].rec);
+    }
     mmdx_free(col->ids);
+    mmdx_free(col->basis);
     mmdx_hashmap_clear(&col->pmap);
+    for (size_t k = 0; k < col->n_srcs; k++)
+        mmdx_free(col->srcs[k]);
+    mmdx_free(col->srcs);
+    mmdx_hashmap_clear(&col->smap);
     for (size_t j = 0; j < col->n_cols; j++)
         column_clear(&col->cols[j]);
     mmdx_free(col->cols);
@@ -279,6 +307,11 @@ static int row_of(mmdx_collect_t *col, const char *patient, size_t *row)
                 return nomem(col, "adding a patient");
             memset(st + old_cap, 0, (col->cap_rows - old_cap) * sizeof *st);
             col->row_stamp = st;
+            basis_t *bs = mmdx_realloc(col->basis, col->cap_rows * sizeof *bs);
+            if (bs == NULL)
+                return nomem(col, "adding a patient");
+            memset(bs + old_cap, 0, (col->cap_rows - old_cap) * sizeof *bs);
+            col->basis = bs;
         }
         copy = mmdx_strdup(patient);
         if (copy == NULL || mmdx_hashmap_put(&col->pmap, copy, col->n_rows) != MMDX_OK) {
@@ -294,6 +327,8 @@ static int row_of(mmdx_collect_t *col, const char *patient, size_t *row)
             return nomem(col, "staging a patient");
         col->named[col->n_named++] = *row;
         col->row_stamp[*row] = col->stage_id;
+        col->basis[*row].stage_n = col->basis[*row].n;
+        col->basis[*row].stage_total = col->basis[*row].total;
     }
     return MMDX_OK;
 }
@@ -458,6 +493,101 @@ static int column_of(mmdx_collect_t *col, const char *id, int kind, const char *
     return rc == MMDX_OK ? 1 : rc;
 }
 
+/* ------------------------------------------------------------------ basis */
+
+/* Index of the interned prefix @p s (@p len bytes), added when new. */
+static int src_of(mmdx_collect_t *col, const char *s, size_t len, uint32_t *out)
+{
+    size_t k;
+    char *copy;
+    if (mmdx_hashmap_getn(&col->smap, s, len, &k)) {
+        *out = (uint32_t)k;
+        return MMDX_OK;
+    }
+    if (col->n_srcs >= UINT32_MAX ||
+        mmdx_grow((void **)&col->srcs, &col->cap_srcs, col->n_srcs + 1, sizeof *col->srcs) != MMDX_OK)
+        return nomem(col, "recording a provenance");
+    if ((copy = mmdx_malloc(len + 1)) == NULL)
+        return nomem(col, "recording a provenance");
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    if (mmdx_hashmap_put(&col->smap, copy, col->n_srcs) != MMDX_OK) {
+        mmdx_free(copy);
+        return nomem(col, "recording a provenance");
+    }
+    col->srcs[col->n_srcs] = copy;
+    *out = (uint32_t)col->n_srcs++;
+    return MMDX_OK;
+}
+
+/* Count one input record of @p row and keep its provenance while the row has fewer than
+ * MMDX_COLLECT_BASIS_MAX distinct ones. Derived values ("derived:...") are not input
+ * records and are not kept; neither is a missing provenance. */
+static int add_basis(mmdx_collect_t *col, size_t row, const char *prov)
+{
+    basis_t *b = &col->basis[row];
+    size_t len, plen;
+    long line = 0;
+    uint32_t src = 0;
+    const char *colon;
+    int rc;
+    if (prov == NULL || prov[0] == '\0' || strncmp(prov, "derived:", 8) == 0)
+        return MMDX_OK;
+    len = strlen(prov);
+    plen = len;
+    if ((colon = strrchr(prov, ':')) != NULL && colon[1] >= '1' && colon[1] <= '9' &&
+        strspn(colon + 1, "0123456789") == strlen(colon + 1) && strlen(colon + 1) < 10) {
+        line = strtol(colon + 1, NULL, 10);
+        plen = (size_t)(colon - prov);
+    }
+    if (b->n >= MMDX_COLLECT_BASIS_MAX) { /* full: counted only */
+        if (b->total < UINT32_MAX)
+            b->total++;
+        return MMDX_OK;
+    }
+    if ((rc = src_of(col, prov, plen, &src)) != MMDX_OK)
+        return rc;
+    for (uint32_t k = 0; k < b->n; k++)
+        if (b->rec[k].src == src && b->rec[k].line == line)
+            return MMDX_OK;
+    b->total++;
+    if (b->rec == NULL && (b->rec = mmdx_malloc(MMDX_COLLECT_BASIS_MAX * sizeof *b->rec)) == NULL)
+        return nomem(col, "recording a provenance");
+    b->rec[b->n].src = src;
+    b->rec[b->n].line = line;
+    b->n++;
+    return MMDX_OK;
+}
+
+size_t mmdx_collect_n_basis(const mmdx_collect_t *col, const char *patient, size_t *n_total)
+{
+    size_t row;
+    if (n_total)
+        *n_total = 0;
+    if (col == NULL || patient == NULL || !mmdx_hashmap_get(&col->pmap, patient, &row))
+        return 0;
+    if (n_total)
+        *n_total = col->basis[row].total;
+    return col->basis[row].n;
+}
+
+int mmdx_collect_basis(const mmdx_collect_t *col, const char *patient, size_t k, char *buf, size_t size)
+{
+    size_t row;
+    int n;
+    if (buf && size)
+        buf[0] = '\0';
+    if (col == NULL || patient == NULL || buf == NULL || size == 0 || !mmdx_hashmap_get(&col->pmap, patient, &row) ||
+        k >= col->basis[row].n)
+        return MMDX_EINVAL;
+    const basis_rec_t *r = &col->basis[row].rec[k];
+    if (r->line > 0)
+        n = snprintf(buf, size, "%s:%ld", col->srcs[r->src], r->line);
+    else
+        n = snprintf(buf, size, "%s", col->srcs[r->src]);
+    return n >= 0 && (size_t)n < size ? MMDX_OK : MMDX_ERANGE;
+}
+
 /* ------------------------------------------------------------------ sink callbacks */
 
 static int sink_obs(void *data, const mmdx_obs_t *obs)
@@ -515,7 +645,8 @@ static int sink_obs(void *data, const mmdx_obs_t *obs)
         flags = MMDX_VAL_CENSOR_LEFT;
     else if (obs->censor == MMDX_CENSOR_RIGHT)
         flags = MMDX_VAL_CENSOR_RIGHT;
-    return put_value(col, row, j, v, flags, obs->time, obs->kind == MMDX_OBS_CATEGORICAL);
+    rc = put_value(col, row, j, v, flags, obs->time, obs->kind == MMDX_OBS_CATEGORICAL);
+    return rc == MMDX_OK ? add_basis(col, row, obs->provenance) : rc;
 }
 
 static int sink_block(void *data, const mmdx_block_t *b)
@@ -579,6 +710,8 @@ static int sink_block(void *data, const mmdx_block_t *b)
                 rc = add_reject(col, b->patients[i], b->provenance, (long)i + 1, MMDX_ERANGE, reason);
             } else {
                 rc = put_value(col, rows[i], cols[j], v, 0, MMDX_TIME_UNKNOWN, 0);
+                if (rc == MMDX_OK)
+                    rc = add_basis(col, rows[i], b->provenance);
             }
             if (rc != MMDX_OK)
                 goto done;
@@ -647,6 +780,12 @@ int mmdx_collect_stage_rollback(mmdx_collect_t *col, const char *file, int code,
     char msg[600];
     int rc = MMDX_OK;
     col->staging = 0;
+    /* the basis of every row named in the stage: as it was before */
+    for (size_t k = 0; k < col->n_named; k++) {
+        basis_t *b = &col->basis[col->named[k]];
+        b->n = b->stage_n;
+        b->total = b->stage_total;
+    }
     /* rows new in this stage: only the stage wrote to them */
     for (size_t j = 0; j < nf; j++) {
         column_t *c = &col->cols[j];

@@ -374,6 +374,24 @@ static int decide(run_t *r, const mmdx_cohort_t *cohort, size_t i, mmdx_advice_t
     return rc;
 }
 
+/* The patient's input records (the collector's basis, FHIR only: the other formats
+ * have no place for them or do not need them) into @p buf, pointers in @p basis.
+ * Returns their number. A note says when the list is cut at MMDX_COLLECT_BASIS_MAX. */
+static size_t basis_of(const run_t *r, const char *id, char (*buf)[512], const char **basis, size_t *n_total)
+{
+    size_t n = 0, kept;
+    *n_total = 0;
+    if (r->col == NULL || r->o->format != MMDX_WRITER_FHIR)
+        return 0;
+    kept = mmdx_collect_n_basis(r->col, id, n_total);
+    for (size_t k = 0; k < kept && k < MMDX_COLLECT_BASIS_MAX; k++)
+        if (mmdx_collect_basis(r->col, id, k, buf[n], sizeof buf[n]) == MMDX_OK) {
+            basis[n] = buf[n];
+            n++;
+        }
+    return n;
+}
+
 /* Score and write every patient of one chunk. */
 static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
 {
@@ -414,7 +432,24 @@ static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
             notes[0] = u;
             n_notes++;
         }
-        mmdx_writer_patient_t p = {id, (const mmdx_pred_t *const *)r->preds, r->T, advice, NULL, 0,
+        static char basis_buf[MMDX_COLLECT_BASIS_MAX][512];
+        const char *basis[MMDX_COLLECT_BASIS_MAX];
+        size_t n_total, n_basis = basis_of(r, id, basis_buf, basis, &n_total);
+        if (n_basis > 0 && n_total > n_basis) { /* the list is cut: say so */
+            char *u = malloc(160), **grown = u ? realloc(notes, (n_notes + 1) * sizeof(char *)) : NULL;
+            if (grown == NULL) {
+                free(u);
+                for (size_t k = 0; k < n_notes; k++)
+                    free(notes[k]);
+                free(notes);
+                fprintf(stderr, "mmdx: diagnose: out of memory\n");
+                return MMDX_ENOMEM;
+            }
+            notes = grown;
+            snprintf(u, 160, "basis lists the first %zu of the %zu input records of this patient", n_basis, n_total);
+            notes[n_notes++] = u;
+        }
+        mmdx_writer_patient_t p = {id, (const mmdx_pred_t *const *)r->preds, r->T, advice, basis, n_basis,
                                    (const char *const *)notes, n_notes};
         rc = mmdx_writer_write(r->w, &p, &err);
         for (size_t k = 0; k < n_notes; k++)

@@ -69,6 +69,30 @@ MMDX_EXPORT int mmdx_collect_to_cohort(mmdx_collect_t *col, mmdx_cohort_t **out,
 /** Number of results aggregated into value (row i, feature j). */
 MMDX_EXPORT unsigned mmdx_collect_count(const mmdx_collect_t *col, size_t i, size_t j);
 
+/** Most input records kept per patient for mmdx_collect_basis(). */
+#define MMDX_COLLECT_BASIS_MAX 32
+
+/**
+ * The input records behind @p patient's features (for FHIR `basis` references): the
+ * number kept, at most MMDX_COLLECT_BASIS_MAX (the first distinct ones, in reading order),
+ * and in @p n_total (may be NULL) how many distinct records went into the patient's features
+ * in all (once the list is full, a record giving several features counts once per feature).
+ * Derived values (provenance "derived:...") are not input records and are not counted.
+ * Memory is bounded: at most MMDX_COLLECT_BASIS_MAX records of 16 bytes per patient, the
+ * provenances' file parts being stored once per collector.
+ * 0 (and *n_total 0) for an unknown patient.
+ */
+MMDX_EXPORT size_t mmdx_collect_n_basis(const mmdx_collect_t *col, const char *patient, size_t *n_total);
+/**
+ * Record @p k (0 <= k < mmdx_collect_n_basis()) of @p patient: the provenance the adapter
+ * gave (mmdx_obs_t.provenance, "file:line"; a dense block's file name), written into the
+ * caller's @p buf of @p size bytes (NUL-terminated; the caller owns it).
+ * @return MMDX_OK; MMDX_EINVAL (unknown patient, k out of range, NULL or empty buf);
+ *         MMDX_ERANGE when @p buf is too small (the text is cut).
+ */
+MMDX_EXPORT int mmdx_collect_basis(const mmdx_collect_t *col, const char *patient, size_t k, char *buf,
+                                   size_t size);
+
 /** Rejected records, in order. Strings borrowed; patient may be "" when not known. */
 MMDX_EXPORT size_t mmdx_collect_n_rejects(const mmdx_collect_t *col);
 /** Rejected record @p k: patient, file, record number, MMDX_E* code and reason. MMDX_EINVAL when out of range. */

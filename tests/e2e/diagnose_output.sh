@@ -76,6 +76,29 @@ n_rej=$(awk -F'\t' 'NR > 1 && $4 != "UNREPRESENTED"' "$tmp/rr.tsv" | wc -l)
 [ "$n_rej" -gt 0 ] && ok || fail "the demo inputs gave no rejects"
 [ "$(grep -c '	UNREPRESENTED	' "$tmp/rr.tsv")" -eq 0 ] && ok || fail "rejected records repeated as UNREPRESENTED"
 has "$tmp/err" ", $n_rej rejected records" "summary counts each reject once"
+# FHIR from raw inputs: each RiskAssessment's basis lists the input records used
+# (file:line of the labs as Reference.display), and the Bundle stays valid
+# shellcheck disable=SC2086
+expect 1 "diagnose inputs fhir" "$mmdx" diagnose -q $inputs --model "$tmp/demo-model.h5" --format fhir -o "$tmp/rb.xml"
+n_ra=$(grep -c '<RiskAssessment>' "$tmp/rb.xml")
+n_basis_ra=$(awk '/<RiskAssessment>/ { b = 0 } /<basis>/ { b = 1 } /<\/RiskAssessment>/ { n += b } END { print n + 0 }' "$tmp/rb.xml")
+[ "$n_ra" -gt 0 ] && [ "$n_basis_ra" -eq "$n_ra" ] && ok || fail "basis in $n_basis_ra of $n_ra RiskAssessments"
+grep -A1 '<basis>' "$tmp/rb.xml" | grep -q '<display value="[^"]*labs.xml:[0-9][0-9]*"/>' && ok \
+  || fail "no labs.xml:line basis display"
+grep -A1 '<basis>' "$tmp/rb.xml" | grep -q 'derived:' && fail "a derived value in the basis" || ok
+if command -v xmllint >/dev/null 2>&1; then
+  xmllint --noout --relaxng "$s/tests/data/fhir_riskassessment.rng" "$tmp/rb.xml" 2>"$tmp/xerr" && ok \
+    || { fail "FHIR with basis not valid"; head -5 "$tmp/xerr"; }
+fi
+# the basis of one patient is the records of that patient: its labs lines name its id
+p1=$(grep -m1 -o '<reference value="Patient/[^"]*"' "$tmp/rb.xml" | sed 's/.*Patient\///; s/"$//')
+l1=$(awk -v p="Patient/$p1\"" 'index($0, p) { on = 1 } on && /<display value=".*labs.xml:/ { sub(/.*labs.xml:/, ""); sub(/".*/, ""); print; exit }' "$tmp/rb.xml")
+if [ -n "$l1" ]; then
+  labs=$(echo $inputs | tr ' ' '\n' | grep 'labs.xml$')
+  sed -n "${l1}p" "$labs" | grep -q "Patient/$p1\"" && ok || fail "basis line $l1 is not an Observation of $p1"
+else
+  fail "no labs line in the first patient's basis"
+fi
 # shellcheck disable=SC2086
 expect 1 "diagnose inputs without --rejects" "$mmdx" diagnose $inputs --model "$tmp/demo-model.h5" -o "$tmp/r.tsv"
 grep -q "cannot hold" "$tmp/err" && fail "rejects reported again as items tsv cannot hold" || ok

@@ -350,6 +350,74 @@ START_TEST(test_many_patients)
 }
 END_TEST
 
+static mmdx_obs_t obs_at(const char *patient, const char *feature, const char *prov)
+{
+    mmdx_obs_t o = obs(patient, feature, 1, 0);
+    o.provenance = prov;
+    return o;
+}
+
+/* The basis: distinct input records per patient, derived values left out, the cap, a
+ * too-small buffer, unknown patients and rollback. */
+START_TEST(test_basis)
+{
+    mmdx_space_t *s = mmdx_space_alloc();
+    mmdx_collect_t *col = mmdx_collect_alloc(NULL, s, MMDX_AGG_LATEST);
+    const mmdx_sink_t *sink = mmdx_collect_sink(col);
+    const char *patients[] = {"P1", "P2"};
+    const char *features[] = {"img:ct:a", "img:ct:b"};
+    const double values[] = {1, 2, NAN, NAN};
+    mmdx_block_t b = {2, 2, patients, features, NULL, values, "ct.h5"};
+    char buf[64], tiny[8], prov[64];
+    size_t total = 99;
+    ck_assert_int_eq(send(col, obs_at("P1", "lab:x:1", "labs.xml:12")), MMDX_OK);
+    ck_assert_int_eq(send(col, obs_at("P1", "lab:x:2", "labs.xml:13")), MMDX_OK);
+    ck_assert_int_eq(send(col, obs_at("P1", "lab:x:2", "labs.xml:13")), MMDX_OK); /* the same record again */
+    ck_assert_int_eq(send(col, obs_at("P1", "lab:x:3", "derived:CKD-EPI 2021 from lab:x:1")), MMDX_OK);
+    ck_assert_int_eq(send(col, obs_at("P1", "pgx:x", "v.vcf:chr1:12345")), MMDX_OK);
+    ck_assert_int_eq(sink->block(sink->data, &b), MMDX_OK); /* P2 has only NaN: no record */
+    ck_assert_uint_eq(mmdx_collect_n_basis(col, "P1", &total), 4);
+    ck_assert_uint_eq(total, 4);
+    ck_assert_int_eq(mmdx_collect_basis(col, "P1", 0, buf, sizeof buf), MMDX_OK);
+    ck_assert_str_eq(buf, "labs.xml:12");
+    ck_assert_int_eq(mmdx_collect_basis(col, "P1", 1, buf, sizeof buf), MMDX_OK);
+    ck_assert_str_eq(buf, "labs.xml:13");
+    ck_assert_int_eq(mmdx_collect_basis(col, "P1", 2, buf, sizeof buf), MMDX_OK);
+    ck_assert_str_eq(buf, "v.vcf:chr1:12345");
+    ck_assert_int_eq(mmdx_collect_basis(col, "P1", 3, buf, sizeof buf), MMDX_OK);
+    ck_assert_str_eq(buf, "ct.h5");
+    ck_assert_int_eq(mmdx_collect_basis(col, "P1", 4, buf, sizeof buf), MMDX_EINVAL);
+    ck_assert_int_eq(mmdx_collect_basis(col, "P1", 0, tiny, sizeof tiny), MMDX_ERANGE);
+    ck_assert_str_eq(tiny, "labs.xm");
+    ck_assert_uint_eq(mmdx_collect_n_basis(col, "P2", &total), 0);
+    ck_assert_uint_eq(mmdx_collect_n_basis(col, "nobody", &total), 0);
+    ck_assert_uint_eq(total, 0);
+    ck_assert_int_eq(mmdx_collect_basis(col, "nobody", 0, buf, sizeof buf), MMDX_EINVAL);
+    /* the cap: the first MMDX_COLLECT_BASIS_MAX records kept, all counted */
+    for (int k = 0; k < 2 * MMDX_COLLECT_BASIS_MAX; k++) {
+        snprintf(prov, sizeof prov, "big.xml:%d", k + 1);
+        ck_assert_int_eq(send(col, obs_at("P3", "lab:x:1", prov)), MMDX_OK);
+    }
+    ck_assert_uint_eq(mmdx_collect_n_basis(col, "P3", &total), MMDX_COLLECT_BASIS_MAX);
+    ck_assert_uint_eq(total, 2 * MMDX_COLLECT_BASIS_MAX);
+    ck_assert_int_eq(mmdx_collect_basis(col, "P3", MMDX_COLLECT_BASIS_MAX - 1, buf, sizeof buf), MMDX_OK);
+    snprintf(prov, sizeof prov, "big.xml:%d", MMDX_COLLECT_BASIS_MAX);
+    ck_assert_str_eq(buf, prov);
+    /* a failed input's records leave the basis with its observations */
+    mmdx_collect_stage_begin(col);
+    ck_assert_int_eq(send(col, obs_at("P1", "lab:x:1", "bad.xml:3")), MMDX_OK);
+    ck_assert_int_eq(send(col, obs_at("P4", "lab:x:1", "bad.xml:4")), MMDX_OK);
+    ck_assert_uint_eq(mmdx_collect_n_basis(col, "P1", NULL), 5);
+    ck_assert_int_eq(mmdx_collect_stage_rollback(col, "bad.xml", MMDX_EFORMAT, "cut"), MMDX_OK);
+    ck_assert_uint_eq(mmdx_collect_n_basis(col, "P1", &total), 4);
+    ck_assert_uint_eq(total, 4);
+    ck_assert_uint_eq(mmdx_collect_n_basis(col, "P4", &total), 0);
+    ck_assert_uint_eq(total, 0);
+    mmdx_collect_free(col);
+    mmdx_space_free(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("collect");
@@ -366,6 +434,7 @@ int main(void)
     tcase_add_test(tc, test_block);
     tcase_add_test(tc, test_stage_rollback_keeps_patients);
     tcase_add_test(tc, test_many_patients);
+    tcase_add_test(tc, test_basis);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
