@@ -15,7 +15,7 @@
 static void help(void)
 {
     printf("Usage: mmdx diagnose INPUTS --model MODEL.h5 [--kb KB.xml] [--format tsv|jsonl|fhir|html]\n"
-           "                        [--lang en|ko] [-o OUT] [--rejects FILE] [options]\n"
+           "                        [--lang en|ko] [-o OUT | --per-patient DIR] [--rejects FILE] [options]\n"
            "       mmdx diagnose --cohort COHORT.h5 --model MODEL.h5 [-o OUT]\n"
            "Formats (docs/output.md): tsv (the default), jsonl (one JSON object per patient), fhir\n"
            "(a FHIR R4 Bundle of RiskAssessments), html (a report with charts; decision support,\n"
@@ -37,6 +37,9 @@ static void help(void)
            "      --kb FILE         treatment knowledge base (data/kb/default.xml) for suggestions\n"
            "      --advice FILE     tsv format: write the suggestions as TSV rows into FILE\n"
            "      --lang LANG       en (the default) or ko: language of the HTML report\n"
+           "      --per-patient DIR html format: one self-contained page per patient in the existing\n"
+           "                        directory DIR (file name from the patient id) and DIR/index.html\n"
+           "                        linking them, instead of one report on -o; each file atomic\n"
            "      --title TEXT      report title (HTML) / Bundle identifier (FHIR)\n"
            "      --timestamp TIME  ISO 8601 time written into the output (default: none, so reruns\n"
            "                        give identical bytes)\n"
@@ -53,7 +56,7 @@ static void help(void)
 
 int cmd_diagnose(int argc, char **argv)
 {
-    enum { OPT_REJECTS = 1, OPT_KB, OPT_ADVICE, OPT_LANG, OPT_TITLE, OPT_TIMESTAMP };
+    enum { OPT_REJECTS = 1, OPT_KB, OPT_ADVICE, OPT_LANG, OPT_TITLE, OPT_TIMESTAMP, OPT_PER_PATIENT };
     static const struct option longopts[] = {
         CLI_INPUT_LONGOPTS,
         {"cohort", required_argument, NULL, 'c'}, {"model", required_argument, NULL, 'm'},
@@ -62,13 +65,14 @@ int cmd_diagnose(int argc, char **argv)
         {"kb", required_argument, NULL, OPT_KB}, {"advice", required_argument, NULL, OPT_ADVICE},
         {"lang", required_argument, NULL, OPT_LANG}, {"title", required_argument, NULL, OPT_TITLE},
         {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
+        {"per-patient", required_argument, NULL, OPT_PER_PATIENT},
         {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     cli_inputs_t in;
     const char *output = "-", *model_path = NULL, *cohort = NULL, *rejects = NULL, *format = "tsv";
     int verbose = 0, quiet = 0, opt, status = CLI_EXIT_FATAL;
     mmdx_ctx_t *ctx = NULL;
     mmdx_model_t *model = NULL;
-    dr_options_t dro = {MMDX_WRITER_TSV, "-", NULL, NULL, "en", NULL, NULL, NULL, 0};
+    dr_options_t dro = {MMDX_WRITER_TSV, "-", NULL, NULL, "en", NULL, NULL, NULL, 0, NULL};
     dr_state_t drs = {0};
     fcli_data_t d = {0};
     mmdx_error_t err;
@@ -113,6 +117,9 @@ int cmd_diagnose(int argc, char **argv)
         case OPT_TIMESTAMP:
             dro.timestamp = optarg;
             break;
+        case OPT_PER_PATIENT:
+            dro.per_patient = optarg;
+            break;
         case 'q':
             quiet = 1;
             break;
@@ -150,6 +157,14 @@ int cmd_diagnose(int argc, char **argv)
     if (dro.advice && dro.format != MMDX_WRITER_TSV) {
         cli_inputs_free(&in);
         return cli_usage_error("diagnose", "--advice is for the tsv format (the other formats hold the advice)");
+    }
+    if (dro.per_patient && dro.format != MMDX_WRITER_HTML) {
+        cli_inputs_free(&in);
+        return cli_usage_error("diagnose", "--per-patient is for the html format");
+    }
+    if (dro.per_patient && strcmp(output, "-") != 0) {
+        cli_inputs_free(&in);
+        return cli_usage_error("diagnose", "give either -o (one report) or --per-patient DIR (one page per patient)");
     }
     dro.output = output;
     dro.rejects = rejects;

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,9 @@ int dr_prepare(mmdx_ctx_t *ctx, const dr_options_t *o, dr_state_t *st)
     wo.lang = o->lang;
     wo.timestamp = o->timestamp;
     wo.advice_path = o->advice;
-    if (mmdx_writer_check(o->format, o->output, &wo, &err) != MMDX_OK ||
+    if (o->per_patient) /* the pages go beside the index: checking it checks the directory */
+        snprintf(path, sizeof(path), "%s/index.html", o->per_patient);
+    if (mmdx_writer_check(o->format, o->per_patient ? path : o->output, &wo, &err) != MMDX_OK ||
         (o->rejects && mmdx_outfile_check(o->rejects, &err) != MMDX_OK)) {
         cli_print_error(NULL, &err);
         return err.code;
@@ -275,12 +278,16 @@ typedef struct run {
     unrep_list_t unrep;
     note_index_t ix;
     char uncovered[1024]; /* the KB-coverage note, or "" */
+    mmdx_writer_options_t wo; /* --per-patient: options of each page's writer */
+    mmdx_outfile_t *index;    /* --per-patient: DIR/index.html, written as the pages are */
 } run_t;
 
 static void run_free(run_t *r)
 {
     mmdx_writer_abort(r->w);
     r->w = NULL;
+    mmdx_outfile_abort(r->index);
+    r->index = NULL;
     for (size_t t = 0; t < r->n_preds; t++)
         mmdx_pred_free(r->preds[t]);
     free(r->preds);
@@ -289,6 +296,120 @@ static void run_free(run_t *r)
     free(r->mods);
     free(r->ix.order);
     unrep_free(&r->unrep);
+}
+
+/* ------------------------------------------------------------------ --per-patient */
+
+/* HTML text with <>&" escaped. */
+static void html_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+/* The page's file name for patient @p id: the id itself when it is made of letters,
+ * digits, '-', '_' and '.' (not first), at most 100 bytes and not "index"; otherwise those
+ * characters kept, the others as '_', cut at 100, and "-" and 8 hex digits of a hash of
+ * the whole id appended, so that two ids never share a page. */
+static void page_name(const char *id, char *out, size_t size)
+{
+    size_t n = 0, len = strlen(id);
+    int changed = len > 100 || len == 0 || strcmp(id, "index") == 0;
+    uint32_t h = 2166136261u;
+    for (size_t k = 0; k < len; k++) {
+        unsigned char c = (unsigned char)id[k];
+        int safe = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                   c == '_' || (c == '.' && k > 0);
+        h = (h ^ c) * 16777619u;
+        changed |= !safe;
+        if (n < 100)
+            out[n++] = safe ? (char)c : '_';
+    }
+    out[n] = '\0';
+    if (changed)
+        snprintf(out + n, size - n, "-%08x", (unsigned)h);
+    snprintf(out + strlen(out), size - strlen(out), ".html");
+}
+
+static const char *index_text(const run_t *r, int k)
+{
+    static const char *const en[] = {"Patients", "Patient", "Most probable class per target (probability)",
+                                     "Decision support for research and for clinicians, not a diagnosis: the "
+                                     "probabilities are model estimates with 95% credible intervals and must be "
+                                     "weighed with the whole clinical picture."};
+    static const char *const ko[] = {"환자 목록", "환자", "표적별 가장 가능성 높은 분류 (확률)",
+                                     "연구와 임상의를 위한 의사결정 지원 자료이며 진단이 아닙니다. 확률은 95% "
+                                     "신용구간을 가진 모델 추정치이므로 전체 임상 상황과 함께 판단해야 합니다."};
+    return strcmp(r->o->lang, "ko") == 0 ? ko[k] : en[k];
+}
+
+static void index_begin(run_t *r)
+{
+    FILE *f = mmdx_outfile_stream(r->index);
+    fprintf(f, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>",
+            strcmp(r->o->lang, "ko") == 0 ? "ko" : "en");
+    html_text(f, r->o->title ? r->o->title : index_text(r, 0));
+    fputs("</title>\n<style>body{font-family:sans-serif;margin:2em}"
+          ".disclaimer{background:#fff4ce;border-left:5px solid #c99a00;padding:.6em 1em;font-weight:600}"
+          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}</style>\n"
+          "</head>\n<body>\n<h1>",
+          f);
+    html_text(f, r->o->title ? r->o->title : index_text(r, 0));
+    fputs("</h1>\n<p class=\"disclaimer\" role=\"note\" id=\"disclaimer\">", f);
+    html_text(f, index_text(r, 3));
+    if (r->o->timestamp) {
+        fputs("</p>\n<p class=\"time\">", f);
+        html_text(f, r->o->timestamp);
+    }
+    fputs("</p>\n<table class=\"patients\">\n<thead><tr><th>", f);
+    html_text(f, index_text(r, 1));
+    fputs("</th><th>", f);
+    html_text(f, index_text(r, 2));
+    fputs("</th></tr></thead>\n<tbody>\n", f);
+}
+
+/* One patient's page (atomic, through its own writer) and its row in the index. */
+static int write_page(run_t *r, const mmdx_writer_patient_t *p, mmdx_error_t *err)
+{
+    char name[160], path[4096];
+    mmdx_writer_t *w = NULL;
+    int rc;
+    page_name(p->patient_id, name, sizeof name);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", r->o->per_patient, name) >= sizeof path)
+        return mmdx_error_set(err, MMDX_EINVAL, r->o->per_patient, p->patient_id, 0, "--per-patient path too long");
+    if ((rc = mmdx_writer_open(MMDX_WRITER_HTML, path, &r->wo, &w, err)) != MMDX_OK)
+        return rc;
+    if ((rc = mmdx_writer_write(w, p, err)) != MMDX_OK) {
+        mmdx_writer_abort(w);
+        return rc;
+    }
+    if ((rc = mmdx_writer_close(w, err)) != MMDX_OK)
+        return rc;
+    FILE *f = mmdx_outfile_stream(r->index);
+    fputs("<tr><td><a href=\"", f);
+    html_text(f, name);
+    fputs("\">", f);
+    html_text(f, p->patient_id);
+    fputs("</a></td><td>", f);
+    for (size_t t = 0; t < p->n_preds; t++) {
+        const mmdx_pred_t *pr = p->preds[t];
+        size_t k = mmdx_pred_best_class(pr);
+        if (t)
+            fputs("; ", f);
+        html_text(f, mmdx_pred_target_name(pr));
+        fputs(": ", f);
+        html_text(f, mmdx_pred_class_name(pr, k));
+        fprintf(f, " (%.3f)", mmdx_pred_prob(pr, k));
+    }
+    fputs("</td></tr>\n", f);
+    return MMDX_OK;
 }
 
 /* Allocate and open the writer. Returns MMDX_OK or a status (printed). */
@@ -340,6 +461,17 @@ static int run_begin(run_t *r, const mmdx_model_t *model, const mmdx_collect_t *
     wo.unrepresented = on_unrepresented;
     wo.unrepresented_user = &r->unrep;
     mmdx_error_clear(&err);
+    if (o->per_patient) { /* the pages are opened one by one; the index now */
+        char path[4096];
+        r->wo = wo;
+        snprintf(path, sizeof path, "%s/index.html", o->per_patient);
+        if (mmdx_outfile_open(path, &r->index, &err) != MMDX_OK) {
+            cli_print_error("--per-patient", &err);
+            return err.code;
+        }
+        index_begin(r);
+        return MMDX_OK;
+    }
     if (mmdx_writer_open(o->format, o->output, &wo, &r->w, &err) != MMDX_OK) {
         cli_print_error(NULL, &err);
         return err.code;
@@ -451,7 +583,7 @@ static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
         }
         mmdx_writer_patient_t p = {id, (const mmdx_pred_t *const *)r->preds, r->T, advice, basis, n_basis,
                                    (const char *const *)notes, n_notes};
-        rc = mmdx_writer_write(r->w, &p, &err);
+        rc = r->o->per_patient ? write_page(r, &p, &err) : mmdx_writer_write(r->w, &p, &err);
         for (size_t k = 0; k < n_notes; k++)
             free(notes[k]);
         free(notes);
@@ -477,8 +609,15 @@ static int run_end(run_t *r)
     if (r->show)
         fputs("\n", stderr);
     mmdx_error_clear(&err);
-    int rc = mmdx_writer_close(r->w, &err);
+    int rc;
+    if (o->per_patient) { /* the index, once every page is in place */
+        fputs("</tbody>\n</table>\n</body>\n</html>\n", mmdx_outfile_stream(r->index));
+        rc = mmdx_outfile_commit(r->index, &err);
+    } else {
+        rc = mmdx_writer_close(r->w, &err);
+    }
     r->w = NULL;
+    r->index = NULL;
     if (rc != MMDX_OK) {
         cli_print_error(NULL, &err);
         return CLI_EXIT_FATAL;
@@ -489,7 +628,7 @@ static int run_end(run_t *r)
     }
     long n_rejects = r->col ? (long)mmdx_collect_n_rejects(r->col) : 0;
     if (o->rejects) {
-        if (write_rejects(r->col, &r->unrep, o->rejects, o->output) != 0)
+        if (write_rejects(r->col, &r->unrep, o->rejects, o->per_patient ? o->per_patient : o->output) != 0)
             return CLI_EXIT_FATAL;
     } else if (!o->quiet) {
         if (n_rejects > 0)

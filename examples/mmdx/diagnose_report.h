@@ -16,6 +16,7 @@ typedef struct dr_options {
     const char *title;       /* report title, or NULL */
     const char *timestamp;   /* or NULL: no time in the output */
     int quiet;
+    const char *per_patient; /* html: directory for one page per patient and index.html, or NULL */
 } dr_options_t;
 
 typedef struct dr_state {

@@ -90,11 +90,11 @@ if command -v xmllint >/dev/null 2>&1; then
   xmllint --noout --relaxng "$s/tests/data/fhir_riskassessment.rng" "$tmp/rb.xml" 2>"$tmp/xerr" && ok \
     || { fail "FHIR with basis not valid"; head -5 "$tmp/xerr"; }
 fi
+labs=$(echo $inputs | tr ' ' '\n' | grep 'labs.xml$')
 # the basis of one patient is the records of that patient: its labs lines name its id
 p1=$(grep -m1 -o '<reference value="Patient/[^"]*"' "$tmp/rb.xml" | sed 's/.*Patient\///; s/"$//')
 l1=$(awk -v p="Patient/$p1\"" 'index($0, p) { on = 1 } on && /<display value=".*labs.xml:/ { sub(/.*labs.xml:/, ""); sub(/".*/, ""); print; exit }' "$tmp/rb.xml")
 if [ -n "$l1" ]; then
-  labs=$(echo $inputs | tr ' ' '\n' | grep 'labs.xml$')
   sed -n "${l1}p" "$labs" | grep -q "Patient/$p1\"" && ok || fail "basis line $l1 is not an Observation of $p1"
 else
   fail "no labs line in the first patient's basis"
@@ -158,6 +158,47 @@ has "$tmp/d.html" 'class="suggestions"' "suggestions table"
 expect 0 "diagnose html ko" k -q --format html --lang ko -o "$tmp/ko.html"
 has "$tmp/ko.html" 'lang="ko"' "Korean report"
 has "$tmp/ko.html" "진단이 아닙니다" "Korean disclaimer"
+
+# --per-patient DIR: one page per patient and an index linking them; reruns identical
+mkdir "$tmp/pp" "$tmp/pp2" "$tmp/ppko"
+expect 0 "diagnose html per patient" k -q --format html --per-patient "$tmp/pp"
+[ "$(ls "$tmp/pp" | wc -l)" -eq $((n_demo + 1)) ] && ok || fail "per-patient files: $(ls "$tmp/pp" | wc -l), want $((n_demo + 1))"
+[ "$(grep -c '<tr><td><a href="' "$tmp/pp/index.html")" -eq "$n_demo" ] && ok || fail "index rows"
+has "$tmp/pp/index.html" "not a diagnosis" "index disclaimer"
+missing=0
+for f in $(grep -o '<a href="[^"]*"' "$tmp/pp/index.html" | sed 's/<a href="//; s/"$//'); do
+  [ -f "$tmp/pp/$f" ] || missing=$((missing + 1))
+done
+[ "$missing" -eq 0 ] && ok || fail "$missing index links without a page"
+p1=$(grep -m1 -o '<a href="[^"]*">[^<]*<' "$tmp/pp/index.html" | sed 's/.*">//; s/<$//')
+has "$tmp/pp/$p1.html" "<svg" "per-patient page SVG"
+has "$tmp/pp/$p1.html" "not a diagnosis" "per-patient page disclaimer"
+has "$tmp/pp/$p1.html" "$p1" "per-patient page names its patient"
+p2=$(grep -o '<a href="[^"]*">[^<]*<' "$tmp/pp/index.html" | sed -n 2p | sed 's/.*">//; s/<$//')
+grep -q "$p2" "$tmp/d.html" && ok || fail "batch report lacks $p2"
+grep -q "$p2" "$tmp/pp/$p1.html" && fail "page of $p1 mentions $p2" || ok
+if command -v xmllint >/dev/null 2>&1; then
+  xmllint --noout "$tmp/pp/index.html" "$tmp/pp/$p1.html" 2>/dev/null && ok || fail "per-patient HTML not well-formed"
+fi
+expect 0 "diagnose html per patient again" k -q --format html --per-patient "$tmp/pp2"
+diff -r "$tmp/pp" "$tmp/pp2" >/dev/null && ok || fail "per-patient pages differ on rerun"
+expect 0 "diagnose html per patient ko" k -q --format html --lang ko --per-patient "$tmp/ppko"
+has "$tmp/ppko/index.html" "진단이 아닙니다" "Korean index disclaimer"
+has "$tmp/ppko/$p1.html" 'lang="ko"' "Korean per-patient page"
+ls "$tmp/pp" | grep -q '\.tmp\|~' && fail "temporary files left in the per-patient directory" || ok
+# file names from sanitised ids: "index" and "x:y" get a hash suffix, no clash with index.html
+sed 's/DEMO0301/index/g; s/DEMO0302/x:y/g' "$labs" >"$tmp/odd.xml"
+mkdir "$tmp/ppodd"
+expect 1 "per patient, odd ids" "$mmdx" diagnose -q --labs "$tmp/odd.xml" --model "$tmp/demo-model.h5" --format html \
+  --per-patient "$tmp/ppodd"
+ls "$tmp/ppodd" | grep -q '^index-[0-9a-f]\{8\}\.html$' && ok || fail "page of patient 'index'"
+ls "$tmp/ppodd" | grep -q '^x_y-[0-9a-f]\{8\}\.html$' && ok || fail "page of patient 'x:y'"
+grep -q '>index</a>' "$tmp/ppodd/index.html" && ok || fail "index lists patient 'index'"
+# usage errors and a missing directory: exit 2, nothing written
+expect 2 "per patient with tsv" k --format tsv --per-patient "$tmp/pp"
+expect 2 "per patient with -o" k --format html --per-patient "$tmp/pp" -o "$tmp/x.html"
+expect 2 "per patient, missing directory" k --format html --per-patient "$tmp/nodir"
+[ ! -e "$tmp/nodir" ] && [ ! -e "$tmp/x.html" ] && ok || fail "written after a --per-patient error"
 
 # a model target the KB does not know (t2d renamed xdx): warning on stderr, a note in
 # jsonl/fhir/html, and a probable xdx marks the triage "not covered by the KB"
