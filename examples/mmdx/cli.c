@@ -385,6 +385,27 @@ int cli_check_paths(const char *cmd, const cli_inputs_t *in, const cli_path_t *i
     return CLI_EXIT_OK;
 }
 
+int cli_check_outputs(const char *cmd, const cli_inputs_t *in, const cli_path_t *inputs, size_t n_inputs,
+                      char *const *args, size_t n_args, const cli_path_t *outputs, size_t n_outputs)
+{
+    if (cli_check_paths(cmd, in, inputs, n_inputs, outputs, n_outputs) != CLI_EXIT_OK)
+        return CLI_EXIT_FATAL;
+    for (size_t i = 0; i < n_args; i++) {
+        const cli_path_t arg_in = {"argument", args[i]};
+        if (cli_check_paths(cmd, NULL, &arg_in, 1, outputs, n_outputs) != CLI_EXIT_OK)
+            return CLI_EXIT_FATAL;
+    }
+    for (size_t i = 0; i < n_outputs; i++) {
+        mmdx_error_t err;
+        mmdx_error_clear(&err);
+        if (outputs[i].path && mmdx_outfile_check(outputs[i].path, &err) != MMDX_OK) {
+            cli_print_error(NULL, &err);
+            return CLI_EXIT_FATAL;
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
 void cli_print_error(const char *what, const mmdx_error_t *err)
 {
     char buf[1200];

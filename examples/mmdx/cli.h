@@ -75,6 +75,13 @@ typedef struct cli_path {
 int cli_check_paths(const char *cmd, const cli_inputs_t *in, const cli_path_t *inputs, size_t n_inputs,
                     const cli_path_t *outputs, size_t n_outputs);
 
+/* cli_check_paths() for @p in, @p inputs and each of the @p n_args command-line arguments
+ * @p args (named "argument"), then mmdx_outfile_check() on every output path that is set.
+ * Prints the first problem; returns CLI_EXIT_FATAL, or CLI_EXIT_OK when the outputs can be
+ * written. Call before any work. */
+int cli_check_outputs(const char *cmd, const cli_inputs_t *in, const cli_path_t *inputs, size_t n_inputs,
+                      char *const *args, size_t n_args, const cli_path_t *outputs, size_t n_outputs);
+
 /* Built-in modalities whose init failed in this process (e.g. a missing data table): the
  * library logs them as they are registered; the driver keeps them instead of printing, so
  * that only commands needing that modality report it. Index 0..count-1. */

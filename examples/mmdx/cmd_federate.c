@@ -124,20 +124,8 @@ int cmd_federate(int argc, char **argv)
     }
     const cli_path_t ins[] = {{"--cohort", cohort}, {"--labels", labels}, {"--state", state}};
     const cli_path_t outs[] = {{"-o", output}};
-    if (cli_check_paths("federate", &in, ins, 3, outs, 1) != CLI_EXIT_OK)
+    if (cli_check_outputs("federate", &in, ins, 3, argv + optind, (size_t)(argc - optind), outs, 1) != CLI_EXIT_OK)
         goto done;
-    {
-        for (int i = optind; i < argc; i++) {
-            const cli_path_t arg_in = {"argument", argv[i]};
-            if (cli_check_paths("federate", NULL, &arg_in, 1, outs, 1) != CLI_EXIT_OK)
-                goto done;
-        }
-    }
-    mmdx_error_clear(&err);
-    if (mmdx_outfile_check(output, &err) != MMDX_OK) {
-        cli_print_error(NULL, &err);
-        goto done;
-    }
     if ((ctx = cli_ctx_new(quiet ? -1 : 0)) == NULL) {
         goto done;
     }

@@ -56,17 +56,10 @@ int cmd_merge(int argc, char **argv)
         return cli_usage_error("merge", "no output: give -o MODEL.h5");
     }
     const cli_path_t outs[] = {{"-o", output}};
-    for (int i = optind; i < argc; i++) {
-        const cli_path_t arg_in = {"argument", argv[i]};
-        if (cli_check_paths("merge", NULL, &arg_in, 1, outs, 1) != CLI_EXIT_OK)
-            return CLI_EXIT_FATAL;
-    }
+    if (cli_check_outputs("merge", NULL, NULL, 0, argv + optind, (size_t)(argc - optind), outs, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FATAL;
     mmdx_error_t err;
     mmdx_error_clear(&err);
-    if (mmdx_outfile_check(output, &err) != MMDX_OK) {
-        cli_print_error(NULL, &err);
-        return CLI_EXIT_FATAL;
-    }
     mmdx_ctx_t *ctx = cli_ctx_new(quiet ? -1 : 0);
     mmdx_model_t *acc = NULL;
     if (!ctx) {

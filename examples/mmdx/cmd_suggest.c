@@ -112,14 +112,8 @@ int cmd_suggest(int argc, char **argv)
         /* an output that is an input, or two outputs on one path, would destroy data */
         const cli_path_t ins[] = {{"--cohort", cohort_path}, {"--model", model_path}, {"--kb", kb_path}};
         const cli_path_t outs[] = {{"-o", output}, {"--rejects", rejects}};
-        if (cli_check_paths("suggest", &in, ins, 3, outs, 2) != CLI_EXIT_OK)
+        if (cli_check_outputs("suggest", &in, ins, 3, NULL, 0, outs, 2) != CLI_EXIT_OK)
             goto done;
-    }
-    mmdx_error_clear(&err);
-    if ((strcmp(output, "-") != 0 && mmdx_outfile_check(output, &err) != MMDX_OK) ||
-        (rejects && mmdx_outfile_check(rejects, &err) != MMDX_OK)) {
-        cli_print_error(NULL, &err);
-        goto done;
     }
     if ((ctx = cli_ctx_new(quiet ? -1 : verbose)) == NULL)
         goto done;

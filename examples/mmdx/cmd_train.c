@@ -131,13 +131,8 @@ int cmd_train(int argc, char **argv)
     }
     const cli_path_t ins[] = {{"--cohort", cohort}, {"--labels", labels}};
     const cli_path_t outs[] = {{"-o", output}, {"--rejects", rejects}};
-    if (cli_check_paths("train", &in, ins, 2, outs, 2) != CLI_EXIT_OK)
+    if (cli_check_outputs("train", &in, ins, 2, NULL, 0, outs, 2) != CLI_EXIT_OK)
         goto done;
-    mmdx_error_clear(&err);
-    if (mmdx_outfile_check(output, &err) != MMDX_OK || (rejects && mmdx_outfile_check(rejects, &err) != MMDX_OK)) {
-        cli_print_error(NULL, &err);
-        goto done;
-    }
     if ((ctx = cli_ctx_new(quiet ? -1 : verbose)) == NULL) {
         goto done;
     }
