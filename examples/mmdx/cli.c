@@ -406,6 +406,13 @@ int cli_check_outputs(const char *cmd, const cli_inputs_t *in, const cli_path_t 
     return CLI_EXIT_OK;
 }
 
+long cli_rejects(const mmdx_collect_t *col, const char *path, int quiet)
+{
+    if (col == NULL)
+        return 0;
+    return path || !quiet ? cli_write_rejects(col, path) : (long)mmdx_collect_n_rejects(col);
+}
+
 void cli_print_error(const char *what, const mmdx_error_t *err)
 {
     char buf[1200];

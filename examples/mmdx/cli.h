@@ -82,6 +82,11 @@ int cli_check_paths(const char *cmd, const cli_inputs_t *in, const cli_path_t *i
 int cli_check_outputs(const char *cmd, const cli_inputs_t *in, const cli_path_t *inputs, size_t n_inputs,
                       char *const *args, size_t n_args, const cli_path_t *outputs, size_t n_outputs);
 
+/* The rejects of a run: 0 when @p col is NULL (no collector, e.g. --cohort); else written to
+ * @p path with cli_write_rejects() when @p path is set or !@p quiet, only counted otherwise.
+ * Returns the number of rejects, or < 0 (error printed). */
+long cli_rejects(const mmdx_collect_t *col, const char *path, int quiet);
+
 /* Built-in modalities whose init failed in this process (e.g. a missing data table): the
  * library logs them as they are registered; the driver keeps them instead of printing, so
  * that only commands needing that modality report it. Index 0..count-1. */

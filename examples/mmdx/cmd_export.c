@@ -170,7 +170,7 @@ int cmd_export(int argc, char **argv)
         cli_print_error(NULL, &err);
         goto done;
     }
-    if (col && (n_rejects = cli_write_rejects(col, rejects)) < 0)
+    if ((n_rejects = cli_rejects(col, rejects, 0)) < 0) /* the count is printed even with --quiet */
         goto done;
     if (!quiet)
         fprintf(stderr, "mmdx: export: imaging block of a %zu-patient cohort -> %s\n", mmdx_cohort_n_patients(cohort),

@@ -189,14 +189,11 @@ int cmd_federate(int argc, char **argv)
         cli_print_error(NULL, &err);
         goto done;
     }
-    long n_rejects = d.col ? (long)mmdx_collect_n_rejects(d.col) : 0;
     if (!quiet) {
         fprintf(stderr, "mmdx: federate %s: pass %u%s -> %s\n", mode, mmdx_model_pass(model),
                 mmdx_model_is_fitted(model) ? " (fitted)" : "", output);
-        if (n_rejects > 0) {
-            cli_write_rejects(d.col, NULL);
-        }
     }
+    long n_rejects = cli_rejects(d.col, NULL, quiet);
     status = n_rejects > 0 ? CLI_EXIT_REJECTS : CLI_EXIT_OK;
     goto done;
 usage:

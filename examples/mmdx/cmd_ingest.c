@@ -138,7 +138,7 @@ int cmd_ingest(int argc, char **argv)
         cli_print_error(NULL, &err);
         goto done;
     }
-    long n_rejects = rejects || !quiet ? cli_write_rejects(col, rejects) : (long)mmdx_collect_n_rejects(col);
+    long n_rejects = cli_rejects(col, rejects, quiet);
     if (n_rejects < 0)
         goto done;
     if (!quiet)

@@ -198,12 +198,9 @@ int cmd_suggest(int argc, char **argv)
         cli_print_error(NULL, &err);
         goto done;
     }
-    long n_rejects = 0;
-    if (col) {
-        n_rejects = rejects || !quiet ? cli_write_rejects(col, rejects) : (long)mmdx_collect_n_rejects(col);
-        if (n_rejects < 0)
-            goto done;
-    }
+    long n_rejects = cli_rejects(col, rejects, quiet);
+    if (n_rejects < 0)
+        goto done;
     if (!quiet) /* neither the tsv nor the jsonl of the advice holds the notice */
         dr_print_notice();
     if (!quiet)

@@ -161,12 +161,9 @@ int cmd_train(int argc, char **argv)
         cli_print_error(NULL, &err);
         goto done;
     }
-    long n_rejects = 0;
-    if (d.col) {
-        n_rejects = rejects || !quiet ? cli_write_rejects(d.col, rejects) : (long)mmdx_collect_n_rejects(d.col);
-        if (n_rejects < 0) {
-            goto done;
-        }
+    long n_rejects = cli_rejects(d.col, rejects, quiet);
+    if (n_rejects < 0) {
+        goto done;
     }
     if (!quiet) {
         fcli_model_summary("train", model, output);

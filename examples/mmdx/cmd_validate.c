@@ -460,10 +460,7 @@ int cmd_validate(int argc, char **argv)
         cli_print_error(NULL, &err);
         goto done;
     }
-    long n_rejects = 0;
-    if (d.col) {
-        n_rejects = !quiet ? cli_write_rejects(d.col, NULL) : (long)mmdx_collect_n_rejects(d.col);
-    }
+    long n_rejects = cli_rejects(d.col, NULL, quiet);
     status = n_rejects > 0 ? CLI_EXIT_REJECTS : CLI_EXIT_OK;
     goto done;
 usage:
