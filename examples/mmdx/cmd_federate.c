@@ -158,23 +158,8 @@ int cmd_federate(int argc, char **argv)
             goto done;
         }
     } else {
-        mmdx_error_clear(&err);
-        if (mmdx_model_load(ctx, argv[optind], &model, &err) != MMDX_OK) {
-            cli_print_error(NULL, &err);
+        if (fcli_merge_models(ctx, argv + optind, (size_t)(argc - optind), &model) != MMDX_OK) {
             goto done;
-        }
-        for (int a = optind + 1; a < argc; a++) {
-            mmdx_model_t *m = NULL;
-            mmdx_error_clear(&err);
-            int rc = mmdx_model_load(ctx, argv[a], &m, &err);
-            if (rc == MMDX_OK && (rc = mmdx_model_merge(model, m, &err)) != MMDX_OK) {
-                snprintf(err.file, sizeof(err.file), "%s", argv[a]);
-            }
-            mmdx_model_free(m);
-            if (rc != MMDX_OK) {
-                cli_print_error(NULL, &err);
-                goto done;
-            }
         }
         mmdx_error_clear(&err);
         int rc = mmdx_model_step(model, &err);
