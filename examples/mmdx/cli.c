@@ -252,6 +252,34 @@ int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, in
     return MMDX_OK;
 }
 
+int cli_evidence(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, const mmdx_space_t *base,
+                 mmdx_space_t **space_out, mmdx_collect_t **col_out, mmdx_cohort_t **cohort_out)
+{
+    mmdx_error_t err;
+    *space_out = NULL;
+    *col_out = NULL;
+    *cohort_out = NULL;
+    if (cohort_path) {
+        mmdx_error_clear(&err);
+        int rc = mmdx_cohort_load(ctx, cohort_path, cohort_out, &err);
+        if (rc != MMDX_OK)
+            cli_print_error("--cohort", &err);
+        return rc;
+    }
+    mmdx_space_t *space = base ? mmdx_space_clone(base) : mmdx_space_alloc();
+    if (space == NULL) {
+        fprintf(stderr, "mmdx: out of memory\n");
+        return MMDX_ENOMEM;
+    }
+    int rc = cli_collect(ctx, in, space, base != NULL, col_out, cohort_out);
+    if (rc != MMDX_OK) {
+        mmdx_space_free(space);
+        return rc;
+    }
+    *space_out = space;
+    return MMDX_OK;
+}
+
 /* TSV fields must not break the row: tabs and line breaks become spaces. */
 static void put_field(FILE *f, const char *s)
 {

@@ -56,6 +56,14 @@ int cli_inputs_empty(const cli_inputs_t *in);
 int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, int frozen,
                 mmdx_collect_t **col_out, mmdx_cohort_t **cohort_out);
 
+/* The evidence as it is: the cohort file @p cohort_path (from `mmdx ingest`, labels included)
+ * when set, else the INPUTS read with cli_collect() over a new space: a copy of @p base
+ * (frozen: only its features are kept) or, when @p base is NULL, an empty one. On success
+ * *space_out and *col_out (both NULL for a cohort file) and *cohort_out are the caller's;
+ * free the cohort before the space. Errors are printed; returns an MMDX status. */
+int cli_evidence(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, const mmdx_space_t *base,
+                 mmdx_space_t **space_out, mmdx_collect_t **col_out, mmdx_cohort_t **cohort_out);
+
 /* Write every reject of @p col as TSV (header patient_id, file, record, code, reason) to
  * @p path atomically; NULL path: print a count (and the first reject) to stderr when
  * there are any. Returns the number of rejects, or < 0 (error printed). */

@@ -152,19 +152,8 @@ int cmd_export(int argc, char **argv)
     if ((ctx = cli_ctx_new(quiet ? -1 : verbose)) == NULL)
         goto done;
     long n_rejects = 0;
-    if (cohort_path) {
-        if (mmdx_cohort_load(ctx, cohort_path, &cohort, &err) != MMDX_OK) {
-            cli_print_error("--cohort", &err);
-            goto done;
-        }
-    } else {
-        if ((space = mmdx_space_alloc()) == NULL) {
-            fprintf(stderr, "mmdx: out of memory\n");
-            goto done;
-        }
-        if (cli_collect(ctx, &in, space, 0, &col, &cohort) != MMDX_OK)
-            goto done;
-    }
+    if (cli_evidence(ctx, &in, cohort_path, NULL, &space, &col, &cohort) != MMDX_OK)
+        goto done;
     mmdx_error_clear(&err);
     if (mmdx_imaging_export_cohort(ctx, cohort, source, output, &wopts, &err) != MMDX_OK) {
         cli_print_error(NULL, &err);

@@ -141,20 +141,8 @@ int cmd_suggest(int argc, char **argv)
         if (dr_uncovered_text(adv, kb, msg, sizeof msg) > 0 && !quiet)
             fprintf(stderr, "mmdx: warning: %s\n", msg);
     }
-    mmdx_error_clear(&err);
-    if (cohort_path) {
-        if (mmdx_cohort_load(ctx, cohort_path, &cohort, &err) != MMDX_OK) {
-            cli_print_error("--cohort", &err);
-            goto done;
-        }
-    } else {
-        if ((space = mmdx_space_clone(mmdx_model_space(model))) == NULL) {
-            fprintf(stderr, "mmdx: out of memory\n");
-            goto done;
-        }
-        if (cli_collect(ctx, &in, space, 1, &col, &cohort) != MMDX_OK)
-            goto done;
-    }
+    if (cli_evidence(ctx, &in, cohort_path, mmdx_model_space(model), &space, &col, &cohort) != MMDX_OK)
+        goto done;
     mmdx_error_clear(&err);
     if (mmdx_outfile_open(output, &out, &err) != MMDX_OK) {
         cli_print_error(NULL, &err);
