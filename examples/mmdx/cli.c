@@ -252,6 +252,34 @@ int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, in
     return MMDX_OK;
 }
 
+int cli_evidence(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, const mmdx_space_t *base,
+                 mmdx_space_t **space_out, mmdx_collect_t **col_out, mmdx_cohort_t **cohort_out)
+{
+    mmdx_error_t err;
+    *space_out = NULL;
+    *col_out = NULL;
+    *cohort_out = NULL;
+    if (cohort_path) {
+        mmdx_error_clear(&err);
+        int rc = mmdx_cohort_load(ctx, cohort_path, cohort_out, &err);
+        if (rc != MMDX_OK)
+            cli_print_error("--cohort", &err);
+        return rc;
+    }
+    mmdx_space_t *space = base ? mmdx_space_clone(base) : mmdx_space_alloc();
+    if (space == NULL) {
+        fprintf(stderr, "mmdx: out of memory\n");
+        return MMDX_ENOMEM;
+    }
+    int rc = cli_collect(ctx, in, space, base != NULL, col_out, cohort_out);
+    if (rc != MMDX_OK) {
+        mmdx_space_free(space);
+        return rc;
+    }
+    *space_out = space;
+    return MMDX_OK;
+}
+
 /* TSV fields must not break the row: tabs and line breaks become spaces. */
 static void put_field(FILE *f, const char *s)
 {
@@ -383,6 +411,34 @@ int cli_check_paths(const char *cmd, const cli_inputs_t *in, const cli_path_t *i
             return CLI_EXIT_FATAL;
     }
     return CLI_EXIT_OK;
+}
+
+int cli_check_outputs(const char *cmd, const cli_inputs_t *in, const cli_path_t *inputs, size_t n_inputs,
+                      char *const *args, size_t n_args, const cli_path_t *outputs, size_t n_outputs)
+{
+    if (cli_check_paths(cmd, in, inputs, n_inputs, outputs, n_outputs) != CLI_EXIT_OK)
+        return CLI_EXIT_FATAL;
+    for (size_t i = 0; i < n_args; i++) {
+        const cli_path_t arg_in = {"argument", args[i]};
+        if (cli_check_paths(cmd, NULL, &arg_in, 1, outputs, n_outputs) != CLI_EXIT_OK)
+            return CLI_EXIT_FATAL;
+    }
+    for (size_t i = 0; i < n_outputs; i++) {
+        mmdx_error_t err;
+        mmdx_error_clear(&err);
+        if (outputs[i].path && mmdx_outfile_check(outputs[i].path, &err) != MMDX_OK) {
+            cli_print_error(NULL, &err);
+            return CLI_EXIT_FATAL;
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+long cli_rejects(const mmdx_collect_t *col, const char *path, int quiet)
+{
+    if (col == NULL)
+        return 0;
+    return path || !quiet ? cli_write_rejects(col, path) : (long)mmdx_collect_n_rejects(col);
 }
 
 void cli_print_error(const char *what, const mmdx_error_t *err)

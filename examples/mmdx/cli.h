@@ -56,6 +56,14 @@ int cli_inputs_empty(const cli_inputs_t *in);
 int cli_collect(mmdx_ctx_t *ctx, const cli_inputs_t *in, mmdx_space_t *space, int frozen,
                 mmdx_collect_t **col_out, mmdx_cohort_t **cohort_out);
 
+/* The evidence as it is: the cohort file @p cohort_path (from `mmdx ingest`, labels included)
+ * when set, else the INPUTS read with cli_collect() over a new space: a copy of @p base
+ * (frozen: only its features are kept) or, when @p base is NULL, an empty one. On success
+ * *space_out and *col_out (both NULL for a cohort file) and *cohort_out are the caller's;
+ * free the cohort before the space. Errors are printed; returns an MMDX status. */
+int cli_evidence(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, const mmdx_space_t *base,
+                 mmdx_space_t **space_out, mmdx_collect_t **col_out, mmdx_cohort_t **cohort_out);
+
 /* Write every reject of @p col as TSV (header patient_id, file, record, code, reason) to
  * @p path atomically; NULL path: print a count (and the first reject) to stderr when
  * there are any. Returns the number of rejects, or < 0 (error printed). */
@@ -74,6 +82,18 @@ typedef struct cli_path {
  * CLI_EXIT_OK when all paths are distinct. @p in may be NULL. */
 int cli_check_paths(const char *cmd, const cli_inputs_t *in, const cli_path_t *inputs, size_t n_inputs,
                     const cli_path_t *outputs, size_t n_outputs);
+
+/* cli_check_paths() for @p in, @p inputs and each of the @p n_args command-line arguments
+ * @p args (named "argument"), then mmdx_outfile_check() on every output path that is set.
+ * Prints the first problem; returns CLI_EXIT_FATAL, or CLI_EXIT_OK when the outputs can be
+ * written. Call before any work. */
+int cli_check_outputs(const char *cmd, const cli_inputs_t *in, const cli_path_t *inputs, size_t n_inputs,
+                      char *const *args, size_t n_args, const cli_path_t *outputs, size_t n_outputs);
+
+/* The rejects of a run: 0 when @p col is NULL (no collector, e.g. --cohort); else written to
+ * @p path with cli_write_rejects() when @p path is set or !@p quiet, only counted otherwise.
+ * Returns the number of rejects, or < 0 (error printed). */
+long cli_rejects(const mmdx_collect_t *col, const char *path, int quiet);
 
 /* Built-in modalities whose init failed in this process (e.g. a missing data table): the
  * library logs them as they are registered; the driver keeps them instead of printing, so

@@ -147,35 +147,19 @@ int cmd_export(int argc, char **argv)
 
     const cli_path_t ins[] = {{"--cohort", cohort_path}};
     const cli_path_t outs[] = {{"-o", output}, {"--rejects", rejects}};
-    if (cli_check_paths("export", &in, ins, 1, outs, 2) != CLI_EXIT_OK)
+    if (cli_check_outputs("export", &in, ins, 1, NULL, 0, outs, 2) != CLI_EXIT_OK)
         goto done;
-    mmdx_error_clear(&err);
-    if (mmdx_outfile_check(output, &err) != MMDX_OK || (rejects && mmdx_outfile_check(rejects, &err) != MMDX_OK)) {
-        cli_print_error(NULL, &err);
-        goto done;
-    }
     if ((ctx = cli_ctx_new(quiet ? -1 : verbose)) == NULL)
         goto done;
     long n_rejects = 0;
-    if (cohort_path) {
-        if (mmdx_cohort_load(ctx, cohort_path, &cohort, &err) != MMDX_OK) {
-            cli_print_error("--cohort", &err);
-            goto done;
-        }
-    } else {
-        if ((space = mmdx_space_alloc()) == NULL) {
-            fprintf(stderr, "mmdx: out of memory\n");
-            goto done;
-        }
-        if (cli_collect(ctx, &in, space, 0, &col, &cohort) != MMDX_OK)
-            goto done;
-    }
+    if (cli_evidence(ctx, &in, cohort_path, NULL, &space, &col, &cohort) != MMDX_OK)
+        goto done;
     mmdx_error_clear(&err);
     if (mmdx_imaging_export_cohort(ctx, cohort, source, output, &wopts, &err) != MMDX_OK) {
         cli_print_error(NULL, &err);
         goto done;
     }
-    if (col && (n_rejects = cli_write_rejects(col, rejects)) < 0)
+    if ((n_rejects = cli_rejects(col, rejects, 0)) < 0) /* the count is printed even with --quiet */
         goto done;
     if (!quiet)
         fprintf(stderr, "mmdx: export: imaging block of a %zu-patient cohort -> %s\n", mmdx_cohort_n_patients(cohort),

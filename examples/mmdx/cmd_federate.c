@@ -124,20 +124,8 @@ int cmd_federate(int argc, char **argv)
     }
     const cli_path_t ins[] = {{"--cohort", cohort}, {"--labels", labels}, {"--state", state}};
     const cli_path_t outs[] = {{"-o", output}};
-    if (cli_check_paths("federate", &in, ins, 3, outs, 1) != CLI_EXIT_OK)
+    if (cli_check_outputs("federate", &in, ins, 3, argv + optind, (size_t)(argc - optind), outs, 1) != CLI_EXIT_OK)
         goto done;
-    {
-        for (int i = optind; i < argc; i++) {
-            const cli_path_t arg_in = {"argument", argv[i]};
-            if (cli_check_paths("federate", NULL, &arg_in, 1, outs, 1) != CLI_EXIT_OK)
-                goto done;
-        }
-    }
-    mmdx_error_clear(&err);
-    if (mmdx_outfile_check(output, &err) != MMDX_OK) {
-        cli_print_error(NULL, &err);
-        goto done;
-    }
     if ((ctx = cli_ctx_new(quiet ? -1 : 0)) == NULL) {
         goto done;
     }
@@ -170,23 +158,8 @@ int cmd_federate(int argc, char **argv)
             goto done;
         }
     } else {
-        mmdx_error_clear(&err);
-        if (mmdx_model_load(ctx, argv[optind], &model, &err) != MMDX_OK) {
-            cli_print_error(NULL, &err);
+        if (fcli_merge_models(ctx, argv + optind, (size_t)(argc - optind), &model) != MMDX_OK) {
             goto done;
-        }
-        for (int a = optind + 1; a < argc; a++) {
-            mmdx_model_t *m = NULL;
-            mmdx_error_clear(&err);
-            int rc = mmdx_model_load(ctx, argv[a], &m, &err);
-            if (rc == MMDX_OK && (rc = mmdx_model_merge(model, m, &err)) != MMDX_OK) {
-                snprintf(err.file, sizeof(err.file), "%s", argv[a]);
-            }
-            mmdx_model_free(m);
-            if (rc != MMDX_OK) {
-                cli_print_error(NULL, &err);
-                goto done;
-            }
         }
         mmdx_error_clear(&err);
         int rc = mmdx_model_step(model, &err);
@@ -201,14 +174,11 @@ int cmd_federate(int argc, char **argv)
         cli_print_error(NULL, &err);
         goto done;
     }
-    long n_rejects = d.col ? (long)mmdx_collect_n_rejects(d.col) : 0;
     if (!quiet) {
         fprintf(stderr, "mmdx: federate %s: pass %u%s -> %s\n", mode, mmdx_model_pass(model),
                 mmdx_model_is_fitted(model) ? " (fitted)" : "", output);
-        if (n_rejects > 0) {
-            cli_write_rejects(d.col, NULL);
-        }
     }
+    long n_rejects = cli_rejects(d.col, NULL, quiet);
     status = n_rejects > 0 ? CLI_EXIT_REJECTS : CLI_EXIT_OK;
     goto done;
 usage:

@@ -104,14 +104,8 @@ int cmd_ingest(int argc, char **argv)
     /* refuse early, before reading anything, when an output cannot be created */
     const cli_path_t ins[] = {{"--labels", labels_path}};
     const cli_path_t outs[] = {{"-o", output}, {"--rejects", rejects}};
-    if (cli_check_paths("ingest", &in, ins, 1, outs, 2) != CLI_EXIT_OK)
+    if (cli_check_outputs("ingest", &in, ins, 1, NULL, 0, outs, 2) != CLI_EXIT_OK)
         goto done;
-    mmdx_error_clear(&err);
-    if (mmdx_outfile_check(output, &err) != MMDX_OK ||
-        (rejects && mmdx_outfile_check(rejects, &err) != MMDX_OK)) {
-        cli_print_error(NULL, &err);
-        goto done;
-    }
     if ((ctx = cli_ctx_new(quiet ? -1 : verbose)) == NULL)
         goto done;
     mmdx_ctx_set_threads(ctx, threads);
@@ -144,7 +138,7 @@ int cmd_ingest(int argc, char **argv)
         cli_print_error(NULL, &err);
         goto done;
     }
-    long n_rejects = rejects || !quiet ? cli_write_rejects(col, rejects) : (long)mmdx_collect_n_rejects(col);
+    long n_rejects = cli_rejects(col, rejects, quiet);
     if (n_rejects < 0)
         goto done;
     if (!quiet)

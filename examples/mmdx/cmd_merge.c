@@ -56,41 +56,16 @@ int cmd_merge(int argc, char **argv)
         return cli_usage_error("merge", "no output: give -o MODEL.h5");
     }
     const cli_path_t outs[] = {{"-o", output}};
-    for (int i = optind; i < argc; i++) {
-        const cli_path_t arg_in = {"argument", argv[i]};
-        if (cli_check_paths("merge", NULL, &arg_in, 1, outs, 1) != CLI_EXIT_OK)
-            return CLI_EXIT_FATAL;
-    }
-    mmdx_error_t err;
-    mmdx_error_clear(&err);
-    if (mmdx_outfile_check(output, &err) != MMDX_OK) {
-        cli_print_error(NULL, &err);
+    if (cli_check_outputs("merge", NULL, NULL, 0, argv + optind, (size_t)(argc - optind), outs, 1) != CLI_EXIT_OK)
         return CLI_EXIT_FATAL;
-    }
+    mmdx_error_t err;
     mmdx_ctx_t *ctx = cli_ctx_new(quiet ? -1 : 0);
     mmdx_model_t *acc = NULL;
     if (!ctx) {
         return CLI_EXIT_FATAL;
     }
-    if (mmdx_model_load(ctx, argv[optind], &acc, &err) != MMDX_OK) {
-        cli_print_error(NULL, &err);
+    if (fcli_merge_models(ctx, argv + optind, (size_t)(argc - optind), &acc) != MMDX_OK) {
         goto done;
-    }
-    for (int a = optind + 1; a < argc; a++) {
-        mmdx_model_t *m = NULL;
-        mmdx_error_clear(&err);
-        int rc = mmdx_model_load(ctx, argv[a], &m, &err);
-        if (rc == MMDX_OK) {
-            rc = mmdx_model_merge(acc, m, &err);
-            if (rc != MMDX_OK) {
-                snprintf(err.file, sizeof(err.file), "%s", argv[a]);
-            }
-        }
-        mmdx_model_free(m);
-        if (rc != MMDX_OK) {
-            cli_print_error(NULL, &err);
-            goto done;
-        }
     }
     mmdx_error_clear(&err);
     if (mmdx_model_save(acc, output, &err) != MMDX_OK) {

@@ -112,14 +112,8 @@ int cmd_suggest(int argc, char **argv)
         /* an output that is an input, or two outputs on one path, would destroy data */
         const cli_path_t ins[] = {{"--cohort", cohort_path}, {"--model", model_path}, {"--kb", kb_path}};
         const cli_path_t outs[] = {{"-o", output}, {"--rejects", rejects}};
-        if (cli_check_paths("suggest", &in, ins, 3, outs, 2) != CLI_EXIT_OK)
+        if (cli_check_outputs("suggest", &in, ins, 3, NULL, 0, outs, 2) != CLI_EXIT_OK)
             goto done;
-    }
-    mmdx_error_clear(&err);
-    if ((strcmp(output, "-") != 0 && mmdx_outfile_check(output, &err) != MMDX_OK) ||
-        (rejects && mmdx_outfile_check(rejects, &err) != MMDX_OK)) {
-        cli_print_error(NULL, &err);
-        goto done;
     }
     if ((ctx = cli_ctx_new(quiet ? -1 : verbose)) == NULL)
         goto done;
@@ -147,20 +141,8 @@ int cmd_suggest(int argc, char **argv)
         if (dr_uncovered_text(adv, kb, msg, sizeof msg) > 0 && !quiet)
             fprintf(stderr, "mmdx: warning: %s\n", msg);
     }
-    mmdx_error_clear(&err);
-    if (cohort_path) {
-        if (mmdx_cohort_load(ctx, cohort_path, &cohort, &err) != MMDX_OK) {
-            cli_print_error("--cohort", &err);
-            goto done;
-        }
-    } else {
-        if ((space = mmdx_space_clone(mmdx_model_space(model))) == NULL) {
-            fprintf(stderr, "mmdx: out of memory\n");
-            goto done;
-        }
-        if (cli_collect(ctx, &in, space, 1, &col, &cohort) != MMDX_OK)
-            goto done;
-    }
+    if (cli_evidence(ctx, &in, cohort_path, mmdx_model_space(model), &space, &col, &cohort) != MMDX_OK)
+        goto done;
     mmdx_error_clear(&err);
     if (mmdx_outfile_open(output, &out, &err) != MMDX_OK) {
         cli_print_error(NULL, &err);
@@ -204,12 +186,9 @@ int cmd_suggest(int argc, char **argv)
         cli_print_error(NULL, &err);
         goto done;
     }
-    long n_rejects = 0;
-    if (col) {
-        n_rejects = rejects || !quiet ? cli_write_rejects(col, rejects) : (long)mmdx_collect_n_rejects(col);
-        if (n_rejects < 0)
-            goto done;
-    }
+    long n_rejects = cli_rejects(col, rejects, quiet);
+    if (n_rejects < 0)
+        goto done;
     if (!quiet) /* neither the tsv nor the jsonl of the advice holds the notice */
         dr_print_notice();
     if (!quiet)

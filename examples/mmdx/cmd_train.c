@@ -131,13 +131,8 @@ int cmd_train(int argc, char **argv)
     }
     const cli_path_t ins[] = {{"--cohort", cohort}, {"--labels", labels}};
     const cli_path_t outs[] = {{"-o", output}, {"--rejects", rejects}};
-    if (cli_check_paths("train", &in, ins, 2, outs, 2) != CLI_EXIT_OK)
+    if (cli_check_outputs("train", &in, ins, 2, NULL, 0, outs, 2) != CLI_EXIT_OK)
         goto done;
-    mmdx_error_clear(&err);
-    if (mmdx_outfile_check(output, &err) != MMDX_OK || (rejects && mmdx_outfile_check(rejects, &err) != MMDX_OK)) {
-        cli_print_error(NULL, &err);
-        goto done;
-    }
     if ((ctx = cli_ctx_new(quiet ? -1 : verbose)) == NULL) {
         goto done;
     }
@@ -166,12 +161,9 @@ int cmd_train(int argc, char **argv)
         cli_print_error(NULL, &err);
         goto done;
     }
-    long n_rejects = 0;
-    if (d.col) {
-        n_rejects = rejects || !quiet ? cli_write_rejects(d.col, rejects) : (long)mmdx_collect_n_rejects(d.col);
-        if (n_rejects < 0) {
-            goto done;
-        }
+    long n_rejects = cli_rejects(d.col, rejects, quiet);
+    if (n_rejects < 0) {
+        goto done;
     }
     if (!quiet) {
         fcli_model_summary("train", model, output);

@@ -382,13 +382,8 @@ int cmd_validate(int argc, char **argv)
     }
     const cli_path_t ins[] = {{"--cohort", cohort}, {"--labels", labels}};
     const cli_path_t outs[] = {{"-o", output}};
-    if (cli_check_paths("validate", &in, ins, 2, outs, 1) != CLI_EXIT_OK)
+    if (cli_check_outputs("validate", &in, ins, 2, NULL, 0, outs, 1) != CLI_EXIT_OK)
         goto done;
-    mmdx_error_clear(&err);
-    if (strcmp(output, "-") != 0 && mmdx_outfile_check(output, &err) != MMDX_OK) {
-        cli_print_error(NULL, &err);
-        goto done;
-    }
     if ((ctx = cli_ctx_new(quiet ? -1 : 0)) == NULL || fcli_load(ctx, &in, cohort, labels, NULL, quiet, &d) != MMDX_OK) {
         goto done;
     }
@@ -465,10 +460,7 @@ int cmd_validate(int argc, char **argv)
         cli_print_error(NULL, &err);
         goto done;
     }
-    long n_rejects = 0;
-    if (d.col) {
-        n_rejects = !quiet ? cli_write_rejects(d.col, NULL) : (long)mmdx_collect_n_rejects(d.col);
-    }
+    long n_rejects = cli_rejects(d.col, NULL, quiet);
     status = n_rejects > 0 ? CLI_EXIT_REJECTS : CLI_EXIT_OK;
     goto done;
 usage:

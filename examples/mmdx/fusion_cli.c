@@ -180,6 +180,31 @@ void fcli_free(fcli_data_t *d)
     memset(d, 0, sizeof(*d));
 }
 
+int fcli_merge_models(mmdx_ctx_t *ctx, char *const *files, size_t n, mmdx_model_t **out)
+{
+    mmdx_error_t err;
+    mmdx_model_t *acc = NULL;
+    *out = NULL;
+    mmdx_error_clear(&err);
+    int rc = mmdx_model_load(ctx, files[0], &acc, &err);
+    for (size_t a = 1; rc == MMDX_OK && a < n; a++) {
+        mmdx_model_t *m = NULL;
+        mmdx_error_clear(&err);
+        rc = mmdx_model_load(ctx, files[a], &m, &err);
+        if (rc == MMDX_OK && (rc = mmdx_model_merge(acc, m, &err)) != MMDX_OK) {
+            snprintf(err.file, sizeof(err.file), "%s", files[a]);
+        }
+        mmdx_model_free(m);
+    }
+    if (rc != MMDX_OK) {
+        cli_print_error(NULL, &err);
+        mmdx_model_free(acc);
+        return rc;
+    }
+    *out = acc;
+    return MMDX_OK;
+}
+
 void fcli_model_summary(const char *cmd, const mmdx_model_t *m, const char *path)
 {
     const mmdx_space_t *s = mmdx_model_space(m);

@@ -40,6 +40,11 @@ extern const char fcli_model_help[];
 /* 1 when @p opt was a model option (applied), 0 when not, -1 on a bad value (printed). */
 int fcli_model_option(mmdx_model_options_t *o, int opt, const char *arg);
 
+/* Load the model files @p files[0..n-1] (n >= 1) and merge the others into the first
+ * (mmdx_model_merge(): same pass, space and starting state). On success *out is the merged
+ * model, owned by the caller. Errors are printed naming the file; returns an MMDX status. */
+int fcli_merge_models(mmdx_ctx_t *ctx, char *const *files, size_t n, mmdx_model_t **out);
+
 /* Print a one-line summary of a fitted model to stderr. */
 void fcli_model_summary(const char *cmd, const mmdx_model_t *m, const char *path);
 
