@@ -287,6 +287,29 @@ static void put_field(FILE *f, const char *s)
         fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
 }
 
+void cli_put_reject_row(FILE *f, const char *patient, const char *file, long record, const char *code,
+                        const char *reason)
+{
+    put_field(f, patient);
+    fputc('\t', f);
+    put_field(f, file);
+    fprintf(f, "\t%ld\t%s\t", record, code);
+    put_field(f, reason);
+    fputc('\n', f);
+}
+
+void cli_put_rejects(FILE *f, const mmdx_collect_t *col)
+{
+    fputs("patient_id\tfile\trecord\tcode\treason\n", f);
+    for (size_t k = 0; col && k < mmdx_collect_n_rejects(col); k++) {
+        const char *patient = NULL, *file = NULL, *reason = NULL;
+        long record = 0;
+        int code = 0;
+        if (mmdx_collect_reject(col, k, &patient, &file, &record, &code, &reason) == MMDX_OK)
+            cli_put_reject_row(f, patient, file, record, cli_code_name(code), reason);
+    }
+}
+
 long cli_write_rejects(const mmdx_collect_t *col, const char *path)
 {
     size_t n = mmdx_collect_n_rejects(col);
@@ -306,21 +329,7 @@ long cli_write_rejects(const mmdx_collect_t *col, const char *path)
         cli_print_error("--rejects", &err);
         return -1;
     }
-    FILE *f = mmdx_outfile_stream(of);
-    fputs("patient_id\tfile\trecord\tcode\treason\n", f);
-    for (size_t k = 0; k < n; k++) {
-        const char *patient = NULL, *file = NULL, *reason = NULL;
-        long record = 0;
-        int code = 0;
-        if (mmdx_collect_reject(col, k, &patient, &file, &record, &code, &reason) != MMDX_OK)
-            continue;
-        put_field(f, patient);
-        fputc('\t', f);
-        put_field(f, file);
-        fprintf(f, "\t%ld\t%s\t", record, cli_code_name(code));
-        put_field(f, reason);
-        fputc('\n', f);
-    }
+    cli_put_rejects(mmdx_outfile_stream(of), col);
     if (mmdx_outfile_commit(of, &err) != MMDX_OK) {
         cli_print_error("--rejects", &err);
         return -1;

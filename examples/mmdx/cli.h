@@ -68,6 +68,11 @@ int cli_evidence(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_pat
  * @p path atomically; NULL path: print a count (and the first reject) to stderr when
  * there are any. Returns the number of rejects, or < 0 (error printed). */
 long cli_write_rejects(const mmdx_collect_t *col, const char *path);
+/* The rejects TSV to @p f: the header, then one row per reject of @p col (NULL: none). */
+void cli_put_rejects(FILE *f, const mmdx_collect_t *col);
+/* One row of the rejects TSV; tabs and line breaks in the fields become spaces. */
+void cli_put_reject_row(FILE *f, const char *patient, const char *file, long record, const char *code,
+                        const char *reason);
 
 /* A path named on the command line: the option that named it ("-o", "--rejects") and the path
  * (NULL or "-": not a file, ignored). */

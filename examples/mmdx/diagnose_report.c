@@ -117,12 +117,6 @@ static void unrep_free(unrep_list_t *u)
     free(u->what);
 }
 
-static void put_field(FILE *f, const char *s)
-{
-    for (; s && *s; s++)
-        fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
-}
-
 /* The rejects TSV (cli_write_rejects()'s format) plus one row per unrepresented item,
  * code UNREPRESENTED, file the output. */
 static int write_rejects(const mmdx_collect_t *col, const unrep_list_t *u, const char *path, const char *output)
@@ -135,28 +129,9 @@ static int write_rejects(const mmdx_collect_t *col, const unrep_list_t *u, const
         return -1;
     }
     FILE *f = mmdx_outfile_stream(of);
-    fputs("patient_id\tfile\trecord\tcode\treason\n", f);
-    for (size_t k = 0; col && k < mmdx_collect_n_rejects(col); k++) {
-        const char *patient = NULL, *file = NULL, *reason = NULL;
-        long record = 0;
-        int code = 0;
-        if (mmdx_collect_reject(col, k, &patient, &file, &record, &code, &reason) != MMDX_OK)
-            continue;
-        put_field(f, patient);
-        fputc('\t', f);
-        put_field(f, file);
-        fprintf(f, "\t%ld\t%s\t", record, cli_code_name(code));
-        put_field(f, reason);
-        fputc('\n', f);
-    }
-    for (size_t k = 0; k < u->n; k++) {
-        put_field(f, u->patient[k]);
-        fputc('\t', f);
-        put_field(f, output);
-        fputs("\t0\tUNREPRESENTED\t", f);
-        put_field(f, u->what[k]);
-        fputc('\n', f);
-    }
+    cli_put_rejects(f, col);
+    for (size_t k = 0; k < u->n; k++)
+        cli_put_reject_row(f, u->patient[k], output, 0, "UNREPRESENTED", u->what[k]);
     if (mmdx_outfile_commit(of, &err) != MMDX_OK) {
         cli_print_error("--rejects", &err);
         return -1;
