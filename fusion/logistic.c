@@ -125,3 +125,36 @@ void fz_logistic_linvar(size_t n, size_t d, const double *X, size_t ldx, const d
         }
     }
 }
+
+int fz_logistic_factor_inverse(size_t d, const double *L, double *Li)
+{
+    for (size_t j = 0; j < d; j++) {
+        for (size_t i = 0; i < d; i++) {
+            Li[j * d + i] = i >= j ? L[j * d + i] : 0.0;
+        }
+    }
+    return d > 0 && LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'L', 'N', (int)d, Li, (int)d) != 0 ? -1 : 0;
+}
+
+void fz_logistic_linvar_inv(size_t n, size_t d, const double *X, size_t ldx, const double *Li, double *var,
+                            double *work)
+{
+    if (n == 0) {
+        return;
+    }
+    for (size_t j = 0; j < d; j++) {
+        memcpy(work + j * n, X + j * ldx, n * sizeof(double));
+    }
+    /* W = X Li^T: row i of W is (L^{-1} x_i)^T; a triangular product, not a solve */
+    cblas_dtrmm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)d, 1.0, Li,
+                (int)d, work, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        var[i] = 0;
+    }
+    for (size_t j = 0; j < d; j++) {
+        const double *c = work + j * n;
+        for (size_t i = 0; i < n; i++) {
+            var[i] += c[i] * c[i];
+        }
+    }
+}

@@ -51,4 +51,12 @@ double fz_logistic_objective(size_t d, const double *beta, const double *m0, con
 void fz_logistic_linvar(size_t n, size_t d, const double *X, size_t ldx, const double *L, double *var,
                         double *work);
 
+/* Li = L^{-1} (lower, d x d, upper triangle zeroed) of a Cholesky factor L: 0, or -1
+ * when L is singular. */
+int fz_logistic_factor_inverse(size_t d, const double *L, double *Li);
+/* As fz_logistic_linvar() from Li = L^{-1}: var_i = || Li x_i ||^2 by one dtrmm (the
+ * same n d^2 flops as the dtrsm, at a higher rate; scoring factors once per call). */
+void fz_logistic_linvar_inv(size_t n, size_t d, const double *X, size_t ldx, const double *Li, double *var,
+                            double *work);
+
 #endif
