@@ -24,6 +24,7 @@ double fz_moderate(double mu, double var);
  *   ll += sum w .* log-likelihood,
  * with p = sigmoid(X beta). X is n x d (leading dimension ldx), y in {0,1}, w the
  * patient weights (0 leaves a patient out; NULL: all 1). @p work holds n * d + n doubles.
+ * @p H NULL: the gradient and log-likelihood only (a chord iteration).
  */
 void fz_logistic_accumulate(size_t n, size_t d, const double *X, size_t ldx, const double *y,
                             const double *w, const double *beta, double *g, double *H, double *ll,
@@ -38,6 +39,14 @@ void fz_logistic_accumulate(size_t n, size_t d, const double *X, size_t ldx, con
  */
 int fz_logistic_newton(size_t d, double *beta, const double *m0, const double *prec0, const double *g,
                        const double *H, double *L, double *step_max);
+
+/*
+ * A chord (fixed-Hessian) step: as fz_logistic_newton() with the factor L of an earlier
+ * iteration's A kept (not recomputed, not changed). 0, -1 when the step is not finite,
+ * -2 out of memory.
+ */
+int fz_logistic_chord(size_t d, double *beta, const double *m0, const double *prec0, const double *g,
+                      const double *L, double *step_max);
 
 /* Log-posterior (up to a constant) from the log-likelihood sum at beta. */
 double fz_logistic_objective(size_t d, const double *beta, const double *m0, const double *prec0, double ll);

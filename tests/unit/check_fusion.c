@@ -745,6 +745,50 @@ START_TEST(test_model_fit_cached)
 }
 END_TEST
 
+/* Scoring with 1, 2 and 3 threads of the context: byte-identical outputs. */
+START_TEST(test_model_threads)
+{
+    const size_t n = 5000; /* 20 blocks of 256: 3 threads get unequal shares */
+    synth_t all = synth_make(n, 6, 4, 0.15, 43, 0.5);
+    mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+    ck_assert_ptr_nonnull(ctx);
+    mmdx_model_t *m = NULL;
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_alloc(ctx, all.space, NULL, &m, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_fit(m, all.c, &err), 0);
+    double *p[3], *lo[3], *hi[3];
+    for (int t = 0; t < 3; t++) {
+        p[t] = malloc(2 * n * sizeof(double));
+        lo[t] = malloc(2 * n * sizeof(double));
+        hi[t] = malloc(2 * n * sizeof(double));
+        mmdx_ctx_set_threads(ctx, t + 1);
+        ck_assert_int_eq(mmdx_model_predict_probs(m, all.c, 0, p[t], lo[t], hi[t], &err), MMDX_OK);
+        assert_finite_probs(p[t], 2 * n);
+    }
+    for (int t = 1; t < 3; t++) {
+        ck_assert(memcmp(p[0], p[t], 2 * n * sizeof(double)) == 0);
+        ck_assert(memcmp(lo[0], lo[t], 2 * n * sizeof(double)) == 0);
+        ck_assert(memcmp(hi[0], hi[t], 2 * n * sizeof(double)) == 0);
+    }
+    /* and the threaded fast path still agrees with one patient at a time */
+    mmdx_pred_t *pr = mmdx_pred_alloc();
+    for (size_t i = 0; i < n; i += 97) {
+        ck_assert_int_eq(mmdx_model_predict(m, all.c, i, 0, pr, &err), MMDX_OK);
+        ck_assert_double_eq_tol(mmdx_pred_prob(pr, 1), p[2][2 * i + 1], 1e-12);
+    }
+    mmdx_pred_free(pr);
+    for (int t = 0; t < 3; t++) {
+        free(p[t]);
+        free(lo[t]);
+        free(hi[t]);
+    }
+    mmdx_model_free(m);
+    mmdx_ctx_free(ctx);
+    synth_free(&all);
+}
+END_TEST
+
 START_TEST(test_model_file)
 {
     synth_t tr = synth_make(300, 2, 3, 0.1, 41, 1.0);
@@ -1017,6 +1061,7 @@ static Suite *fusion_suite(void)
     tcase_add_test(m, test_model_multiclass);
     tcase_add_test(m, test_model_federated);
     tcase_add_test(m, test_model_fit_cached);
+    tcase_add_test(m, test_model_threads);
     tcase_add_test(m, test_model_file);
     tcase_add_test(m, test_model_reader);
     tcase_add_test(m, test_model_failalloc);
