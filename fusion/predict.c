@@ -286,7 +286,7 @@ static int check_target(const mmdx_model_t *m, size_t target, mmdx_error_t *err)
 }
 
 /* Rows per block of the fast path: large enough for BLAS-3, small enough for the cache. */
-#define FZ_BLOCK 256
+#define FZ_BLOCK 64
 
 typedef struct fz_batch {
     double *X, *O, *mu, *pv, *iv, *work, *E, *V;

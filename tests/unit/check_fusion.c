@@ -748,7 +748,7 @@ END_TEST
 /* Scoring with 1, 2 and 3 threads of the context: byte-identical outputs. */
 START_TEST(test_model_threads)
 {
-    const size_t n = 5000; /* 20 blocks of 256: 3 threads get unequal shares */
+    const size_t n = 5000; /* 79 blocks of 64 rows: 3 threads get unequal shares */
     synth_t all = synth_make(n, 6, 4, 0.15, 43, 0.5);
     mmdx_ctx_t *ctx = mmdx_ctx_alloc();
     ck_assert_ptr_nonnull(ctx);
