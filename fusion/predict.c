@@ -731,7 +731,7 @@ int mmdx_model_feature_predictive(const mmdx_model_t *m, const mmdx_cohort_t *co
     *mean = cl->mean + cl->sd * mz;
     *sd = cl->sd * sqrt(vz);
     if (log_scale) {
-        *log_scale = cl->islog;
+        *log_scale = cl->islog ? MMDX_TRANSFORM_LOG : (cl->islogit ? MMDX_TRANSFORM_LOGIT : 0);
     }
 done:
     mmdx_free(z);

@@ -196,7 +196,7 @@ int cmd_diagnose(int argc, char **argv)
         status = dr_run_file(ctx, model, cohort, 4096, &dro, &drs);
         goto done;
     }
-    if (fcli_load(ctx, &in, NULL, NULL, mmdx_model_space(model), quiet, &d) != MMDX_OK) {
+    if (fcli_load(ctx, &in, NULL, NULL, mmdx_model_space(model), 0, quiet, &d) != MMDX_OK) {
         goto done;
     }
     status = dr_run(model, d.cohort, d.col, &dro, &drs);

@@ -104,7 +104,7 @@ static mmdx_cohort_t *rebase(const mmdx_cohort_t *c, const mmdx_space_t *space, 
 }
 
 int fcli_load(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, const char *labels_path,
-              const mmdx_space_t *base, int quiet, fcli_data_t *d)
+              const mmdx_space_t *base, int ignore_unknown, int quiet, fcli_data_t *d)
 {
     mmdx_error_t err;
     mmdx_labels_t *labels = NULL;
@@ -151,16 +151,9 @@ int fcli_load(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, 
         }
     }
     if (labels) {
-        size_t n_unknown = 0;
-        mmdx_error_clear(&err);
-        rc = mmdx_labels_apply(labels, d->cohort, 0, &n_unknown, &err);
+        rc = cli_apply_labels(labels, d->cohort, ignore_unknown, quiet);
         if (rc != MMDX_OK) {
-            cli_print_error("--labels", &err);
             goto fail;
-        }
-        if (n_unknown && !quiet) {
-            fprintf(stderr, "mmdx: warning: %zu label row%s name patients not in the evidence (ignored)%s%s\n",
-                    n_unknown, n_unknown == 1 ? "" : "s", err.object[0] ? ", first: " : "", err.object);
         }
         mmdx_labels_free(labels);
     }

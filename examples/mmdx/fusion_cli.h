@@ -18,11 +18,13 @@ typedef struct fcli_data {
  * Read the evidence: from @p cohort_path (an HDF5 cohort file from `mmdx ingest`) when
  * set, else from the INPUTS through the adapters. @p base: a space to start from (a
  * model's, for diagnosing: only its features are kept) or NULL. @p labels_path: labels
- * TSV applied to the patients (targets added to the space; label rows naming unknown
- * patients are reported); with a cohort file it replaces the labels stored there. Errors are printed; returns an MMDX status.
+ * TSV applied to the patients (targets added to the space); with a cohort file it replaces
+ * the labels stored there. Label rows naming patients not in the evidence are an error
+ * unless @p ignore_unknown (--ignore-unknown-labels; then a warning), see cli_apply_labels().
+ * Errors are printed; returns an MMDX status.
  */
 int fcli_load(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, const char *labels_path,
-              const mmdx_space_t *base, int quiet, fcli_data_t *d);
+              const mmdx_space_t *base, int ignore_unknown, int quiet, fcli_data_t *d);
 void fcli_free(fcli_data_t *d);
 
 /* Options of the model (priors, folds), for train, validate and federate init. */

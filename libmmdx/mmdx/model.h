@@ -158,8 +158,10 @@ MMDX_EXPORT int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohor
 /**
  * Predictive distribution of feature @p feature (model index) for row @p row, given the
  * other observed features of its modality: mean and sd in the feature's own unit scale
- * after the model's transform (log scale for log-transformed features; @p log_scale set
- * to 1 then, may be NULL). For the next-best-test ranking of the decision layer.
+ * after the model's transform. @p log_scale (may be NULL) is set to that transform:
+ * 0 (none: the unit scale), MMDX_TRANSFORM_LOG (1: log scale; exp() maps back) or
+ * MMDX_TRANSFORM_LOGIT (2: logit scale; 1 / (1 + exp(-x)) maps back). For the
+ * next-best-test ranking of the decision layer.
  */
 MMDX_EXPORT int mmdx_model_feature_predictive(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_t row,
                                               size_t feature, double *mean, double *sd, int *log_scale,
@@ -179,6 +181,13 @@ MMDX_EXPORT const char *mmdx_model_modality(const mmdx_model_t *m, size_t mod);
 MMDX_EXPORT size_t mmdx_model_feature_modality(const mmdx_model_t *m, size_t j);
 /** 1 when feature j is modelled on the log scale (declared or detected). */
 MMDX_EXPORT int mmdx_model_feature_is_log(const mmdx_model_t *m, size_t j);
+/**
+ * The transform feature j is modelled on: MMDX_TRANSFORM_LOG (declared, or detected when
+ * AUTO), MMDX_TRANSFORM_LOGIT (declared; proportions clamped to [0.001, 0.999]) or
+ * MMDX_TRANSFORM_NONE (also for categorical features, j out of range, and before the model's
+ * first step, when it is not decided yet). Never MMDX_TRANSFORM_AUTO.
+ */
+MMDX_EXPORT mmdx_transform_t mmdx_model_feature_transform(const mmdx_model_t *m, size_t j);
 /** Labelled training patients of target t (0 before the first step). */
 MMDX_EXPORT size_t mmdx_model_n_train(const mmdx_model_t *m, size_t t);
 

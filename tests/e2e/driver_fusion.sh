@@ -82,6 +82,44 @@ printf 'patient_id\tdx\nSYN00001\t1\nSYN00002\t1\n' >"$tmp/one.tsv"
 expect 2 "a target with one class" "$mmdx" train --cohort "$tmp/train.h5" --labels "$tmp/one.tsv" -o "$tmp/x.h5"
 has "$tmp/err" "only one class" "one-class target"
 
+# labels naming patients not in the evidence: an error naming the labels file, the first such
+# line and patient and how many, nothing written; --ignore-unknown-labels skips them (warning)
+awk 'BEGIN { split("high low mid", g, " "); print "patient_id\tdx\tgrade";
+  for (i = 1; i <= 600; i++) printf "SYN%05d\t%d\t%s\n", i, i % 2, g[i % 3 + 1];
+  print "NOBODY1\t1\tlow"; print "NOBODY2\t0\tNA" }' >"$tmp/extra.tsv"
+expect 2 "train with unknown label rows" "$mmdx" train --cohort "$tmp/train.h5" --labels "$tmp/extra.tsv" -o "$tmp/x.h5"
+has "$tmp/err" "extra.tsv line 602: patient 'NOBODY1' is not in the evidence; 2 of 602 label rows name patients not in the evidence" "train: unknown label rows named and counted"
+has "$tmp/err" "give --ignore-unknown-labels" "train: the opt-out is named"
+[ -e "$tmp/x.h5" ] && fail "train wrote a model despite unknown label rows" || ok
+expect 0 "train --ignore-unknown-labels" "$mmdx" train --cohort "$tmp/train.h5" --labels "$tmp/extra.tsv" \
+  --ignore-unknown-labels -o "$tmp/x.h5"
+has "$tmp/err" "warning: --labels: 2 of 602 label rows name patients not in the evidence (skipped; first: .*extra.tsv line 602, patient 'NOBODY1')" "train: warning with the opt-out"
+has "$tmp/err" "dx (600 labelled)" "train: the known rows are used"
+expect 0 "train -q --ignore-unknown-labels" "$mmdx" train -q --cohort "$tmp/train.h5" --labels "$tmp/extra.tsv" \
+  --ignore-unknown-labels -o "$tmp/x.h5"
+[ -s "$tmp/err" ] && fail "train -q printed: $(head -1 "$tmp/err")" || ok
+expect 2 "validate with unknown label rows" "$mmdx" validate --cohort "$tmp/train.h5" --labels "$tmp/extra.tsv" \
+  --folds 2 --bootstrap 10 -o "$tmp/xv.tsv"
+has "$tmp/err" "extra.tsv line 602: patient 'NOBODY1' is not in the evidence; 2 of 602" "validate: unknown label rows named"
+[ -e "$tmp/xv.tsv" ] && fail "validate wrote metrics despite unknown label rows" || ok
+expect 0 "validate --ignore-unknown-labels" "$mmdx" validate --cohort "$tmp/train.h5" --labels "$tmp/extra.tsv" \
+  --ignore-unknown-labels --folds 2 --bootstrap 10 -o "$tmp/xv.tsv"
+expect 2 "federate init with unknown label rows" "$mmdx" federate init --cohort "$tmp/train.h5" --labels "$tmp/extra.tsv" \
+  -o "$tmp/xs.h5"
+has "$tmp/err" "patient 'NOBODY1' is not in the evidence" "federate init: unknown label rows named"
+expect 0 "federate init --ignore-unknown-labels" "$mmdx" federate init -q --cohort "$tmp/train.h5" \
+  --labels "$tmp/extra.tsv" --ignore-unknown-labels -o "$tmp/xs.h5"
+# a site's labels must name its own patients: site 1 holds only part of the cohort
+expect 2 "federate site with unknown label rows" "$mmdx" federate site --state "$tmp/xs.h5" \
+  --cohort "$tmp/train.h5.site1.h5" --labels "$tmp/extra.tsv" -o "$tmp/xa.h5"
+has "$tmp/err" "is not in the evidence; [0-9]* of 602 label rows" "federate site: unknown label rows counted"
+[ -e "$tmp/xa.h5" ] && fail "federate site wrote aggregates despite unknown label rows" || ok
+expect 0 "federate site --ignore-unknown-labels" "$mmdx" federate site -q --state "$tmp/xs.h5" \
+  --cohort "$tmp/train.h5.site1.h5" --labels "$tmp/extra.tsv" --ignore-unknown-labels -o "$tmp/xa.h5"
+for c in train validate federate ingest; do
+  "$mmdx" "$c" --help | grep -q -- "--ignore-unknown-labels" && ok || fail "$c --help does not list --ignore-unknown-labels"
+done
+
 # the demo cohort through the adapters (imaging HDF5, FHIR labs, VCF), when built
 demo=$b/data/demo/generated
 s=${MMDX_SRCDIR:-.}
