@@ -399,6 +399,10 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
     if (fz_map_init(m, cohort, &map) != MMDX_OK) {
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
     }
+    if ((rc = fz_check_logit(m, &map, cohort, 0, mmdx_cohort_n_patients(cohort), err)) != MMDX_OK) {
+        fz_map_free(m, &map); /* a proportion outside [0, 1], named in err */
+        return rc;
+    }
     if (ws_alloc(m, &w) != MMDX_OK) {
         fz_map_free(m, &map);
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
@@ -575,6 +579,10 @@ int mmdx_model_predict(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_
     fz_ws_t w;
     if (fz_map_init(m, cohort, &map) != MMDX_OK) {
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+    }
+    if ((rc = fz_check_logit(m, &map, cohort, row, 1, err)) != MMDX_OK) {
+        fz_map_free(m, &map); /* a proportion outside [0, 1], named in err */
+        return rc;
     }
     if (ws_alloc(m, &w) != MMDX_OK) {
         fz_map_free(m, &map);

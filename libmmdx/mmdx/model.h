@@ -93,8 +93,11 @@ MMDX_EXPORT void mmdx_model_free(mmdx_model_t *m);
  * Add one chunk of training patients to the current pass's aggregates. The chunk's
  * features are matched to the model's by id (features the model does not have are
  * ignored; model features absent from the chunk count as missing); its targets likewise.
+ * Features declared MMDX_TRANSFORM_LOGIT (continuous proportions) are modelled as logit(x),
+ * x clamped to [0.001, 0.999] (docs/fusion.md).
  * @return MMDX_OK; MMDX_ESTATE when the model is already fitted; MMDX_ERANGE for an
- *         infinite value (naming feature and patient); MMDX_ENOMEM.
+ *         infinite value, or a value of a LOGIT feature outside [0, 1] (naming feature and
+ *         patient); MMDX_ENOMEM.
  */
 MMDX_EXPORT int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_error_t *err) MMDX_WARN_UNUSED;
 
@@ -140,7 +143,8 @@ MMDX_EXPORT void mmdx_model_clear_aggregates(mmdx_model_t *m);
  * @p pred. Cohort features are matched by id; model features absent from the cohort are
  * missing. A row with no usable value gets the prior (flag MMDX_PRED_NO_EVIDENCE).
  * @return MMDX_OK; MMDX_ESTATE before the model is fitted; MMDX_EINVAL for an index out
- *         of range; MMDX_ENOMEM.
+ *         of range; MMDX_ERANGE when the row's value of a LOGIT feature is outside [0, 1]
+ *         (naming the patient and the feature); MMDX_ENOMEM.
  */
 MMDX_EXPORT int mmdx_model_predict(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_t row,
                                    size_t target, mmdx_pred_t *pred, mmdx_error_t *err) MMDX_WARN_UNUSED;
@@ -150,7 +154,8 @@ MMDX_EXPORT int mmdx_model_predict(const mmdx_model_t *m, const mmdx_cohort_t *c
  * @p cohort, with the same model as mmdx_model_predict() (imputation variance and
  * posterior averaging included) but no explanations. @p prob receives n_patients x
  * n_classes values, row-major (prob[i * n_classes + k]); @p low and @p high (may be NULL)
- * the 95% interval bounds in the same layout.
+ * the 95% interval bounds in the same layout. MMDX_ERANGE (nothing predicted) when a value of
+ * a LOGIT feature is outside [0, 1], naming the first such patient and the feature.
  */
 MMDX_EXPORT int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_t target,
                                          double *prob, double *low, double *high, mmdx_error_t *err) MMDX_WARN_UNUSED;
