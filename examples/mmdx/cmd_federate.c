@@ -156,6 +156,9 @@ int cmd_federate(int argc, char **argv)
         if (fcli_load(ctx, &in, cohort, labels, mmdx_model_space(model), ignore_unknown, quiet, &d) != MMDX_OK) {
             goto done;
         }
+        if (fcli_check_features("federate site", model, state, NULL, d.cohort, quiet) != MMDX_OK) {
+            goto done;
+        }
         mmdx_model_clear_aggregates(model);
         mmdx_error_clear(&err);
         if (mmdx_model_accumulate(model, d.cohort, &err) != MMDX_OK) {

@@ -47,6 +47,15 @@ int fcli_model_option(mmdx_model_options_t *o, int opt, const char *arg);
  * model, owned by the caller. Errors are printed naming the file; returns an MMDX status. */
 int fcli_merge_models(mmdx_ctx_t *ctx, char *const *files, size_t n, mmdx_model_t **out);
 
+/* The evidence against the model's features, before predicting: the features of @p space (a
+ * cohort file's) or, when @p cohort is set, those with at least one value in it. None of the
+ * model's features: a fatal error naming the model and the first of its features (returns
+ * MMDX_ESPACE; the inputs were for another model). Some absent: a warning counting them and
+ * naming the first (they are predicted as missing), unless @p quiet. @p cmd names the command
+ * in messages. Returns MMDX_OK otherwise. */
+int fcli_check_features(const char *cmd, const mmdx_model_t *m, const char *model_path, const mmdx_space_t *space,
+                        const mmdx_cohort_t *cohort, int quiet);
+
 /* Print a one-line summary of a fitted model to stderr. */
 void fcli_model_summary(const char *cmd, const mmdx_model_t *m, const char *path);
 

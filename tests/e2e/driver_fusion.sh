@@ -116,6 +116,56 @@ has "$tmp/err" "is not in the evidence; [0-9]* of 602 label rows" "federate site
 [ -e "$tmp/xa.h5" ] && fail "federate site wrote aggregates despite unknown label rows" || ok
 expect 0 "federate site --ignore-unknown-labels" "$mmdx" federate site -q --state "$tmp/xs.h5" \
   --cohort "$tmp/train.h5.site1.h5" --labels "$tmp/extra.tsv" --ignore-unknown-labels -o "$tmp/xa.h5"
+# evidence sharing no feature with the model, a model of another format version or feature
+# space: clear errors, nothing written (the files are made with h5py when it is there)
+py=/usr/bin/python3
+if [ -x "$py" ] && "$py" -c 'import h5py' 2>/dev/null; then
+  "$py" - "$tmp/other.h5" <<'PY' || fail "cannot write the other imaging file"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f["patient_ids"] = np.array([b"SYN%05d" % i for i in range(1, 41)], dtype="S8")
+    f["feature_names"] = np.array([b"thickness", b"area"], dtype="S9")
+    f["features"] = np.random.default_rng(1).normal(size=(40, 2))
+    f.attrs["modality"] = "oct"
+PY
+  expect 2 "diagnose evidence without the model's features" "$mmdx" diagnose --imaging "$tmp/other.h5" \
+    --model "$tmp/model.h5" -o "$tmp/xd.tsv"
+  has "$tmp/err" "diagnose: none of the 6 features of .*model.h5 is in the evidence (e.g. img:retina:" "no model feature named"
+  [ -e "$tmp/xd.tsv" ] && fail "diagnose wrote output for evidence without the model's features" || ok
+  "$mmdx" ingest -q --imaging "$tmp/other.h5" -o "$tmp/other_cohort.h5" || fail "ingest the other imaging file"
+  expect 2 "diagnose a cohort file without the model's features" "$mmdx" diagnose --cohort "$tmp/other_cohort.h5" \
+    --model "$tmp/model.h5" -o "$tmp/xd.tsv"
+  has "$tmp/err" "none of the 6 features" "cohort file: no model feature named"
+  # some of the model's features absent: a warning counting them
+  "$mmdx" export -q --cohort "$tmp/test.h5" --source retina -o "$tmp/retina_only.h5" || fail "export retina"
+  expect 0 "diagnose with the imaging features only" "$mmdx" diagnose --imaging "$tmp/retina_only.h5" \
+    --model "$tmp/model.h5" -o "$tmp/xd.tsv"
+  has "$tmp/err" "warning: diagnose: [1-5] of the 6 features of the model are absent from the evidence (first: lab:" "absent features counted"
+  # a federated state of another feature space: a site refuses it, merge names the file
+  awk 'BEGIN { print "patient_id\tdx"; for (i = 1; i <= 40; i++) printf "SYN%05d\t%d\n", i, i % 2 }' >"$tmp/l40.tsv"
+  "$mmdx" federate init -q --imaging "$tmp/other.h5" --labels "$tmp/l40.tsv" -o "$tmp/so.h5" || fail "federate init other"
+  expect 2 "federate site with a state of another feature space" "$mmdx" federate site --state "$tmp/so.h5" \
+    --cohort "$tmp/train.h5.site1.h5" -o "$tmp/xa2.h5"
+  has "$tmp/err" "federate site: none of the 2 features of .*so.h5 is in the evidence" "site: foreign state named"
+  "$mmdx" federate site -q --state "$tmp/so.h5" --imaging "$tmp/other.h5" --labels "$tmp/l40.tsv" -o "$tmp/ao.h5" \
+    || fail "federate site other"
+  expect 2 "merge aggregates of two feature spaces" "$mmdx" merge "$tmp/a1.h5" "$tmp/ao.h5" -o "$tmp/xm.h5"
+  has "$tmp/err" "ao.h5: cannot merge: feature spaces differ" "merge: other feature space named"
+  # another format version: newer (refused, upgrade) and older (refused, retrain)
+  for v in 99 1; do
+    cp "$tmp/model.h5" "$tmp/v$v.h5"
+    "$py" -c 'import sys, h5py, numpy as np; f = h5py.File(sys.argv[1], "r+"); f.attrs.modify("format_version", np.int64(int(sys.argv[2]))); f.close()' \
+      "$tmp/v$v.h5" "$v" || fail "cannot set format_version"
+    expect 2 "diagnose with a model of format version $v" "$mmdx" diagnose --cohort "$tmp/test.h5" --model "$tmp/v$v.h5" \
+      -o "$tmp/xd.tsv"
+  done
+  has "$tmp/err" "v1.h5.*older mmdx.*retrain" "older model file: retrain"
+  run "$mmdx" diagnose --cohort "$tmp/test.h5" --model "$tmp/v99.h5" -o "$tmp/xd.tsv"
+  has "$tmp/err" "v99.h5.*99.*newer mmdx" "newer model file: upgrade"
+else
+  echo "driver_fusion: no h5py, checks of foreign evidence and model files skipped"
+fi
+
 for c in train validate federate ingest; do
   "$mmdx" "$c" --help | grep -q -- "--ignore-unknown-labels" && ok || fail "$c --help does not list --ignore-unknown-labels"
 done
