@@ -478,13 +478,15 @@ int fz_feature_is_logit(const mmdx_space_t *space, size_t j)
            mmdx_space_feature_kind(space, j) == MMDX_KIND_CONTINUOUS;
 }
 
-int fz_check_logit(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n,
-                   mmdx_error_t *err)
+int fz_check_logit(const mmdx_model_t *m, const mmdx_cohort_t *c, size_t first, size_t n, mmdx_error_t *err)
 {
     for (size_t col = 0; col < m->ncol; col++) {
         const fz_col_t *cl = &m->cols[col];
-        long kc = map->col[cl->feature];
-        if (!cl->islogit || kc < 0) {
+        if (!cl->islogit) {
+            continue;
+        }
+        long kc = mmdx_space_find_feature(mmdx_cohort_space(c), mmdx_space_feature_id(m->space, cl->feature));
+        if (kc < 0) {
             continue;
         }
         const double *cv = mmdx_cohort_column_const(c, (size_t)kc);

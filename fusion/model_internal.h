@@ -120,8 +120,7 @@ int fz_col_value(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
 int fz_feature_is_logit(const mmdx_space_t *space, size_t j);
 /* Every value of the LOGIT columns of rows [first, first + n) of @p c is in [0, 1]: MMDX_OK, else
  * MMDX_ERANGE naming the patient and the feature in @p err. */
-int fz_check_logit(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n,
-                   mmdx_error_t *err);
+int fz_check_logit(const mmdx_model_t *m, const mmdx_cohort_t *c, size_t first, size_t n, mmdx_error_t *err);
 /* (transform and) standardise a value of column @p cl. */
 double fz_col_standardise(const fz_col_t *cl, double v);
 /* Mean of the linear predictor x^T beta, and its posterior variance in *var (may be NULL;

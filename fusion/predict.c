@@ -382,6 +382,9 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
                              double *low, double *high, mmdx_error_t *err)
 {
     int rc = check_target(m, target, err);
+    if (rc == MMDX_OK && cohort) { /* a proportion outside [0, 1]: named in err */
+        rc = fz_check_logit(m, cohort, 0, mmdx_cohort_n_patients(cohort), err);
+    }
     if (rc != MMDX_OK) {
         return rc;
     }
@@ -398,10 +401,6 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
     size_t nb = m->tgt_nbin[target], M = m->nmod;
     if (fz_map_init(m, cohort, &map) != MMDX_OK) {
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
-    }
-    if ((rc = fz_check_logit(m, &map, cohort, 0, mmdx_cohort_n_patients(cohort), err)) != MMDX_OK) {
-        fz_map_free(m, &map); /* a proportion outside [0, 1], named in err */
-        return rc;
     }
     if (ws_alloc(m, &w) != MMDX_OK) {
         fz_map_free(m, &map);
@@ -553,6 +552,9 @@ int mmdx_model_predict(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_
                        mmdx_pred_t *pred, mmdx_error_t *err)
 {
     int rc = check_target(m, target, err);
+    if (rc == MMDX_OK && cohort && row < mmdx_cohort_n_patients(cohort)) { /* a proportion outside [0, 1] */
+        rc = fz_check_logit(m, cohort, row, 1, err);
+    }
     if (rc != MMDX_OK) {
         return rc;
     }
@@ -579,10 +581,6 @@ int mmdx_model_predict(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_
     fz_ws_t w;
     if (fz_map_init(m, cohort, &map) != MMDX_OK) {
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
-    }
-    if ((rc = fz_check_logit(m, &map, cohort, row, 1, err)) != MMDX_OK) {
-        fz_map_free(m, &map); /* a proportion outside [0, 1], named in err */
-        return rc;
     }
     if (ws_alloc(m, &w) != MMDX_OK) {
         fz_map_free(m, &map);

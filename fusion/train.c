@@ -477,7 +477,7 @@ static int accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, fit_cache_t *
     int rc;
     if (!lab) {
         rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory reading labels");
-    } else if ((rc = fz_check_logit(m, &map, chunk, 0, n, err)) != MMDX_OK) {
+    } else if ((rc = fz_check_logit(m, chunk, 0, n, err)) != MMDX_OK) {
         /* a proportion outside [0, 1]: named in err */
     } else if (m->phase == FZ_PH_MOMENTS) {
         rc = acc_moments(m, &map, chunk, n, lab, err);
