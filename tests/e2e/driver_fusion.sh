@@ -162,6 +162,30 @@ PY
   has "$tmp/err" "v1.h5.*older mmdx.*retrain" "older model file: retrain"
   run "$mmdx" diagnose --cohort "$tmp/test.h5" --model "$tmp/v99.h5" -o "$tmp/xd.tsv"
   has "$tmp/err" "v99.h5.*99.*newer mmdx" "newer model file: upgrade"
+  # a proportion declared LOGIT in the cohort file (/space/feature_transforms = 2): trained on
+  # logit(x), kept in the model file; a value outside [0, 1] is an error naming patient and
+  # feature (cohort file) or a rejected record (inputs)
+  settr() { "$py" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r+"); f["space/feature_transforms"][int(sys.argv[2])] = 2; f.close()' "$@"; }
+  cp "$tmp/train.h5" "$tmp/lt.h5" && settr "$tmp/lt.h5" 0 || fail "cannot declare img:retina:cup_disc logit"
+  expect 0 "train with a LOGIT proportion" "$mmdx" train --cohort "$tmp/lt.h5" -o "$tmp/lt_model.h5"
+  tr=$("$py" -c 'import sys, h5py; print(int(h5py.File(sys.argv[1], "r")["space/feature_transforms"][0]))' "$tmp/lt_model.h5")
+  [ "$tr" = 2 ] && ok || fail "the model file does not keep the logit transform: '$tr'"
+  cp "$tmp/test.h5" "$tmp/lt_test.h5" && settr "$tmp/lt_test.h5" 0
+  expect 0 "diagnose with a LOGIT proportion" "$mmdx" diagnose --cohort "$tmp/lt_test.h5" --model "$tmp/lt_model.h5" \
+    -o "$tmp/lt_diag.tsv"
+  cmp -s "$tmp/lt_diag.tsv" "$tmp/diag.tsv" && fail "the logit model predicts exactly as the untransformed one" || ok
+  cp "$tmp/lt_test.h5" "$tmp/lt_bad.h5"
+  "$py" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r+"); f["values"][3, 0] = 45.0; f.close()' "$tmp/lt_bad.h5"
+  expect 2 "diagnose a proportion outside [0, 1]" "$mmdx" diagnose --cohort "$tmp/lt_bad.h5" --model "$tmp/lt_model.h5" \
+    -o "$tmp/xd.tsv"
+  has "$tmp/err" "img:retina:cup_disc.*patient SYN00004: img:retina:cup_disc is 45, outside \[0, 1\]" "bad proportion named"
+  "$mmdx" export -q --cohort "$tmp/lt_bad.h5" --source retina -o "$tmp/lt_bad_img.h5" || fail "export the bad proportion"
+  expect 1 "diagnose inputs with a proportion outside [0, 1]" "$mmdx" diagnose --imaging "$tmp/lt_bad_img.h5" \
+    --model "$tmp/lt_model.h5" --rejects "$tmp/lt_rej.tsv" -o "$tmp/xd.tsv"
+  has "$tmp/lt_rej.tsv" "^SYN00004	.*lt_bad_img.h5	4	ERANGE	value outside \[0, 1\] for a proportion (transform logit) for img:retina:cup_disc$" "bad proportion rejected"
+  cp "$tmp/train.h5" "$tmp/lt2.h5" && settr "$tmp/lt2.h5" 2
+  expect 2 "train with values outside [0, 1] declared LOGIT" "$mmdx" train --cohort "$tmp/lt2.h5" -o "$tmp/x.h5"
+  has "$tmp/err" "lab:loinc:2345-7.*outside \[0, 1\]" "train: bad proportion named"
 else
   echo "driver_fusion: no h5py, checks of foreign evidence and model files skipped"
 fi
