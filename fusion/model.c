@@ -493,11 +493,10 @@ int fz_check_logit(const mmdx_model_t *m, const mmdx_cohort_t *c, size_t first, 
         const uint8_t *fl = mmdx_cohort_flags_const(c, (size_t)kc);
         for (size_t i = first; i < first + n; i++) {
             if (!(fl[i] & MMDX_VAL_MISSING) && !isnan(cv[i]) && !(cv[i] >= 0 && cv[i] <= 1)) {
-                const char *fid = mmdx_space_feature_id(m->space, cl->feature);
-                return mmdx_error_set(err, MMDX_ERANGE, "", fid, 0,
-                                      "patient %.100s: %s is %g, outside [0, 1]; the feature is declared a "
+                return mmdx_error_set(err, MMDX_ERANGE, "", mmdx_space_feature_id(m->space, cl->feature), 0,
+                                      "patient %.100s: value %g is outside [0, 1]; the feature is declared a "
                                       "proportion (transform logit)",
-                                      mmdx_cohort_id(c, i), fid, cv[i]);
+                                      mmdx_cohort_id(c, i), cv[i]);
             }
         }
     }

@@ -178,14 +178,14 @@ PY
   "$py" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r+"); f["values"][3, 0] = 45.0; f.close()' "$tmp/lt_bad.h5"
   expect 2 "diagnose a proportion outside [0, 1]" "$mmdx" diagnose --cohort "$tmp/lt_bad.h5" --model "$tmp/lt_model.h5" \
     -o "$tmp/xd.tsv"
-  has "$tmp/err" "img:retina:cup_disc.*patient SYN00004: img:retina:cup_disc is 45, outside \[0, 1\]" "bad proportion named"
+  has "$tmp/err" "img:retina:cup_disc: patient SYN00004: value 45 is outside \[0, 1\]" "bad proportion named"
   "$mmdx" export -q --cohort "$tmp/lt_bad.h5" --source retina -o "$tmp/lt_bad_img.h5" || fail "export the bad proportion"
   expect 1 "diagnose inputs with a proportion outside [0, 1]" "$mmdx" diagnose --imaging "$tmp/lt_bad_img.h5" \
     --model "$tmp/lt_model.h5" --rejects "$tmp/lt_rej.tsv" -o "$tmp/xd.tsv"
   has "$tmp/lt_rej.tsv" "^SYN00004	.*lt_bad_img.h5	4	ERANGE	value outside \[0, 1\] for a proportion (transform logit) for img:retina:cup_disc$" "bad proportion rejected"
   cp "$tmp/train.h5" "$tmp/lt2.h5" && settr "$tmp/lt2.h5" 2
   expect 2 "train with values outside [0, 1] declared LOGIT" "$mmdx" train --cohort "$tmp/lt2.h5" -o "$tmp/x.h5"
-  has "$tmp/err" "lab:loinc:2345-7.*outside \[0, 1\]" "train: bad proportion named"
+  has "$tmp/err" "lab:loinc:2345-7: patient SYN[0-9]*: value [0-9.]* is outside \[0, 1\]" "train: bad proportion named"
 else
   echo "driver_fusion: no h5py, checks of foreign evidence and model files skipped"
 fi
