@@ -271,6 +271,7 @@ static int model_layout(mmdx_model_t *m, mmdx_error_t *err)
             fz_col_t *col = &m->cols[c];
             col->feature = j;
             col->level = mmdx_space_feature_kind(s, j) == MMDX_KIND_CATEGORICAL ? (long)l + 1 : -1;
+            col->islogit = col->level < 0 && fz_feature_is_logit(s, j); /* declared, not learnt */
             col->sd = 1;
             col->mom[FZ_MOM_MIN] = HUGE_VAL;
             fz_modality_t *md = &m->mods[m->feat_mod[j]];
@@ -465,8 +466,41 @@ double fz_col_standardise(const fz_col_t *cl, double v)
 {
     if (cl->islog) {
         v = log(v > cl->xmin ? v : cl->xmin);
+    } else if (cl->islogit) {
+        v = fz_logit(v);
     }
     return (v - cl->mean) / cl->sd;
+}
+
+int fz_feature_is_logit(const mmdx_space_t *space, size_t j)
+{
+    return mmdx_space_feature_transform(space, j) == MMDX_TRANSFORM_LOGIT &&
+           mmdx_space_feature_kind(space, j) == MMDX_KIND_CONTINUOUS;
+}
+
+int fz_check_logit(const mmdx_model_t *m, const mmdx_cohort_t *c, size_t first, size_t n, mmdx_error_t *err)
+{
+    for (size_t col = 0; col < m->ncol; col++) {
+        const fz_col_t *cl = &m->cols[col];
+        if (!cl->islogit) {
+            continue;
+        }
+        long kc = mmdx_space_find_feature(mmdx_cohort_space(c), mmdx_space_feature_id(m->space, cl->feature));
+        if (kc < 0) {
+            continue;
+        }
+        const double *cv = mmdx_cohort_column_const(c, (size_t)kc);
+        const uint8_t *fl = mmdx_cohort_flags_const(c, (size_t)kc);
+        for (size_t i = first; i < first + n; i++) {
+            if (!(fl[i] & MMDX_VAL_MISSING) && !isnan(cv[i]) && !(cv[i] >= 0 && cv[i] <= 1)) {
+                return mmdx_error_set(err, MMDX_ERANGE, "", mmdx_space_feature_id(m->space, cl->feature), 0,
+                                      "patient %.100s: value %g is outside [0, 1]; the feature is declared a "
+                                      "proportion (transform logit)",
+                                      mmdx_cohort_id(c, i), cv[i]);
+            }
+        }
+    }
+    return MMDX_OK;
 }
 
 size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mmdx_cohort_t *c, size_t first,
@@ -489,7 +523,7 @@ size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mm
             const uint8_t *fl = mmdx_cohort_flags_const(c, (size_t)kc) + first;
             const double *cv = mmdx_cohort_column_const(c, (size_t)kc) + first;
             double mean = cl->mean, sd = cl->sd, xmin = cl->xmin;
-            int islog = cl->islog;
+            int islog = cl->islog, islogit = cl->islogit;
             for (size_t i = 0; i < n; i++) {
                 double v = cv[i];
                 if ((fl[i] & MMDX_VAL_MISSING) || isnan(v)) {
@@ -499,6 +533,8 @@ size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mm
                 }
                 if (islog) {
                     v = log(v > xmin ? v : xmin);
+                } else if (islogit) {
+                    v = fz_logit(v);
                 }
                 z[i] = (v - mean) / sd;
                 o[i] = 1;
@@ -581,7 +617,7 @@ static const char *merge_mismatch(const mmdx_model_t *a, const mmdx_model_t *b)
     if (a->phase >= FZ_PH_COVAR) {
         for (size_t c = 0; c < a->ncol; c++) {
             if (a->cols[c].mean != b->cols[c].mean || a->cols[c].sd != b->cols[c].sd ||
-                a->cols[c].islog != b->cols[c].islog) {
+                a->cols[c].islog != b->cols[c].islog || a->cols[c].islogit != b->cols[c].islogit) {
                 return "the models' standardisation differs (not started from the same model file)";
             }
         }
@@ -711,6 +747,15 @@ size_t mmdx_model_feature_modality(const mmdx_model_t *m, size_t j)
 int mmdx_model_feature_is_log(const mmdx_model_t *m, size_t j)
 {
     return j < m->nfeat && m->feat_ncol[j] == 1 && m->cols[m->feat_col0[j]].islog;
+}
+
+mmdx_transform_t mmdx_model_feature_transform(const mmdx_model_t *m, size_t j)
+{
+    if (!m || j >= m->nfeat || m->feat_ncol[j] != 1 || m->phase == FZ_PH_MOMENTS) {
+        return MMDX_TRANSFORM_NONE;
+    }
+    const fz_col_t *cl = &m->cols[m->feat_col0[j]];
+    return cl->islog ? MMDX_TRANSFORM_LOG : (cl->islogit ? MMDX_TRANSFORM_LOGIT : MMDX_TRANSFORM_NONE);
 }
 
 size_t mmdx_model_n_train(const mmdx_model_t *m, size_t t)

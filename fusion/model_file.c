@@ -695,6 +695,10 @@ static int read_model(rd_t *r, hid_t f, mmdx_model_t *m)
     }
     rc = rc ? rc : r_data(r, g, "log", H5T_NATIVE_INT64, nc, 0, ib);
     for (size_t c = 0; c < nc && !rc; c++) {
+        /* a LOGIT column (declared in the space; islogit set by mmdx_model_alloc()) is never log */
+        if (ib[c] != 0 && m->cols[c].islogit) {
+            rc = bad(r, "columns/log", "a column of a feature declared logit is marked log");
+        }
         m->cols[c].islog = ib[c] != 0;
     }
     rc = rc ? rc : r_doubles(r, g, "mean", nc, 0, buf);

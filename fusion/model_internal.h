@@ -3,6 +3,8 @@
 #ifndef MMDX_FUSION_MODEL_INTERNAL_H
 #define MMDX_FUSION_MODEL_INTERNAL_H
 
+#include <math.h>
+
 #include "mmdx/model.h"
 #include "gauss.h"
 
@@ -18,10 +20,22 @@ typedef struct fz_col {
     size_t feature;   /* model feature index */
     long level;       /* indicated level of a categorical feature, or -1 */
     int islog;        /* modelled as log(x) */
+    int islogit;      /* modelled as logit(x) (declared MMDX_TRANSFORM_LOGIT; x in [0, 1], clamped to
+                         [FZ_LOGIT_EPS, 1 - FZ_LOGIT_EPS]) */
     double mean, sd;  /* of the (transformed) value; z = (x - mean) / sd */
     double xmin;      /* smallest positive training value (log columns clamp to it) */
     double mom[FZ_MOM_COUNT];
 } fz_col_t;
+
+/* Proportions of a LOGIT column are clamped to [FZ_LOGIT_EPS, 1 - FZ_LOGIT_EPS] before logit(), so
+ * that 0 and 1 (a proportion that is exactly none or all) stay finite: logit(0.001) = -6.91. Values
+ * outside [0, 1] are an error (fz_check_logit()). Documented in docs/fusion.md. */
+#define FZ_LOGIT_EPS 1e-3
+static inline double fz_logit(double p)
+{
+    p = p < FZ_LOGIT_EPS ? FZ_LOGIT_EPS : (p > 1.0 - FZ_LOGIT_EPS ? 1.0 - FZ_LOGIT_EPS : p);
+    return log(p / (1.0 - p));
+}
 
 /* One Bayesian logistic regression, d coefficients with the intercept first. */
 typedef struct fz_fit {
@@ -101,6 +115,12 @@ size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mm
  * (the level indicator for categorical columns). Returns 0 when missing. */
 int fz_col_value(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t col, size_t i,
                  double *out);
+/* 1 when a numeric column of feature @p j of @p space is modelled as logit(x): declared
+ * MMDX_TRANSFORM_LOGIT and continuous. */
+int fz_feature_is_logit(const mmdx_space_t *space, size_t j);
+/* Every value of the LOGIT columns of rows [first, first + n) of @p c is in [0, 1]: MMDX_OK, else
+ * MMDX_ERANGE naming the patient and the feature in @p err. */
+int fz_check_logit(const mmdx_model_t *m, const mmdx_cohort_t *c, size_t first, size_t n, mmdx_error_t *err);
 /* (transform and) standardise a value of column @p cl. */
 double fz_col_standardise(const fz_col_t *cl, double v);
 /* Mean of the linear predictor x^T beta, and its posterior variance in *var (may be NULL;

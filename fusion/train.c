@@ -57,6 +57,8 @@ static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
         /* numeric columns: the cohort column and flags directly (as fz_col_value()) */
         const double *cv = kc >= 0 && cl->level < 0 ? mmdx_cohort_column_const(c, (size_t)kc) : NULL;
         const uint8_t *fl = cv ? mmdx_cohort_flags_const(c, (size_t)kc) : NULL;
+        /* a declared proportion: the L moments are of logit(x) instead of log(x) */
+        int logit = cl->level < 0 && fz_feature_is_logit(m->space, cl->feature);
         for (size_t i = 0; i < n; i++) {
             double v;
             if (cv) {
@@ -75,13 +77,13 @@ static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
             q[FZ_MOM_S1] += v;
             q[FZ_MOM_S2] += v * v;
             q[FZ_MOM_S3] += v * v * v;
-            if (v > 0) {
-                double l = log(v);
-                q[FZ_MOM_NPOS] += 1;
+            if (v > 0 || logit) {
+                double l = logit ? fz_logit(v) : log(v);
+                q[FZ_MOM_NPOS] += v > 0;
                 q[FZ_MOM_L1] += l;
                 q[FZ_MOM_L2] += l * l;
                 q[FZ_MOM_L3] += l * l * l;
-                if (v < q[FZ_MOM_MIN]) {
+                if (v > 0 && v < q[FZ_MOM_MIN]) {
                     q[FZ_MOM_MIN] = v;
                 }
             }
@@ -475,6 +477,8 @@ static int accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, fit_cache_t *
     int rc;
     if (!lab) {
         rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory reading labels");
+    } else if ((rc = fz_check_logit(m, chunk, 0, n, err)) != MMDX_OK) {
+        /* a proportion outside [0, 1]: named in err */
     } else if (m->phase == FZ_PH_MOMENTS) {
         rc = acc_moments(m, &map, chunk, n, lab, err);
     } else {
@@ -560,9 +564,10 @@ static void col_decide(mmdx_model_t *m, fz_col_t *cl)
     const double *q = cl->mom;
     double n = q[FZ_MOM_N];
     cl->islog = 0;
+    cl->islogit = cl->level < 0 && fz_feature_is_logit(m->space, cl->feature);
     cl->xmin = q[FZ_MOM_MIN];
     const char *id = mmdx_space_feature_id(m->space, cl->feature);
-    if (cl->level < 0 && n >= 2 && q[FZ_MOM_NPOS] == n &&
+    if (!cl->islogit && cl->level < 0 && n >= 2 && q[FZ_MOM_NPOS] == n &&
         mmdx_space_feature_kind(m->space, cl->feature) == MMDX_KIND_CONTINUOUS) {
         mmdx_transform_t tr = mmdx_space_feature_transform(m->space, cl->feature);
         int candidate = tr == MMDX_TRANSFORM_AUTO ||
@@ -577,8 +582,8 @@ static void col_decide(mmdx_model_t *m, fz_col_t *cl)
             cl->islog = sx > 1.0 && fabs(sl) < sx;
         }
     }
-    double s1 = cl->islog ? q[FZ_MOM_L1] : q[FZ_MOM_S1];
-    double s2 = cl->islog ? q[FZ_MOM_L2] : q[FZ_MOM_S2];
+    double s1 = cl->islog || cl->islogit ? q[FZ_MOM_L1] : q[FZ_MOM_S1];
+    double s2 = cl->islog || cl->islogit ? q[FZ_MOM_L2] : q[FZ_MOM_S2];
     if (n <= 0) {
         cl->mean = 0;
         cl->sd = 1;
