@@ -44,7 +44,7 @@ typedef struct mmdx_model mmdx_model_t;
 
 /** Version of the model file format written by mmdx_model_save() (docs/formats/model-file.md).
  * 2: n_used per fit (files of version 1 are refused: retrain). */
-#define MMDX_MODEL_FORMAT_VERSION 2
+#define MMDX_MODEL_FORMAT_VERSION 3
 
 /** Which continuous features are log-transformed (besides those declared MMDX_TRANSFORM_LOG). */
 typedef enum {

@@ -800,7 +800,7 @@ START_TEST(test_model_file)
     ck_assert_ptr_nonnull(strstr(err.message, "99"));
     ck_assert_ptr_nonnull(strstr(err.message, "newer mmdx"));
     ck_assert_ptr_null(back);
-    /* a file of the previous format (before n_used per fit) says: older, retrain */
+    /* a file of the previous format (raw power sums as moments) says: older, retrain */
     f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     ck_assert_int_ge(f, 0);
     a = H5Aopen(f, "format_version", H5P_DEFAULT);
