@@ -463,7 +463,8 @@ int fz_col_value(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
 
 static double clamp_z(double z)
 {
-    return z > FZ_Z_MAX ? FZ_Z_MAX : z < -FZ_Z_MAX ? -FZ_Z_MAX : z;
+    z = z < -FZ_Z_MAX ? -FZ_Z_MAX : z;
+    return z > FZ_Z_MAX ? FZ_Z_MAX : z;
 }
 
 double fz_col_standardise(const fz_col_t *cl, double v)
