@@ -288,6 +288,17 @@ static double lhs_quantile(size_t r, size_t f)
     return gsl_cdf_ugaussian_Pinv((s + 0.5) / JOINT_DRAWS);
 }
 
+/* A draw x on the model's scale of a feature (transform @p tr from mmdx_model_feature_predictive())
+ * back in the feature's unit. */
+static double to_unit_scale(double x, int tr)
+{
+    if (tr == MMDX_TRANSFORM_LOG)
+        return exp(x);
+    if (tr == MMDX_TRANSFORM_LOGIT)
+        return 1.0 / (1.0 + exp(-x));
+    return x;
+}
+
 int mmdx_advisor_expected_entropy(void *user, const mmdx_case_t *patient, const char *cand, double *after)
 {
     mmdx_advisor_t *a = user;
@@ -308,7 +319,7 @@ int mmdx_advisor_expected_entropy(void *user, const mmdx_case_t *patient, const 
         for (size_t i = 0; i < GH_NODES; i++) {
             double x = mean + sd * a->gh_x[i];
             copy_row(a, i);
-            mmdx_cohort_set(a->scratch, i, (size_t)j, log_scale ? exp(x) : x, 0);
+            mmdx_cohort_set(a->scratch, i, (size_t)j, to_unit_scale(x, log_scale), 0);
             a->weight[i] = a->gh_w[i];
         }
         for (size_t i = GH_NODES; i < mmdx_cohort_n_patients(a->scratch); i++)
@@ -339,7 +350,7 @@ int mmdx_advisor_expected_entropy(void *user, const mmdx_case_t *patient, const 
             if (rc != MMDX_OK)
                 return rc;
             double x = mean + sd * lhs_quantile(r, f++);
-            mmdx_cohort_set(a->scratch, r, jj, log_scale ? exp(x) : x, 0);
+            mmdx_cohort_set(a->scratch, r, jj, to_unit_scale(x, log_scale), 0);
         }
     }
     for (size_t i = JOINT_DRAWS; i < mmdx_cohort_n_patients(a->scratch); i++)

@@ -12,6 +12,13 @@ tests_unit_check_fusion_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fusion
 tests_unit_check_fusion_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
 EXTRA_DIST += tests/data/wdbc_folds.tsv tests/data/wdbc_folds.py
 
+# feature transforms of the model (LOGIT): training, prediction, model file, collector
+check_PROGRAMS += tests/unit/check_transform
+TESTS += tests/unit/check_transform
+tests_unit_check_transform_SOURCES = tests/unit/check_transform.c
+tests_unit_check_transform_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_transform_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
+
 # driver commands of the fusion layer
 examples_mmdx_mmdx_SOURCES += examples/mmdx/fusion_cli.c examples/mmdx/fusion_cli.h \
 	examples/mmdx/cmd_train.c examples/mmdx/cmd_diagnose.c examples/mmdx/cmd_validate.c \
@@ -46,3 +53,12 @@ EXTRA_DIST += docs/fusion.md docs/formats/model-file.md
 
 # the writers of diagnosis results (their own fragment)
 include fusion/writer.mk
+
+# numerical edge cases of training and prediction (issue 9)
+check_PROGRAMS += tests/unit/check_numeric
+TESTS += tests/unit/check_numeric
+tests_unit_check_numeric_SOURCES = tests/unit/check_numeric.c tests/unit/testutil.h
+tests_unit_check_numeric_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_numeric_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
+TESTS += tests/e2e/numeric_edge.sh
+EXTRA_DIST += tests/e2e/numeric_edge.sh

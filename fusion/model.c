@@ -284,6 +284,7 @@ static int model_layout(mmdx_model_t *m, mmdx_error_t *err)
             fz_col_t *col = &m->cols[c];
             col->feature = j;
             col->level = mmdx_space_feature_kind(s, j) == MMDX_KIND_CATEGORICAL ? (long)l + 1 : -1;
+            col->islogit = col->level < 0 && fz_feature_is_logit(s, j); /* declared, not learnt */
             col->sd = 1;
             col->mom[FZ_MOM_MIN] = HUGE_VAL;
             fz_modality_t *md = &m->mods[m->feat_mod[j]];
@@ -474,12 +475,68 @@ int fz_col_value(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
     return 1;
 }
 
+static double clamp_z(double z)
+{
+    z = z < -FZ_Z_MAX ? -FZ_Z_MAX : z;
+    return z > FZ_Z_MAX ? FZ_Z_MAX : z;
+}
+
 double fz_col_standardise(const fz_col_t *cl, double v)
 {
     if (cl->islog) {
         v = log(v > cl->xmin ? v : cl->xmin);
+    } else if (cl->islogit) {
+        v = fz_logit(v);
     }
-    return (v - cl->mean) / cl->sd;
+    return clamp_z((v - cl->mean) / cl->sd);
+}
+
+void fz_mom_combine(double *a, const double *b)
+{
+    double na = a[0], nb = b[0], n = na + nb;
+    if (nb <= 0) {
+        return;
+    }
+    if (na <= 0) {
+        memcpy(a, b, 4 * sizeof(double));
+        return;
+    }
+    double d = b[1] - a[1], dn = d / n;
+    a[3] += b[3] + d * dn * dn * na * nb * (na - nb) + 3 * dn * (na * b[2] - nb * a[2]);
+    a[2] += b[2] + d * dn * na * nb;
+    a[1] += dn * nb;
+    a[0] = n;
+}
+
+int fz_feature_is_logit(const mmdx_space_t *space, size_t j)
+{
+    return mmdx_space_feature_transform(space, j) == MMDX_TRANSFORM_LOGIT &&
+           mmdx_space_feature_kind(space, j) == MMDX_KIND_CONTINUOUS;
+}
+
+int fz_check_logit(const mmdx_model_t *m, const mmdx_cohort_t *c, size_t first, size_t n, mmdx_error_t *err)
+{
+    for (size_t col = 0; col < m->ncol; col++) {
+        const fz_col_t *cl = &m->cols[col];
+        if (!cl->islogit) {
+            continue;
+        }
+        long kc = mmdx_space_find_feature(mmdx_cohort_space(c), mmdx_space_feature_id(m->space, cl->feature));
+        if (kc < 0) {
+            continue;
+        }
+        const double *cv = mmdx_cohort_column_const(c, (size_t)kc);
+        const uint8_t *fl = mmdx_cohort_flags_const(c, (size_t)kc);
+        for (size_t i = first; i < first + n; i++) {
+            if (!(fl[i] & MMDX_VAL_MISSING) && !isnan(cv[i]) && !(cv[i] >= 0 && cv[i] <= 1)) {
+                return mmdx_error_set(err, MMDX_ERANGE, "", mmdx_space_feature_id(m->space, cl->feature), 0,
+                                      "patient %.100s: value %g is outside [0, 1]; the feature is declared a "
+                                      "proportion (transform logit)",
+                                      mmdx_cohort_id(c, i), cv[i]);
+            }
+        }
+    }
+    return MMDX_OK;
 }
 
 size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mmdx_cohort_t *c, size_t first,
@@ -502,7 +559,7 @@ size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mm
             const uint8_t *fl = mmdx_cohort_flags_const(c, (size_t)kc) + first;
             const double *cv = mmdx_cohort_column_const(c, (size_t)kc) + first;
             double mean = cl->mean, sd = cl->sd, xmin = cl->xmin;
-            int islog = cl->islog;
+            int islog = cl->islog, islogit = cl->islogit;
             for (size_t i = 0; i < n; i++) {
                 double v = cv[i];
                 if ((fl[i] & MMDX_VAL_MISSING) || isnan(v)) {
@@ -512,8 +569,10 @@ size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mm
                 }
                 if (islog) {
                     v = log(v > xmin ? v : xmin);
+                } else if (islogit) {
+                    v = fz_logit(v);
                 }
-                z[i] = (v - mean) / sd;
+                z[i] = clamp_z((v - mean) / sd);
                 o[i] = 1;
             }
             continue;
@@ -594,7 +653,7 @@ static const char *merge_mismatch(const mmdx_model_t *a, const mmdx_model_t *b)
     if (a->phase >= FZ_PH_COVAR) {
         for (size_t c = 0; c < a->ncol; c++) {
             if (a->cols[c].mean != b->cols[c].mean || a->cols[c].sd != b->cols[c].sd ||
-                a->cols[c].islog != b->cols[c].islog) {
+                a->cols[c].islog != b->cols[c].islog || a->cols[c].islogit != b->cols[c].islogit) {
                 return "the models' standardisation differs (not started from the same model file)";
             }
         }
@@ -649,13 +708,9 @@ int mmdx_model_merge(mmdx_model_t *dst, const mmdx_model_t *src, mmdx_error_t *e
         for (size_t c = 0; c < dst->ncol; c++) {
             double *q = dst->cols[c].mom;
             const double *r = src->cols[c].mom;
-            for (int k = 0; k < FZ_MOM_COUNT; k++) {
-                if (k == FZ_MOM_MIN) {
-                    q[k] = r[k] < q[k] ? r[k] : q[k];
-                } else {
-                    q[k] += r[k];
-                }
-            }
+            fz_mom_combine(q + FZ_MOM_N, r + FZ_MOM_N);
+            fz_mom_combine(q + FZ_MOM_NPOS, r + FZ_MOM_NPOS);
+            q[FZ_MOM_MIN] = r[FZ_MOM_MIN] < q[FZ_MOM_MIN] ? r[FZ_MOM_MIN] : q[FZ_MOM_MIN];
         }
         size_t ncls = 0;
         for (size_t t = 0; t < dst->ntarget; t++) {
@@ -724,6 +779,15 @@ size_t mmdx_model_feature_modality(const mmdx_model_t *m, size_t j)
 int mmdx_model_feature_is_log(const mmdx_model_t *m, size_t j)
 {
     return j < m->nfeat && m->feat_ncol[j] == 1 && m->cols[m->feat_col0[j]].islog;
+}
+
+mmdx_transform_t mmdx_model_feature_transform(const mmdx_model_t *m, size_t j)
+{
+    if (!m || j >= m->nfeat || m->feat_ncol[j] != 1 || m->phase == FZ_PH_MOMENTS) {
+        return MMDX_TRANSFORM_NONE;
+    }
+    const fz_col_t *cl = &m->cols[m->feat_col0[j]];
+    return cl->islog ? MMDX_TRANSFORM_LOG : (cl->islogit ? MMDX_TRANSFORM_LOGIT : MMDX_TRANSFORM_NONE);
 }
 
 size_t mmdx_model_n_train(const mmdx_model_t *m, size_t t)

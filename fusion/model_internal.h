@@ -3,14 +3,19 @@
 #ifndef MMDX_FUSION_MODEL_INTERNAL_H
 #define MMDX_FUSION_MODEL_INTERNAL_H
 
+#include <math.h>
+
 #include "mmdx/model.h"
 #include "gauss.h"
 
 /* Training phases: one or more passes over the data each. */
 enum { FZ_PH_MOMENTS = 0, FZ_PH_COVAR = 1, FZ_PH_MODAL = 2, FZ_PH_FOLDS = 3, FZ_PH_STACK = 4, FZ_PH_DONE = 5 };
 
-/* Moments accumulated per column in the first pass. */
-enum { FZ_MOM_N, FZ_MOM_S1, FZ_MOM_S2, FZ_MOM_S3, FZ_MOM_NPOS, FZ_MOM_L1, FZ_MOM_L2, FZ_MOM_L3, FZ_MOM_MIN,
+/* Moments accumulated per column in the first pass, as count, mean and central sums
+ * (sum of (x - mean)^2 and ^3), of the value and of log(value) over positive values:
+ * raw sums of x^2 would cancel in the variance of a feature whose mean is large
+ * against its spread. Combined across chunks and sites with fz_mom_combine(). */
+enum { FZ_MOM_N, FZ_MOM_MEAN, FZ_MOM_M2, FZ_MOM_M3, FZ_MOM_NPOS, FZ_MOM_LMEAN, FZ_MOM_LM2, FZ_MOM_LM3, FZ_MOM_MIN,
        FZ_MOM_COUNT };
 
 /* One modelled column: a feature's value, or one level indicator of a categorical feature. */
@@ -18,10 +23,22 @@ typedef struct fz_col {
     size_t feature;   /* model feature index */
     long level;       /* indicated level of a categorical feature, or -1 */
     int islog;        /* modelled as log(x) */
+    int islogit;      /* modelled as logit(x) (declared MMDX_TRANSFORM_LOGIT; x in [0, 1], clamped to
+                         [FZ_LOGIT_EPS, 1 - FZ_LOGIT_EPS]) */
     double mean, sd;  /* of the (transformed) value; z = (x - mean) / sd */
     double xmin;      /* smallest positive training value (log columns clamp to it) */
     double mom[FZ_MOM_COUNT];
 } fz_col_t;
+
+/* Proportions of a LOGIT column are clamped to [FZ_LOGIT_EPS, 1 - FZ_LOGIT_EPS] before logit(), so
+ * that 0 and 1 (a proportion that is exactly none or all) stay finite: logit(0.001) = -6.91. Values
+ * outside [0, 1] are an error (fz_check_logit()). Documented in docs/fusion.md. */
+#define FZ_LOGIT_EPS 1e-3
+static inline double fz_logit(double p)
+{
+    p = p < FZ_LOGIT_EPS ? FZ_LOGIT_EPS : (p > 1.0 - FZ_LOGIT_EPS ? 1.0 - FZ_LOGIT_EPS : p);
+    return log(p / (1.0 - p));
+}
 
 /* One Bayesian logistic regression, d coefficients with the intercept first. */
 typedef struct fz_fit {
@@ -101,8 +118,20 @@ size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mm
  * (the level indicator for categorical columns). Returns 0 when missing. */
 int fz_col_value(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t col, size_t i,
                  double *out);
+/* 1 when a numeric column of feature @p j of @p space is modelled as logit(x): declared
+ * MMDX_TRANSFORM_LOGIT and continuous. */
+int fz_feature_is_logit(const mmdx_space_t *space, size_t j);
+/* Every value of the LOGIT columns of rows [first, first + n) of @p c is in [0, 1]: MMDX_OK, else
+ * MMDX_ERANGE naming the patient and the feature in @p err. */
+int fz_check_logit(const mmdx_model_t *m, const mmdx_cohort_t *c, size_t first, size_t n, mmdx_error_t *err);
 /* (transform and) standardise a value of column @p cl. */
 double fz_col_standardise(const fz_col_t *cl, double v);
+/* Add the moments b[0..3] (n, mean, central sums of squares and cubes) into a[0..3]
+ * (Chan, Golub and LeVeque's pairwise update). */
+void fz_mom_combine(double *a, const double *b);
+/* Standardised values are clamped to +-FZ_Z_MAX: a value millions of sds from the
+ * training mean is an error or out of distribution (flagged), and must not overflow. */
+#define FZ_Z_MAX 1e6
 /* Mean of the linear predictor x^T beta, and its posterior variance in *var (may be NULL;
  * work holds d doubles). */
 double fz_fit_eval(const fz_fit_t *f, const double *x, double *var, double *work);

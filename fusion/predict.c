@@ -441,6 +441,9 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
                              double *low, double *high, mmdx_error_t *err)
 {
     int rc = check_target(m, target, err);
+    if (rc == MMDX_OK && cohort) { /* a proportion outside [0, 1]: named in err */
+        rc = fz_check_logit(m, cohort, 0, mmdx_cohort_n_patients(cohort), err);
+    }
     if (rc != MMDX_OK) {
         return rc;
     }
@@ -630,6 +633,9 @@ int mmdx_model_predict(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_
                        mmdx_pred_t *pred, mmdx_error_t *err)
 {
     int rc = check_target(m, target, err);
+    if (rc == MMDX_OK && cohort && row < mmdx_cohort_n_patients(cohort)) { /* a proportion outside [0, 1] */
+        rc = fz_check_logit(m, cohort, row, 1, err);
+    }
     if (rc != MMDX_OK) {
         return rc;
     }
@@ -812,7 +818,7 @@ int mmdx_model_feature_predictive(const mmdx_model_t *m, const mmdx_cohort_t *co
     *mean = cl->mean + cl->sd * mz;
     *sd = cl->sd * sqrt(vz);
     if (log_scale) {
-        *log_scale = cl->islog;
+        *log_scale = cl->islog ? MMDX_TRANSFORM_LOG : (cl->islogit ? MMDX_TRANSFORM_LOGIT : 0);
     }
 done:
     mmdx_free(z);

@@ -64,9 +64,11 @@ static const char *const strings[S_COUNT][2] = {
                    "일부 근거가 없어 대체(imputation)했으며 그 불확실성은 구간에 포함되어 있습니다."},
     [S_HOWTO] = {"Each patient lists the probability of each condition with its 95% credible interval, "
                  "how much each kind of evidence moved it, the treatments the knowledge base suggests or "
-                 "excludes with their reasons, and the test that would help most.",
+                 "excludes with their reasons, and the test that would help most. A result reported as a "
+                 "bound (e.g. \"<0.5\") is used at its bound.",
                  "각 환자마다 질환별 확률과 95% 신용구간, 각 근거가 확률을 움직인 정도, 지식 베이스가 "
-                 "제안하거나 제외한 치료와 그 근거, 가장 도움이 될 검사를 보여 줍니다."},
+                 "제안하거나 제외한 치료와 그 근거, 가장 도움이 될 검사를 보여 줍니다. 한계값으로 보고된 "
+                 "결과(예: \"<0.5\")는 그 한계값으로 계산합니다."},
     [S_GENERATED] = {"Generated", "생성 시각"},
     [S_THRESHOLD] = {"threshold", "기준"},
     [S_BENEFIT] = {"expected benefit", "기대 이득"},

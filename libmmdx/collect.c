@@ -640,6 +640,9 @@ static int sink_obs(void *data, const mmdx_obs_t *obs)
         return MMDX_OK; /* tested, no value: the patient is known, the value missing */
     } else if (isinf(v)) {
         return reject_obs(col, obs, MMDX_ERANGE, "infinite value", obs->feature);
+    } else if (mmdx_space_feature_transform(col->space, j) == MMDX_TRANSFORM_LOGIT && !(v >= 0 && v <= 1)) {
+        return reject_obs(col, obs, MMDX_ERANGE, "value outside [0, 1] for a proportion (transform logit)",
+                          obs->feature);
     }
     if (obs->censor == MMDX_CENSOR_LEFT)
         flags = MMDX_VAL_CENSOR_LEFT;
@@ -700,6 +703,7 @@ static int sink_block(void *data, const mmdx_block_t *b)
     for (size_t j = 0; j < b->d; j++) {
         if (!use[j])
             continue;
+        int logit = mmdx_space_feature_transform(col->space, cols[j]) == MMDX_TRANSFORM_LOGIT;
         for (size_t i = 0; i < b->n; i++) {
             double v = b->values[i * b->d + j];
             if (rows[i] == SIZE_MAX || isnan(v))
@@ -707,6 +711,11 @@ static int sink_block(void *data, const mmdx_block_t *b)
             if (isinf(v)) {
                 char reason[300];
                 snprintf(reason, sizeof reason, "infinite value for %.200s", b->features[j]);
+                rc = add_reject(col, b->patients[i], b->provenance, (long)i + 1, MMDX_ERANGE, reason);
+            } else if (logit && !(v >= 0 && v <= 1)) {
+                char reason[300];
+                snprintf(reason, sizeof reason, "value outside [0, 1] for a proportion (transform logit) for %.200s",
+                         b->features[j]);
                 rc = add_reject(col, b->patients[i], b->provenance, (long)i + 1, MMDX_ERANGE, reason);
             } else {
                 rc = put_value(col, rows[i], cols[j], v, 0, MMDX_TIME_UNKNOWN, 0);

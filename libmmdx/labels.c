@@ -413,15 +413,14 @@ int mmdx_labels_apply(const mmdx_labels_t *l, mmdx_cohort_t *c, int strict, size
             if (strcmp(l->names[k], name) == 0)
                 col_of[t] = (long)k;
     }
-    /* check every row before changing the cohort */
+    /* check every row before changing the cohort; unknown patients are all counted, the
+     * first is named once the rows are known to be otherwise valid */
+    size_t first_unknown = 0;
     for (size_t r = 0; r < l->n && rc == MMDX_OK; r++) {
         if (mmdx_cohort_find(c, l->patients[r]) < 0) {
-            if (unknown == 0 || strict)
-                mmdx_error_set(err, MMDX_ENOTFOUND, l->path, l->patients[r], l->row_line[r],
-                               "labels line %ld names a patient that is not in the cohort", l->row_line[r]);
+            if (unknown == 0)
+                first_unknown = r;
             unknown++;
-            if (strict)
-                rc = MMDX_ENOTFOUND;
             continue;
         }
         for (size_t t = 0; t < nt && rc == MMDX_OK; t++) {
@@ -434,6 +433,15 @@ int mmdx_labels_apply(const mmdx_labels_t *l, mmdx_cohort_t *c, int strict, size
                                     "labels line %ld: class '%.64s' is not a class of the cohort's target %s",
                                     l->row_line[r], v, l->names[col_of[t]]);
         }
+    }
+    if (rc == MMDX_OK && unknown > 0) {
+        size_t r = first_unknown;
+        mmdx_error_set(err, MMDX_ENOTFOUND, l->path, l->patients[r], l->row_line[r],
+                       "labels line %ld names patient '%.64s', who is not in the cohort (%zu of %zu label "
+                       "row%s name patients not in the cohort)",
+                       l->row_line[r], l->patients[r], unknown, l->n, l->n == 1 ? "" : "s");
+        if (strict)
+            rc = MMDX_ENOTFOUND;
     }
     for (size_t r = 0; r < l->n && rc == MMDX_OK; r++) {
         long row = mmdx_cohort_find(c, l->patients[r]);

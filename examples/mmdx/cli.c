@@ -13,6 +13,39 @@
 
 #include "cli.h"
 
+const char cli_labels_help[] =
+    "      --ignore-unknown-labels\n"
+    "                        skip label rows naming patients that are not in the evidence (a\n"
+    "                        warning counts them); without it they are an error (exit 2)\n";
+
+int cli_apply_labels(const mmdx_labels_t *labels, mmdx_cohort_t *cohort, int ignore_unknown, int quiet)
+{
+    mmdx_error_t err;
+    size_t n_unknown = 0;
+    mmdx_error_clear(&err);
+    int rc = mmdx_labels_apply(labels, cohort, !ignore_unknown, &n_unknown, &err);
+    if (rc == MMDX_ENOTFOUND && n_unknown > 0) {
+        fprintf(stderr,
+                "mmdx: --labels: %s line %ld: patient '%s' is not in the evidence; %zu of %zu label row%s name "
+                "patients not in the evidence (check the patient ids, or give --ignore-unknown-labels to skip "
+                "them)\n",
+                err.file, err.line, err.object, n_unknown, mmdx_labels_n_patients(labels),
+                mmdx_labels_n_patients(labels) == 1 ? "" : "s");
+        return rc;
+    }
+    if (rc != MMDX_OK) {
+        cli_print_error("--labels", &err);
+        return rc;
+    }
+    if (n_unknown > 0 && !quiet)
+        fprintf(stderr,
+                "mmdx: warning: --labels: %zu of %zu label row%s name patients not in the evidence (skipped; "
+                "first: %s line %ld, patient '%s')\n",
+                n_unknown, mmdx_labels_n_patients(labels), mmdx_labels_n_patients(labels) == 1 ? "" : "s",
+                err.file, err.line, err.object);
+    return MMDX_OK;
+}
+
 const char cli_inputs_help[] =
     "Inputs (each repeatable; at least one is needed):\n"
     "      --imaging FILE.h5       imaging features (HDF5: /patient_ids, /feature_names, /features)\n"

@@ -36,6 +36,20 @@ typedef struct cli_inputs {
     {"agg", required_argument, NULL, CLI_OPT_BASE + 6},      \
     {"plugin", required_argument, NULL, CLI_OPT_BASE + 7},   \
     {"input", required_argument, NULL, CLI_OPT_BASE + 8}
+/* --ignore-unknown-labels, for every command that reads --labels: label rows naming patients
+ * that are not in the evidence are a fatal error unless it is given. */
+#define CLI_OPT_IGNORE_UNKNOWN_LABELS (CLI_OPT_BASE + 20)
+#define CLI_LABELS_LONGOPTS \
+    {"ignore-unknown-labels", no_argument, NULL, CLI_OPT_IGNORE_UNKNOWN_LABELS}
+/* Text for --help describing --ignore-unknown-labels. */
+extern const char cli_labels_help[];
+/* Apply @p labels (read from a labels TSV) to @p cohort. Label rows naming patients not in
+ * the cohort: without @p ignore_unknown, a fatal error printed to stderr naming the labels
+ * file, the first such line and patient, and how many rows there are (MMDX_ENOTFOUND; the
+ * cohort is unchanged); with it, a warning (unless @p quiet) and the rows are skipped. Other
+ * errors (a class unknown to the cohort's target) are printed too. Returns an MMDX status. */
+int cli_apply_labels(const mmdx_labels_t *labels, mmdx_cohort_t *cohort, int ignore_unknown, int quiet);
+
 /* Text for --help listing the input options. */
 extern const char cli_inputs_help[];
 

@@ -193,10 +193,24 @@ int cmd_diagnose(int argc, char **argv)
         goto done;
     }
     if (cohort) { /* a cohort file is streamed in chunks: memory does not grow with the patients */
+        mmdx_cohort_reader_t *reader = NULL;
+        mmdx_error_clear(&err);
+        if (mmdx_cohort_reader_open(ctx, cohort, &reader, &err) != MMDX_OK) {
+            cli_print_error("--cohort", &err);
+            goto done;
+        }
+        int frc = fcli_check_features("diagnose", model, model_path, mmdx_cohort_reader_space(reader), NULL, quiet);
+        mmdx_cohort_reader_close(reader);
+        if (frc != MMDX_OK) {
+            goto done;
+        }
         status = dr_run_file(ctx, model, cohort, 4096, &dro, &drs);
         goto done;
     }
-    if (fcli_load(ctx, &in, NULL, NULL, mmdx_model_space(model), quiet, &d) != MMDX_OK) {
+    if (fcli_load(ctx, &in, NULL, NULL, mmdx_model_space(model), 0, quiet, &d) != MMDX_OK) {
+        goto done;
+    }
+    if (fcli_check_features("diagnose", model, model_path, NULL, d.cohort, quiet) != MMDX_OK) {
         goto done;
     }
     status = dr_run(model, d.cohort, d.col, &dro, &drs);

@@ -31,19 +31,21 @@ static void help(void)
            "Options:\n"
            "  -s, --state FILE      the coordinator's current state (site)\n"
            "  -l, --labels FILE     labels TSV\n"
+           "%s"
            "  -o, --output FILE     file to write (required; replaced atomically)\n"
            "  -q, --quiet           no summary\n"
            "  -h, --help            show this help\n"
            "\n%s"
            "\n"
-           "Exit status: 0 ok; 1 some input records were rejected; 2 usage or fatal error.\n",
-           cli_inputs_help, fcli_model_help);
+           "Exit status: 0 ok; 1 some input records were rejected; 2 usage or fatal error (e.g.\n"
+           "label rows naming patients not in the evidence).\n",
+           cli_inputs_help, cli_labels_help, fcli_model_help);
 }
 
 int cmd_federate(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        CLI_INPUT_LONGOPTS, FCLI_MODEL_LONGOPTS,
+        CLI_INPUT_LONGOPTS, FCLI_MODEL_LONGOPTS, CLI_LABELS_LONGOPTS,
         {"cohort", required_argument, NULL, 'c'}, {"state", required_argument, NULL, 's'},
         {"labels", required_argument, NULL, 'l'}, {"output", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
@@ -61,7 +63,7 @@ int cmd_federate(int argc, char **argv)
     cli_inputs_t in;
     mmdx_model_options_t mopt;
     const char *output = NULL, *labels = NULL, *cohort = NULL, *state = NULL;
-    int quiet = 0, opt, status = CLI_EXIT_FATAL;
+    int quiet = 0, ignore_unknown = 0, opt, status = CLI_EXIT_FATAL;
     mmdx_ctx_t *ctx = NULL;
     mmdx_model_t *model = NULL;
     fcli_data_t d = {0};
@@ -89,6 +91,9 @@ int cmd_federate(int argc, char **argv)
             break;
         case 'l':
             labels = optarg;
+            break;
+        case CLI_OPT_IGNORE_UNKNOWN_LABELS:
+            ignore_unknown = 1;
             break;
         case 'o':
             output = optarg;
@@ -130,7 +135,7 @@ int cmd_federate(int argc, char **argv)
         goto done;
     }
     if (strcmp(mode, "init") == 0) {
-        if (fcli_load(ctx, &in, cohort, labels, NULL, quiet, &d) != MMDX_OK) {
+        if (fcli_load(ctx, &in, cohort, labels, NULL, ignore_unknown, quiet, &d) != MMDX_OK) {
             goto done;
         }
         mmdx_error_clear(&err);
@@ -148,7 +153,10 @@ int cmd_federate(int argc, char **argv)
             fprintf(stderr, "mmdx: federate site: %s is already fitted: nothing to do\n", state);
             goto done;
         }
-        if (fcli_load(ctx, &in, cohort, labels, mmdx_model_space(model), quiet, &d) != MMDX_OK) {
+        if (fcli_load(ctx, &in, cohort, labels, mmdx_model_space(model), ignore_unknown, quiet, &d) != MMDX_OK) {
+            goto done;
+        }
+        if (fcli_check_features("federate site", model, state, NULL, d.cohort, quiet) != MMDX_OK) {
             goto done;
         }
         mmdx_model_clear_aggregates(model);

@@ -21,6 +21,7 @@ static void help(void)
            "Options:\n"
            "  -o, --output FILE     cohort file to write (required; replaced atomically)\n"
            "  -l, --labels FILE     labels TSV (patient_id<TAB>TARGET...) stored with the cohort\n"
+           "%s"
            "      --rejects FILE    write rejected records as TSV: patient_id, file, record,\n"
            "                        code, reason (header only when none)\n"
            "  -t, --threads N       worker threads (default 1)\n"
@@ -30,21 +31,21 @@ static void help(void)
            "\n"
            "Exit status: 0 ok; 1 some records were rejected (the cohort holds the rest);\n"
            "2 usage error or fatal error (no cohort file written).\n",
-           cli_inputs_help);
+           cli_inputs_help, cli_labels_help);
 }
 
 int cmd_ingest(int argc, char **argv)
 {
     enum { OPT_REJECTS = 1 };
     static const struct option longopts[] = {
-        CLI_INPUT_LONGOPTS,
+        CLI_INPUT_LONGOPTS, CLI_LABELS_LONGOPTS,
         {"output", required_argument, NULL, 'o'}, {"labels", required_argument, NULL, 'l'},
         {"rejects", required_argument, NULL, OPT_REJECTS}, {"threads", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     cli_inputs_t in;
     const char *output = NULL, *labels_path = NULL, *rejects = NULL;
-    int threads = 1, verbose = 0, quiet = 0, opt, status = CLI_EXIT_FATAL;
+    int threads = 1, verbose = 0, quiet = 0, ignore_unknown = 0, opt, status = CLI_EXIT_FATAL;
     mmdx_ctx_t *ctx = NULL;
     mmdx_space_t *space = NULL;
     mmdx_labels_t *labels = NULL;
@@ -68,6 +69,9 @@ int cmd_ingest(int argc, char **argv)
             break;
         case OPT_REJECTS:
             rejects = optarg;
+            break;
+        case CLI_OPT_IGNORE_UNKNOWN_LABELS:
+            ignore_unknown = 1;
             break;
         case 't':
             if ((threads = cli_parse_threads(optarg)) < 0)
@@ -122,17 +126,8 @@ int cmd_ingest(int argc, char **argv)
     }
     if (cli_collect(ctx, &in, space, 0, &col, &cohort) != MMDX_OK)
         goto done;
-    size_t n_unknown = 0;
-    if (labels) {
-        mmdx_error_clear(&err);
-        if (mmdx_labels_apply(labels, cohort, 0, &n_unknown, &err) != MMDX_OK) {
-            cli_print_error("--labels", &err);
-            goto done;
-        }
-        if (n_unknown && !quiet)
-            fprintf(stderr, "mmdx: warning: %zu label row%s for patients not in the inputs (ignored)\n",
-                    n_unknown, n_unknown == 1 ? "" : "s");
-    }
+    if (labels && cli_apply_labels(labels, cohort, ignore_unknown, quiet) != MMDX_OK)
+        goto done;
     mmdx_error_clear(&err);
     if (mmdx_cohort_save(ctx, cohort, output, &err) != MMDX_OK) {
         cli_print_error(NULL, &err);

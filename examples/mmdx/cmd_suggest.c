@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "fusion_cli.h"
 #include "commands.h"
 #include "diagnose_report.h"
 
@@ -142,6 +142,8 @@ int cmd_suggest(int argc, char **argv)
             fprintf(stderr, "mmdx: warning: %s\n", msg);
     }
     if (cli_evidence(ctx, &in, cohort_path, mmdx_model_space(model), &space, &col, &cohort) != MMDX_OK)
+        goto done;
+    if (fcli_check_features("suggest", model, model_path, NULL, cohort, quiet) != MMDX_OK)
         goto done;
     mmdx_error_clear(&err);
     if (mmdx_outfile_open(output, &out, &err) != MMDX_OK) {

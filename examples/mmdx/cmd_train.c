@@ -22,6 +22,7 @@ static void help(void)
            "Options:\n"
            "  -o, --output FILE     model file to write (required; replaced atomically)\n"
            "  -l, --labels FILE     labels TSV (patient_id<TAB>TARGET...); required with INPUTS\n"
+           "%s"
            "      --rejects FILE    write rejected input records as TSV\n"
            "  -q, --quiet           no summary, no warnings\n"
            "  -v, --verbose         more messages\n"
@@ -29,8 +30,8 @@ static void help(void)
            "\n%s"
            "\n"
            "Exit status: 0 ok; 1 some input records were rejected (the model was trained on the\n"
-           "rest); 2 usage or fatal error (no model written).\n",
-           cli_inputs_help, fcli_model_help);
+           "rest); 2 usage or fatal error, e.g. label rows naming patients not in the evidence (no model written).\n",
+           cli_inputs_help, cli_labels_help, fcli_model_help);
 }
 
 /* Provenance of the model: the files it was trained on (names only). */
@@ -59,7 +60,7 @@ int cmd_train(int argc, char **argv)
 {
     enum { OPT_REJECTS = 1 };
     static const struct option longopts[] = {
-        CLI_INPUT_LONGOPTS, FCLI_MODEL_LONGOPTS,
+        CLI_INPUT_LONGOPTS, FCLI_MODEL_LONGOPTS, CLI_LABELS_LONGOPTS,
         {"cohort", required_argument, NULL, 'c'}, {"output", required_argument, NULL, 'o'},
         {"labels", required_argument, NULL, 'l'}, {"rejects", required_argument, NULL, OPT_REJECTS},
         {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},
@@ -67,7 +68,7 @@ int cmd_train(int argc, char **argv)
     cli_inputs_t in;
     mmdx_model_options_t mopt;
     const char *output = NULL, *labels = NULL, *cohort = NULL, *rejects = NULL;
-    int verbose = 0, quiet = 0, opt, status = CLI_EXIT_FATAL;
+    int verbose = 0, quiet = 0, ignore_unknown = 0, opt, status = CLI_EXIT_FATAL;
     mmdx_ctx_t *ctx = NULL;
     mmdx_model_t *model = NULL;
     fcli_data_t d = {0};
@@ -95,6 +96,9 @@ int cmd_train(int argc, char **argv)
             break;
         case 'l':
             labels = optarg;
+            break;
+        case CLI_OPT_IGNORE_UNKNOWN_LABELS:
+            ignore_unknown = 1;
             break;
         case OPT_REJECTS:
             rejects = optarg;
@@ -136,7 +140,7 @@ int cmd_train(int argc, char **argv)
     if ((ctx = cli_ctx_new(quiet ? -1 : verbose)) == NULL) {
         goto done;
     }
-    if (fcli_load(ctx, &in, cohort, labels, NULL, quiet, &d) != MMDX_OK) {
+    if (fcli_load(ctx, &in, cohort, labels, NULL, ignore_unknown, quiet, &d) != MMDX_OK) {
         goto done;
     }
     if (mmdx_space_n_targets(d.space) == 0) {

@@ -28,6 +28,7 @@ static void help(void)
            "\n"
            "Options:\n"
            "  -l, --labels FILE     labels TSV; required with INPUTS\n"
+           "%s"
            "  -k, --folds K         cross-validation folds (default 5)\n"
            "  -s, --seed N          seed of the folds and the bootstrap (default 0)\n"
            "  -g, --group FEATURE   also report per subgroup of FEATURE (levels of a categorical or\n"
@@ -39,8 +40,9 @@ static void help(void)
            "  -h, --help            show this help\n"
            "\n%s"
            "\n"
-           "Exit status: 0 ok; 1 some input records were rejected; 2 usage or fatal error.\n",
-           cli_inputs_help, fcli_model_help);
+           "Exit status: 0 ok; 1 some input records were rejected; 2 usage or fatal error (e.g.\n"
+           "label rows naming patients not in the evidence).\n",
+           cli_inputs_help, cli_labels_help, fcli_model_help);
 }
 
 /* A space with the features of @p s and only its target @p t. */
@@ -161,6 +163,23 @@ typedef struct vopt {
     uint64_t seed;
 } vopt_t;
 
+/* One metric row; a value that is not a number (AUROC of one class, an empty calibration
+ * bin, no bootstrap) is written NA, never nan. */
+static void metric_row(FILE *f, const char *target, const char *cls, const char *group, const char *level, size_t m,
+                       size_t pos, const char *name, unsigned bin, double v)
+{
+    char metric[64], value[32];
+    if (bin)
+        snprintf(metric, sizeof metric, "calibration_bin%u_%s", bin, name);
+    else
+        snprintf(metric, sizeof metric, "%s", name);
+    if (isfinite(v))
+        snprintf(value, sizeof value, "%.6g", v);
+    else
+        snprintf(value, sizeof value, "NA");
+    fprintf(f, "%s\t%s\t%s\t%s\t%zu\t%zu\t%s\t%s\n", target, cls, group, level, m, pos, metric, value);
+}
+
 static void report(FILE *f, const char *target, const char *cls, const char *group, const char *level,
                    const double *p, const int *y, size_t n, const vopt_t *o)
 {
@@ -181,7 +200,7 @@ static void report(FILE *f, const char *target, const char *cls, const char *gro
         {"auprc", mmdx_metric_auprc(p, y, n)}, {"logloss", mmdx_metric_logloss(p, y, n)},
         {"brier", mmdx_metric_brier(p, y, n)}, {"ece", mmdx_metric_ece(p, y, n, o->bins)}};
     for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
-        fprintf(f, "%s\t%s\t%s\t%s\t%zu\t%zu\t%s\t%.6g\n", target, cls, group, level, m, pos, rows[r].name, rows[r].v);
+        metric_row(f, target, cls, group, level, m, pos, rows[r].name, 0, rows[r].v);
     }
     size_t count[100];
     double mp[100], ob[100];
@@ -189,10 +208,8 @@ static void report(FILE *f, const char *target, const char *cls, const char *gro
     for (unsigned b = 0; b < o->bins; b++) {
         fprintf(f, "%s\t%s\t%s\t%s\t%zu\t%zu\tcalibration_bin%u_n\t%zu\n", target, cls, group, level, m, pos, b + 1,
                 count[b]);
-        fprintf(f, "%s\t%s\t%s\t%s\t%zu\t%zu\tcalibration_bin%u_predicted\t%.6g\n", target, cls, group, level, m, pos,
-                b + 1, mp[b]);
-        fprintf(f, "%s\t%s\t%s\t%s\t%zu\t%zu\tcalibration_bin%u_observed\t%.6g\n", target, cls, group, level, m, pos,
-                b + 1, ob[b]);
+        metric_row(f, target, cls, group, level, m, pos, "predicted", b + 1, mp[b]);
+        metric_row(f, target, cls, group, level, m, pos, "observed", b + 1, ob[b]);
     }
 }
 
@@ -285,7 +302,7 @@ int cmd_validate(int argc, char **argv)
 {
     enum { OPT_BINS = 1 };
     static const struct option longopts[] = {
-        CLI_INPUT_LONGOPTS, FCLI_MODEL_LONGOPTS,
+        CLI_INPUT_LONGOPTS, FCLI_MODEL_LONGOPTS, CLI_LABELS_LONGOPTS,
         {"cohort", required_argument, NULL, 'c'}, {"labels", required_argument, NULL, 'l'},
         {"folds", required_argument, NULL, 'k'}, {"seed", required_argument, NULL, 's'},
         {"group", required_argument, NULL, 'g'}, {"bootstrap", required_argument, NULL, 'b'},
@@ -297,7 +314,7 @@ int cmd_validate(int argc, char **argv)
     size_t n_groups = 0;
     unsigned folds = 5, seed = 0;
     vopt_t vo = {1000, 10, 0};
-    int quiet = 0, opt, status = CLI_EXIT_FATAL;
+    int quiet = 0, ignore_unknown = 0, opt, status = CLI_EXIT_FATAL;
     mmdx_ctx_t *ctx = NULL;
     mmdx_outfile_t *out = NULL;
     fcli_data_t d = {0};
@@ -325,6 +342,9 @@ int cmd_validate(int argc, char **argv)
             break;
         case 'l':
             labels = optarg;
+            break;
+        case CLI_OPT_IGNORE_UNKNOWN_LABELS:
+            ignore_unknown = 1;
             break;
         case 'k':
             if (parse_count(optarg, "--folds", 2, 100, &folds) < 0) {
@@ -384,7 +404,7 @@ int cmd_validate(int argc, char **argv)
     const cli_path_t outs[] = {{"-o", output}};
     if (cli_check_outputs("validate", &in, ins, 2, NULL, 0, outs, 1) != CLI_EXIT_OK)
         goto done;
-    if ((ctx = cli_ctx_new(quiet ? -1 : 0)) == NULL || fcli_load(ctx, &in, cohort, labels, NULL, quiet, &d) != MMDX_OK) {
+    if ((ctx = cli_ctx_new(quiet ? -1 : 0)) == NULL || fcli_load(ctx, &in, cohort, labels, NULL, ignore_unknown, quiet, &d) != MMDX_OK) {
         goto done;
     }
     long gfeat[16];

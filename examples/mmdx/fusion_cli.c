@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,7 +106,7 @@ static mmdx_cohort_t *rebase(const mmdx_cohort_t *c, const mmdx_space_t *space, 
 }
 
 int fcli_load(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, const char *labels_path,
-              const mmdx_space_t *base, int quiet, fcli_data_t *d)
+              const mmdx_space_t *base, int ignore_unknown, int quiet, fcli_data_t *d)
 {
     mmdx_error_t err;
     mmdx_labels_t *labels = NULL;
@@ -151,16 +153,9 @@ int fcli_load(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, 
         }
     }
     if (labels) {
-        size_t n_unknown = 0;
-        mmdx_error_clear(&err);
-        rc = mmdx_labels_apply(labels, d->cohort, 0, &n_unknown, &err);
+        rc = cli_apply_labels(labels, d->cohort, ignore_unknown, quiet);
         if (rc != MMDX_OK) {
-            cli_print_error("--labels", &err);
             goto fail;
-        }
-        if (n_unknown && !quiet) {
-            fprintf(stderr, "mmdx: warning: %zu label row%s name patients not in the evidence (ignored)%s%s\n",
-                    n_unknown, n_unknown == 1 ? "" : "s", err.object[0] ? ", first: " : "", err.object);
         }
         mmdx_labels_free(labels);
     }
@@ -202,6 +197,54 @@ int fcli_merge_models(mmdx_ctx_t *ctx, char *const *files, size_t n, mmdx_model_
         return rc;
     }
     *out = acc;
+    return MMDX_OK;
+}
+
+/* 1 when column @p j of @p c has at least one value. */
+static int has_values(const mmdx_cohort_t *c, size_t j)
+{
+    const double *v = mmdx_cohort_column_const(c, j);
+    const uint8_t *fl = mmdx_cohort_flags_const(c, j);
+    for (size_t i = 0; i < mmdx_cohort_n_patients(c); i++) {
+        if (!(fl[i] & MMDX_VAL_MISSING) && !isnan(v[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int fcli_check_features(const char *cmd, const mmdx_model_t *m, const char *model_path, const mmdx_space_t *space,
+                        const mmdx_cohort_t *cohort, int quiet)
+{
+    const mmdx_space_t *ms = mmdx_model_space(m);
+    size_t D = mmdx_space_n_features(ms), absent = 0;
+    const char *first = NULL;
+    if (cohort) {
+        space = mmdx_cohort_space(cohort);
+    }
+    for (size_t j = 0; j < D; j++) {
+        const char *id = mmdx_space_feature_id(ms, j);
+        long k = space ? mmdx_space_find_feature(space, id) : -1;
+        if (k < 0 || (cohort && !has_values(cohort, (size_t)k))) {
+            if (!first) {
+                first = id;
+            }
+            absent++;
+        }
+    }
+    if (D > 0 && absent == D) {
+        fprintf(stderr,
+                "mmdx: %s: none of the %zu features of %s is in the evidence (e.g. %s): it was made for other "
+                "inputs\n",
+                cmd, D, model_path, first);
+        return MMDX_ESPACE;
+    }
+    if (absent > 0 && !quiet) {
+        fprintf(stderr,
+                "mmdx: warning: %s: %zu of the %zu features of the model are absent from the evidence (first: %s); "
+                "they are predicted as missing\n",
+                cmd, absent, D, first);
+    }
     return MMDX_OK;
 }
 

@@ -18,11 +18,13 @@ typedef struct fcli_data {
  * Read the evidence: from @p cohort_path (an HDF5 cohort file from `mmdx ingest`) when
  * set, else from the INPUTS through the adapters. @p base: a space to start from (a
  * model's, for diagnosing: only its features are kept) or NULL. @p labels_path: labels
- * TSV applied to the patients (targets added to the space; label rows naming unknown
- * patients are reported); with a cohort file it replaces the labels stored there. Errors are printed; returns an MMDX status.
+ * TSV applied to the patients (targets added to the space); with a cohort file it replaces
+ * the labels stored there. Label rows naming patients not in the evidence are an error
+ * unless @p ignore_unknown (--ignore-unknown-labels; then a warning), see cli_apply_labels().
+ * Errors are printed; returns an MMDX status.
  */
 int fcli_load(mmdx_ctx_t *ctx, const cli_inputs_t *in, const char *cohort_path, const char *labels_path,
-              const mmdx_space_t *base, int quiet, fcli_data_t *d);
+              const mmdx_space_t *base, int ignore_unknown, int quiet, fcli_data_t *d);
 void fcli_free(fcli_data_t *d);
 
 /* Options of the model (priors, folds), for train, validate and federate init. */
@@ -44,6 +46,15 @@ int fcli_model_option(mmdx_model_options_t *o, int opt, const char *arg);
  * (mmdx_model_merge(): same pass, space and starting state). On success *out is the merged
  * model, owned by the caller. Errors are printed naming the file; returns an MMDX status. */
 int fcli_merge_models(mmdx_ctx_t *ctx, char *const *files, size_t n, mmdx_model_t **out);
+
+/* The evidence against the model's features, before predicting: the features of @p space (a
+ * cohort file's) or, when @p cohort is set, those with at least one value in it. None of the
+ * model's features: a fatal error naming the model and the first of its features (returns
+ * MMDX_ESPACE; the inputs were for another model). Some absent: a warning counting them and
+ * naming the first (they are predicted as missing), unless @p quiet. @p cmd names the command
+ * in messages. Returns MMDX_OK otherwise. */
+int fcli_check_features(const char *cmd, const mmdx_model_t *m, const char *model_path, const mmdx_space_t *space,
+                        const mmdx_cohort_t *cohort, int quiet);
 
 /* Print a one-line summary of a fitted model to stderr. */
 void fcli_model_summary(const char *cmd, const mmdx_model_t *m, const char *path);

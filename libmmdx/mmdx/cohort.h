@@ -106,8 +106,11 @@ MMDX_EXPORT const char *mmdx_labels_patient(const mmdx_labels_t *labels, size_t 
 MMDX_EXPORT int mmdx_labels_class(const mmdx_labels_t *labels, size_t r, size_t t);
 /**
  * Copy labels into the cohort's rows by patient id. Label rows whose patient is not in
- * the cohort are counted in @p n_unknown (may be NULL) and, if @p err is set, the first
- * is named there; they are not an error unless @p strict.
+ * the cohort are all counted in @p n_unknown (may be NULL) and, if @p err is set, the first
+ * is named there (MMDX_ENOTFOUND: the labels file, its line, the patient id as object, and
+ * the count in the message); they are not an error unless @p strict.
+ * @return MMDX_OK; MMDX_ENOTFOUND (@p strict and some row names an unknown patient; the
+ *         cohort is unchanged); MMDX_ESPACE (a class unknown to the cohort's target).
  */
 MMDX_EXPORT int mmdx_labels_apply(const mmdx_labels_t *labels, mmdx_cohort_t *c, int strict,
                                   size_t *n_unknown, mmdx_error_t *err) MMDX_WARN_UNUSED;
@@ -143,6 +146,14 @@ MMDX_EXPORT int mmdx_cohort_save(mmdx_ctx_t *ctx, const mmdx_cohort_t *c, const 
  */
 MMDX_EXPORT int mmdx_cohort_reader_open(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_reader_t **out,
                                         mmdx_error_t *err) MMDX_WARN_UNUSED;
+/**
+ * Like mmdx_cohort_reader_open(), on a cohort file held in memory: the @p size bytes at
+ * @p buf are an HDF5 file image (copied; @p buf may be freed once this returns) and
+ * nothing on disk is read. @p name (or "(memory)" when NULL) stands for the file in
+ * errors. A buffer that is not an HDF5 file is MMDX_EFORMAT.
+ */
+MMDX_EXPORT int mmdx_cohort_reader_open_memory(mmdx_ctx_t *ctx, const void *buf, size_t size, const char *name,
+                                               mmdx_cohort_reader_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
 /** The file's feature space. Borrowed; valid until the reader is closed. */
 MMDX_EXPORT const mmdx_space_t *mmdx_cohort_reader_space(const mmdx_cohort_reader_t *r);
 /** Number of patients in the file. */

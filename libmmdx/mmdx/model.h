@@ -44,7 +44,7 @@ typedef struct mmdx_model mmdx_model_t;
 
 /** Version of the model file format written by mmdx_model_save() (docs/formats/model-file.md).
  * 2: n_used per fit (files of version 1 are refused: retrain). */
-#define MMDX_MODEL_FORMAT_VERSION 2
+#define MMDX_MODEL_FORMAT_VERSION 3
 
 /** Which continuous features are log-transformed (besides those declared MMDX_TRANSFORM_LOG). */
 typedef enum {
@@ -93,8 +93,11 @@ MMDX_EXPORT void mmdx_model_free(mmdx_model_t *m);
  * Add one chunk of training patients to the current pass's aggregates. The chunk's
  * features are matched to the model's by id (features the model does not have are
  * ignored; model features absent from the chunk count as missing); its targets likewise.
+ * Features declared MMDX_TRANSFORM_LOGIT (continuous proportions) are modelled as logit(x),
+ * x clamped to [0.001, 0.999] (docs/fusion.md).
  * @return MMDX_OK; MMDX_ESTATE when the model is already fitted; MMDX_ERANGE for an
- *         infinite value (naming feature and patient); MMDX_ENOMEM.
+ *         infinite value, or a value of a LOGIT feature outside [0, 1] (naming feature and
+ *         patient); MMDX_ENOMEM.
  */
 MMDX_EXPORT int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_error_t *err) MMDX_WARN_UNUSED;
 
@@ -140,7 +143,8 @@ MMDX_EXPORT void mmdx_model_clear_aggregates(mmdx_model_t *m);
  * @p pred. Cohort features are matched by id; model features absent from the cohort are
  * missing. A row with no usable value gets the prior (flag MMDX_PRED_NO_EVIDENCE).
  * @return MMDX_OK; MMDX_ESTATE before the model is fitted; MMDX_EINVAL for an index out
- *         of range; MMDX_ENOMEM.
+ *         of range; MMDX_ERANGE when the row's value of a LOGIT feature is outside [0, 1]
+ *         (naming the patient and the feature); MMDX_ENOMEM.
  */
 MMDX_EXPORT int mmdx_model_predict(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_t row,
                                    size_t target, mmdx_pred_t *pred, mmdx_error_t *err) MMDX_WARN_UNUSED;
@@ -150,7 +154,8 @@ MMDX_EXPORT int mmdx_model_predict(const mmdx_model_t *m, const mmdx_cohort_t *c
  * @p cohort, with the same model as mmdx_model_predict() (imputation variance and
  * posterior averaging included) but no explanations. @p prob receives n_patients x
  * n_classes values, row-major (prob[i * n_classes + k]); @p low and @p high (may be NULL)
- * the 95% interval bounds in the same layout.
+ * the 95% interval bounds in the same layout. MMDX_ERANGE (nothing predicted) when a value of
+ * a LOGIT feature is outside [0, 1], naming the first such patient and the feature.
  */
 MMDX_EXPORT int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_t target,
                                          double *prob, double *low, double *high, mmdx_error_t *err) MMDX_WARN_UNUSED;
@@ -158,8 +163,10 @@ MMDX_EXPORT int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohor
 /**
  * Predictive distribution of feature @p feature (model index) for row @p row, given the
  * other observed features of its modality: mean and sd in the feature's own unit scale
- * after the model's transform (log scale for log-transformed features; @p log_scale set
- * to 1 then, may be NULL). For the next-best-test ranking of the decision layer.
+ * after the model's transform. @p log_scale (may be NULL) is set to that transform:
+ * 0 (none: the unit scale), MMDX_TRANSFORM_LOG (1: log scale; exp() maps back) or
+ * MMDX_TRANSFORM_LOGIT (2: logit scale; 1 / (1 + exp(-x)) maps back). For the
+ * next-best-test ranking of the decision layer.
  */
 MMDX_EXPORT int mmdx_model_feature_predictive(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_t row,
                                               size_t feature, double *mean, double *sd, int *log_scale,
@@ -179,6 +186,13 @@ MMDX_EXPORT const char *mmdx_model_modality(const mmdx_model_t *m, size_t mod);
 MMDX_EXPORT size_t mmdx_model_feature_modality(const mmdx_model_t *m, size_t j);
 /** 1 when feature j is modelled on the log scale (declared or detected). */
 MMDX_EXPORT int mmdx_model_feature_is_log(const mmdx_model_t *m, size_t j);
+/**
+ * The transform feature j is modelled on: MMDX_TRANSFORM_LOG (declared, or detected when
+ * AUTO), MMDX_TRANSFORM_LOGIT (declared; proportions clamped to [0.001, 0.999]) or
+ * MMDX_TRANSFORM_NONE (also for categorical features, j out of range, and before the model's
+ * first step, when it is not decided yet). Never MMDX_TRANSFORM_AUTO.
+ */
+MMDX_EXPORT mmdx_transform_t mmdx_model_feature_transform(const mmdx_model_t *m, size_t j);
 /** Labelled training patients of target t (0 before the first step). */
 MMDX_EXPORT size_t mmdx_model_n_train(const mmdx_model_t *m, size_t t);
 
@@ -210,6 +224,14 @@ MMDX_EXPORT int mmdx_model_save(const mmdx_model_t *m, const char *path, mmdx_er
  * New model in *@p out; free with mmdx_model_free().
  */
 MMDX_EXPORT int mmdx_model_load(mmdx_ctx_t *ctx, const char *path, mmdx_model_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
+/**
+ * Like mmdx_model_load(), on a model file held in memory: the @p size bytes at @p buf are
+ * an HDF5 file image (copied; @p buf may be freed once this returns) and nothing on disk
+ * is read. @p name (or "(memory)" when NULL) stands for the file in errors. A buffer
+ * that is not an HDF5 file is MMDX_EFORMAT.
+ */
+MMDX_EXPORT int mmdx_model_load_memory(mmdx_ctx_t *ctx, const void *buf, size_t size, const char *name,
+                                       mmdx_model_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
 
 /**
  * Check that @p space holds every feature of the model with the same kind, and every

@@ -82,6 +82,118 @@ printf 'patient_id\tdx\nSYN00001\t1\nSYN00002\t1\n' >"$tmp/one.tsv"
 expect 2 "a target with one class" "$mmdx" train --cohort "$tmp/train.h5" --labels "$tmp/one.tsv" -o "$tmp/x.h5"
 has "$tmp/err" "only one class" "one-class target"
 
+# labels naming patients not in the evidence: an error naming the labels file, the first such
+# line and patient and how many, nothing written; --ignore-unknown-labels skips them (warning)
+awk 'BEGIN { split("high low mid", g, " "); print "patient_id\tdx\tgrade";
+  for (i = 1; i <= 600; i++) printf "SYN%05d\t%d\t%s\n", i, i % 2, g[i % 3 + 1];
+  print "NOBODY1\t1\tlow"; print "NOBODY2\t0\tNA" }' >"$tmp/extra.tsv"
+expect 2 "train with unknown label rows" "$mmdx" train --cohort "$tmp/train.h5" --labels "$tmp/extra.tsv" -o "$tmp/x.h5"
+has "$tmp/err" "extra.tsv line 602: patient 'NOBODY1' is not in the evidence; 2 of 602 label rows name patients not in the evidence" "train: unknown label rows named and counted"
+has "$tmp/err" "give --ignore-unknown-labels" "train: the opt-out is named"
+[ -e "$tmp/x.h5" ] && fail "train wrote a model despite unknown label rows" || ok
+expect 0 "train --ignore-unknown-labels" "$mmdx" train --cohort "$tmp/train.h5" --labels "$tmp/extra.tsv" \
+  --ignore-unknown-labels -o "$tmp/x.h5"
+has "$tmp/err" "warning: --labels: 2 of 602 label rows name patients not in the evidence (skipped; first: .*extra.tsv line 602, patient 'NOBODY1')" "train: warning with the opt-out"
+has "$tmp/err" "dx (600 labelled)" "train: the known rows are used"
+expect 0 "train -q --ignore-unknown-labels" "$mmdx" train -q --cohort "$tmp/train.h5" --labels "$tmp/extra.tsv" \
+  --ignore-unknown-labels -o "$tmp/x.h5"
+[ -s "$tmp/err" ] && fail "train -q printed: $(head -1 "$tmp/err")" || ok
+expect 2 "validate with unknown label rows" "$mmdx" validate --cohort "$tmp/train.h5" --labels "$tmp/extra.tsv" \
+  --folds 2 --bootstrap 10 -o "$tmp/xv.tsv"
+has "$tmp/err" "extra.tsv line 602: patient 'NOBODY1' is not in the evidence; 2 of 602" "validate: unknown label rows named"
+[ -e "$tmp/xv.tsv" ] && fail "validate wrote metrics despite unknown label rows" || ok
+expect 0 "validate --ignore-unknown-labels" "$mmdx" validate --cohort "$tmp/train.h5" --labels "$tmp/extra.tsv" \
+  --ignore-unknown-labels --folds 2 --bootstrap 10 -o "$tmp/xv.tsv"
+expect 2 "federate init with unknown label rows" "$mmdx" federate init --cohort "$tmp/train.h5" --labels "$tmp/extra.tsv" \
+  -o "$tmp/xs.h5"
+has "$tmp/err" "patient 'NOBODY1' is not in the evidence" "federate init: unknown label rows named"
+expect 0 "federate init --ignore-unknown-labels" "$mmdx" federate init -q --cohort "$tmp/train.h5" \
+  --labels "$tmp/extra.tsv" --ignore-unknown-labels -o "$tmp/xs.h5"
+# a site's labels must name its own patients: site 1 holds only part of the cohort
+expect 2 "federate site with unknown label rows" "$mmdx" federate site --state "$tmp/xs.h5" \
+  --cohort "$tmp/train.h5.site1.h5" --labels "$tmp/extra.tsv" -o "$tmp/xa.h5"
+has "$tmp/err" "is not in the evidence; [0-9]* of 602 label rows" "federate site: unknown label rows counted"
+[ -e "$tmp/xa.h5" ] && fail "federate site wrote aggregates despite unknown label rows" || ok
+expect 0 "federate site --ignore-unknown-labels" "$mmdx" federate site -q --state "$tmp/xs.h5" \
+  --cohort "$tmp/train.h5.site1.h5" --labels "$tmp/extra.tsv" --ignore-unknown-labels -o "$tmp/xa.h5"
+# evidence sharing no feature with the model, a model of another format version or feature
+# space: clear errors, nothing written (the files are made with h5py when it is there)
+py=/usr/bin/python3
+if [ -x "$py" ] && "$py" -c 'import h5py' 2>/dev/null; then
+  "$py" - "$tmp/other.h5" <<'PY' || fail "cannot write the other imaging file"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f["patient_ids"] = np.array([b"SYN%05d" % i for i in range(1, 41)], dtype="S8")
+    f["feature_names"] = np.array([b"thickness", b"area"], dtype="S9")
+    f["features"] = np.random.default_rng(1).normal(size=(40, 2))
+    f.attrs["modality"] = "oct"
+PY
+  expect 2 "diagnose evidence without the model's features" "$mmdx" diagnose --imaging "$tmp/other.h5" \
+    --model "$tmp/model.h5" -o "$tmp/xd.tsv"
+  has "$tmp/err" "diagnose: none of the 6 features of .*model.h5 is in the evidence (e.g. img:retina:" "no model feature named"
+  [ -e "$tmp/xd.tsv" ] && fail "diagnose wrote output for evidence without the model's features" || ok
+  "$mmdx" ingest -q --imaging "$tmp/other.h5" -o "$tmp/other_cohort.h5" || fail "ingest the other imaging file"
+  expect 2 "diagnose a cohort file without the model's features" "$mmdx" diagnose --cohort "$tmp/other_cohort.h5" \
+    --model "$tmp/model.h5" -o "$tmp/xd.tsv"
+  has "$tmp/err" "none of the 6 features" "cohort file: no model feature named"
+  # some of the model's features absent: a warning counting them
+  "$mmdx" export -q --cohort "$tmp/test.h5" --source retina -o "$tmp/retina_only.h5" || fail "export retina"
+  expect 0 "diagnose with the imaging features only" "$mmdx" diagnose --imaging "$tmp/retina_only.h5" \
+    --model "$tmp/model.h5" -o "$tmp/xd.tsv"
+  has "$tmp/err" "warning: diagnose: [1-5] of the 6 features of the model are absent from the evidence (first: lab:" "absent features counted"
+  # a federated state of another feature space: a site refuses it, merge names the file
+  awk 'BEGIN { print "patient_id\tdx"; for (i = 1; i <= 40; i++) printf "SYN%05d\t%d\n", i, i % 2 }' >"$tmp/l40.tsv"
+  "$mmdx" federate init -q --imaging "$tmp/other.h5" --labels "$tmp/l40.tsv" -o "$tmp/so.h5" || fail "federate init other"
+  expect 2 "federate site with a state of another feature space" "$mmdx" federate site --state "$tmp/so.h5" \
+    --cohort "$tmp/train.h5.site1.h5" -o "$tmp/xa2.h5"
+  has "$tmp/err" "federate site: none of the 2 features of .*so.h5 is in the evidence" "site: foreign state named"
+  "$mmdx" federate site -q --state "$tmp/so.h5" --imaging "$tmp/other.h5" --labels "$tmp/l40.tsv" -o "$tmp/ao.h5" \
+    || fail "federate site other"
+  expect 2 "merge aggregates of two feature spaces" "$mmdx" merge "$tmp/a1.h5" "$tmp/ao.h5" -o "$tmp/xm.h5"
+  has "$tmp/err" "ao.h5: cannot merge: feature spaces differ" "merge: other feature space named"
+  # another format version: newer (refused, upgrade) and older (refused, retrain)
+  for v in 99 1; do
+    cp "$tmp/model.h5" "$tmp/v$v.h5"
+    "$py" -c 'import sys, h5py, numpy as np; f = h5py.File(sys.argv[1], "r+"); f.attrs.modify("format_version", np.int64(int(sys.argv[2]))); f.close()' \
+      "$tmp/v$v.h5" "$v" || fail "cannot set format_version"
+    expect 2 "diagnose with a model of format version $v" "$mmdx" diagnose --cohort "$tmp/test.h5" --model "$tmp/v$v.h5" \
+      -o "$tmp/xd.tsv"
+  done
+  has "$tmp/err" "v1.h5.*older mmdx.*retrain" "older model file: retrain"
+  run "$mmdx" diagnose --cohort "$tmp/test.h5" --model "$tmp/v99.h5" -o "$tmp/xd.tsv"
+  has "$tmp/err" "v99.h5.*99.*newer mmdx" "newer model file: upgrade"
+  # a proportion declared LOGIT in the cohort file (/space/feature_transforms = 2): trained on
+  # logit(x), kept in the model file; a value outside [0, 1] is an error naming patient and
+  # feature (cohort file) or a rejected record (inputs)
+  settr() { "$py" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r+"); f["space/feature_transforms"][int(sys.argv[2])] = 2; f.close()' "$@"; }
+  cp "$tmp/train.h5" "$tmp/lt.h5" && settr "$tmp/lt.h5" 0 || fail "cannot declare img:retina:cup_disc logit"
+  expect 0 "train with a LOGIT proportion" "$mmdx" train --cohort "$tmp/lt.h5" -o "$tmp/lt_model.h5"
+  tr=$("$py" -c 'import sys, h5py; print(int(h5py.File(sys.argv[1], "r")["space/feature_transforms"][0]))' "$tmp/lt_model.h5")
+  [ "$tr" = 2 ] && ok || fail "the model file does not keep the logit transform: '$tr'"
+  cp "$tmp/test.h5" "$tmp/lt_test.h5" && settr "$tmp/lt_test.h5" 0
+  expect 0 "diagnose with a LOGIT proportion" "$mmdx" diagnose --cohort "$tmp/lt_test.h5" --model "$tmp/lt_model.h5" \
+    -o "$tmp/lt_diag.tsv"
+  cmp -s "$tmp/lt_diag.tsv" "$tmp/diag.tsv" && fail "the logit model predicts exactly as the untransformed one" || ok
+  cp "$tmp/lt_test.h5" "$tmp/lt_bad.h5"
+  "$py" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r+"); f["values"][3, 0] = 45.0; f.close()' "$tmp/lt_bad.h5"
+  expect 2 "diagnose a proportion outside [0, 1]" "$mmdx" diagnose --cohort "$tmp/lt_bad.h5" --model "$tmp/lt_model.h5" \
+    -o "$tmp/xd.tsv"
+  has "$tmp/err" "img:retina:cup_disc: patient SYN00004: value 45 is outside \[0, 1\]" "bad proportion named"
+  "$mmdx" export -q --cohort "$tmp/lt_bad.h5" --source retina -o "$tmp/lt_bad_img.h5" || fail "export the bad proportion"
+  expect 1 "diagnose inputs with a proportion outside [0, 1]" "$mmdx" diagnose --imaging "$tmp/lt_bad_img.h5" \
+    --model "$tmp/lt_model.h5" --rejects "$tmp/lt_rej.tsv" -o "$tmp/xd.tsv"
+  has "$tmp/lt_rej.tsv" "^SYN00004	.*lt_bad_img.h5	4	ERANGE	value outside \[0, 1\] for a proportion (transform logit) for img:retina:cup_disc$" "bad proportion rejected"
+  cp "$tmp/train.h5" "$tmp/lt2.h5" && settr "$tmp/lt2.h5" 2
+  expect 2 "train with values outside [0, 1] declared LOGIT" "$mmdx" train --cohort "$tmp/lt2.h5" -o "$tmp/x.h5"
+  has "$tmp/err" "lab:loinc:2345-7: patient SYN[0-9]*: value [0-9.]* is outside \[0, 1\]" "train: bad proportion named"
+else
+  echo "driver_fusion: no h5py, checks of foreign evidence and model files skipped"
+fi
+
+for c in train validate federate ingest; do
+  "$mmdx" "$c" --help | grep -q -- "--ignore-unknown-labels" && ok || fail "$c --help does not list --ignore-unknown-labels"
+done
+
 # the demo cohort through the adapters (imaging HDF5, FHIR labs, VCF), when built
 demo=$b/data/demo/generated
 s=${MMDX_SRCDIR:-.}

@@ -33,10 +33,17 @@ has "$tmp/rejects.tsv" "^P003	.*example.tsv	5	EFORMAT	value is not a finite numb
 left=$(ls "$tmp" | grep -v -e '^cohort.h5$' -e '^rejects.tsv$' -e '^out$' -e '^err$')
 [ -n "$left" ] && fail "temporary files left: $left" || ok
 
-# --labels: stored by patient id; a label row for a patient not in the inputs is a warning
+# --labels: stored by patient id; a label row for a patient not in the inputs is an error
+# naming the file, line and patient (nothing written), or with --ignore-unknown-labels a warning
 printf 'patient_id\tckd\nP001\t1\nP002\t0\nP009\t1\n' >"$tmp/labels.tsv"
-expect 1 "ingest --labels" "$mmdx" ingest --input "$s/examples/plugin/example.tsv" --labels "$tmp/labels.tsv" -o "$tmp/cl.h5"
-has "$tmp/err" "1 label row for patients not in the inputs" "unknown label row warned"
+expect 2 "ingest --labels with an unknown patient" "$mmdx" ingest --input "$s/examples/plugin/example.tsv" \
+  --labels "$tmp/labels.tsv" -o "$tmp/cl.h5"
+has "$tmp/err" "labels.tsv line 4: patient 'P009' is not in the evidence; 1 of 3 label rows" "unknown label row named"
+has "$tmp/err" "give --ignore-unknown-labels" "the opt-out is named"
+[ -e "$tmp/cl.h5" ] && fail "ingest wrote a cohort despite unknown label rows" || ok
+expect 1 "ingest --labels --ignore-unknown-labels" "$mmdx" ingest --input "$s/examples/plugin/example.tsv" \
+  --labels "$tmp/labels.tsv" --ignore-unknown-labels -o "$tmp/cl.h5"
+has "$tmp/err" "warning: --labels: 1 of 3 label rows name patients not in the evidence (skipped; first: .*labels.tsv line 4, patient 'P009')" "unknown label row warned"
 if command -v h5dump >/dev/null 2>&1; then
   ids=$(h5dump -d /patient_ids -w 0 "$tmp/cl.h5" | sed -n 's/^ *(0): //p')
   [ "$ids" = '"P001", "P002", "P003"' ] && ok || fail "patient ids in the cohort file: $ids"

@@ -232,9 +232,34 @@ START_TEST(test_apply)
     ck_assert_int_eq(mmdx_cohort_label(c, 0, 0), 0);
     ck_assert_int_eq(mmdx_cohort_label(c, 1, 0), 1);
     ck_assert_int_eq(mmdx_cohort_label(c, 2, 0), -1);
+    ck_assert_ptr_nonnull(strstr(e.message, "1 of 3 label rows"));
     mmdx_error_clear(&e);
+    mmdx_cohort_set_label(c, 0, 0, -1);
     ck_assert_int_eq(mmdx_labels_apply(l, c, 1, &unknown, &e), MMDX_ENOTFOUND);
+    ck_assert_uint_eq(unknown, 1); /* all counted, the first named */
+    ck_assert_str_eq(e.object, "P9");
+    ck_assert_int_eq(e.line, 4);
+    ck_assert_int_eq(mmdx_cohort_label(c, 0, 0), -1); /* strict: the cohort is unchanged */
     mmdx_cohort_free(c);
+
+    /* an unknown patient before a bad class: the class error is the one reported */
+    {
+        mmdx_space_t *s2 = mmdx_space_alloc(), *s3 = mmdx_space_alloc();
+        mmdx_labels_t *l2 = NULL;
+        const char *c01[] = {"0", "1"};
+        ck_assert_int_eq(read_text("patient_id\tt2d\nP9\t1\nP1\tmaybe\n", s2, &l2, NULL), MMDX_OK);
+        ck_assert_int_eq(mmdx_space_add_target(s3, "t2d", 2, c01, NULL), MMDX_OK);
+        c = mmdx_cohort_alloc(s3, 1);
+        ck_assert_int_eq(mmdx_cohort_set_id(c, 0, "P1"), MMDX_OK);
+        mmdx_error_clear(&e);
+        ck_assert_int_eq(mmdx_labels_apply(l2, c, 0, &unknown, &e), MMDX_ESPACE);
+        ck_assert_int_eq(e.code, MMDX_ESPACE);
+        ck_assert_ptr_nonnull(strstr(e.message, "maybe"));
+        mmdx_cohort_free(c);
+        mmdx_labels_free(l2);
+        mmdx_space_free(s2);
+        mmdx_space_free(s3);
+    }
 
     /* a cohort over another space: matched by target and class name */
     other = mmdx_space_alloc();
