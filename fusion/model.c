@@ -86,7 +86,7 @@ void fz_fit_prior(fz_fit_t *f, double mean0, double sd0, double mean_rest, doubl
  */
 int fz_fit_wants_hessian(const fz_fit_t *f, int chord)
 {
-    return !chord || f->iter < FZ_NEWTON_FULL || f->iter % FZ_NEWTON_REFRESH == 0;
+    return !chord || f->d <= FZ_CHORD_MIN_D || f->iter < FZ_NEWTON_FULL || f->iter % FZ_NEWTON_REFRESH == 0;
 }
 
 int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, int chord)

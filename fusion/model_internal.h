@@ -156,8 +156,13 @@ void fz_fit_prior(fz_fit_t *f, double mean0, double sd0, double mean_rest, doubl
  * gathers the gradient and log-likelihood only). */
 int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, int chord);
 /* Iterations with a Hessian: the first FZ_NEWTON_FULL, then every FZ_NEWTON_REFRESH-th
- * (a function of the iteration count alone, which model files carry: federated sites
- * and the coordinator decide alike). Always without @p chord. */
+ * (a function of the iteration count and size alone, which model files carry: federated
+ * sites and the coordinator decide alike). Always without @p chord, and for fits of at
+ * most FZ_CHORD_MIN_D coefficients (their Hessian costs little next to the pass a chord
+ * iteration may add). */
+#ifndef FZ_CHORD_MIN_D
+#define FZ_CHORD_MIN_D 32u
+#endif
 #ifndef FZ_NEWTON_FULL
 #define FZ_NEWTON_FULL 2u
 #endif
