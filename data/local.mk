@@ -19,3 +19,7 @@ clean-local: clean-demo-data
 clean-demo-data:
 	rm -rf data/demo/generated data/demo/generated.tmp
 .PHONY: demo-data clean-demo-data
+
+# the demo's PGx genotypes and the KB advice they drive (data/demo/README.md)
+TESTS += tests/e2e/demo_pgx.sh
+EXTRA_DIST += tests/e2e/demo_pgx.sh
