@@ -82,7 +82,7 @@ enum { N_SITES = sizeof sites / sizeof sites[0] };
 enum { S_9P21, S_TCF7L2 };
 
 /* The pharmacogenes: the demo draws one named allele per haplotype and gene and writes a
- * genotype at EVERY defining position of data/pgx/pgx_positions.tsv (0/0 where the
+ * genotype at EVERY defining position of data/pgx/pgx_positions.tsv (0|0 where the
  * haplotypes carry the reference), as a PharmCAT-prepared VCF does; the alleles' patterns
  * come from data/pgx/pgx_alleles.tsv, the tables the caller reads, so the demo follows them
  * when they are rebuilt. Index 0 of each row is the gene's common (normal function) allele. */
