@@ -11,6 +11,7 @@
 #include "alloc_internal.h"
 #include "cohort_internal.h"
 #include "ctx_internal.h"
+#include "file_id.h"
 #include "h5err.h"
 #include "hashmap.h"
 #include "mmdx/outfile.h"
@@ -663,6 +664,7 @@ struct mmdx_cohort_reader {
     uint8_t *fbuf;
     int32_t *lbuf;
     size_t buf_rows;
+    mmdx_file_id_t id; /* the file as it was before HDF5 opened it */
 };
 
 void mmdx_cohort_reader_close(mmdx_cohort_reader_t *r)
@@ -1253,6 +1255,7 @@ int mmdx_cohort_reader_open(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_reade
     }
     r->ctx = ctx;
     r->file = r->d_ids = r->d_values = r->d_flags = r->d_labels = -1;
+    mmdx_file_id_take(path, &r->id);
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
         mmdx_h5err_report(err, MMDX_EIO, path, NULL, "cannot set up the HDF5 file");
@@ -1299,6 +1302,9 @@ int mmdx_cohort_reader_open(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_reade
         goto fail;
     r->d_labels = open_rows(r, "labels", 2, H5T_INTEGER, r->nt, err);
     if (r->d_labels < 0)
+        goto fail;
+    /* the file rewritten while its header was read: the space may not match the rows */
+    if (mmdx_file_id_check(path, &r->id, NULL, err) != MMDX_OK)
         goto fail;
     *out = r;
     return MMDX_OK;
@@ -1435,6 +1441,11 @@ int mmdx_cohort_reader_next(mmdx_cohort_reader_t *r, size_t max_rows, mmdx_cohor
             }
             labels[t * k + i] = l;
         }
+    /* one stat per chunk: rows read from a file rewritten since open() may belong to
+     * another cohort, so they are not handed out */
+    rc = mmdx_file_id_check(r->path, &r->id, NULL, err);
+    if (rc != MMDX_OK)
+        goto fail;
     mmdx_free(ids);
     r->pos += k;
     *chunk = c;
