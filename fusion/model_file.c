@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <hdf5.h>
+#include "file_id.h"
 #include "mmdx/model.h"
 #include "mmdx/outfile.h"
 #include "model_internal.h"
@@ -815,6 +816,8 @@ int mmdx_model_load(mmdx_ctx_t *ctx, const char *path, mmdx_model_t **out, mmdx_
     if (H5Fis_hdf5(path) <= 0) {
         return mmdx_error_set(err, MMDX_EFORMAT, path, "", 0, "not an HDF5 file");
     }
+    mmdx_file_id_t id; /* the file before HDF5 opened it, compared after the load */
+    mmdx_file_id_take(path, &id);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
         return mmdx_error_set(err, MMDX_EIO, path, "", 0, "cannot open the HDF5 file");
@@ -874,6 +877,11 @@ int mmdx_model_load(mmdx_ctx_t *ctx, const char *path, mmdx_model_t **out, mmdx_
 done:
     H5Fclose(f);
     mmdx_space_free(space);
+    /* rewritten while read: the parts may come from two different models */
+    if (rc == MMDX_OK && mmdx_file_id_check(path, &id, NULL, err) != MMDX_OK) {
+        mmdx_model_free(m);
+        return MMDX_EIO;
+    }
     if (rc != MMDX_OK) {
         if (rc != MMDX_ENOMEM && rc != MMDX_EVERSION) {
             rc = MMDX_EFORMAT;
