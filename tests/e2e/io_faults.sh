@@ -119,10 +119,10 @@ expect_fault "diagnose, truncated XML input" "$tmp/t5.tsv" "labs.xml" -- \
 expect_fault "diagnose, empty model file" "$tmp/t6.tsv" "empty.h5" -- \
   "$mmdx" diagnose -q --labs "$te/labs.xml" --model "$tmp/trunc/empty.h5" -o "$tmp/t6.tsv"
 
-# --- an input that changes while being read: a test module (tests/unit/plugin_changing.c)
+# --- an input that changes while being read: a test module (tests/e2e/plugin_changing.c)
 # appends a line to its own input after the first observation, so the change always
 # falls inside the read (no timing race). The read fails naming the file and the sizes.
-chg=$b/tests/unit/.libs/mmdx_changing.so
+chg=$b/tests/e2e/.libs/mmdx_changing.so
 if [ -f "$chg" ]; then
   printf '#changing\nP1\t1.5\nP2\t2.5\nP3\t3\n' > "$tmp/changing.tsv"
   n=$(wc -c < "$tmp/changing.tsv")
