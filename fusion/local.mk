@@ -53,3 +53,12 @@ EXTRA_DIST += docs/fusion.md docs/formats/model-file.md
 
 # the writers of diagnosis results (their own fragment)
 include fusion/writer.mk
+
+# numerical edge cases of training and prediction (issue 9)
+check_PROGRAMS += tests/unit/check_numeric
+TESTS += tests/unit/check_numeric
+tests_unit_check_numeric_SOURCES = tests/unit/check_numeric.c tests/unit/testutil.h
+tests_unit_check_numeric_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_numeric_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
+TESTS += tests/e2e/numeric_edge.sh
+EXTRA_DIST += tests/e2e/numeric_edge.sh

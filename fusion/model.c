@@ -462,6 +462,12 @@ int fz_col_value(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
     return 1;
 }
 
+static double clamp_z(double z)
+{
+    z = z < -FZ_Z_MAX ? -FZ_Z_MAX : z;
+    return z > FZ_Z_MAX ? FZ_Z_MAX : z;
+}
+
 double fz_col_standardise(const fz_col_t *cl, double v)
 {
     if (cl->islog) {
@@ -469,7 +475,24 @@ double fz_col_standardise(const fz_col_t *cl, double v)
     } else if (cl->islogit) {
         v = fz_logit(v);
     }
-    return (v - cl->mean) / cl->sd;
+    return clamp_z((v - cl->mean) / cl->sd);
+}
+
+void fz_mom_combine(double *a, const double *b)
+{
+    double na = a[0], nb = b[0], n = na + nb;
+    if (nb <= 0) {
+        return;
+    }
+    if (na <= 0) {
+        memcpy(a, b, 4 * sizeof(double));
+        return;
+    }
+    double d = b[1] - a[1], dn = d / n;
+    a[3] += b[3] + d * dn * dn * na * nb * (na - nb) + 3 * dn * (na * b[2] - nb * a[2]);
+    a[2] += b[2] + d * dn * na * nb;
+    a[1] += dn * nb;
+    a[0] = n;
 }
 
 int fz_feature_is_logit(const mmdx_space_t *space, size_t j)
@@ -536,7 +559,7 @@ size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mm
                 } else if (islogit) {
                     v = fz_logit(v);
                 }
-                z[i] = (v - mean) / sd;
+                z[i] = clamp_z((v - mean) / sd);
                 o[i] = 1;
             }
             continue;
@@ -672,13 +695,9 @@ int mmdx_model_merge(mmdx_model_t *dst, const mmdx_model_t *src, mmdx_error_t *e
         for (size_t c = 0; c < dst->ncol; c++) {
             double *q = dst->cols[c].mom;
             const double *r = src->cols[c].mom;
-            for (int k = 0; k < FZ_MOM_COUNT; k++) {
-                if (k == FZ_MOM_MIN) {
-                    q[k] = r[k] < q[k] ? r[k] : q[k];
-                } else {
-                    q[k] += r[k];
-                }
-            }
+            fz_mom_combine(q + FZ_MOM_N, r + FZ_MOM_N);
+            fz_mom_combine(q + FZ_MOM_NPOS, r + FZ_MOM_NPOS);
+            q[FZ_MOM_MIN] = r[FZ_MOM_MIN] < q[FZ_MOM_MIN] ? r[FZ_MOM_MIN] : q[FZ_MOM_MIN];
         }
         size_t ncls = 0;
         for (size_t t = 0; t < dst->ntarget; t++) {

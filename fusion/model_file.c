@@ -6,6 +6,7 @@
 #include <string.h>
 #include <hdf5.h>
 #include "file_id.h"
+#include "h5file.h"
 #include "mmdx/model.h"
 #include "mmdx/outfile.h"
 #include "model_internal.h"
@@ -800,6 +801,9 @@ done:
     return rc;
 }
 
+static int load_h5(mmdx_ctx_t *ctx, const char *path, const void *image, size_t size, mmdx_model_t **out,
+                   mmdx_error_t *err);
+
 int mmdx_model_load(mmdx_ctx_t *ctx, const char *path, mmdx_model_t **out, mmdx_error_t *err)
 {
     *out = NULL;
@@ -816,11 +820,34 @@ int mmdx_model_load(mmdx_ctx_t *ctx, const char *path, mmdx_model_t **out, mmdx_
     if (H5Fis_hdf5(path) <= 0) {
         return mmdx_error_set(err, MMDX_EFORMAT, path, "", 0, "not an HDF5 file");
     }
-    mmdx_file_id_t id; /* the file before HDF5 opened it, compared after the load */
-    mmdx_file_id_take(path, &id);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) {
-        return mmdx_error_set(err, MMDX_EIO, path, "", 0, "cannot open the HDF5 file");
+    return load_h5(ctx, path, NULL, 0, out, err);
+}
+
+int mmdx_model_load_memory(mmdx_ctx_t *ctx, const void *buf, size_t size, const char *name, mmdx_model_t **out,
+                           mmdx_error_t *err)
+{
+    *out = NULL;
+    if (!name) {
+        name = "(memory)";
+    }
+    if (!buf) {
+        return mmdx_error_set(err, MMDX_EINVAL, name, "", 0, "no buffer");
+    }
+    if (!mmdx_h5_image_is_hdf5(buf, size)) {
+        return mmdx_error_set(err, MMDX_EFORMAT, name, "", 0, "not an HDF5 file");
+    }
+    return load_h5(ctx, name, buf, size, out, err);
+}
+
+/* The model file at @p path or, with @p image, the @p size bytes there (@p path names it). */
+static int load_h5(mmdx_ctx_t *ctx, const char *path, const void *image, size_t size, mmdx_model_t **out,
+                   mmdx_error_t *err)
+{
+    mmdx_file_id_t id; /* the file before HDF5 opened it, compared after the load (not an image) */
+    mmdx_file_id_take(image ? NULL : path, &id);
+    hid_t f = mmdx_h5_open_ro(path, image, size, 0);
+    if (f < 0) { /* an image is not read from anywhere: failing to open it is its content */
+        return mmdx_error_set(err, image ? MMDX_EFORMAT : MMDX_EIO, path, "", 0, "cannot open the HDF5 file");
     }
     rd_t r = {path, err, ""};
     char fmt[64], sw[64];

@@ -11,8 +11,11 @@
 /* Training phases: one or more passes over the data each. */
 enum { FZ_PH_MOMENTS = 0, FZ_PH_COVAR = 1, FZ_PH_MODAL = 2, FZ_PH_FOLDS = 3, FZ_PH_STACK = 4, FZ_PH_DONE = 5 };
 
-/* Moments accumulated per column in the first pass. */
-enum { FZ_MOM_N, FZ_MOM_S1, FZ_MOM_S2, FZ_MOM_S3, FZ_MOM_NPOS, FZ_MOM_L1, FZ_MOM_L2, FZ_MOM_L3, FZ_MOM_MIN,
+/* Moments accumulated per column in the first pass, as count, mean and central sums
+ * (sum of (x - mean)^2 and ^3), of the value and of log(value) over positive values:
+ * raw sums of x^2 would cancel in the variance of a feature whose mean is large
+ * against its spread. Combined across chunks and sites with fz_mom_combine(). */
+enum { FZ_MOM_N, FZ_MOM_MEAN, FZ_MOM_M2, FZ_MOM_M3, FZ_MOM_NPOS, FZ_MOM_LMEAN, FZ_MOM_LM2, FZ_MOM_LM3, FZ_MOM_MIN,
        FZ_MOM_COUNT };
 
 /* One modelled column: a feature's value, or one level indicator of a categorical feature. */
@@ -123,6 +126,12 @@ int fz_feature_is_logit(const mmdx_space_t *space, size_t j);
 int fz_check_logit(const mmdx_model_t *m, const mmdx_cohort_t *c, size_t first, size_t n, mmdx_error_t *err);
 /* (transform and) standardise a value of column @p cl. */
 double fz_col_standardise(const fz_col_t *cl, double v);
+/* Add the moments b[0..3] (n, mean, central sums of squares and cubes) into a[0..3]
+ * (Chan, Golub and LeVeque's pairwise update). */
+void fz_mom_combine(double *a, const double *b);
+/* Standardised values are clamped to +-FZ_Z_MAX: a value millions of sds from the
+ * training mean is an error or out of distribution (flagged), and must not overflow. */
+#define FZ_Z_MAX 1e6
 /* Mean of the linear predictor x^T beta, and its posterior variance in *var (may be NULL;
  * work holds d doubles). */
 double fz_fit_eval(const fz_fit_t *f, const double *x, double *var, double *work);

@@ -47,6 +47,31 @@ static int *chunk_labels(const mmdx_model_t *m, const fz_map_t *map, const mmdx_
     return lab;
 }
 
+/* Value of column @p col for row @p i (the cohort column directly for numeric columns,
+ * as fz_col_value()); 0 when missing. */
+static int mom_value(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t col,
+                     const double *cv, const uint8_t *fl, size_t i, double *v)
+{
+    if (cv) {
+        *v = cv[i];
+        return !((fl[i] & MMDX_VAL_MISSING) || isnan(*v));
+    }
+    return fz_col_value(m, map, c, col, i, v);
+}
+
+/* Chunk moments (n, mean, central sums of squares and cubes) from sums of d = x - K,
+ * shifted by a value K of the chunk so that they do not cancel. */
+static void mom_from_shifted(double k, double K, const double *d, double *out)
+{
+    double c = d[0] / k;
+    out[0] = k;
+    out[1] = K + c;
+    out[2] = d[1] - d[0] * c;
+    out[3] = d[2] - 3 * c * d[1] + 2 * c * c * d[0];
+}
+
+/* The chunk's moments of each column, in one pass of sums shifted by the column's first
+ * value in the chunk (and its log), combined into the running ones with fz_mom_combine(). */
 static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t n, const int *lab,
                        mmdx_error_t *err)
 {
@@ -54,39 +79,50 @@ static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
         fz_col_t *cl = &m->cols[col];
         double *q = cl->mom;
         long kc = map->col[cl->feature];
-        /* numeric columns: the cohort column and flags directly (as fz_col_value()) */
         const double *cv = kc >= 0 && cl->level < 0 ? mmdx_cohort_column_const(c, (size_t)kc) : NULL;
         const uint8_t *fl = cv ? mmdx_cohort_flags_const(c, (size_t)kc) : NULL;
         /* a declared proportion: the L moments are of logit(x) instead of log(x) */
         int logit = cl->level < 0 && fz_feature_is_logit(m->space, cl->feature);
+        double k = 0, kl = 0, K = 0, KL = 0, d[3] = {0, 0, 0}, dl[3] = {0, 0, 0}, v;
         for (size_t i = 0; i < n; i++) {
-            double v;
-            if (cv) {
-                v = cv[i];
-                if ((fl[i] & MMDX_VAL_MISSING) || isnan(v)) {
-                    continue;
-                }
-            } else if (!fz_col_value(m, map, c, col, i, &v)) {
+            if (!mom_value(m, map, c, col, cv, fl, i, &v)) {
                 continue;
             }
             if (!isfinite(v)) {
                 return mmdx_error_set(err, MMDX_ERANGE, "", mmdx_space_feature_id(m->space, cl->feature), 0,
                                       "infinite value for patient row %zu", i + 1);
             }
-            q[FZ_MOM_N] += 1;
-            q[FZ_MOM_S1] += v;
-            q[FZ_MOM_S2] += v * v;
-            q[FZ_MOM_S3] += v * v * v;
+            if (k == 0) {
+                K = v;
+            }
+            k += 1;
+            double e = v - K, e2 = e * e;
+            d[0] += e;
+            d[1] += e2;
+            d[2] += e2 * e;
             if (v > 0 || logit) {
                 double l = logit ? fz_logit(v) : log(v);
-                q[FZ_MOM_NPOS] += v > 0;
-                q[FZ_MOM_L1] += l;
-                q[FZ_MOM_L2] += l * l;
-                q[FZ_MOM_L3] += l * l * l;
+                if (kl == 0) {
+                    KL = l;
+                }
+                kl += 1;
+                double el = l - KL, el2 = el * el;
+                dl[0] += el;
+                dl[1] += el2;
+                dl[2] += el2 * el;
                 if (v > 0 && v < q[FZ_MOM_MIN]) {
                     q[FZ_MOM_MIN] = v;
                 }
             }
+        }
+        double ch[4];
+        if (k > 0) {
+            mom_from_shifted(k, K, d, ch);
+            fz_mom_combine(q + FZ_MOM_N, ch);
+        }
+        if (kl > 0) {
+            mom_from_shifted(kl, KL, dl, ch);
+            fz_mom_combine(q + FZ_MOM_NPOS, ch);
         }
     }
     for (size_t t = 0; t < m->ntarget; t++) {
@@ -548,18 +584,17 @@ static void cache_init(const mmdx_model_t *m, size_t n, fit_cache_t *fc)
 
 /* ------------------------------------------------------------------ step */
 
-static double skewness(double n, double s1, double s2, double s3)
+/* From n and the central sums of squares and cubes; 0 when undefined (no spread, or
+ * values so large that the sum of cubes overflowed). */
+static double skewness(double n, double m2, double m3)
 {
-    double mu = s1 / n;
-    double var = s2 / n - mu * mu;
-    if (!(var > 0)) {
-        return 0;
-    }
-    double m3 = s3 / n - 3 * mu * s2 / n + 2 * mu * mu * mu;
-    return m3 / (var * sqrt(var));
+    double var = m2 / n, g = m3 / n / (var * sqrt(var));
+    return var > 0 && isfinite(g) ? g : 0;
 }
 
-static void col_decide(mmdx_model_t *m, fz_col_t *cl)
+/* Mean and sd of column @p cl from its moments; MMDX_ERANGE (naming the feature) when
+ * its spread cannot be represented (values beyond about 1e154 in magnitude). */
+static int col_decide(mmdx_model_t *m, fz_col_t *cl, mmdx_error_t *err)
 {
     const double *q = cl->mom;
     double n = q[FZ_MOM_N];
@@ -577,24 +612,29 @@ static void col_decide(mmdx_model_t *m, fz_col_t *cl)
         if (tr == MMDX_TRANSFORM_LOG) {
             cl->islog = 1;
         } else if (candidate && n >= 8) {
-            double sx = skewness(n, q[FZ_MOM_S1], q[FZ_MOM_S2], q[FZ_MOM_S3]);
-            double sl = skewness(n, q[FZ_MOM_L1], q[FZ_MOM_L2], q[FZ_MOM_L3]);
+            double sx = skewness(n, q[FZ_MOM_M2], q[FZ_MOM_M3]);
+            double sl = skewness(n, q[FZ_MOM_LM2], q[FZ_MOM_LM3]);
             cl->islog = sx > 1.0 && fabs(sl) < sx;
         }
     }
-    double s1 = cl->islog || cl->islogit ? q[FZ_MOM_L1] : q[FZ_MOM_S1];
-    double s2 = cl->islog || cl->islogit ? q[FZ_MOM_L2] : q[FZ_MOM_S2];
     if (n <= 0) {
         cl->mean = 0;
         cl->sd = 1;
-        return;
+        return MMDX_OK;
     }
-    cl->mean = s1 / n;
-    double var = s2 / n - cl->mean * cl->mean;
+    int onl = cl->islog || cl->islogit; /* log(x) or logit(x): the L moments */
+    cl->mean = onl ? q[FZ_MOM_LMEAN] : q[FZ_MOM_MEAN];
+    double var = (onl ? q[FZ_MOM_LM2] : q[FZ_MOM_M2]) / n;
+    if (!isfinite(cl->mean) || !isfinite(var)) {
+        return mmdx_error_set(err, MMDX_ERANGE, "", id, 0,
+                              "values too large in magnitude: their variance overflows (rescale the feature)");
+    }
     double sd = var > 0 ? sqrt(var) : 0;
-    /* constant (or nearly) features: keep them, centred, with unit scale; the prior
-     * keeps their coefficient finite */
-    cl->sd = sd > 1e-10 * (1.0 + fabs(cl->mean)) ? sd : 1.0;
+    /* constant (or nearly, relative to the mean: rounding) features: keep them, centred,
+     * with unit scale; the prior keeps their coefficient finite. Relative, so that a
+     * feature of tiny magnitude (1e-150) is not taken for a constant. */
+    cl->sd = sd > 0 && sd > 1e-10 * fabs(cl->mean) ? sd : 1.0;
+    return MMDX_OK;
 }
 
 static int step_moments(mmdx_model_t *m, mmdx_error_t *err)
@@ -619,7 +659,10 @@ static int step_moments(mmdx_model_t *m, mmdx_error_t *err)
         }
     }
     for (size_t c = 0; c < m->ncol; c++) {
-        col_decide(m, &m->cols[c]);
+        int rc = col_decide(m, &m->cols[c], err);
+        if (rc != MMDX_OK) {
+            return rc;
+        }
     }
     size_t nf = (size_t)m->opt.folds + 1;
     for (size_t bi = 0; bi < m->nbin; bi++) {

@@ -13,6 +13,7 @@
 #include "ctx_internal.h"
 #include "file_id.h"
 #include "h5err.h"
+#include "h5file.h"
 #include "hashmap.h"
 #include "mmdx/outfile.h"
 #include "space_internal.h"
@@ -1218,11 +1219,12 @@ static hid_t open_rows(mmdx_cohort_reader_t *r, const char *name, int rank, H5T_
     return d;
 }
 
-int mmdx_cohort_reader_open(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_reader_t **out, mmdx_error_t *err)
+/* The file at @p path or, with @p image, the @p size bytes there (@p path names it). */
+static int reader_open(mmdx_ctx_t *ctx, const char *path, const void *image, size_t size,
+                       mmdx_cohort_reader_t **out, mmdx_error_t *err)
 {
     mmdx_error_t local = {0};
     mmdx_cohort_reader_t *r = NULL;
-    hid_t fapl = -1;
     char format[64];
     int version = 0;
     htri_t is_h5;
@@ -1238,12 +1240,16 @@ int mmdx_cohort_reader_open(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_reade
         mmdx_error_set(err, MMDX_ESTATE, path, NULL, 0, "library initialisation failed");
         goto fail;
     }
-    if (access(path, R_OK) != 0) {
+    if (image == NULL && access(path, R_OK) != 0) {
         mmdx_error_set(err, MMDX_ENOTFOUND, path, NULL, 0, "cannot read the file");
         goto fail;
     }
-    is_h5 = H5Fis_hdf5(path);
-    H5Eclear2(H5E_DEFAULT);
+    if (image != NULL) {
+        is_h5 = mmdx_h5_image_is_hdf5(image, size);
+    } else {
+        is_h5 = H5Fis_hdf5(path);
+        H5Eclear2(H5E_DEFAULT);
+    }
     if (is_h5 <= 0) {
         mmdx_error_set(err, MMDX_EFORMAT, path, NULL, 0, "not an HDF5 file, so not a cohort file");
         goto fail;
@@ -1255,18 +1261,12 @@ int mmdx_cohort_reader_open(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_reade
     }
     r->ctx = ctx;
     r->file = r->d_ids = r->d_values = r->d_flags = r->d_labels = -1;
-    mmdx_file_id_take(path, &r->id);
-    fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
-        mmdx_h5err_report(err, MMDX_EIO, path, NULL, "cannot set up the HDF5 file");
-        goto fail;
-    }
-    r->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    mmdx_file_id_take(image ? NULL : path, &r->id); /* an image in memory cannot change under us */
+    r->file = mmdx_h5_open_ro(path, image, size, 1);
     if (r->file < 0) { /* before any other HDF5 call, which would clear the error stack */
         mmdx_h5err_report(err, MMDX_EFORMAT, path, NULL, "cannot open the HDF5 file");
         goto fail;
     }
-    close_id(&fapl, H5Pclose);
     if (!read_attr_string(r->file, "mmdx_format", format, sizeof format) || strcmp(format, COHORT_FORMAT) != 0) {
         mmdx_error_set(err, MMDX_EFORMAT, path, "/", 0,
                        "not an mmdx cohort file (root attribute mmdx_format is not \"%s\")", COHORT_FORMAT);
@@ -1309,11 +1309,31 @@ int mmdx_cohort_reader_open(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_reade
     *out = r;
     return MMDX_OK;
 fail:
-    close_id(&fapl, H5Pclose);
     mmdx_cohort_reader_close(r);
     if (ctx)
         mmdx_ctx_set_error(ctx, err);
     return err->code;
+}
+
+int mmdx_cohort_reader_open(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_reader_t **out, mmdx_error_t *err)
+{
+    return reader_open(ctx, path, NULL, 0, out, err);
+}
+
+int mmdx_cohort_reader_open_memory(mmdx_ctx_t *ctx, const void *buf, size_t size, const char *name,
+                                   mmdx_cohort_reader_t **out, mmdx_error_t *err)
+{
+    if (buf == NULL && out != NULL) {
+        mmdx_error_t local = {0};
+        *out = NULL;
+        if (err == NULL)
+            err = &local;
+        mmdx_error_set(err, MMDX_EINVAL, name, NULL, 0, "mmdx_cohort_reader_open_memory: NULL buffer");
+        if (ctx)
+            mmdx_ctx_set_error(ctx, err);
+        return err->code;
+    }
+    return reader_open(ctx, name ? name : "(memory)", buf, size, out, err);
 }
 
 static int read_block(hid_t d, hid_t mtype, size_t first, size_t n, size_t cols, void *buf)

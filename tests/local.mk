@@ -19,7 +19,7 @@ tests_fuzz_replay_labels_LDADD = $(MMDX_LIBS)
 tests_fuzz_replay_cohort_SOURCES = tests/fuzz/fuzz_cohort.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h
 tests_fuzz_replay_cohort_LDADD = $(MMDX_LIBS)
 tests_fuzz_replay_hdf5_SOURCES = tests/fuzz/fuzz_source.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h
-tests_fuzz_replay_hdf5_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_MODALITY=\"hdf5\"
+tests_fuzz_replay_hdf5_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_MODALITY=\"hdf5\" -DFUZZ_HDF5_IMAGE=1
 tests_fuzz_replay_hdf5_LDADD = $(MMDX_LIBS)
 tests_fuzz_replay_hl7_SOURCES = tests/fuzz/fuzz_source.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h
 tests_fuzz_replay_hl7_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_MODALITY=\"hl7\"
@@ -41,7 +41,7 @@ tests_fuzz_fuzz_cohort_SOURCES = tests/fuzz/fuzz_cohort.c
 tests_fuzz_fuzz_cohort_LDADD = $(MMDX_LIBS)
 tests_fuzz_fuzz_cohort_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_hdf5_SOURCES = tests/fuzz/fuzz_source.c
-tests_fuzz_fuzz_hdf5_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_MODALITY=\"hdf5\"
+tests_fuzz_fuzz_hdf5_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_MODALITY=\"hdf5\" -DFUZZ_HDF5_IMAGE=1
 tests_fuzz_fuzz_hdf5_LDADD = $(MMDX_LIBS)
 tests_fuzz_fuzz_hdf5_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_hl7_SOURCES = tests/fuzz/fuzz_source.c

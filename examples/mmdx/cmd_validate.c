@@ -163,6 +163,23 @@ typedef struct vopt {
     uint64_t seed;
 } vopt_t;
 
+/* One metric row; a value that is not a number (AUROC of one class, an empty calibration
+ * bin, no bootstrap) is written NA, never nan. */
+static void metric_row(FILE *f, const char *target, const char *cls, const char *group, const char *level, size_t m,
+                       size_t pos, const char *name, unsigned bin, double v)
+{
+    char metric[64], value[32];
+    if (bin)
+        snprintf(metric, sizeof metric, "calibration_bin%u_%s", bin, name);
+    else
+        snprintf(metric, sizeof metric, "%s", name);
+    if (isfinite(v))
+        snprintf(value, sizeof value, "%.6g", v);
+    else
+        snprintf(value, sizeof value, "NA");
+    fprintf(f, "%s\t%s\t%s\t%s\t%zu\t%zu\t%s\t%s\n", target, cls, group, level, m, pos, metric, value);
+}
+
 static void report(FILE *f, const char *target, const char *cls, const char *group, const char *level,
                    const double *p, const int *y, size_t n, const vopt_t *o)
 {
@@ -183,7 +200,7 @@ static void report(FILE *f, const char *target, const char *cls, const char *gro
         {"auprc", mmdx_metric_auprc(p, y, n)}, {"logloss", mmdx_metric_logloss(p, y, n)},
         {"brier", mmdx_metric_brier(p, y, n)}, {"ece", mmdx_metric_ece(p, y, n, o->bins)}};
     for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
-        fprintf(f, "%s\t%s\t%s\t%s\t%zu\t%zu\t%s\t%.6g\n", target, cls, group, level, m, pos, rows[r].name, rows[r].v);
+        metric_row(f, target, cls, group, level, m, pos, rows[r].name, 0, rows[r].v);
     }
     size_t count[100];
     double mp[100], ob[100];
@@ -191,10 +208,8 @@ static void report(FILE *f, const char *target, const char *cls, const char *gro
     for (unsigned b = 0; b < o->bins; b++) {
         fprintf(f, "%s\t%s\t%s\t%s\t%zu\t%zu\tcalibration_bin%u_n\t%zu\n", target, cls, group, level, m, pos, b + 1,
                 count[b]);
-        fprintf(f, "%s\t%s\t%s\t%s\t%zu\t%zu\tcalibration_bin%u_predicted\t%.6g\n", target, cls, group, level, m, pos,
-                b + 1, mp[b]);
-        fprintf(f, "%s\t%s\t%s\t%s\t%zu\t%zu\tcalibration_bin%u_observed\t%.6g\n", target, cls, group, level, m, pos,
-                b + 1, ob[b]);
+        metric_row(f, target, cls, group, level, m, pos, "predicted", b + 1, mp[b]);
+        metric_row(f, target, cls, group, level, m, pos, "observed", b + 1, ob[b]);
     }
 }
 

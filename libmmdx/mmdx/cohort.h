@@ -146,6 +146,14 @@ MMDX_EXPORT int mmdx_cohort_save(mmdx_ctx_t *ctx, const mmdx_cohort_t *c, const 
  */
 MMDX_EXPORT int mmdx_cohort_reader_open(mmdx_ctx_t *ctx, const char *path, mmdx_cohort_reader_t **out,
                                         mmdx_error_t *err) MMDX_WARN_UNUSED;
+/**
+ * Like mmdx_cohort_reader_open(), on a cohort file held in memory: the @p size bytes at
+ * @p buf are an HDF5 file image (copied; @p buf may be freed once this returns) and
+ * nothing on disk is read. @p name (or "(memory)" when NULL) stands for the file in
+ * errors. A buffer that is not an HDF5 file is MMDX_EFORMAT.
+ */
+MMDX_EXPORT int mmdx_cohort_reader_open_memory(mmdx_ctx_t *ctx, const void *buf, size_t size, const char *name,
+                                               mmdx_cohort_reader_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
 /** The file's feature space. Borrowed; valid until the reader is closed. */
 MMDX_EXPORT const mmdx_space_t *mmdx_cohort_reader_space(const mmdx_cohort_reader_t *r);
 /** Number of patients in the file. */

@@ -44,7 +44,7 @@ typedef struct mmdx_model mmdx_model_t;
 
 /** Version of the model file format written by mmdx_model_save() (docs/formats/model-file.md).
  * 2: n_used per fit (files of version 1 are refused: retrain). */
-#define MMDX_MODEL_FORMAT_VERSION 2
+#define MMDX_MODEL_FORMAT_VERSION 3
 
 /** Which continuous features are log-transformed (besides those declared MMDX_TRANSFORM_LOG). */
 typedef enum {
@@ -224,6 +224,14 @@ MMDX_EXPORT int mmdx_model_save(const mmdx_model_t *m, const char *path, mmdx_er
  * New model in *@p out; free with mmdx_model_free().
  */
 MMDX_EXPORT int mmdx_model_load(mmdx_ctx_t *ctx, const char *path, mmdx_model_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
+/**
+ * Like mmdx_model_load(), on a model file held in memory: the @p size bytes at @p buf are
+ * an HDF5 file image (copied; @p buf may be freed once this returns) and nothing on disk
+ * is read. @p name (or "(memory)" when NULL) stands for the file in errors. A buffer
+ * that is not an HDF5 file is MMDX_EFORMAT.
+ */
+MMDX_EXPORT int mmdx_model_load_memory(mmdx_ctx_t *ctx, const void *buf, size_t size, const char *name,
+                                       mmdx_model_t **out, mmdx_error_t *err) MMDX_WARN_UNUSED;
 
 /**
  * Check that @p space holds every feature of the model with the same kind, and every

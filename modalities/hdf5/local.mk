@@ -1,11 +1,11 @@
 # modalities/hdf5: the imaging-feature modality (build rules, included by the top Makefile.am)
 # The adapter builds twice from the same source: as the loadable module mmdx_hdf5.so and
 # into libmmdx.a as a built-in (registered by libmmdx/builtins.c under MMDX_BUILTIN_HDF5).
-MMDX_HDF5_ADAPTER_SOURCES = modalities/hdf5/imaging_read.c modalities/hdf5/hdf5_errstack.c \
+MMDX_HDF5_ADAPTER_SOURCES = modalities/hdf5/imaging_read.c modalities/hdf5/imaging_image.h modalities/hdf5/hdf5_errstack.c \
 	modalities/hdf5/hdf5_errstack.h
 
 plugin_LTLIBRARIES += modalities/hdf5/mmdx_hdf5.la
-modalities_hdf5_mmdx_hdf5_la_SOURCES = $(MMDX_HDF5_ADAPTER_SOURCES)
+modalities_hdf5_mmdx_hdf5_la_SOURCES = $(MMDX_HDF5_ADAPTER_SOURCES) libmmdx/h5file.c libmmdx/h5file.h
 modalities_hdf5_mmdx_hdf5_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 modalities_hdf5_mmdx_hdf5_la_LDFLAGS = $(mmdx_plugin_ldflags)
 modalities_hdf5_mmdx_hdf5_la_LIBADD = $(HDF5_LIBS)

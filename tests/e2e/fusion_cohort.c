@@ -1,7 +1,12 @@
 /* Writes a synthetic labelled cohort file for the fusion end-to-end test (two imaging
  * features, three skewed labs with 15% missing, a categorical sex, a binary target "dx"
  * and a three-class target "grade"), split into site files when asked.
- * Usage: fusion_cohort OUT.h5 N SEED [SITES] (SITES > 1 also writes OUT.h5.site<k>.h5) */
+ * Usage: fusion_cohort OUT.h5 N SEED [SITES [edge]] (SITES > 1 also writes
+ * OUT.h5.site<k>.h5). "edge" makes the numerical edge cases of tests/e2e/numeric_edge.sh:
+ * cup_disc offset by 1e8, vessel constant, lab 2345-7 scaled by 1e140 and 2160-0 by
+ * 1e-150, lab 4548-4 missing for everyone, patient 1 without any value, and one patient
+ * of grade "high". */
+#include <string.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +36,7 @@ int main(int argc, char **argv)
     size_t n = strtoul(argv[2], NULL, 10);
     st = strtoull(argv[3], NULL, 10);
     int sites = argc > 4 ? atoi(argv[4]) : 1;
+    int edge = argc > 5 && strcmp(argv[5], "edge") == 0;
     mmdx_ctx_t *ctx = mmdx_ctx_alloc();
     mmdx_space_t *s = mmdx_space_alloc();
     const char *ids[] = {"img:retina:cup_disc", "img:retina:vessel", "lab:loinc:2345-7", "lab:loinc:2160-0",
@@ -73,6 +79,23 @@ int main(int argc, char **argv)
         mmdx_cohort_set_label(c, i, 0, urand() < 0.05 ? -1 : dx);
         int g = z < -0.5 ? 1 : (z < 0.6 ? 2 : 0);
         mmdx_cohort_set_label(c, i, 1, g);
+        if (edge) {
+            double v;
+            mmdx_cohort_get(c, i, 0, &v);
+            mmdx_cohort_set(c, i, 0, 1e8 + v, 0);
+            mmdx_cohort_set(c, i, 1, 7.0, 0);
+            if (mmdx_cohort_get(c, i, 2, &v)) {
+                mmdx_cohort_set(c, i, 2, v * 1e140, 0);
+            }
+            if (mmdx_cohort_get(c, i, 3, &v)) {
+                mmdx_cohort_set(c, i, 3, v * 1e-150, 0);
+            }
+            mmdx_cohort_set_missing(c, i, 4);
+            mmdx_cohort_set_label(c, i, 1, i == 2 ? 0 : g == 0 ? 2 : g);
+            for (size_t j = 0; i == 0 && j < 6; j++) {
+                mmdx_cohort_set_missing(c, i, j);
+            }
+        }
     }
     mmdx_error_t err;
     mmdx_error_clear(&err);

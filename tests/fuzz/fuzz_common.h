@@ -1,6 +1,6 @@
 /* Shared pieces of the fuzz harnesses: input bytes become an anonymous in-memory file
  * (memfd), so every parser is fuzzed through the same path a real file takes, without
- * touching the disk (HDF5 inputs excepted: see fuzz_memfile). */
+ * touching the disk; HDF5 inputs become HDF5 file images (HDF5's core driver, no file). */
 #ifndef MMDX_FUZZ_COMMON_H
 #define MMDX_FUZZ_COMMON_H
 
@@ -18,34 +18,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The real file that HDF5 inputs go to (see fuzz_memfile), removed at exit. */
-static char fuzz_h5_path[256];
-
-static inline void fuzz_h5_cleanup(void)
-{
-    if (fuzz_h5_path[0])
-        unlink(fuzz_h5_path);
-}
-
 /* Write @p data to a new memfd; its path (/proc/self/fd/N) goes to @p path. -1 on failure.
- * HDF5 resolves the real path of a file it opens, which a memfd has not, so with the
- * suffix ".h5" the bytes go to a real file in $TMPDIR (one per process, rewritten for
- * each input) and its path is given instead. */
+ * @p suffix only says what the caller feeds (".tsv", ""). HDF5 inputs do not come here:
+ * HDF5 resolves the real path of a file, which a memfd has not, so they are opened as
+ * HDF5 file images (fuzz_cohort.c, fuzz_model.c, fuzz_source.c for hdf5). */
 static inline int fuzz_memfile(const uint8_t *data, size_t size, const char *suffix, char *path, size_t cap)
 {
-    int h5 = suffix && strcmp(suffix, ".h5") == 0;
-    int fd;
-    if (h5) {
-        if (!fuzz_h5_path[0]) {
-            const char *tmp = getenv("TMPDIR");
-            snprintf(fuzz_h5_path, sizeof fuzz_h5_path, "%s/mmdx-fuzz-%ld.h5", tmp && *tmp ? tmp : "/tmp",
-                     (long)getpid());
-            atexit(fuzz_h5_cleanup);
-        }
-        fd = open(fuzz_h5_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    } else {
-        fd = memfd_create("mmdx-fuzz", MFD_CLOEXEC);
-    }
+    (void)suffix;
+    int fd = memfd_create("mmdx-fuzz", MFD_CLOEXEC);
     if (fd < 0)
         return -1;
     size_t off = 0;
@@ -57,10 +37,7 @@ static inline int fuzz_memfile(const uint8_t *data, size_t size, const char *suf
         }
         off += (size_t)w;
     }
-    if (h5)
-        snprintf(path, cap, "%s", fuzz_h5_path);
-    else
-        snprintf(path, cap, "/proc/self/fd/%d", fd);
+    snprintf(path, cap, "/proc/self/fd/%d", fd);
     return fd;
 }
 

@@ -167,6 +167,61 @@ START_TEST(test_save_load)
 }
 END_TEST
 
+/* A cohort file read from memory (an HDF5 file image) gives the same rows as from disk,
+ * whatever files exist under its name, and two images open at once stay apart. */
+START_TEST(test_open_memory)
+{
+    mmdx_space_t *s = make_space();
+    mmdx_cohort_reader_t *r = NULL, *r2 = NULL;
+    mmdx_cohort_t *chunk = NULL, *chunk2 = NULL;
+    mmdx_error_t e = {0};
+    char path[600], path2[600];
+    size_t size, size2;
+    tu_path(path, sizeof path, dir, "mem.h5");
+    write_file(path, s, 300, 300);
+    tu_path(path2, sizeof path2, dir, "mem2.h5");
+    write_file(path2, s, 20, 20);
+    unsigned char *img = tu_slurp(path, &size), *img2 = tu_slurp(path2, &size2);
+    /* the name of an existing file: the image is read, never the file */
+    ck_assert_msg(mmdx_cohort_reader_open_memory(NULL, img, size, path2, &r, &e) == MMDX_OK, "%s", e.message);
+    memset(img, 0, size);
+    free(img); /* copied */
+    ck_assert_msg(mmdx_cohort_reader_open_memory(NULL, img2, size2, path2, &r2, &e) == MMDX_OK, "%s", e.message);
+    ck_assert_uint_eq(mmdx_cohort_reader_n_patients(r), 300);
+    ck_assert_uint_eq(mmdx_cohort_reader_n_patients(r2), 20);
+    ck_assert(mmdx_space_equal(mmdx_cohort_reader_space(r), s));
+    ck_assert_int_eq(mmdx_cohort_reader_next(r, 1000, &chunk, &e), 1);
+    ck_assert_int_eq(mmdx_cohort_reader_next(r2, 1000, &chunk2, &e), 1);
+    ck_assert_uint_eq(mmdx_cohort_n_patients(chunk), 300);
+    ck_assert_uint_eq(mmdx_cohort_n_patients(chunk2), 20);
+    for (size_t i = 0; i < 300; i++)
+        check_row(chunk, i, i);
+    for (size_t i = 0; i < 20; i++)
+        check_row(chunk2, i, i);
+    mmdx_cohort_free(chunk);
+    mmdx_cohort_free(chunk2);
+    mmdx_cohort_reader_close(r);
+    mmdx_cohort_reader_close(r2);
+    ck_assert_int_eq(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+    /* not HDF5, truncated, empty, NULL */
+    mmdx_error_clear(&e);
+    ck_assert_int_eq(mmdx_cohort_reader_open_memory(NULL, "patient_id\tx\n", 13, "text.tsv", &r, &e), MMDX_EFORMAT);
+    ck_assert_str_eq(e.file, "text.tsv");
+    ck_assert_msg(strstr(e.message, "not an HDF5 file") != NULL, "%s", e.message);
+    mmdx_error_clear(&e);
+    ck_assert_int_eq(mmdx_cohort_reader_open_memory(NULL, img2, size2 / 2, NULL, &r, &e), MMDX_EFORMAT);
+    ck_assert_str_eq(e.file, "(memory)");
+    ck_assert_ptr_null(r);
+    mmdx_error_clear(&e);
+    ck_assert_int_eq(mmdx_cohort_reader_open_memory(NULL, img2, 0, "empty", &r, &e), MMDX_EFORMAT);
+    mmdx_error_clear(&e);
+    ck_assert_int_eq(mmdx_cohort_reader_open_memory(NULL, NULL, 10, "null", &r, &e), MMDX_EINVAL);
+    ck_assert_int_eq(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+    free(img2);
+    mmdx_space_free(s);
+}
+END_TEST
+
 START_TEST(test_empty_cohort_and_space)
 {
     mmdx_space_t *s = mmdx_space_alloc();
@@ -571,6 +626,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_round_trip_chunks);
     tcase_add_test(tc, test_save_load);
+    tcase_add_test(tc, test_open_memory);
     tcase_add_test(tc, test_empty_cohort_and_space);
     tcase_add_test(tc, test_abort_and_failed_append);
     tcase_add_test(tc, test_writer_bad_directory);

@@ -14,6 +14,7 @@
 #include <mmdx/mmdx.h>
 #include "logistic.h"
 #include "gauss.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -808,6 +809,26 @@ START_TEST(test_model_file)
     ck_assert_int_eq(memcmp(l1, l2, sizeof(l1)), 0);
     ck_assert_int_eq(mmdx_model_check_space(back, tr.space, &err), MMDX_OK);
     mmdx_model_free(back);
+    /* the same file as an in-memory image, named like an existing file: same predictions */
+    {
+        size_t size;
+        unsigned char *img = tu_slurp(path, &size);
+        ck_assert_msg(mmdx_model_load_memory(NULL, img, size, path, &back, &err) == MMDX_OK, "%s", err.message);
+        ck_assert_uint_eq(mmdx_model_n_provenance(back), 1);
+        ck_assert_int_eq(mmdx_model_predict_probs(back, tr.c, 0, p2, l2, NULL, &err), MMDX_OK);
+        ck_assert_int_eq(memcmp(p1, p2, sizeof(p1)), 0);
+        ck_assert_int_eq(memcmp(l1, l2, sizeof(l1)), 0);
+        mmdx_model_free(back);
+        mmdx_error_clear(&err);
+        ck_assert_int_eq(mmdx_model_load_memory(NULL, img, size / 3, "cut.h5", &back, &err), MMDX_EFORMAT);
+        ck_assert_str_eq(err.file, "cut.h5");
+        ck_assert_ptr_null(back);
+        mmdx_error_clear(&err);
+        ck_assert_int_eq(mmdx_model_load_memory(NULL, "not hdf5\n", 9, NULL, &back, &err), MMDX_EFORMAT);
+        ck_assert_str_eq(err.file, "(memory)");
+        ck_assert_ptr_nonnull(strstr(err.message, "not an HDF5 file"));
+        free(img);
+    }
     /* another format version is refused with EVERSION */
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     ck_assert_int_ge(f, 0);
@@ -821,7 +842,7 @@ START_TEST(test_model_file)
     ck_assert_ptr_nonnull(strstr(err.message, "99"));
     ck_assert_ptr_nonnull(strstr(err.message, "newer mmdx"));
     ck_assert_ptr_null(back);
-    /* a file of the previous format (before n_used per fit) says: older, retrain */
+    /* a file of the previous format (raw power sums as moments) says: older, retrain */
     f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     ck_assert_int_ge(f, 0);
     a = H5Aopen(f, "format_version", H5P_DEFAULT);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <hdf5.h>
 #include <mmdx/mmdx.h>
+#include "../../modalities/hdf5/imaging_image.h"
 
 const mmdx_modality_desc_t *mmdx_modality_hdf5_get_desc(void);
 
@@ -384,6 +385,43 @@ START_TEST(test_basic_f64_vlen)
     ck_assert_str_eq(g.prov, p);
     ck_assert_uint_eq(g.blocks, 1);
     got_free(&g);
+}
+END_TEST
+
+/* The built-in adapter on an HDF5 file image (the fuzz harness's way in): same content
+ * as from the file, nothing left open, a damaged image refused. */
+START_TEST(test_file_image)
+{
+    fx_t f = fx_std();
+    const char *p = tpath("ct_image.h5");
+    fx_write(p, &f);
+    FILE *fp = fopen(p, "rb");
+    ck_assert_ptr_nonnull(fp);
+    static unsigned char img[1 << 20];
+    size_t size = fread(img, 1, sizeof img, fp);
+    fclose(fp);
+    ck_assert(size > 0 && size < sizeof img);
+    unlink(p); /* read from memory only */
+    mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+    got_t g = {0};
+    mmdx_sink_t sink = {&g, NULL, got_block, NULL, got_patient, {NULL}};
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    ck_assert_msg(mmdx_imaging_read_image(ctx, img, size, p, NULL, &sink, &err) == MMDX_OK, "%s", err.message);
+    assert_std(&g, "ct", 0);
+    ck_assert_str_eq(g.units[0], "mL");
+    ck_assert_str_eq(g.prov, p);
+    got_free(&g);
+    ck_assert_int_eq(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_imaging_read_image(ctx, img, size / 2, "half.h5", NULL, &sink, &err), MMDX_EFORMAT);
+    ck_assert_str_eq(err.file, "half.h5");
+    ck_assert_uint_eq(g.n, 0);
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_imaging_read_image(ctx, "P001,1\n", 7, "text.csv", NULL, &sink, &err), MMDX_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "not an HDF5 file"));
+    ck_assert_int_eq(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+    mmdx_ctx_free(ctx);
 }
 END_TEST
 
@@ -1647,6 +1685,7 @@ static Suite *imaging_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_basic_f64_vlen);
+    tcase_add_test(tc, test_file_image);
     tcase_add_test(tc, test_float32_and_bigendian);
     tcase_add_test(tc, test_integer_dtype);
     tcase_add_test(tc, test_fixed_strings);

@@ -40,6 +40,22 @@ static inline void tu_write(const char *path, const char *text)
     }
 }
 
+/* The whole file at @p path in a new buffer (free()); its size in *@p size. */
+static inline unsigned char *tu_slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = NULL;
+    long n;
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+        (buf = malloc((size_t)n + 1)) == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        perror(path);
+        exit(1);
+    }
+    fclose(f);
+    *size = (size_t)n;
+    return buf;
+}
+
 /* Number of entries in @p dir other than . and .. */
 static inline int tu_count_entries(const char *dir)
 {
