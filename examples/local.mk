@@ -42,6 +42,12 @@ tests_unit_mmdx_misnamed_la_LDFLAGS = $(mmdx_broken_ldflags)
 tests_unit_mmdx_noread_la_SOURCES = tests/unit/plugin_broken.c
 tests_unit_mmdx_noread_la_CPPFLAGS = $(AM_CPPFLAGS) -DBROKEN_OPS
 tests_unit_mmdx_noread_la_LDFLAGS = $(mmdx_broken_ldflags)
+# a module that appends to its input while reading it (tests/e2e/io_faults.sh); in its
+# own directory, apart from the broken ones check_plugin counts
+check_LTLIBRARIES += tests/e2e/mmdx_changing.la
+tests_e2e_mmdx_changing_la_SOURCES = tests/e2e/plugin_changing.c
+tests_e2e_mmdx_changing_la_CFLAGS = $(MMDX_WARN_CFLAGS) -fvisibility=hidden
+tests_e2e_mmdx_changing_la_LDFLAGS = $(mmdx_broken_ldflags)
 
 # --- make demo: the bundled demo cohort end to end, into demo-out/. Each step is a
 # target listed in DEMO_STEPS; a later step (train, diagnose) appends one name there and

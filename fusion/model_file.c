@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <hdf5.h>
+#include "file_id.h"
 #include "h5file.h"
 #include "mmdx/model.h"
 #include "mmdx/outfile.h"
@@ -842,6 +843,8 @@ int mmdx_model_load_memory(mmdx_ctx_t *ctx, const void *buf, size_t size, const 
 static int load_h5(mmdx_ctx_t *ctx, const char *path, const void *image, size_t size, mmdx_model_t **out,
                    mmdx_error_t *err)
 {
+    mmdx_file_id_t id; /* the file before HDF5 opened it, compared after the load (not an image) */
+    mmdx_file_id_take(image ? NULL : path, &id);
     hid_t f = mmdx_h5_open_ro(path, image, size, 0);
     if (f < 0) { /* an image is not read from anywhere: failing to open it is its content */
         return mmdx_error_set(err, image ? MMDX_EFORMAT : MMDX_EIO, path, "", 0, "cannot open the HDF5 file");
@@ -901,6 +904,11 @@ static int load_h5(mmdx_ctx_t *ctx, const char *path, const void *image, size_t 
 done:
     H5Fclose(f);
     mmdx_space_free(space);
+    /* rewritten while read: the parts may come from two different models */
+    if (rc == MMDX_OK && mmdx_file_id_check(path, &id, NULL, err) != MMDX_OK) {
+        mmdx_model_free(m);
+        return MMDX_EIO;
+    }
     if (rc != MMDX_OK) {
         if (rc != MMDX_ENOMEM && rc != MMDX_EVERSION) {
             rc = MMDX_EFORMAT;

@@ -11,6 +11,7 @@
 #include "alloc_internal.h"
 #include "cohort_internal.h"
 #include "ctx_internal.h"
+#include "file_id.h"
 #include "h5err.h"
 #include "h5file.h"
 #include "hashmap.h"
@@ -664,6 +665,7 @@ struct mmdx_cohort_reader {
     uint8_t *fbuf;
     int32_t *lbuf;
     size_t buf_rows;
+    mmdx_file_id_t id; /* the file as it was before HDF5 opened it */
 };
 
 void mmdx_cohort_reader_close(mmdx_cohort_reader_t *r)
@@ -1259,6 +1261,7 @@ static int reader_open(mmdx_ctx_t *ctx, const char *path, const void *image, siz
     }
     r->ctx = ctx;
     r->file = r->d_ids = r->d_values = r->d_flags = r->d_labels = -1;
+    mmdx_file_id_take(image ? NULL : path, &r->id); /* an image in memory cannot change under us */
     r->file = mmdx_h5_open_ro(path, image, size, 1);
     if (r->file < 0) { /* before any other HDF5 call, which would clear the error stack */
         mmdx_h5err_report(err, MMDX_EFORMAT, path, NULL, "cannot open the HDF5 file");
@@ -1299,6 +1302,9 @@ static int reader_open(mmdx_ctx_t *ctx, const char *path, const void *image, siz
         goto fail;
     r->d_labels = open_rows(r, "labels", 2, H5T_INTEGER, r->nt, err);
     if (r->d_labels < 0)
+        goto fail;
+    /* the file rewritten while its header was read: the space may not match the rows */
+    if (mmdx_file_id_check(path, &r->id, NULL, err) != MMDX_OK)
         goto fail;
     *out = r;
     return MMDX_OK;
@@ -1455,6 +1461,11 @@ int mmdx_cohort_reader_next(mmdx_cohort_reader_t *r, size_t max_rows, mmdx_cohor
             }
             labels[t * k + i] = l;
         }
+    /* one stat per chunk: rows read from a file rewritten since open() may belong to
+     * another cohort, so they are not handed out */
+    rc = mmdx_file_id_check(r->path, &r->id, NULL, err);
+    if (rc != MMDX_OK)
+        goto fail;
     mmdx_free(ids);
     r->pos += k;
     *chunk = c;

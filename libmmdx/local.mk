@@ -9,7 +9,8 @@ libmmdx_libmmdx_a_SOURCES += libmmdx/ctx.c libmmdx/ctx_internal.h \
 	libmmdx/cohort.c libmmdx/cohort_internal.h \
 	libmmdx/labels.c libmmdx/outfile.c \
 	libmmdx/h5err.c libmmdx/h5err.h libmmdx/h5file.c libmmdx/h5file.h libmmdx/cohort_file.c \
-	libmmdx/collect.c libmmdx/collect_internal.h libmmdx/collect_file.c
+	libmmdx/collect.c libmmdx/collect_internal.h libmmdx/collect_file.c \
+	libmmdx/file_id.c libmmdx/file_id.h
 EXTRA_DIST += docs/core.md docs/formats/cohort-file.md docs/formats/labels-tsv.md
 # plugin host (registry, sources, built-in modalities)
 libmmdx_libmmdx_a_SOURCES += libmmdx/plugin.c libmmdx/source.c libmmdx/builtins.c libmmdx/registry.h

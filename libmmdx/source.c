@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "file_id.h"
 #include "mmdx/source.h"
 #include "registry.h"
 
@@ -18,6 +19,7 @@ struct mmdx_source {
     const mmdx_registry_entry_t *entry;
     void *handle;
     char *path;
+    mmdx_file_id_t id; /* the input as it was before the adapter opened it */
 };
 
 /* Bring an adapter's status into the contract: negative MMDX_E* codes only, and an
@@ -156,6 +158,9 @@ int mmdx_source_open(mmdx_ctx_t *ctx, const char *modality, const char *path, co
         return report(ctx, err, &e);
     }
     void *handle = NULL;
+    /* taken before the adapter opens the file: some adapters read much of it in open() */
+    mmdx_file_id_t id;
+    mmdx_file_id_take(path, &id);
     int rc = entry->desc->ops.open(entry->state, path, options ? options : no_options, &handle, &e);
     if (adapter_status(rc, &e, path, entry->desc->name, "open") != MMDX_OK) {
         mmdx_free(src);
@@ -166,6 +171,7 @@ int mmdx_source_open(mmdx_ctx_t *ctx, const char *modality, const char *path, co
     src->entry = entry;
     src->handle = handle;
     src->path = copy;
+    src->id = id;
     *out = src;
     return MMDX_OK;
 }
@@ -221,6 +227,21 @@ int mmdx_source_read(mmdx_source_t *src, const mmdx_sink_t *sink, mmdx_error_t *
     int rc = src->entry->desc->ops.read(src->handle, &wrapped, &e);
     if (rc != MMDX_OK && rc == w.status && e.code == MMDX_OK)
         return rc; /* stopped by the sink: its owner has the reason */
+    /* a file written to, truncated or replaced while the adapter read it gave a mix of
+     * old and new contents (or a spurious parse error): the read fails either way */
+    mmdx_error_t changed;
+    mmdx_error_clear(&changed);
+    if (mmdx_file_id_check(src->path, &src->id, src->entry->desc->name, &changed) != MMDX_OK) {
+        if (rc != MMDX_OK) {
+            /* the change most likely caused the adapter's error: both in the message */
+            char first[sizeof e.message];
+            adapter_status(rc, &e, src->path, src->entry->desc->name, "read");
+            snprintf(first, sizeof first, "%s", changed.message);
+            snprintf(changed.message, sizeof changed.message, "%.200s; the read failed: %.250s", first,
+                     e.message);
+        }
+        return report(src->ctx, err, &changed);
+    }
     if (adapter_status(rc, &e, src->path, src->entry->desc->name, "read") != MMDX_OK)
         return report(src->ctx, err, &e);
     return MMDX_OK;

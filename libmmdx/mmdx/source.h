@@ -40,6 +40,10 @@ MMDX_EXPORT int mmdx_source_detect(mmdx_ctx_t *ctx, const char *path, const char
  * patient optional). @return MMDX_OK or a negative status. When a sink callback stopped
  * the read, its status comes back and @p err is left to the sink's owner, who knows why;
  * any other failure is described in @p err (naming the file) and the context's slot.
+ * When the input is a regular file, its identity (device, inode, size, modification and
+ * status-change times) taken by mmdx_source_open() is compared after the adapter's read:
+ * a file changed while being read gives MMDX_EIO, "changed while being read" and what
+ * changed. Pipes and other non-regular files are read without this check.
  */
 MMDX_EXPORT int mmdx_source_read(mmdx_source_t *src, const mmdx_sink_t *sink, mmdx_error_t *err) MMDX_WARN_UNUSED;
 /** Name of the modality reading this source. Borrowed. */

@@ -119,5 +119,26 @@ expect_fault "diagnose, truncated XML input" "$tmp/t5.tsv" "labs.xml" -- \
 expect_fault "diagnose, empty model file" "$tmp/t6.tsv" "empty.h5" -- \
   "$mmdx" diagnose -q --labs "$te/labs.xml" --model "$tmp/trunc/empty.h5" -o "$tmp/t6.tsv"
 
+# --- an input that changes while being read: a test module (tests/e2e/plugin_changing.c)
+# appends a line to its own input after the first observation, so the change always
+# falls inside the read (no timing race). The read fails naming the file and the sizes.
+chg=$b/tests/e2e/.libs/mmdx_changing.so
+if [ -f "$chg" ]; then
+  printf '#changing\nP1\t1.5\nP2\t2.5\nP3\t3\n' > "$tmp/changing.tsv"
+  n=$(wc -c < "$tmp/changing.tsv")
+  expect_fault "ingest, input appended to while read" "$tmp/t7.h5" \
+    "changing.tsv.*changed while being read: size before $n bytes, after $((n + 28))" -- \
+    "$mmdx" ingest -q --plugin "$chg" --input "$tmp/changing.tsv" --labs "$tr/labs.xml" -o "$tmp/t7.h5"
+  printf '#changing\nP1\t1.5\n' > "$tmp/changing.tsv"
+  # shellcheck disable=SC2086
+  expect_fault "diagnose, input appended to while read" "$tmp/t8.tsv" "changing.tsv.*changed while being read" -- \
+    "$mmdx" diagnose -q --plugin "$chg" --input "$tmp/changing.tsv" $in_test --model "$tmp/model.h5" -o "$tmp/t8.tsv"
+else
+  echo "note: $chg not built; changing-input cases skipped"
+fi
+# a pipe cannot be compared before and after: it is read without the check, no false alarm
+if cat "$tr/variants.vcf" | "$mmdx" ingest -q --variants /dev/stdin -o "$tmp/pipe.h5" 2>"$tmp/log/stderr" &&
+  [ -s "$tmp/pipe.h5" ]; then ok; else fail "ingest from a pipe"; sed 's/^/  | /' "$tmp/log/stderr" | head -5; fi
+
 echo "io_faults: $pass passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
 #include <string.h>
@@ -566,6 +567,55 @@ START_TEST(test_truncated)
 }
 END_TEST
 
+/* A cohort file changed between two chunks: the next chunk is refused with MMDX_EIO
+ * naming the file and what changed (appended to, rewritten in place with the same size,
+ * replaced by a new file renamed over it); the chunks read before stand. */
+START_TEST(test_changed_while_read)
+{
+    mmdx_space_t *s = make_space();
+    char path[600];
+    struct stat st;
+    tu_path(path, sizeof path, dir, "changing.h5");
+    for (int how = 0; how < 3; how++) {
+        mmdx_cohort_reader_t *r = NULL;
+        mmdx_cohort_t *chunk = NULL;
+        mmdx_error_t e = {0};
+        char want[128];
+        write_file(path, s, 300, 300);
+        ck_assert_msg(mmdx_cohort_reader_open(NULL, path, &r, &e) == MMDX_OK, "%s", e.message);
+        ck_assert_int_eq(mmdx_cohort_reader_next(r, 100, &chunk, &e), 1);
+        mmdx_cohort_free(chunk);
+        chunk = NULL;
+        ck_assert_int_eq(stat(path, &st), 0);
+        if (how == 0) {
+            FILE *f = fopen(path, "ab");
+            ck_assert_ptr_nonnull(f);
+            ck_assert_int_eq(fputc(0, f), 0);
+            ck_assert_int_eq(fclose(f), 0);
+            snprintf(want, sizeof want, "size before %lld bytes, after %lld", (long long)st.st_size,
+                     (long long)st.st_size + 1);
+        } else if (how == 1) {
+            struct timespec t[2] = {st.st_atim, st.st_mtim};
+            t[1].tv_sec -= 100;
+            ck_assert_int_eq(utimensat(AT_FDCWD, path, t, 0), 0);
+            snprintf(want, sizeof want, "modification time changed");
+        } else {
+            write_file(path, s, 300, 300); /* temp + rename: another file of the same name */
+            snprintf(want, sizeof want, "replaced by another file");
+        }
+        ck_assert_int_eq(mmdx_cohort_reader_next(r, 100, &chunk, &e), MMDX_EIO);
+        ck_assert_ptr_null(chunk);
+        ck_assert_str_eq(e.file, path);
+        ck_assert_msg(strstr(e.message, "changed while being read") != NULL, "%s", e.message);
+        ck_assert_msg(strstr(e.message, want) != NULL, "%s: want '%s'", e.message, want);
+        mmdx_cohort_reader_close(r);
+        ck_assert_int_eq(unlink(path), 0);
+    }
+    ck_assert_int_eq(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+    mmdx_space_free(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cohort_file");
@@ -589,6 +639,7 @@ int main(void)
     tcase_add_test(tc, test_variable_length_strings_refused);
     tcase_add_test(tc, test_duplicate_ids_on_load);
     tcase_add_test(tc, test_truncated);
+    tcase_add_test(tc, test_changed_while_read);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

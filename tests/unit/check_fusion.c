@@ -808,6 +808,48 @@ START_TEST(test_model_threads)
 }
 END_TEST
 
+/* A model file appended to while mmdx_model_load() reads it: the library's allocator is
+ * hooked so the change happens at the loader's first allocation (inside the load, after
+ * the file was opened, no timing involved). MMDX_EIO naming the file; no model. */
+static const char *changing_model_path;
+static void *changing_malloc(size_t size)
+{
+    if (changing_model_path) {
+        FILE *f = fopen(changing_model_path, "ab");
+        changing_model_path = NULL;
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(fputc(0, f), 0);
+        ck_assert_int_eq(fclose(f), 0);
+    }
+    return malloc(size);
+}
+
+START_TEST(test_model_changed_while_loaded)
+{
+    synth_t tr = synth_make(200, 2, 3, 0.1, 43, 1.0);
+    mmdx_model_t *m = fit_default(tr.space, tr.c), *back = NULL;
+    mmdx_error_t err;
+    const char *path = tmp_path("changing_model.h5");
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_save(m, path, &err), MMDX_OK);
+    changing_model_path = path;
+    mmdx_set_allocator(changing_malloc, NULL, NULL);
+    int rc = mmdx_model_load(NULL, path, &back, &err);
+    mmdx_set_allocator(NULL, NULL, NULL);
+    ck_assert_ptr_null(changing_model_path); /* the hook ran, inside the load */
+    ck_assert_int_eq(rc, MMDX_EIO);
+    ck_assert_ptr_null(back);
+    ck_assert_str_eq(err.file, path);
+    ck_assert_msg(strstr(err.message, "changed while being read: size before") != NULL, "%s", err.message);
+    /* left alone, the same (longer) file loads */
+    mmdx_error_clear(&err);
+    ck_assert_msg(mmdx_model_load(NULL, path, &back, &err) == MMDX_OK, "%s", err.message);
+    mmdx_model_free(back);
+    mmdx_model_free(m);
+    synth_free(&tr);
+}
+END_TEST
+
 START_TEST(test_model_file)
 {
     synth_t tr = synth_make(300, 2, 3, 0.1, 41, 1.0);
@@ -1104,6 +1146,7 @@ static Suite *fusion_suite(void)
     tcase_add_test(m, test_model_threads);
     tcase_add_test(m, test_model_file);
     tcase_add_test(m, test_model_reader);
+    tcase_add_test(m, test_model_changed_while_loaded);
     tcase_add_test(m, test_model_failalloc);
     suite_add_tcase(s, m);
     TCase *w = tcase_create("wdbc");
