@@ -465,10 +465,12 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
     for (size_t k = 0; k < M && rc == MMDX_OK; k++) {
         size_t d = m->mods[k].ncol + 1;
         for (size_t b = 0; b < nb && rc == MMDX_OK; b++) {
-            Li[k * nb + b] = mmdx_malloc(d * d * sizeof(double));
+            const fz_fit_t *ft = &m->bins[b0 + b].fits[k * nf];
+            Li[k * nb + b] = mmdx_calloc(d * d, sizeof(double));
             if (!Li[k * nb + b]) {
                 rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
-            } else if (fz_logistic_factor_inverse(d, m->bins[b0 + b].fits[k * nf].L, Li[k * nb + b]) != 0) {
+            } else if (ft->n_used > 0 && fz_logistic_factor_inverse(d, ft->L, Li[k * nb + b]) != 0) {
+                /* (a fit that saw nobody gives no evidence: its factor is not used) */
                 rc = mmdx_error_set(err, MMDX_ENUMERIC, "", m->mods[k].name, 0,
                                     "a posterior precision factor is singular");
             }
