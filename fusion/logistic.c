@@ -4,6 +4,7 @@
 #include <string.h>
 #include <cblas.h>
 #include <lapacke.h>
+#include "mmdx/common.h"
 #include "logistic.h"
 
 double fz_sigmoid(double x)
@@ -35,6 +36,20 @@ void fz_logistic_accumulate(size_t n, size_t d, const double *X, size_t ldx, con
     double *eta = work;
     double *xs = work + n;
     cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)d, 1.0, X, (int)ldx, beta, 1, 0.0, eta, 1);
+    if (!H) { /* a gradient-only pass (chord step): no Hessian, no scaled copy */
+        double sum_ll = 0;
+        for (size_t i = 0; i < n; i++) {
+            double wi = w ? w[i] : 1.0;
+            double e = eta[i];
+            if (wi != 0) {
+                sum_ll += wi * (y[i] * e - fz_log1pexp(e));
+            }
+            eta[i] = wi * (y[i] - fz_sigmoid(e));
+        }
+        *ll += sum_ll;
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)d, 1.0, X, (int)ldx, eta, 1, 1.0, g, 1);
+        return;
+    }
     double sum_ll = 0;
     for (size_t i = 0; i < n; i++) {
         double wi = w ? w[i] : 1.0;
@@ -93,6 +108,31 @@ int fz_logistic_newton(size_t d, double *beta, const double *m0, const double *p
     return 0;
 }
 
+int fz_logistic_chord(size_t d, double *beta, const double *m0, const double *prec0, const double *g,
+                      const double *L, double *step_max)
+{
+    double *step = mmdx_malloc((d ? d : 1) * sizeof(double));
+    if (!step) {
+        return -2;
+    }
+    for (size_t j = 0; j < d; j++) {
+        step[j] = g[j] - prec0[j] * (beta[j] - m0[j]);
+    }
+    int rc = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (int)d, 1, L, (int)d, step, (int)d) != 0 ? -1 : 0;
+    double mx = 0;
+    for (size_t j = 0; j < d && rc == 0; j++) {
+        if (!isfinite(step[j])) {
+            rc = -1;
+            break;
+        }
+        beta[j] += step[j];
+        mx = fabs(step[j]) > mx ? fabs(step[j]) : mx;
+    }
+    mmdx_free(step);
+    *step_max = mx;
+    return rc;
+}
+
 double fz_logistic_objective(size_t d, const double *beta, const double *m0, const double *prec0, double ll)
 {
     double q = 0;
@@ -114,6 +154,39 @@ void fz_logistic_linvar(size_t n, size_t d, const double *X, size_t ldx, const d
     }
     /* W = X L^{-T}: row i of W is (L^{-1} x_i)^T */
     cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)d, 1.0, L,
+                (int)d, work, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        var[i] = 0;
+    }
+    for (size_t j = 0; j < d; j++) {
+        const double *c = work + j * n;
+        for (size_t i = 0; i < n; i++) {
+            var[i] += c[i] * c[i];
+        }
+    }
+}
+
+int fz_logistic_factor_inverse(size_t d, const double *L, double *Li)
+{
+    for (size_t j = 0; j < d; j++) {
+        for (size_t i = 0; i < d; i++) {
+            Li[j * d + i] = i >= j ? L[j * d + i] : 0.0;
+        }
+    }
+    return d > 0 && LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'L', 'N', (int)d, Li, (int)d) != 0 ? -1 : 0;
+}
+
+void fz_logistic_linvar_inv(size_t n, size_t d, const double *X, size_t ldx, const double *Li, double *var,
+                            double *work)
+{
+    if (n == 0) {
+        return;
+    }
+    for (size_t j = 0; j < d; j++) {
+        memcpy(work + j * n, X + j * ldx, n * sizeof(double));
+    }
+    /* W = X Li^T: row i of W is (L^{-1} x_i)^T; a triangular product, not a solve */
+    cblas_dtrmm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)d, 1.0, Li,
                 (int)d, work, (int)n);
     for (size_t i = 0; i < n; i++) {
         var[i] = 0;

@@ -24,6 +24,7 @@ double fz_moderate(double mu, double var);
  *   ll += sum w .* log-likelihood,
  * with p = sigmoid(X beta). X is n x d (leading dimension ldx), y in {0,1}, w the
  * patient weights (0 leaves a patient out; NULL: all 1). @p work holds n * d + n doubles.
+ * @p H NULL: the gradient and log-likelihood only (a chord iteration).
  */
 void fz_logistic_accumulate(size_t n, size_t d, const double *X, size_t ldx, const double *y,
                             const double *w, const double *beta, double *g, double *H, double *ll,
@@ -39,6 +40,14 @@ void fz_logistic_accumulate(size_t n, size_t d, const double *X, size_t ldx, con
 int fz_logistic_newton(size_t d, double *beta, const double *m0, const double *prec0, const double *g,
                        const double *H, double *L, double *step_max);
 
+/*
+ * A chord (fixed-Hessian) step: as fz_logistic_newton() with the factor L of an earlier
+ * iteration's A kept (not recomputed, not changed). 0, -1 when the step is not finite,
+ * -2 out of memory.
+ */
+int fz_logistic_chord(size_t d, double *beta, const double *m0, const double *prec0, const double *g,
+                      const double *L, double *step_max);
+
 /* Log-posterior (up to a constant) from the log-likelihood sum at beta. */
 double fz_logistic_objective(size_t d, const double *beta, const double *m0, const double *prec0, double ll);
 
@@ -50,5 +59,13 @@ double fz_logistic_objective(size_t d, const double *beta, const double *m0, con
  */
 void fz_logistic_linvar(size_t n, size_t d, const double *X, size_t ldx, const double *L, double *var,
                         double *work);
+
+/* Li = L^{-1} (lower, d x d, upper triangle zeroed) of a Cholesky factor L: 0, or -1
+ * when L is singular. */
+int fz_logistic_factor_inverse(size_t d, const double *L, double *Li);
+/* As fz_logistic_linvar() from Li = L^{-1}: var_i = || Li x_i ||^2 by one dtrmm (the
+ * same n d^2 flops as the dtrsm, at a higher rate; scoring factors once per call). */
+void fz_logistic_linvar_inv(size_t n, size_t d, const double *X, size_t ldx, const double *Li, double *var,
+                            double *work);
 
 #endif

@@ -84,11 +84,17 @@ void fz_fit_prior(fz_fit_t *f, double mean0, double sd0, double mean_rest, doubl
  * Newton iteration of one fit from its aggregates. A step that lowered the log-posterior
  * is undone by halving it (the objective is only known one pass later).
  */
-int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol)
+int fz_fit_wants_hessian(const fz_fit_t *f, int chord)
+{
+    return !chord || f->d <= FZ_CHORD_MIN_D || f->iter < FZ_NEWTON_FULL || f->iter % FZ_NEWTON_REFRESH == 0;
+}
+
+int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, int chord)
 {
     if (f->done) {
         return MMDX_OK;
     }
+    int hess = fz_fit_wants_hessian(f, chord); /* what this pass's sums hold */
     double obj = fz_logistic_objective(f->d, f->beta, f->m0, f->prec0, f->ll);
     if (++f->iter > max_iter) {
         return MMDX_ENUMERIC;
@@ -106,8 +112,15 @@ int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol)
     f->n_used = f->n;
     memcpy(f->beta_prev, f->beta, f->d * sizeof(double));
     double step = 0;
-    if (fz_logistic_newton(f->d, f->beta, f->m0, f->prec0, f->g, f->H, f->L, &step) != 0) {
-        return MMDX_ENUMERIC;
+    if (hess) {
+        if (fz_logistic_newton(f->d, f->beta, f->m0, f->prec0, f->g, f->H, f->L, &step) != 0) {
+            return MMDX_ENUMERIC;
+        }
+    } else {
+        int rc = fz_logistic_chord(f->d, f->beta, f->m0, f->prec0, f->g, f->L, &step);
+        if (rc != 0) {
+            return rc == -2 ? MMDX_ENOMEM : MMDX_ENUMERIC;
+        }
     }
     if (step < tol) {
         f->done = 1;

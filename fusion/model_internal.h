@@ -150,8 +150,26 @@ void fz_fit_clear(fz_fit_t *f);
 void fz_fit_prior(fz_fit_t *f, double mean0, double sd0, double mean_rest, double sd_rest);
 /* One Newton iteration from the fit's aggregates (or a halving back when the last step
  * lowered the log-posterior); marks the fit done when the step is below tol.
- * MMDX_ENUMERIC after max_iter iterations or a non-finite objective. */
-int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol);
+ * MMDX_ENUMERIC after max_iter iterations or a non-finite objective.
+ * With @p chord, only the iterations fz_fit_wants_hessian() names use the pass's
+ * Hessian; the others are chord steps with the factor of the last one (the pass then
+ * gathers the gradient and log-likelihood only). */
+int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, int chord);
+/* Iterations with a Hessian: the first FZ_NEWTON_FULL, then every FZ_NEWTON_REFRESH-th
+ * (a function of the iteration count and size alone, which model files carry: federated
+ * sites and the coordinator decide alike). Always without @p chord, and for fits of at
+ * most FZ_CHORD_MIN_D coefficients (their Hessian costs little next to the pass a chord
+ * iteration may add). */
+#ifndef FZ_CHORD_MIN_D
+#define FZ_CHORD_MIN_D 32u
+#endif
+#ifndef FZ_NEWTON_FULL
+#define FZ_NEWTON_FULL 2u
+#endif
+#ifndef FZ_NEWTON_REFRESH
+#define FZ_NEWTON_REFRESH 4u
+#endif
+int fz_fit_wants_hessian(const fz_fit_t *f, int chord);
 
 
 #endif

@@ -3,6 +3,7 @@
  * into an mmdx_pred_t; and the fast path over a whole cohort. */
 #include <math.h>
 #include <string.h>
+#include <pthread.h>
 #include <gsl/gsl_cdf.h>
 #include <cblas.h>
 #include "mmdx/model.h"
@@ -285,17 +286,16 @@ static int check_target(const mmdx_model_t *m, size_t target, mmdx_error_t *err)
 }
 
 /* Rows per block of the fast path: large enough for BLAS-3, small enough for the cache. */
-#define FZ_BLOCK 256
+#define FZ_BLOCK 64
 
 typedef struct fz_batch {
-    double *X, *O, *W, *mu, *pv, *iv, *work, *E, *V;
+    double *X, *O, *mu, *pv, *iv, *work, *E, *V;
 } fz_batch_t;
 
 static void batch_free(fz_batch_t *b)
 {
     mmdx_free(b->X);
     mmdx_free(b->O);
-    mmdx_free(b->W);
     mmdx_free(b->mu);
     mmdx_free(b->pv);
     mmdx_free(b->iv);
@@ -309,23 +309,27 @@ static int batch_alloc(fz_batch_t *b, size_t Dmax, size_t nb, size_t nmod)
     size_t C = FZ_BLOCK, d = Dmax + 1;
     b->X = mmdx_malloc(C * d * sizeof(double));
     b->O = mmdx_malloc(C * d * sizeof(double));
-    b->W = mmdx_malloc(C * d * sizeof(double));
     b->mu = mmdx_malloc(C * sizeof(double));
     b->pv = mmdx_malloc(C * sizeof(double));
     b->iv = mmdx_malloc(C * nb * sizeof(double));
     b->work = mmdx_malloc((C * d + C) * sizeof(double));
     b->E = mmdx_malloc(C * nb * (nmod ? nmod : 1) * sizeof(double));
     b->V = mmdx_malloc(C * nb * (nmod ? nmod : 1) * sizeof(double));
-    if (!b->X || !b->O || !b->W || !b->mu || !b->pv || !b->iv || !b->work || !b->E || !b->V) {
+    if (!b->X || !b->O || !b->mu || !b->pv || !b->iv || !b->work || !b->E || !b->V) {
         batch_free(b);
         return MMDX_ENOMEM;
     }
     return MMDX_OK;
 }
 
-/* Evidence of modality k for a block of nc rows starting at i0, into bt->E and bt->V. */
+/*
+ * Evidence of modality k for a block of nc rows starting at i0, into bt->E and bt->V.
+ * Li holds, per binary model of the target, the inverse of the modality fit's posterior
+ * precision factor. Each row's result depends on that row only (and the block's BLAS
+ * calls, whose row blocks are fixed), never on the other rows or the thread count.
+ */
 static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t t, size_t k,
-                          size_t i0, size_t nc, fz_prow_t *pr, fz_batch_t *bt)
+                          size_t i0, size_t nc, fz_prow_t *pr, fz_batch_t *bt, double *const *Li)
 {
     const fz_modality_t *md = &m->mods[k];
     size_t D = md->ncol, d = D + 1, nb = m->tgt_nbin[t], b0 = m->tgt_bin0[t], nf = (size_t)m->opt.folds + 1;
@@ -334,7 +338,6 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         bt->X[i] = 1.0;
     }
     fz_block(m, map, k, c, i0, nc, bt->X + nc, bt->O);
-    fz_gauss_wblock(nc, D, bt->X + nc, nc, md->Lambda, bt->W); /* Lambda z of every row */
     unsigned char present[FZ_BLOCK];
     for (size_t i = 0; i < nc; i++) {
         int any = 0, full = 1;
@@ -348,8 +351,9 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
             bt->iv[b * FZ_BLOCK + i] = 0;
         }
         if (any && !full) {
+            /* only the rows of Lambda of the missing features: |M| x D, not Lambda z's D x D */
             int ok;
-            fz_prow_impute_w(pr, md->Lambda, bt->X + nc + i, nc, bt->O + i, nc, bt->W + i, nc, &ok);
+            fz_prow_impute_mean(pr, md->Lambda, bt->X + nc + i, nc, bt->O + i, nc, &ok);
             if (!ok) {
                 return MMDX_ENUMERIC;
             }
@@ -362,7 +366,7 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         const fz_binary_t *bn = &m->bins[b0 + b];
         const fz_fit_t *ft = &bn->fits[k * nf];
         cblas_dgemv(CblasColMajor, CblasNoTrans, (int)nc, (int)d, 1.0, bt->X, (int)nc, ft->beta, 1, 0.0, bt->mu, 1);
-        fz_logistic_linvar(nc, d, bt->X, nc, ft->L, bt->pv, bt->work);
+        fz_logistic_linvar_inv(nc, d, bt->X, nc, Li[b], bt->pv, bt->work);
         for (size_t i = 0; i < nc; i++) {
             size_t at = (i * nb + b) * M + k;
             if (!present[i] || ft->n_used <= 0) {
@@ -378,6 +382,61 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
     return MMDX_OK;
 }
 
+/* One scoring worker: blocks first, first + step, ... of the cohort. */
+typedef struct fz_score_job {
+    const mmdx_model_t *m;
+    const fz_map_t *map;
+    const mmdx_cohort_t *c;
+    size_t target, n, K, first, step;
+    double *const *Li; /* nmod * nb */
+    double *prob, *low, *high;
+    int rc;
+} fz_score_job_t;
+
+static void *score_worker(void *arg)
+{
+    fz_score_job_t *j = arg;
+    const mmdx_model_t *m = j->m;
+    size_t Dmax = 0, nb = m->tgt_nbin[j->target], M = m->nmod, K = j->K;
+    for (size_t k = 0; k < M; k++) {
+        Dmax = m->mods[k].ncol > Dmax ? m->mods[k].ncol : Dmax;
+    }
+    fz_ws_t w;
+    fz_batch_t bt;
+    memset(&bt, 0, sizeof(bt));
+    if (ws_alloc(m, &w) != MMDX_OK) {
+        j->rc = MMDX_ENOMEM;
+        return NULL;
+    }
+    if (batch_alloc(&bt, Dmax, nb, M) != MMDX_OK) {
+        ws_free(&w);
+        j->rc = MMDX_ENOMEM;
+        return NULL;
+    }
+    int rc = MMDX_OK;
+    for (size_t i0 = j->first * FZ_BLOCK; i0 < j->n && rc == MMDX_OK; i0 += j->step * FZ_BLOCK) {
+        size_t nc = j->n - i0 < FZ_BLOCK ? j->n - i0 : FZ_BLOCK;
+        for (size_t k = 0; k < M && rc == MMDX_OK; k++) {
+            w.prow[k]->D = m->mods[k].ncol;
+            rc = block_modality(m, j->map, j->c, j->target, k, i0, nc, w.prow[k], &bt, j->Li + k * nb);
+        }
+        for (size_t i = 0; i < nc && rc == MMDX_OK; i++) {
+            memcpy(w.e, bt.E + i * nb * M, nb * M * sizeof(double));
+            memcpy(w.v, bt.V + i * nb * M, nb * M * sizeof(double));
+            size_t r = i0 + i;
+            class_probs(m, j->target, &w, j->prob + r * K, j->low ? j->low + r * K : NULL,
+                        j->high ? j->high + r * K : NULL, NULL, NULL);
+        }
+    }
+    batch_free(&bt);
+    ws_free(&w);
+    j->rc = rc;
+    return NULL;
+}
+
+/* Most scoring threads started by one call. */
+#define FZ_MAX_THREADS 64
+
 int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_t target, double *prob,
                              double *low, double *high, mmdx_error_t *err)
 {
@@ -391,46 +450,70 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
     if (!cohort || !prob) {
         return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "no cohort or no output array");
     }
+    size_t nb = m->tgt_nbin[target], b0 = m->tgt_bin0[target], M = m->nmod, nf = (size_t)m->opt.folds + 1;
+    size_t n = mmdx_cohort_n_patients(cohort);
     fz_map_t map;
-    fz_ws_t w;
-    fz_batch_t bt;
-    size_t Dmax = 0;
-    for (size_t k = 0; k < m->nmod; k++) {
-        Dmax = m->mods[k].ncol > Dmax ? m->mods[k].ncol : Dmax;
-    }
-    size_t nb = m->tgt_nbin[target], M = m->nmod;
     if (fz_map_init(m, cohort, &map) != MMDX_OK) {
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
     }
-    if (ws_alloc(m, &w) != MMDX_OK) {
+    /* the inverse posterior factors, once per call: the blocks then multiply, not solve */
+    double **Li = mmdx_calloc(M * nb + 1, sizeof(double *));
+    if (!Li) {
         fz_map_free(m, &map);
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
     }
-    if (batch_alloc(&bt, Dmax, nb, M) != MMDX_OK) {
-        ws_free(&w);
-        fz_map_free(m, &map);
-        return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
-    }
-    size_t K = mmdx_space_n_classes(m->space, target), n = mmdx_cohort_n_patients(cohort);
-    for (size_t i0 = 0; i0 < n && rc == MMDX_OK; i0 += FZ_BLOCK) {
-        size_t nc = n - i0 < FZ_BLOCK ? n - i0 : FZ_BLOCK;
-        for (size_t k = 0; k < M && rc == MMDX_OK; k++) {
-            w.prow[k]->D = m->mods[k].ncol;
-            rc = block_modality(m, &map, cohort, target, k, i0, nc, w.prow[k], &bt);
-        }
-        for (size_t i = 0; i < nc && rc == MMDX_OK; i++) {
-            memcpy(w.e, bt.E + i * nb * M, nb * M * sizeof(double));
-            memcpy(w.v, bt.V + i * nb * M, nb * M * sizeof(double));
-            size_t r = i0 + i;
-            class_probs(m, target, &w, prob + r * K, low ? low + r * K : NULL, high ? high + r * K : NULL, NULL,
-                        NULL);
+    for (size_t k = 0; k < M && rc == MMDX_OK; k++) {
+        size_t d = m->mods[k].ncol + 1;
+        for (size_t b = 0; b < nb && rc == MMDX_OK; b++) {
+            const fz_fit_t *ft = &m->bins[b0 + b].fits[k * nf];
+            Li[k * nb + b] = mmdx_calloc(d * d, sizeof(double));
+            if (!Li[k * nb + b]) {
+                rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+            } else if (ft->n_used > 0 && fz_logistic_factor_inverse(d, ft->L, Li[k * nb + b]) != 0) {
+                /* (a fit that saw nobody gives no evidence: its factor is not used) */
+                rc = mmdx_error_set(err, MMDX_ENUMERIC, "", m->mods[k].name, 0,
+                                    "a posterior precision factor is singular");
+            }
         }
     }
-    if (rc != MMDX_OK) {
-        mmdx_error_set(err, rc, "", "", 0, "a feature precision block is not positive definite");
+    size_t nblocks = (n + FZ_BLOCK - 1) / FZ_BLOCK;
+    size_t T = (size_t)mmdx_ctx_threads(m->ctx);
+    T = T < 1 ? 1 : T > FZ_MAX_THREADS ? FZ_MAX_THREADS : T;
+    T = T > nblocks ? (nblocks ? nblocks : 1) : T;
+    fz_score_job_t job[FZ_MAX_THREADS];
+    pthread_t tid[FZ_MAX_THREADS];
+    int started[FZ_MAX_THREADS] = {0};
+    size_t K = mmdx_space_n_classes(m->space, target);
+    for (size_t q = 0; q < T && rc == MMDX_OK; q++) {
+        job[q] = (fz_score_job_t){m, &map, cohort, target, n, K, q, T, Li, prob, low, high, MMDX_OK};
     }
-    batch_free(&bt);
-    ws_free(&w);
+    /* workers 1.. in threads of their own, worker 0 in this one; a thread that cannot
+     * be started has its blocks done here */
+    for (size_t q = 1; q < T && rc == MMDX_OK; q++) {
+        started[q] = pthread_create(&tid[q], NULL, score_worker, &job[q]) == 0;
+    }
+    if (rc == MMDX_OK) {
+        score_worker(&job[0]);
+        for (size_t q = 1; q < T; q++) {
+            if (started[q]) {
+                pthread_join(tid[q], NULL);
+            } else {
+                score_worker(&job[q]);
+            }
+        }
+        for (size_t q = 0; q < T && rc == MMDX_OK; q++) {
+            rc = job[q].rc;
+        }
+        if (rc == MMDX_ENOMEM) {
+            mmdx_error_set(err, rc, "", "", 0, "out of memory");
+        } else if (rc != MMDX_OK) {
+            mmdx_error_set(err, rc, "", "", 0, "a feature precision block is not positive definite");
+        }
+    }
+    for (size_t q = 0; q < M * nb; q++) {
+        mmdx_free(Li[q]);
+    }
+    mmdx_free(Li);
     fz_map_free(m, &map);
     return rc;
 }

@@ -138,10 +138,9 @@ static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
 
 /* Impute the missing entries of each row of X's columns 1..D in place from O, through
  * the precision matrix. Rows with nothing missing are left alone. */
-static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double *X, const double *O, double *W)
+static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double *X, const double *O)
 {
     size_t D = md->ncol;
-    fz_gauss_wblock(n, D, X + n, n, md->Lambda, W); /* Lambda z of every row */
     for (size_t i = 0; i < n; i++) {
         int full = 1;
         for (size_t a = 0; a < D && full; a++) {
@@ -151,7 +150,8 @@ static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double 
             continue;
         }
         int ok;
-        fz_prow_impute_w(pr, md->Lambda, X + n + i, n, O + i, n, W + i, n, &ok);
+        /* the rows of Lambda of the missing features only: |M| x D, not Lambda z's D x D */
+        fz_prow_impute_mean(pr, md->Lambda, X + n + i, n, O + i, n, &ok);
         if (!ok) {
             return MMDX_ENUMERIC;
         }
@@ -163,7 +163,7 @@ static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double 
 #define FZ_TRAIN_BLOCK 4096
 
 typedef struct pass_buf {
-    double *X, *O, *W, *work, *y, *w, *wf, *E;
+    double *X, *O, *work, *y, *w, *wf, *E;
     double *G, *iv, *mu, *var; /* stacking pass: rows of one fold, imputation variance */
     size_t *idx;
     unsigned char *present;
@@ -179,7 +179,6 @@ static void buf_free(pass_buf_t *b)
     mmdx_free(b->y);
     mmdx_free(b->w);
     mmdx_free(b->wf);
-    mmdx_free(b->W);
     mmdx_free(b->E);
     mmdx_free(b->G);
     mmdx_free(b->iv);
@@ -201,7 +200,6 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
     b->y = mmdx_malloc(n * sizeof(double));
     b->w = mmdx_malloc(n * sizeof(double));
     b->wf = mmdx_malloc(n * sizeof(double));
-    b->W = mmdx_malloc(n * (D ? D : 1) * sizeof(double));
     b->E = mmdx_calloc(n * (nmod + 1) * (nbin ? nbin : 1), sizeof(double));
     b->present = mmdx_calloc(n * (nmod ? nmod : 1), 1);
     b->fold = mmdx_malloc(n * sizeof(unsigned));
@@ -211,7 +209,7 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
     b->mu = mmdx_malloc(n * sizeof(double));
     b->var = mmdx_malloc(n * sizeof(double));
     b->idx = mmdx_malloc(n * sizeof(size_t));
-    if (!b->X || !b->O || !b->work || !b->y || !b->w || !b->wf || !b->W || !b->E || !b->present || !b->fold ||
+    if (!b->X || !b->O || !b->work || !b->y || !b->w || !b->wf || !b->E || !b->present || !b->fold ||
         !b->prow || !b->G || !b->iv || !b->mu || !b->var || !b->idx) {
         buf_free(b);
         return MMDX_ENOMEM;
@@ -239,6 +237,9 @@ typedef struct blk_cache {
 typedef struct fit_cache {
     size_t nblk, nmod;
     blk_cache_t *blk;
+    pass_buf_t buf;  /* block buffers for every pass */
+    size_t buf_rows;
+    int have_buf;
 } fit_cache_t;
 
 /* Bytes of imputed designs an in-memory fit may keep (beyond that it recomputes them). */
@@ -257,6 +258,9 @@ static void cache_free(fit_cache_t *fc)
         mmdx_free(bc->E);
     }
     mmdx_free(fc->blk);
+    if (fc->have_buf) {
+        buf_free(&fc->buf);
+    }
     memset(fc, 0, sizeof(*fc));
 }
 
@@ -271,15 +275,12 @@ static size_t max_modality_cols(const mmdx_model_t *m)
     return D;
 }
 
+/* One block of n rows (n no more than the rows pb was allocated for). */
 static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n,
-                    const int *lab, blk_cache_t *bc)
+                    const int *lab, blk_cache_t *bc, pass_buf_t *pb)
 {
-    size_t Dmax = max_modality_cols(m);
     size_t nf = (size_t)m->opt.folds + 1;
-    pass_buf_t b;
-    if (buf_alloc(&b, n, Dmax, m->nmod, m->nbin) != MMDX_OK) {
-        return MMDX_ENOMEM;
-    }
+    pass_buf_t b = *pb;
     int rc = MMDX_OK;
     for (size_t i = 0; i < n; i++) {
         b.fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i));
@@ -317,7 +318,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                 continue;
             }
             if (design) {
-                rc = impute_rows(md, b.prow, n, b.X, b.O, b.W);
+                rc = impute_rows(md, b.prow, n, b.X, b.O);
                 if (rc != MMDX_OK) {
                     break;
                 }
@@ -344,7 +345,8 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                         b.wf[i] = lt[i] >= 0 && b.w[i] != 0;
                         nn += b.wf[i];
                     }
-                    fz_logistic_accumulate(n, d, X, n, b.y, b.wf, ft->beta, ft->g, ft->H, &ft->ll, b.work);
+                    fz_logistic_accumulate(n, d, X, n, b.y, b.wf, ft->beta, ft->g,
+                                           fz_fit_wants_hessian(ft, 1) ? ft->H : NULL, &ft->ll, b.work);
                     ft->n += nn;
                 }
                 continue;
@@ -391,9 +393,6 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
         /* an in-memory fit has the imputed design already: only the factors are needed */
         int have = bc && bc->X && bc->have_x[k];
         const double *Xs = have ? bc->X[k] : b.X;
-        if (!have) {
-            fz_gauss_wblock(n, D, b.X + n, n, md->Lambda, b.W);
-        }
         for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
             int full = 1, ok = 1;
             for (size_t a = 0; a < D && full; a++) {
@@ -408,7 +407,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
             if (have) {
                 fz_prow_factor(b.prow, md->Lambda, b.O + i, n, &ok);
             } else {
-                fz_prow_impute_w(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, b.W + i, n, &ok);
+                fz_prow_impute_mean(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, &ok);
             }
             if (!ok) {
                 rc = MMDX_ENUMERIC;
@@ -489,7 +488,6 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
             }
         }
     }
-    buf_free(&b);
     return rc;
 }
 
@@ -519,13 +517,22 @@ static int accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, fit_cache_t *
         rc = acc_moments(m, &map, chunk, n, lab, err);
     } else {
         /* blocks of rows: work memory is bounded whatever the chunk size */
-        rc = MMDX_OK;
+        /* the block buffers once per call (an in-memory fit: once per fit), not per
+         * block: large buffers are fresh pages from the system every time */
+        size_t cap = n < FZ_TRAIN_BLOCK ? n : FZ_TRAIN_BLOCK;
+        pass_buf_t local, *pb = fc && fc->have_buf && fc->buf_rows >= cap ? &fc->buf : &local;
+        int own = pb == &local;
+        rc = own ? buf_alloc(&local, cap, max_modality_cols(m), m->nmod, m->nbin) : MMDX_OK;
+        own &= rc == MMDX_OK; /* buf_alloc() frees what it got when it fails */
         for (size_t first = 0; first < n && rc == MMDX_OK; first += FZ_TRAIN_BLOCK) {
             size_t nb = n - first < FZ_TRAIN_BLOCK ? n - first : FZ_TRAIN_BLOCK;
             int *lb = chunk_labels(m, &map, chunk, first, nb);
             blk_cache_t *bc = fc && fc->blk ? &fc->blk[first / FZ_TRAIN_BLOCK] : NULL;
-            rc = lb ? acc_pass(m, &map, chunk, first, nb, lb, bc) : MMDX_ENOMEM;
+            rc = lb ? acc_pass(m, &map, chunk, first, nb, lb, bc, pb) : MMDX_ENOMEM;
             mmdx_free(lb);
+        }
+        if (own) {
+            buf_free(&local);
         }
         if (rc == MMDX_ENOMEM) {
             mmdx_error_set(err, rc, "", "", 0, "out of memory in a training pass");
@@ -553,6 +560,11 @@ static void cache_init(const mmdx_model_t *m, size_t n, fit_cache_t *fc)
         xbytes += n * (m->mods[k].ncol + 1) * sizeof(double);
     }
     int with_x = xbytes <= FZ_CACHE_MAX;
+    size_t cap = n < FZ_TRAIN_BLOCK ? n : FZ_TRAIN_BLOCK;
+    if (cap > 0 && buf_alloc(&fc->buf, cap, max_modality_cols(m), m->nmod, m->nbin) == MMDX_OK) {
+        fc->have_buf = 1;
+        fc->buf_rows = cap;
+    }
     fc->blk = mmdx_calloc(nblk ? nblk : 1, sizeof(blk_cache_t));
     if (!fc->blk) {
         return;
@@ -834,7 +846,7 @@ int mmdx_model_step(mmdx_model_t *m, mmdx_error_t *err)
             size_t nfit = m->phase == FZ_PH_MODAL ? m->nmod : 1;
             for (size_t k = 0; k < nfit && rc == MMDX_OK; k++) {
                 fz_fit_t *f = m->phase == FZ_PH_MODAL ? &b->fits[k * nf] : &b->stack;
-                rc = fz_fit_newton(f, m->opt.max_iter, m->opt.tol);
+                rc = fz_fit_newton(f, m->opt.max_iter, m->opt.tol, m->phase == FZ_PH_MODAL);
                 if (rc != MMDX_OK) {
                     char what[MMDX_ID_MAX * 2 + 64];
                     snprintf(what, sizeof(what), "%s=%s %s", mmdx_space_target_name(m->space, b->target),

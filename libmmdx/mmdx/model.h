@@ -156,6 +156,9 @@ MMDX_EXPORT int mmdx_model_predict(const mmdx_model_t *m, const mmdx_cohort_t *c
  * n_classes values, row-major (prob[i * n_classes + k]); @p low and @p high (may be NULL)
  * the 95% interval bounds in the same layout. MMDX_ERANGE (nothing predicted) when a value of
  * a LOGIT feature is outside [0, 1], naming the first such patient and the feature.
+ * Uses mmdx_ctx_threads() of the model's context (blocks of rows split between threads;
+ * the output is byte-identical for any thread count). With more than one, keep the BLAS
+ * at one thread (openblas_set_num_threads(1) or OPENBLAS_NUM_THREADS=1).
  */
 MMDX_EXPORT int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort, size_t target,
                                          double *prob, double *low, double *high, mmdx_error_t *err) MMDX_WARN_UNUSED;

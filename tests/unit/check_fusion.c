@@ -14,6 +14,7 @@
 #include <mmdx/mmdx.h>
 #include "logistic.h"
 #include "gauss.h"
+#include "model_internal.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------ helpers */
@@ -602,11 +603,11 @@ static const char *tmp_path(const char *name)
     return buf[k];
 }
 
-START_TEST(test_model_federated)
+/* three sites with disjoint rows exchange only model files (aggregates): the
+ * coordinator reaches the pooled model */
+static void federated_case(size_t d_img, size_t d_lab, double scale)
 {
-    /* three sites with disjoint rows exchange only model files (aggregates): the
-     * coordinator reaches the pooled model */
-    synth_t all = synth_make(900, 3, 3, 0.1, 31, 1.0);
+    synth_t all = synth_make(900, d_img, d_lab, 0.1, 31, scale);
     mmdx_model_t *pooled = fit_default(all.space, all.c);
     mmdx_cohort_t *site[3];
     site[0] = mmdx_cohort_slice(all.c, 0, 250);
@@ -660,8 +661,13 @@ START_TEST(test_model_federated)
         double rel = fabs(p1[i] - p2[i]) / p1[i];
         worst = rel > worst ? rel : worst;
     }
-    fprintf(stderr, "check_fusion: federated (3 sites, %d rounds) vs pooled: max relative difference %.3g\n",
-            rounds, worst);
+    fprintf(stderr,
+            "check_fusion: federated (3 sites, %zu + %zu features, %d rounds) vs pooled: max relative difference %.3g\n",
+            d_img, d_lab, rounds, worst);
+    if (d_img + 1 > FZ_CHORD_MIN_D) { /* the chord iterations ran, at the sites as pooled */
+        ck_assert_uint_gt(coord->bins[0].fits[0].iter, FZ_NEWTON_FULL + 1);
+        ck_assert_uint_eq(coord->bins[0].fits[0].iter, pooled->bins[0].fits[0].iter);
+    }
     ck_assert_double_lt(worst, 1e-6);
     /* merging models from different passes is refused */
     mmdx_model_t *fresh = NULL;
@@ -675,6 +681,18 @@ START_TEST(test_model_federated)
     mmdx_model_free(coord);
     mmdx_model_free(pooled);
     synth_free(&all);
+}
+
+START_TEST(test_model_federated)
+{
+    federated_case(3, 3, 1.0);
+}
+END_TEST
+
+/* a modality of more than FZ_CHORD_MIN_D coefficients: chord Newton steps */
+START_TEST(test_model_federated_chord)
+{
+    federated_case(40, 3, 0.15);
 }
 END_TEST
 
@@ -742,6 +760,50 @@ START_TEST(test_model_fit_cached)
     free(hb);
     mmdx_model_free(a);
     mmdx_model_free(b);
+    synth_free(&all);
+}
+END_TEST
+
+/* Scoring with 1, 2 and 3 threads of the context: byte-identical outputs. */
+START_TEST(test_model_threads)
+{
+    const size_t n = 5000; /* 79 blocks of 64 rows: 3 threads get unequal shares */
+    synth_t all = synth_make(n, 6, 4, 0.15, 43, 0.5);
+    mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+    ck_assert_ptr_nonnull(ctx);
+    mmdx_model_t *m = NULL;
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_alloc(ctx, all.space, NULL, &m, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_fit(m, all.c, &err), 0);
+    double *p[3], *lo[3], *hi[3];
+    for (int t = 0; t < 3; t++) {
+        p[t] = malloc(2 * n * sizeof(double));
+        lo[t] = malloc(2 * n * sizeof(double));
+        hi[t] = malloc(2 * n * sizeof(double));
+        mmdx_ctx_set_threads(ctx, t + 1);
+        ck_assert_int_eq(mmdx_model_predict_probs(m, all.c, 0, p[t], lo[t], hi[t], &err), MMDX_OK);
+        assert_finite_probs(p[t], 2 * n);
+    }
+    for (int t = 1; t < 3; t++) {
+        ck_assert(memcmp(p[0], p[t], 2 * n * sizeof(double)) == 0);
+        ck_assert(memcmp(lo[0], lo[t], 2 * n * sizeof(double)) == 0);
+        ck_assert(memcmp(hi[0], hi[t], 2 * n * sizeof(double)) == 0);
+    }
+    /* and the threaded fast path still agrees with one patient at a time */
+    mmdx_pred_t *pr = mmdx_pred_alloc();
+    for (size_t i = 0; i < n; i += 97) {
+        ck_assert_int_eq(mmdx_model_predict(m, all.c, i, 0, pr, &err), MMDX_OK);
+        ck_assert_double_eq_tol(mmdx_pred_prob(pr, 1), p[2][2 * i + 1], 1e-12);
+    }
+    mmdx_pred_free(pr);
+    for (int t = 0; t < 3; t++) {
+        free(p[t]);
+        free(lo[t]);
+        free(hi[t]);
+    }
+    mmdx_model_free(m);
+    mmdx_ctx_free(ctx);
     synth_free(&all);
 }
 END_TEST
@@ -1079,7 +1141,9 @@ static Suite *fusion_suite(void)
     tcase_add_test(m, test_model_unseen_modality);
     tcase_add_test(m, test_model_multiclass);
     tcase_add_test(m, test_model_federated);
+    tcase_add_test(m, test_model_federated_chord);
     tcase_add_test(m, test_model_fit_cached);
+    tcase_add_test(m, test_model_threads);
     tcase_add_test(m, test_model_file);
     tcase_add_test(m, test_model_reader);
     tcase_add_test(m, test_model_changed_while_loaded);
