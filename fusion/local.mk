@@ -62,3 +62,10 @@ tests_unit_check_numeric_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_numeric_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
 TESTS += tests/e2e/numeric_edge.sh
 EXTRA_DIST += tests/e2e/numeric_edge.sh
+# the model's allocating entry points under the fail-the-Nth-allocation loop
+check_PROGRAMS += tests/unit/check_model_failalloc
+TESTS += tests/unit/check_model_failalloc
+tests_unit_check_model_failalloc_SOURCES = tests/unit/check_model_failalloc.c tests/unit/failalloc.c \
+	tests/unit/failalloc.h tests/unit/testutil.h
+tests_unit_check_model_failalloc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_model_failalloc_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)

@@ -37,6 +37,18 @@ static hid_t untimed_dcreate(hid_t loc, const char *name, hid_t type, hid_t spac
 
 /* ------------------------------------------------------------------ writing helpers */
 
+/* Allocations of the writer: a failure is remembered (per thread) so that
+ * mmdx_model_save() reports MMDX_ENOMEM rather than a failed write. */
+static _Thread_local int w_oom;
+static void *w_calloc(size_t n, size_t size)
+{
+    void *p = mmdx_calloc(n, size);
+    if (!p) {
+        w_oom = 1;
+    }
+    return p;
+}
+
 static int w_data(hid_t loc, const char *name, hid_t type, size_t n0, size_t n1, const void *v)
 {
     hsize_t dims[2] = {n0, n1};
@@ -137,11 +149,11 @@ static int write_space(hid_t f, const mmdx_space_t *s)
     for (size_t t = 0; t < nt; t++) {
         nc += mmdx_space_n_classes(s, t);
     }
-    const char **ids = mmdx_calloc(nf + 1, sizeof(char *)), **units = mmdx_calloc(nf + 1, sizeof(char *));
-    const char **lv = mmdx_calloc(nl + 1, sizeof(char *)), **tn = mmdx_calloc(nt + 1, sizeof(char *));
-    const char **cn = mmdx_calloc(nc + 1, sizeof(char *));
-    int64_t *kind = mmdx_calloc(nf + 1, sizeof(int64_t)), *tr = mmdx_calloc(nf + 1, sizeof(int64_t));
-    int64_t *lf = mmdx_calloc(nl + 1, sizeof(int64_t)), *ct = mmdx_calloc(nc + 1, sizeof(int64_t));
+    const char **ids = w_calloc(nf + 1, sizeof(char *)), **units = w_calloc(nf + 1, sizeof(char *));
+    const char **lv = w_calloc(nl + 1, sizeof(char *)), **tn = w_calloc(nt + 1, sizeof(char *));
+    const char **cn = w_calloc(nc + 1, sizeof(char *));
+    int64_t *kind = w_calloc(nf + 1, sizeof(int64_t)), *tr = w_calloc(nf + 1, sizeof(int64_t));
+    int64_t *lf = w_calloc(nl + 1, sizeof(int64_t)), *ct = w_calloc(nc + 1, sizeof(int64_t));
     int rc = -1;
     if (!ids || !units || !lv || !tn || !cn || !kind || !tr || !lf || !ct) {
         goto done;
@@ -236,8 +248,8 @@ static int write_model(hid_t f, const mmdx_model_t *m)
     }
     /* columns */
     size_t nc = m->ncol;
-    double *buf = mmdx_calloc((nc + 1) * FZ_MOM_COUNT, sizeof(double));
-    int64_t *ib = mmdx_calloc(nc + 1, sizeof(int64_t));
+    double *buf = w_calloc((nc + 1) * FZ_MOM_COUNT, sizeof(double));
+    int64_t *ib = w_calloc(nc + 1, sizeof(int64_t));
     if (!buf || !ib) {
         mmdx_free(buf);
         mmdx_free(ib);
@@ -357,9 +369,13 @@ int mmdx_model_save(const mmdx_model_t *m, const char *path, mmdx_error_t *err)
         mmdx_outfile_abort(out);
         return mmdx_error_set(err, MMDX_EIO, path, "", 0, "cannot create the HDF5 model file");
     }
+    w_oom = 0;
     int w = write_model(f, m);
     if (H5Fclose(f) < 0 || w != 0) {
         mmdx_outfile_abort(out);
+        if (w_oom) {
+            return mmdx_error_set(err, MMDX_ENOMEM, path, "", 0, "out of memory while writing the model file");
+        }
         return mmdx_error_set(err, MMDX_EIO, path, "", 0, "writing the HDF5 model file failed");
     }
     return mmdx_outfile_commit(out, err);
@@ -371,6 +387,7 @@ typedef struct rd {
     const char *path;
     mmdx_error_t *err;
     char where[256];
+    int oom; /* an allocation of a reading helper failed (r_strings returns NULL for both) */
 } rd_t;
 
 static int bad(rd_t *r, const char *object, const char *why)
@@ -439,6 +456,7 @@ static char **r_strings(rd_t *r, hid_t loc, const char *name, size_t n)
 {
     char **s = mmdx_calloc(n + 1, sizeof(char *));
     if (!s) {
+        r->oom = 1;
         return NULL;
     }
     hid_t t = str_type();
@@ -535,7 +553,7 @@ static int read_space(rd_t *r, hid_t f, mmdx_space_t **out)
     mmdx_space_t *s = mmdx_space_alloc();
     int rc = MMDX_OK;
     if (!ids || !units || !lv || !tn || !cn) {
-        rc = MMDX_EFORMAT;
+        rc = r->oom ? mmdx_error_set(r->err, MMDX_ENOMEM, r->path, "", 0, "out of memory") : MMDX_EFORMAT;
         goto done;
     }
     if (!kind || !tr || !lf || !ct || !s) {
@@ -554,16 +572,25 @@ static int read_space(rd_t *r, hid_t f, mmdx_space_t **out)
             goto done;
         }
         size_t idx;
-        if (mmdx_space_add_feature(s, ids[j], (mmdx_kind_t)kind[j], units[j][0] ? units[j] : NULL,
-                                   (mmdx_transform_t)tr[j], &idx) != MMDX_OK ||
-            idx != (size_t)j) {
+        int arc = mmdx_space_add_feature(s, ids[j], (mmdx_kind_t)kind[j], units[j][0] ? units[j] : NULL,
+                                         (mmdx_transform_t)tr[j], &idx);
+        if (arc == MMDX_ENOMEM) {
+            rc = mmdx_error_set(r->err, MMDX_ENOMEM, r->path, "", 0, "out of memory");
+            goto done;
+        }
+        if (arc != MMDX_OK || idx != (size_t)j) {
             rc = bad(r, ids[j], "invalid or duplicate feature id");
             goto done;
         }
     }
     for (long l = 0; l < nl; l++) {
         size_t idx;
-        if (lf[l] < 0 || lf[l] >= nf || mmdx_space_add_level(s, (size_t)lf[l], lv[l], &idx) != MMDX_OK) {
+        int arc = lf[l] < 0 || lf[l] >= nf ? MMDX_EFORMAT : mmdx_space_add_level(s, (size_t)lf[l], lv[l], &idx);
+        if (arc == MMDX_ENOMEM) {
+            rc = mmdx_error_set(r->err, MMDX_ENOMEM, r->path, "", 0, "out of memory");
+            goto done;
+        }
+        if (arc != MMDX_OK) {
             rc = bad(r, "space/levels", "invalid level");
             goto done;
         }
@@ -575,9 +602,13 @@ static int read_space(rd_t *r, hid_t f, mmdx_space_t **out)
             c1++;
         }
         size_t idx;
-        if (c1 - c0 < 2 ||
-            mmdx_space_add_target(s, tn[t], (size_t)(c1 - c0), (const char *const *)(cn + c0), &idx) != MMDX_OK ||
-            idx != (size_t)t) {
+        int arc = c1 - c0 < 2 ? MMDX_EFORMAT
+                              : mmdx_space_add_target(s, tn[t], (size_t)(c1 - c0), (const char *const *)(cn + c0), &idx);
+        if (arc == MMDX_ENOMEM) {
+            rc = mmdx_error_set(r->err, MMDX_ENOMEM, r->path, "", 0, "out of memory");
+            goto done;
+        }
+        if (arc != MMDX_OK || idx != (size_t)t) {
             rc = bad(r, tn[t], "invalid target or classes");
             goto done;
         }
@@ -849,7 +880,7 @@ static int load_h5(mmdx_ctx_t *ctx, const char *path, const void *image, size_t 
     if (f < 0) { /* an image is not read from anywhere: failing to open it is its content */
         return mmdx_error_set(err, image ? MMDX_EFORMAT : MMDX_EIO, path, "", 0, "cannot open the HDF5 file");
     }
-    rd_t r = {path, err, ""};
+    rd_t r = {path, err, "", 0};
     char fmt[64], sw[64];
     int64_t version;
     mmdx_space_t *space = NULL;
@@ -894,7 +925,7 @@ static int load_h5(mmdx_ctx_t *ctx, const char *path, const void *image, size_t 
     if (np > 0) {
         char **lines = r_strings(&r, f, "provenance", (size_t)np);
         if (!lines) {
-            rc = MMDX_EFORMAT;
+            rc = r.oom ? mmdx_error_set(err, MMDX_ENOMEM, path, "", 0, "out of memory") : MMDX_EFORMAT;
         }
         for (long k = 0; lines && k < np && rc == MMDX_OK; k++) {
             rc = mmdx_model_add_provenance(m, lines[k]);
