@@ -426,6 +426,25 @@ static int write_page(run_t *r, const mmdx_writer_patient_t *p, mmdx_error_t *er
     return MMDX_OK;
 }
 
+/* OpenBLAS runs the per-row dgemv of a wide modality (D x D above its threshold, e.g. the
+ * demo's imaging) on its own threads; under our workers those only spin against each
+ * other (measured: 40-140% more CPU time at --threads 2, the same bytes). So with more
+ * than one worker the BLAS is set to one thread. A weak reference: with another CBLAS
+ * the symbol is absent (NULL) and nothing is done (set OPENBLAS_NUM_THREADS=1 or the
+ * like then). */
+#if defined(__GNUC__) && defined(__ELF__)
+extern void openblas_set_num_threads(int n) __attribute__((weak));
+static void blas_one_thread(void)
+{
+    if (openblas_set_num_threads)
+        openblas_set_num_threads(1);
+}
+#else
+static void blas_one_thread(void)
+{
+}
+#endif
+
 /* Allocate and open the writer. Returns MMDX_OK or a status (printed). */
 static int run_begin(run_t *r, const mmdx_model_t *model, const mmdx_collect_t *col, size_t total,
                      const dr_options_t *o, dr_state_t *st)
@@ -447,6 +466,8 @@ static int run_begin(run_t *r, const mmdx_model_t *model, const mmdx_collect_t *
         r->n_post_cap += mmdx_space_n_classes(mmdx_model_space(model), t);
     r->nthreads = o->threads > 1 ? (size_t)o->threads : 1;
     r->nthreads = r->nthreads < DR_WINDOW ? r->nthreads : DR_WINDOW; /* more would have no row */
+    if (r->nthreads > 1)
+        blas_one_thread();
     r->post = calloc(r->n_post_cap + 1, sizeof(*r->post));
     r->mods = calloc(M + 1, sizeof(char *));
     r->slots = calloc(DR_WINDOW, sizeof(*r->slots));
