@@ -45,6 +45,9 @@ static void help(void)
            "                        give identical bytes)\n"
            "      --rejects FILE    write rejected input records, and anything the format cannot\n"
            "                        hold (code UNREPRESENTED), as TSV\n"
+           "  -t, --threads N       threads computing the predictions and the advice (default 1);\n"
+           "                        the rows are written in input order, so every output is\n"
+           "                        byte-identical for any N\n"
            "  -q, --quiet           no progress bar, no summary, no warnings\n"
            "  -v, --verbose         more messages\n"
            "  -h, --help            show this help\n"
@@ -65,20 +68,20 @@ int cmd_diagnose(int argc, char **argv)
         {"kb", required_argument, NULL, OPT_KB}, {"advice", required_argument, NULL, OPT_ADVICE},
         {"lang", required_argument, NULL, OPT_LANG}, {"title", required_argument, NULL, OPT_TITLE},
         {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
-        {"per-patient", required_argument, NULL, OPT_PER_PATIENT},
+        {"per-patient", required_argument, NULL, OPT_PER_PATIENT}, {"threads", required_argument, NULL, 't'},
         {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     cli_inputs_t in;
     const char *output = "-", *model_path = NULL, *cohort = NULL, *rejects = NULL, *format = "tsv";
     int verbose = 0, quiet = 0, opt, status = CLI_EXIT_FATAL;
     mmdx_ctx_t *ctx = NULL;
     mmdx_model_t *model = NULL;
-    dr_options_t dro = {MMDX_WRITER_TSV, "-", NULL, NULL, "en", NULL, NULL, NULL, 0, NULL};
+    dr_options_t dro = {MMDX_WRITER_TSV, "-", NULL, NULL, "en", NULL, NULL, NULL, 0, NULL, 1};
     dr_state_t drs = {0};
     fcli_data_t d = {0};
     mmdx_error_t err;
 
     cli_inputs_init(&in);
-    while ((opt = getopt_long(argc, argv, "c:m:o:f:qvh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:m:o:f:t:qvh", longopts, NULL)) != -1) {
         int r = cli_inputs_option(&in, opt, optarg);
         if (r < 0) {
             goto usage;
@@ -119,6 +122,10 @@ int cmd_diagnose(int argc, char **argv)
             break;
         case OPT_PER_PATIENT:
             dro.per_patient = optarg;
+            break;
+        case 't':
+            if ((dro.threads = cli_parse_threads(optarg)) < 0)
+                goto usage;
             break;
         case 'q':
             quiet = 1;

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,6 +235,33 @@ static void progress(size_t done, size_t total, double t0)
 
 /* ------------------------------------------------------------------ run */
 
+/* Rows whose predictions (and advice) are computed at once, by the worker threads, before
+ * they are written in row order. */
+#define DR_WINDOW 512
+
+/* The result of one row of the window. */
+typedef struct slot {
+    mmdx_pred_t **preds;   /* T, filled by mmdx_model_predict() */
+    mmdx_advice_t *advice; /* with --kb, or NULL */
+    int done;              /* computed (a worker stops at its first error) */
+    int rc;                /* MMDX_OK or the row's first error */
+    int stage;             /* where it failed: 0 prediction, 1 decision layer */
+    mmdx_error_t err;
+} slot_t;
+
+struct run;
+
+/* One worker: rows begin + q, begin + q + step, ... below end of the cohort. Each has its
+ * own advisor (which keeps the row it advises) and posterior buffer; the model, the KB and
+ * the cohort are shared read-only. */
+typedef struct worker {
+    const struct run *r;
+    const mmdx_cohort_t *cohort;
+    size_t begin, end, q, step;
+    mmdx_advisor_t *adv;
+    mmdx_posterior_t *post;
+} worker_t;
+
 /* One diagnose run: begin (writer open), chunks of patients, end (commit, rejects, summary). */
 typedef struct run {
     const mmdx_model_t *model;
@@ -244,8 +272,10 @@ typedef struct run {
     int show;
     double t0, last;
     mmdx_writer_t *w;
-    mmdx_pred_t **preds;
-    size_t n_preds;
+    slot_t *slots; /* DR_WINDOW */
+    size_t n_slots;
+    worker_t *workers; /* nthreads; worker 0 uses adv and post below */
+    size_t nthreads;
     const char **mods;
     mmdx_advisor_t *adv; /* with --kb: the model-backed next best test (advise.h) */
     mmdx_posterior_t *post;
@@ -263,9 +293,18 @@ static void run_free(run_t *r)
     r->w = NULL;
     mmdx_outfile_abort(r->index);
     r->index = NULL;
-    for (size_t t = 0; t < r->n_preds; t++)
-        mmdx_pred_free(r->preds[t]);
-    free(r->preds);
+    for (size_t s = 0; r->slots && s < r->n_slots; s++) {
+        for (size_t t = 0; r->slots[s].preds && t < r->T; t++)
+            mmdx_pred_free(r->slots[s].preds[t]);
+        free(r->slots[s].preds);
+        mmdx_advice_free(r->slots[s].advice);
+    }
+    free(r->slots);
+    for (size_t q = 1; r->workers && q < r->nthreads; q++) {
+        mmdx_advisor_free(r->workers[q].adv);
+        free(r->workers[q].post);
+    }
+    free(r->workers);
     free(r->post);
     mmdx_advisor_free(r->adv);
     free(r->mods);
@@ -387,6 +426,25 @@ static int write_page(run_t *r, const mmdx_writer_patient_t *p, mmdx_error_t *er
     return MMDX_OK;
 }
 
+/* OpenBLAS runs the per-row dgemv of a wide modality (D x D above its threshold, e.g. the
+ * demo's imaging) on its own threads; under our workers those only spin against each
+ * other (measured: 40-140% more CPU time at --threads 2, the same bytes). So with more
+ * than one worker the BLAS is set to one thread. A weak reference: with another CBLAS
+ * the symbol is absent (NULL) and nothing is done (set OPENBLAS_NUM_THREADS=1 or the
+ * like then). */
+#if defined(__GNUC__) && defined(__ELF__)
+extern void openblas_set_num_threads(int n) __attribute__((weak));
+static void blas_one_thread(void)
+{
+    if (openblas_set_num_threads)
+        openblas_set_num_threads(1);
+}
+#else
+static void blas_one_thread(void)
+{
+}
+#endif
+
 /* Allocate and open the writer. Returns MMDX_OK or a status (printed). */
 static int run_begin(run_t *r, const mmdx_model_t *model, const mmdx_collect_t *col, size_t total,
                      const dr_options_t *o, dr_state_t *st)
@@ -406,14 +464,24 @@ static int run_begin(run_t *r, const mmdx_model_t *model, const mmdx_collect_t *
     notes_build(&r->ix, col);
     for (size_t t = 0; t < r->T; t++)
         r->n_post_cap += mmdx_space_n_classes(mmdx_model_space(model), t);
-    r->preds = calloc(r->T + 1, sizeof(*r->preds));
+    r->nthreads = o->threads > 1 ? (size_t)o->threads : 1;
+    r->nthreads = r->nthreads < DR_WINDOW ? r->nthreads : DR_WINDOW; /* more would have no row */
+    if (r->nthreads > 1)
+        blas_one_thread();
     r->post = calloc(r->n_post_cap + 1, sizeof(*r->post));
     r->mods = calloc(M + 1, sizeof(char *));
-    if (!r->preds || !r->post || !r->mods)
+    r->slots = calloc(DR_WINDOW, sizeof(*r->slots));
+    r->workers = calloc(r->nthreads, sizeof(*r->workers));
+    if (!r->post || !r->mods || !r->slots || !r->workers)
         goto oom;
-    for (; r->n_preds < r->T; r->n_preds++)
-        if ((r->preds[r->n_preds] = mmdx_pred_alloc()) == NULL)
+    r->n_slots = DR_WINDOW;
+    for (size_t s = 0; s < r->n_slots; s++) {
+        if ((r->slots[s].preds = calloc(r->T + 1, sizeof(mmdx_pred_t *))) == NULL)
             goto oom;
+        for (size_t t = 0; t < r->T; t++)
+            if ((r->slots[s].preds[t] = mmdx_pred_alloc()) == NULL)
+                goto oom;
+    }
     for (size_t m = 0; m < M; m++)
         r->mods[m] = mmdx_model_modality(model, m);
     mmdx_error_clear(&err);
@@ -423,6 +491,17 @@ static int run_begin(run_t *r, const mmdx_model_t *model, const mmdx_collect_t *
     }
     if (r->adv && dr_uncovered_text(r->adv, st->kb, r->uncovered, sizeof r->uncovered) > 0 && !o->quiet)
         fprintf(stderr, "mmdx: warning: %s\n", r->uncovered);
+    r->workers[0].adv = r->adv;
+    r->workers[0].post = r->post;
+    for (size_t q = 1; q < r->nthreads; q++) {
+        r->workers[q].post = calloc(r->n_post_cap + 1, sizeof(*r->post));
+        if (r->workers[q].post == NULL)
+            goto oom;
+        if (st->kb && mmdx_advisor_alloc(st->kb, model, &r->workers[q].adv, &err) != MMDX_OK) {
+            cli_print_error("--kb", &err);
+            return err.code;
+        }
+    }
 
     mmdx_writer_options_init(&wo);
     wo.lang = o->lang;
@@ -460,20 +539,21 @@ oom:
 /* The decision layer on the predictions just made (as mmdx_advisor_run() does, without
  * predicting again): suggestions, triage, and the next best test by the model's
  * expected entropy. */
-static int decide(run_t *r, const mmdx_cohort_t *cohort, size_t i, mmdx_advice_t **advice, mmdx_error_t *err)
+static int decide(const run_t *r, worker_t *w, mmdx_pred_t *const *preds, const mmdx_cohort_t *cohort, size_t i,
+                  mmdx_advice_t **advice, mmdx_error_t *err)
 {
     size_t n_post = 0, n_cands = 0;
-    int rc = mmdx_posteriors_from_preds((const mmdx_pred_t *const *)r->preds, r->T, r->post, r->n_post_cap, &n_post);
+    int rc = mmdx_posteriors_from_preds((const mmdx_pred_t *const *)preds, r->T, w->post, r->n_post_cap, &n_post);
     if (rc != MMDX_OK)
         return mmdx_error_set(err, rc, NULL, mmdx_cohort_id(cohort, i), 0, "cannot collect the posteriors");
     mmdx_cohort_row_t row = {cohort, i};
-    mmdx_case_t c = {r->post, n_post, mmdx_cohort_row_fact, &row, mmdx_cohort_row_modality, &row};
+    mmdx_case_t c = {w->post, n_post, mmdx_cohort_row_fact, &row, mmdx_cohort_row_modality, &row};
     if ((rc = mmdx_decide(r->st->kb, &c, advice, err)) != MMDX_OK)
         return rc;
-    (void)mmdx_advisor_mark_uncovered(r->adv, &c, *advice);
-    const char *const *cands = mmdx_advisor_candidates(r->adv, &n_cands);
-    if ((rc = mmdx_advisor_set_row(r->adv, cohort, i)) == MMDX_OK)
-        rc = mmdx_next_best_test(&c, cands, n_cands, mmdx_advisor_expected_entropy, r->adv, *advice, err);
+    (void)mmdx_advisor_mark_uncovered(w->adv, &c, *advice);
+    const char *const *cands = mmdx_advisor_candidates(w->adv, &n_cands);
+    if ((rc = mmdx_advisor_set_row(w->adv, cohort, i)) == MMDX_OK)
+        rc = mmdx_next_best_test(&c, cands, n_cands, mmdx_advisor_expected_entropy, w->adv, *advice, err);
     if (rc != MMDX_OK) {
         mmdx_advice_free(*advice);
         *advice = NULL;
@@ -499,27 +579,85 @@ static size_t basis_of(const run_t *r, const char *id, char (*buf)[512], const c
     return n;
 }
 
-/* Score and write every patient of one chunk. */
-static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
+/* Predict (and advise) row @p i into its slot. */
+static void compute_row(worker_t *w, size_t i)
+{
+    const run_t *r = w->r;
+    slot_t *s = &r->slots[i - w->begin];
+    mmdx_error_clear(&s->err);
+    s->stage = 0;
+    s->rc = predict_all(r->model, w->cohort, i, s->preds, r->T, &s->err);
+    if (s->rc == MMDX_OK && w->adv) {
+        s->stage = 1;
+        s->rc = decide(r, w, s->preds, w->cohort, i, &s->advice, &s->err);
+    }
+    s->done = 1;
+}
+
+static void *work(void *arg)
+{
+    worker_t *w = arg;
+    for (size_t i = w->begin + w->q; i < w->end; i += w->step) {
+        compute_row(w, i);
+        if (w->r->slots[i - w->begin].rc != MMDX_OK)
+            break; /* this worker's later rows come after this error: never written */
+    }
+    return NULL;
+}
+
+/* Rows begin .. end - 1 into their slots, by up to nthreads workers (worker 0 in this
+ * thread; a worker whose thread cannot be started runs here too: same results). */
+static void compute_window(run_t *r, const mmdx_cohort_t *cohort, size_t begin, size_t end)
+{
+    size_t nt = end - begin < r->nthreads ? end - begin : r->nthreads;
+    pthread_t tid[DR_WINDOW];
+    int started[DR_WINDOW];
+    for (size_t k = 0; k < end - begin; k++) {
+        r->slots[k].done = 0;
+        r->slots[k].rc = MMDX_OK;
+    }
+    for (size_t q = 0; q < nt; q++) {
+        worker_t *w = &r->workers[q];
+        w->r = r;
+        w->cohort = cohort;
+        w->begin = begin;
+        w->end = end;
+        w->q = q;
+        w->step = nt;
+    }
+    for (size_t q = 1; q < nt; q++)
+        started[q] = pthread_create(&tid[q], NULL, work, &r->workers[q]) == 0;
+    work(&r->workers[0]);
+    for (size_t q = 1; q < nt; q++) {
+        if (started[q])
+            pthread_join(tid[q], NULL);
+        else
+            work(&r->workers[q]);
+    }
+}
+
+/* Write the computed rows begin .. end - 1 in order; the first failed row stops it, with
+ * its error, as the single-threaded loop would. */
+static int write_window(run_t *r, const mmdx_cohort_t *cohort, size_t begin, size_t end)
 {
     mmdx_error_t err;
-    size_t n = mmdx_cohort_n_patients(cohort);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = begin; i < end; i++) {
+        slot_t *s = &r->slots[i - begin];
         const char *id = mmdx_cohort_id(cohort, i);
         size_t n_notes;
-        mmdx_advice_t *advice = NULL;
+        mmdx_advice_t *advice = s->advice;
         char **notes = NULL;
         int rc;
+        if (!s->done) { /* cannot happen: a row is skipped only after an earlier error */
+            fprintf(stderr, "mmdx: diagnose: internal error: row %zu not computed\n", i);
+            return MMDX_ESTATE;
+        }
+        if (s->rc != MMDX_OK) {
+            cli_print_error(s->stage ? "decision" : "diagnose", &s->err);
+            return s->rc;
+        }
         mmdx_error_clear(&err);
-        if ((rc = predict_all(r->model, cohort, i, r->preds, r->T, &err)) != MMDX_OK) {
-            cli_print_error("diagnose", &err);
-            return rc;
-        }
-        r->n_ood += r->T > 0 && (mmdx_pred_flags(r->preds[0]) & MMDX_PRED_OOD) != 0;
-        if (r->adv && (rc = decide(r, cohort, i, &advice, &err)) != MMDX_OK) {
-            cli_print_error("decision", &err);
-            return rc;
-        }
+        r->n_ood += r->T > 0 && (mmdx_pred_flags(s->preds[0]) & MMDX_PRED_OOD) != 0;
         /* the notes are the patient's rejected input records: TSV has no place for them, and
          * they are in the rejects already (file or hint), so they are not repeated there as
          * UNREPRESENTED */
@@ -556,13 +694,14 @@ static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
             snprintf(u, 160, "basis lists the first %zu of the %zu input records of this patient", n_basis, n_total);
             notes[n_notes++] = u;
         }
-        mmdx_writer_patient_t p = {id, (const mmdx_pred_t *const *)r->preds, r->T, advice, basis, n_basis,
+        mmdx_writer_patient_t p = {id, (const mmdx_pred_t *const *)s->preds, r->T, advice, basis, n_basis,
                                    (const char *const *)notes, n_notes};
         rc = r->o->per_patient ? write_page(r, &p, &err) : mmdx_writer_write(r->w, &p, &err);
         for (size_t k = 0; k < n_notes; k++)
             free(notes[k]);
         free(notes);
         mmdx_advice_free(advice);
+        s->advice = NULL; /* (on an early return, run_chunk() frees it) */
         if (rc != MMDX_OK) {
             cli_print_error(NULL, &err);
             return rc;
@@ -572,6 +711,24 @@ static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
             progress(r->done, r->total, r->t0);
             r->last = now();
         }
+    }
+    return MMDX_OK;
+}
+
+/* Score and write every patient of one chunk, a window of rows at a time. */
+static int run_chunk(run_t *r, const mmdx_cohort_t *cohort)
+{
+    size_t n = mmdx_cohort_n_patients(cohort);
+    for (size_t begin = 0; begin < n; begin += r->n_slots) {
+        size_t end = n - begin < r->n_slots ? n : begin + r->n_slots;
+        compute_window(r, cohort, begin, end);
+        int rc = write_window(r, cohort, begin, end);
+        for (size_t k = 0; k < end - begin; k++) { /* the advice of rows not written */
+            mmdx_advice_free(r->slots[k].advice);
+            r->slots[k].advice = NULL;
+        }
+        if (rc != MMDX_OK)
+            return rc;
     }
     return MMDX_OK;
 }

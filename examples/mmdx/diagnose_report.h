@@ -17,6 +17,7 @@ typedef struct dr_options {
     const char *timestamp;   /* or NULL: no time in the output */
     int quiet;
     const char *per_patient; /* html: directory for one page per patient and index.html, or NULL */
+    int threads;             /* worker threads for the predictions and the advice (>= 1; 0 means 1) */
 } dr_options_t;
 
 typedef struct dr_state {
@@ -29,7 +30,10 @@ typedef struct dr_state {
 int dr_prepare(mmdx_ctx_t *ctx, const dr_options_t *o, dr_state_t *st);
 void dr_free(dr_state_t *st);
 
-/* Score every patient of @p cohort and write them; then the rejects (the collector's,
+/* Score every patient of @p cohort and write them (the predictions and advice of a window
+ * of rows computed by o->threads threads into per-row slots, then written in row order by
+ * this thread: the output does not depend on the thread count; the first error in row
+ * order is the one reported); then the rejects (the collector's,
  * may be NULL, and what the format could not hold) and the summary. Returns the exit
  * status (CLI_EXIT_*). */
 int dr_run(const mmdx_model_t *model, const mmdx_cohort_t *cohort, const mmdx_collect_t *col,

@@ -179,6 +179,17 @@ PY
   expect 2 "diagnose a proportion outside [0, 1]" "$mmdx" diagnose --cohort "$tmp/lt_bad.h5" --model "$tmp/lt_model.h5" \
     -o "$tmp/xd.tsv"
   has "$tmp/err" "img:retina:cup_disc: patient SYN00004: value 45 is outside \[0, 1\]" "bad proportion named"
+  # diagnose --threads: with bad rows 4, 6 and 7 the error is the first in input order
+  cp "$tmp/lt_bad.h5" "$tmp/lt_bad3.h5"
+  "$py" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r+"); f["values"][5, 0] = 7.0; f["values"][6, 0] = 9.0; f.close()' \
+    "$tmp/lt_bad3.h5"
+  for th in 1 2 3; do
+    rm -f "$tmp/xd.tsv"
+    expect 2 "diagnose --threads $th, three proportions outside [0, 1]" "$mmdx" diagnose --cohort "$tmp/lt_bad3.h5" \
+      --model "$tmp/lt_model.h5" --threads $th -o "$tmp/xd.tsv"
+    has "$tmp/err" "patient SYN00004: value 45 is outside" "diagnose --threads $th: the first bad row is named"
+    [ -e "$tmp/xd.tsv" ] && fail "diagnose --threads $th: output written despite the error" || ok
+  done
   "$mmdx" export -q --cohort "$tmp/lt_bad.h5" --source retina -o "$tmp/lt_bad_img.h5" || fail "export the bad proportion"
   expect 1 "diagnose inputs with a proportion outside [0, 1]" "$mmdx" diagnose --imaging "$tmp/lt_bad_img.h5" \
     --model "$tmp/lt_model.h5" --rejects "$tmp/lt_rej.tsv" -o "$tmp/xd.tsv"

@@ -10,7 +10,9 @@
 #  - the output rows of the good patients are identical to a run on the batch without
 #    the corrupted patients;
 #  - determinism: byte-identical diagnose output across two runs, and byte-identical
-#    ingest cohort files and rejects across --threads 1 and --threads 2.
+#    ingest cohort files and rejects across --threads 1 and --threads 2, and byte-identical
+#    diagnose outputs (tsv with rejects, jsonl, and html with --kb on a part) across
+#    diagnose --threads 1, 2 and 3.
 # MMDX_NDL_PATIENTS overrides the batch size (default 10000).
 set -u
 b=${MMDX_BUILDDIR:-.}
@@ -105,6 +107,46 @@ cmp -s "$tmp/irej1.tsv" "$tmp/irej2.tsv" && ok || fail "ingest rejects differ be
 # the cohort files give the same diagnosis as the inputs
 "$mmdx" diagnose -q --cohort "$tmp/cohort2.h5" --model "$tmp/model.h5" -o "$tmp/out3.tsv" 2>/dev/null
 cmp -s "$tmp/out.tsv" "$tmp/out3.tsv" && ok || fail "diagnose from the ingested cohort differs from diagnose of the inputs"
+
+# diagnose --threads: the rows are computed by the threads and written in input order
+for th in 2 3; do
+  # shellcheck disable=SC2046
+  "$mmdx" diagnose -q $(ins "$tmp/bad") --model "$tmp/model.h5" --threads $th --rejects "$tmp/rej.t$th.tsv" \
+    -o "$tmp/out.t$th.tsv" 2>/dev/null
+  rc=$?
+  [ "$rc" -eq 1 ] && ok || fail "diagnose --threads $th: exit $rc, want 1"
+  cmp -s "$tmp/out.tsv" "$tmp/out.t$th.tsv" && ok || fail "diagnose tsv differs between --threads 1 and $th"
+  sed "s|$tmp/out.t$th.tsv|$tmp/out.tsv|" "$tmp/rej.t$th.tsv" | cmp -s "$tmp/rej.tsv" - && ok ||
+    fail "diagnose rejects differ between --threads 1 and $th"
+done
+for th in 1 2 3; do
+  "$mmdx" diagnose -q --cohort "$tmp/cohort2.h5" --model "$tmp/model.h5" --threads $th -f jsonl \
+    -o "$tmp/out.t$th.jsonl" 2>/dev/null || fail "diagnose --threads $th --format jsonl: exit $?"
+done
+[ -s "$tmp/out.t1.jsonl" ] && ok || fail "diagnose --format jsonl wrote nothing"
+for th in 2 3; do
+  cmp -s "$tmp/out.t1.jsonl" "$tmp/out.t$th.jsonl" && ok || fail "diagnose jsonl differs between --threads 1 and $th"
+done
+# with the KB (the advice, about 0.2 CPU-s a patient, is computed by the threads too) on a
+# small batch of new demo patients: html, and tsv with --advice
+"$gen" "$tmp/kbdemo" 10 24 20261129 >/dev/null 2>&1 || fail "mmdx-demo-gen of the small batch"
+for th in 1 3; do
+  # shellcheck disable=SC2046
+  "$mmdx" diagnose -q $(ins "$tmp/kbdemo/test") --model "$tmp/model.h5" --kb "${MMDX_SRCDIR:-.}/data/kb/default.xml" \
+    --threads $th -f html -o "$tmp/kb.t$th.html" 2>/dev/null
+  rc=$?
+  [ "$rc" -le 1 ] && ok || fail "diagnose --kb --threads $th --format html: exit $rc"
+  # shellcheck disable=SC2046
+  "$mmdx" diagnose -q $(ins "$tmp/kbdemo/test") --model "$tmp/model.h5" --kb "${MMDX_SRCDIR:-.}/data/kb/default.xml" \
+    --threads $th --advice "$tmp/kb.t$th.advice" -o "$tmp/kb.t$th.tsv" 2>/dev/null
+  rc=$?
+  [ "$rc" -le 1 ] && ok || fail "diagnose --kb --threads $th --advice: exit $rc"
+done
+grep -q 'DEMO' "$tmp/kb.t1.html" && ok || fail "diagnose --kb html has no patient"
+[ "$(wc -l < "$tmp/kb.t1.advice")" -gt 1 ] && ok || fail "diagnose --advice wrote no advice rows"
+for f in html advice tsv; do
+  cmp -s "$tmp/kb.t1.$f" "$tmp/kb.t3.$f" && ok || fail "diagnose --kb $f differs between --threads 1 and 3"
+done
 
 echo "no_data_loss: $n patients, $pass passed, $fails failed, $(( $(date +%s) - t0 )) s"
 [ "$fails" -eq 0 ]
