@@ -6,14 +6,18 @@
 
 #include "failalloc.h"
 
+/* Counters shared by the library's worker threads (batched scoring splits row blocks
+ * between threads): updated atomically, so a leak count is never a lost update. Which
+ * allocation is the Nth is then up to the scheduler; every one of them must still be
+ * reported as MMDX_ENOMEM without a leak. */
 static long n_calls, fail_at, n_live;
 static int sticky_mode, triggered;
 
 static int should_fail(void)
 {
-    n_calls++;
-    if (fail_at > 0 && (n_calls == fail_at || (sticky_mode && n_calls > fail_at))) {
-        triggered = 1;
+    long n = __atomic_add_fetch(&n_calls, 1, __ATOMIC_SEQ_CST);
+    if (fail_at > 0 && (n == fail_at || (sticky_mode && n > fail_at))) {
+        __atomic_store_n(&triggered, 1, __ATOMIC_SEQ_CST);
         return 1;
     }
     return 0;
@@ -26,7 +30,7 @@ static void *fa_malloc(size_t size)
         return NULL;
     p = malloc(size);
     if (p)
-        n_live++;
+        __atomic_add_fetch(&n_live, 1, __ATOMIC_SEQ_CST);
     return p;
 }
 
@@ -37,14 +41,14 @@ static void *fa_realloc(void *ptr, size_t size)
         return NULL;
     p = realloc(ptr, size);
     if (p && ptr == NULL)
-        n_live++;
+        __atomic_add_fetch(&n_live, 1, __ATOMIC_SEQ_CST);
     return p;
 }
 
 static void fa_free(void *ptr)
 {
     if (ptr)
-        n_live--;
+        __atomic_sub_fetch(&n_live, 1, __ATOMIC_SEQ_CST);
     free(ptr);
 }
 
