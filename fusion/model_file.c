@@ -452,8 +452,18 @@ static long r_len(hid_t loc, const char *name)
 }
 
 /* Variable-length strings: new array of n pointers owned by HDF5; free with strings_free. */
+/* Most entries of a string list (features, levels, targets, classes, provenance lines):
+ * a damaged file can declare any extent, and the list is allocated before it is read. */
+#define FZ_MAX_STRINGS ((size_t)1 << 24)
+
 static char **r_strings(rd_t *r, hid_t loc, const char *name, size_t n)
 {
+    if (n > FZ_MAX_STRINGS) {
+        char obj[300];
+        snprintf(obj, sizeof(obj), "%s/%s", r->where, name);
+        bad(r, obj, "more entries than a model file can have (16,777,216)");
+        return NULL;
+    }
     char **s = mmdx_calloc(n + 1, sizeof(char *));
     if (!s) {
         r->oom = 1;
@@ -544,6 +554,11 @@ static int read_space(rd_t *r, hid_t f, mmdx_space_t **out)
     if (nf < 0 || nl < 0 || nt < 0 || nc < 0) {
         H5Gclose(g);
         return bad(r, "space", "feature or target list missing");
+    }
+    if ((size_t)nf > FZ_MAX_STRINGS || (size_t)nl > FZ_MAX_STRINGS || (size_t)nt > FZ_MAX_STRINGS ||
+        (size_t)nc > FZ_MAX_STRINGS) { /* before anything is allocated by these counts */
+        H5Gclose(g);
+        return bad(r, "space", "more features, levels, targets or classes than a model file can have (16,777,216)");
     }
     char **ids = r_strings(r, g, "feature_ids", (size_t)nf), **units = r_strings(r, g, "feature_units", (size_t)nf);
     char **lv = r_strings(r, g, "levels", (size_t)nl), **tn = r_strings(r, g, "targets", (size_t)nt);
