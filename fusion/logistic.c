@@ -143,27 +143,39 @@ double fz_logistic_objective(size_t d, const double *beta, const double *m0, con
     return ll - 0.5 * q;
 }
 
+/* work (n x d) = the first d columns of X (leading dimension ldx). */
+static void linvar_copy(size_t n, size_t d, const double *X, size_t ldx, double *work)
+{
+    for (size_t j = 0; j < d; j++) {
+        memcpy(work + j * n, X + j * ldx, n * sizeof(double));
+    }
+}
+
+/* var_i = sum_j W_ij^2 over the rows of W (n x d, column-major). */
+static void linvar_rowsq(size_t n, size_t d, const double *W, double *var)
+{
+    for (size_t i = 0; i < n; i++) {
+        var[i] = 0;
+    }
+    for (size_t j = 0; j < d; j++) {
+        const double *c = W + j * n;
+        for (size_t i = 0; i < n; i++) {
+            var[i] += c[i] * c[i];
+        }
+    }
+}
+
 void fz_logistic_linvar(size_t n, size_t d, const double *X, size_t ldx, const double *L, double *var,
                         double *work)
 {
     if (n == 0) {
         return;
     }
-    for (size_t j = 0; j < d; j++) {
-        memcpy(work + j * n, X + j * ldx, n * sizeof(double));
-    }
+    linvar_copy(n, d, X, ldx, work);
     /* W = X L^{-T}: row i of W is (L^{-1} x_i)^T */
     cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)d, 1.0, L,
                 (int)d, work, (int)n);
-    for (size_t i = 0; i < n; i++) {
-        var[i] = 0;
-    }
-    for (size_t j = 0; j < d; j++) {
-        const double *c = work + j * n;
-        for (size_t i = 0; i < n; i++) {
-            var[i] += c[i] * c[i];
-        }
-    }
+    linvar_rowsq(n, d, work, var);
 }
 
 int fz_logistic_factor_inverse(size_t d, const double *L, double *Li)
@@ -182,19 +194,9 @@ void fz_logistic_linvar_inv(size_t n, size_t d, const double *X, size_t ldx, con
     if (n == 0) {
         return;
     }
-    for (size_t j = 0; j < d; j++) {
-        memcpy(work + j * n, X + j * ldx, n * sizeof(double));
-    }
+    linvar_copy(n, d, X, ldx, work);
     /* W = X Li^T: row i of W is (L^{-1} x_i)^T; a triangular product, not a solve */
     cblas_dtrmm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)d, 1.0, Li,
                 (int)d, work, (int)n);
-    for (size_t i = 0; i < n; i++) {
-        var[i] = 0;
-    }
-    for (size_t j = 0; j < d; j++) {
-        const double *c = work + j * n;
-        for (size_t i = 0; i < n; i++) {
-            var[i] += c[i] * c[i];
-        }
-    }
+    linvar_rowsq(n, d, work, var);
 }

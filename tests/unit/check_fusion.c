@@ -19,19 +19,6 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static uint64_t rng_state;
-static double urand(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
-}
-static double nrand(void)
-{
-    return sqrt(-2 * log(urand())) * cos(6.283185307179586 * urand());
-}
 
 /* Synthetic cohort: features img:a:x0.., lab:loinc:l0.. (D each modality), one binary
  * target "dx" with logit = sum(beta * x), optional missing fraction. */
@@ -44,7 +31,7 @@ typedef struct synth {
 static synth_t synth_make(size_t n, size_t d_img, size_t d_lab, double miss, uint64_t seed, double scale)
 {
     synth_t s;
-    rng_state = seed;
+    tu_seed(seed);
     s.space = mmdx_space_alloc();
     ck_assert_ptr_nonnull(s.space);
     char id[64];
@@ -67,16 +54,16 @@ static synth_t synth_make(size_t n, size_t d_img, size_t d_lab, double miss, uin
         char pid[32];
         snprintf(pid, sizeof(pid), "P%06zu", i);
         ck_assert_int_eq(mmdx_cohort_set_id(s.c, i, pid), MMDX_OK);
-        double common = nrand(), eta = -0.5;
+        double common = tu_nrand(), eta = -0.5;
         for (size_t j = 0; j < D; j++) {
-            double x = 0.6 * common + 0.8 * nrand();
+            double x = 0.6 * common + 0.8 * tu_nrand();
             eta += scale * (j % 2 ? 0.5 : -0.7) * x;
-            if (urand() >= miss) {
+            if (tu_urand() >= miss) {
                 mmdx_cohort_set(s.c, i, j, 3.0 + x, 0);
             }
         }
         s.eta[i] = eta;
-        mmdx_cohort_set_label(s.c, i, 0, urand() < 1 / (1 + exp(-eta)));
+        mmdx_cohort_set_label(s.c, i, 0, tu_urand() < 1 / (1 + exp(-eta)));
     }
     return s;
 }
@@ -103,13 +90,13 @@ START_TEST(test_logistic_mode)
     size_t n = 200, d = 4;
     double X[200 * 4], y[200], beta[4] = {0}, m0[4] = {0}, prec0[4] = {0.04, 1, 1, 1};
     double g[4], H[16], L[20], work[200 * 4 + 200], ll;
-    rng_state = 7;
+    tu_seed(7);
     for (size_t i = 0; i < n; i++) {
         X[i] = 1;
         for (size_t j = 1; j < d; j++) {
-            X[j * n + i] = nrand();
+            X[j * n + i] = tu_nrand();
         }
-        y[i] = urand() < fz_sigmoid(0.3 + X[n + i] - 2 * X[2 * n + i]);
+        y[i] = tu_urand() < fz_sigmoid(0.3 + X[n + i] - 2 * X[2 * n + i]);
     }
     double step = 1;
     for (int it = 0; it < 30 && step > 1e-12; it++) {
@@ -204,9 +191,9 @@ START_TEST(test_gauss_precision_form)
      * covariance form (LAPACK) on a 12 x 12 covariance with 5 missing features */
     enum { D = 12 };
     double Sigma[D * D], Lambda[D * D], A[D * D];
-    rng_state = 77;
+    tu_seed(77);
     for (size_t i = 0; i < D * D; i++) {
-        A[i] = nrand();
+        A[i] = tu_nrand();
     }
     for (size_t i = 0; i < D; i++) {
         for (size_t j = 0; j < D; j++) {
@@ -223,8 +210,8 @@ START_TEST(test_gauss_precision_form)
     for (size_t j = 0; j < D; j++) {
         obs[j] = j % 5 != 1 && j != 7;
         ob[j] = obs[j];
-        z[j] = obs[j] ? nrand() : 0.0;
-        beta[j] = nrand();
+        z[j] = obs[j] ? tu_nrand() : 0.0;
+        beta[j] = tu_nrand();
     }
     fz_cond_t *c = fz_cond_alloc(D);
     ck_assert_int_eq(fz_cond_set(c, Sigma, obs), 0);
@@ -272,10 +259,10 @@ START_TEST(test_gauss_covariance)
     /* statistics over two chunks equal those over the whole; shrinkage keeps it PD */
     size_t n = 50, D = 3;
     double Z[150], O[150], S1[9] = {0}, N1[9] = {0}, S2[9] = {0}, N2[9] = {0};
-    rng_state = 3;
+    tu_seed(3);
     for (size_t i = 0; i < n * D; i++) {
-        O[i] = urand() < 0.8;
-        Z[i] = O[i] ? nrand() : 0;
+        O[i] = tu_urand() < 0.8;
+        Z[i] = O[i] ? tu_nrand() : 0;
     }
     fz_gauss_accumulate(n, D, Z, O, n, S1, N1);
     fz_gauss_accumulate(20, D, Z, O, n, S2, N2);
@@ -501,18 +488,18 @@ START_TEST(test_model_degenerate)
     const char *cls[] = {"0", "1"};
     ck_assert_int_eq(mmdx_space_add_target(s, "sep", 2, cls, NULL), MMDX_OK);
     mmdx_cohort_t *c = mmdx_cohort_alloc(s, 12);
-    rng_state = 5;
+    tu_seed(5);
     for (size_t i = 0; i < 12; i++) {
         char pid[16];
         snprintf(pid, sizeof(pid), "s%zu", i);
         ck_assert_int_eq(mmdx_cohort_set_id(c, i, pid), MMDX_OK);
         int yi = i % 2;
-        double x = yi ? 5 + urand() : -5 - urand(); /* separable */
+        double x = yi ? 5 + tu_urand() : -5 - tu_urand(); /* separable */
         mmdx_cohort_set(c, i, 0, x, 0);
         mmdx_cohort_set(c, i, 1, 2 * x, 0);   /* collinear */
         mmdx_cohort_set(c, i, 2, 7.0, 0);     /* constant */
         for (size_t j = 3; j < 40; j++) {
-            mmdx_cohort_set(c, i, j, nrand(), 0);
+            mmdx_cohort_set(c, i, j, tu_nrand(), 0);
         }
         mmdx_cohort_set_label(c, i, 0, yi);
     }
@@ -551,14 +538,14 @@ START_TEST(test_model_multiclass)
     ck_assert_int_eq(mmdx_space_add_target(s, "grade", 3, cls, NULL), MMDX_OK);
     size_t n = 900;
     mmdx_cohort_t *c = mmdx_cohort_alloc(s, n);
-    rng_state = 9;
+    tu_seed(9);
     for (size_t i = 0; i < n; i++) {
         char pid[16];
         snprintf(pid, sizeof(pid), "m%zu", i);
         ck_assert_int_eq(mmdx_cohort_set_id(c, i, pid), MMDX_OK);
         int k = (int)(i % 3);
-        mmdx_cohort_set(c, i, 0, 10 + 2 * k + nrand(), 0);
-        mmdx_cohort_set(c, i, 1, urand() < (k == 2 ? 0.8 : 0.3), 0);
+        mmdx_cohort_set(c, i, 0, 10 + 2 * k + tu_nrand(), 0);
+        mmdx_cohort_set(c, i, 1, tu_urand() < (k == 2 ? 0.8 : 0.3), 0);
         mmdx_cohort_set_label(c, i, 0, k);
     }
     mmdx_model_t *m = fit_default(s, c);

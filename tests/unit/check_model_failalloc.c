@@ -20,15 +20,6 @@ static char model_path[600];
 static char *image;
 static size_t image_size;
 
-static uint64_t rng_state = 99;
-static double urand(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
-}
 
 /* 80 patients, two modalities (img 2 features, lab 2), 15% missing, one binary target;
  * half[0] and half[1] split the same patients in two (for the merge). Built with the
@@ -37,6 +28,7 @@ static void setup(void)
 {
     const char *cls[] = {"0", "1"};
     const char *ids[] = {"img:a:x0", "img:a:x1", "lab:loinc:2345-7", "lab:loinc:2160-0"};
+    tu_seed(99);
     tu_mkdtemp(dir, sizeof dir);
     space = mmdx_space_alloc();
     ck_assert_ptr_nonnull(space);
@@ -57,14 +49,14 @@ static void setup(void)
         ck_assert_int_eq(mmdx_cohort_set_id(cohort, i, pid), MMDX_OK);
         ck_assert_int_eq(mmdx_cohort_set_id(h, hi, pid), MMDX_OK);
         for (size_t j = 0; j < 4; j++) {
-            double x = 2 * urand() - 1;
+            double x = 2 * tu_urand() - 1;
             eta += (j % 2 ? 1.0 : -1.2) * x;
-            if (urand() >= 0.15) {
+            if (tu_urand() >= 0.15) {
                 mmdx_cohort_set(cohort, i, j, 5 + x, 0);
                 mmdx_cohort_set(h, hi, j, 5 + x, 0);
             }
         }
-        int y = urand() < 1 / (1 + exp(-eta));
+        int y = tu_urand() < 1 / (1 + exp(-eta));
         mmdx_cohort_set_label(cohort, i, 0, y);
         mmdx_cohort_set_label(h, hi, 0, y);
     }

@@ -16,19 +16,6 @@
 
 /* ------------------------------------------------------------------ data */
 
-static uint64_t rng;
-static double urand(void)
-{
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
-}
-static double nrand(void)
-{
-    return sqrt(-2 * log(urand())) * cos(6.283185307179586 * urand());
-}
 
 /* n patients, d_img imaging features "img:a:fJ" and d_lab lab features "lab:loinc:lJ"
  * (no transform), a binary target "dx" whose log-odds grow with the features, and, with
@@ -43,7 +30,7 @@ static ds_t ds_make(size_t n, size_t d_img, size_t d_lab, int multiclass, uint64
 {
     ds_t ds = {mmdx_space_alloc(), NULL, n, d_img + d_lab};
     char id[64];
-    rng = seed;
+    tu_seed(seed);
     for (size_t j = 0; j < ds.d; j++) {
         if (j < d_img)
             snprintf(id, sizeof id, "img:a:f%zu", j);
@@ -62,13 +49,13 @@ static ds_t ds_make(size_t n, size_t d_img, size_t d_lab, int multiclass, uint64
         char pid[32];
         snprintf(pid, sizeof pid, "P%04zu", i);
         ck_assert_int_eq(mmdx_cohort_set_id(ds.c, i, pid), MMDX_OK);
-        double common = nrand(), eta = 0;
+        double common = tu_nrand(), eta = 0;
         for (size_t j = 0; j < ds.d; j++) {
-            double x = 0.6 * common + 0.8 * nrand();
+            double x = 0.6 * common + 0.8 * tu_nrand();
             eta += (j % 2 ? 0.6 : -0.8) * x;
             mmdx_cohort_set(ds.c, i, j, 3.0 + x, 0);
         }
-        mmdx_cohort_set_label(ds.c, i, 0, urand() < 1 / (1 + exp(-eta)));
+        mmdx_cohort_set_label(ds.c, i, 0, tu_urand() < 1 / (1 + exp(-eta)));
         if (multiclass)
             mmdx_cohort_set_label(ds.c, i, 1, eta < -0.7 ? 0 : eta < 0.7 ? 1 : 2);
     }

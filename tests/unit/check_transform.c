@@ -11,19 +11,8 @@
 #include <unistd.h>
 #include <mmdx/mmdx.h>
 
-static uint64_t rng_state;
-static double urand(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
-}
-static double nrand(void)
-{
-    return sqrt(-2 * log(urand())) * cos(6.283185307179586 * urand());
-}
+#include "testutil.h"
+
 
 /* The documented clamp of LOGIT features (docs/fusion.md), computed here by hand. */
 static double hand_logit(double p)
@@ -48,16 +37,16 @@ static mmdx_space_t *space_one(mmdx_transform_t tr)
  * eta = 0.7 u - 0.3. p[i] (and the labels) filled; some p exactly 0 and 1. */
 static void draw(size_t n, uint64_t seed, double *p, int *y)
 {
-    rng_state = seed;
+    tu_seed(seed);
     for (size_t i = 0; i < n; i++) {
-        double u = 3.5 * nrand();
+        double u = 3.5 * tu_nrand();
         p[i] = 1.0 / (1.0 + exp(-u));
         if (i % 97 == 5)
             p[i] = 0.0;
         if (i % 89 == 7)
             p[i] = 1.0;
         double eta = 0.7 * hand_logit(p[i]) - 0.3;
-        y[i] = urand() < 1.0 / (1.0 + exp(-eta));
+        y[i] = tu_urand() < 1.0 / (1.0 + exp(-eta));
     }
 }
 

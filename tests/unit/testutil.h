@@ -7,6 +7,8 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <dirent.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +89,30 @@ static inline void tu_rmdir(const char *dir)
     }
     closedir(d);
     rmdir(dir);
+}
+
+/* Deterministic test data: splitmix64 uniforms in (0, 1) and Box-Muller normals, one
+ * stream per test program, restarted with tu_seed(). */
+static inline uint64_t *tu_rng(void)
+{
+    static uint64_t state;
+    return &state;
+}
+static inline void tu_seed(uint64_t seed)
+{
+    *tu_rng() = seed;
+}
+static inline double tu_urand(void)
+{
+    uint64_t z = (*tu_rng() += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
+}
+static inline double tu_nrand(void)
+{
+    return sqrt(-2 * log(tu_urand())) * cos(6.283185307179586 * tu_urand());
 }
 
 #endif
