@@ -497,3 +497,127 @@ double fz_prow_variance(fz_prow_t *r, const double *beta)
     }
     return v;
 }
+
+/* ------------------------------------------------------------------ scoring kernel */
+
+/* s[q] = x . c_q for four columns over n contiguous doubles, two lanes at a time. */
+static void dot4(size_t n, const double *x, const double *c0, const double *c1, const double *c2,
+                 const double *c3, double *s)
+{
+    fz_v2 s0 = {0, 0}, s1 = {0, 0}, s2 = {0, 0}, s3 = {0, 0};
+    size_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+        fz_v2 xv = *(const fz_v2 *)(x + j);
+        s0 += *(const fz_v2 *)(c0 + j) * xv;
+        s1 += *(const fz_v2 *)(c1 + j) * xv;
+        s2 += *(const fz_v2 *)(c2 + j) * xv;
+        s3 += *(const fz_v2 *)(c3 + j) * xv;
+    }
+    double r0 = s0[0] + s0[1], r1 = s1[0] + s1[1], r2 = s2[0] + s2[1], r3 = s3[0] + s3[1];
+    for (; j < n; j++) {
+        r0 += c0[j] * x[j];
+        r1 += c1[j] * x[j];
+        r2 += c2[j] * x[j];
+        r3 += c3[j] * x[j];
+    }
+    s[0] = r0;
+    s[1] = r1;
+    s[2] = r2;
+    s[3] = r3;
+}
+
+/* y[0..n) -= (c0 a0 + c1 a1) + (c2 a2 + c3 a3), two lanes at a time. */
+static void axpy4(size_t n, double *y, const double *c0, const double *c1, const double *c2, const double *c3,
+                  double a0, double a1, double a2, double a3)
+{
+    const fz_v2 v0 = {a0, a0}, v1 = {a1, a1}, v2 = {a2, a2}, v3 = {a3, a3};
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        *(fz_v2 *)(y + i) -= (*(const fz_v2 *)(c0 + i) * v0 + *(const fz_v2 *)(c1 + i) * v1) +
+                             (*(const fz_v2 *)(c2 + i) * v2 + *(const fz_v2 *)(c3 + i) * v3);
+    }
+    for (; i < n; i++) {
+        y[i] -= (c0[i] * a0 + c1[i] * a1) + (c2[i] * a2 + c3[i] * a3);
+    }
+}
+
+int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const size_t *mi, size_t nm,
+                  const double *const *beta, size_t nv, double *var, double *work)
+{
+    size_t ld = nm + 1 + nv; /* rows: Lambda_MM, then t = Lambda_M. z, then the beta_M */
+    double *A = work, *zc = work + ld * nm, *rd = zc + D;
+    for (size_t j = 0; j < D; j++) {
+        zc[j] = z[j * sz]; /* the missing entries are 0 */
+    }
+    for (size_t j = 0; j < nm; j++) {
+        const double *lc = Lambda + mi[j] * D; /* column mi[j] = row mi[j] */
+        double *cj = A + j * ld;
+        for (size_t i = j; i < nm; i++) {
+            cj[i] = lc[mi[i]];
+        }
+        for (size_t v = 0; v < nv; v++) {
+            cj[nm + 1 + v] = beta[v][mi[j]];
+        }
+    }
+    size_t j = 0;
+    for (; j + 4 <= nm; j += 4) {
+        double s[4];
+        dot4(D, zc, Lambda + mi[j] * D, Lambda + mi[j + 1] * D, Lambda + mi[j + 2] * D, Lambda + mi[j + 3] * D, s);
+        for (size_t q = 0; q < 4; q++) {
+            A[(j + q) * ld + nm] = s[q];
+        }
+    }
+    for (; j < nm; j++) {
+        const double *lc = Lambda + mi[j] * D;
+        double s[4];
+        dot4(D, zc, lc, lc, lc, lc, s);
+        A[j * ld + nm] = s[0];
+    }
+    /* left-looking Cholesky of the bordered columns: below the factor of Lambda_MM, row nm
+     * becomes L^{-1} t and rows nm + 1.. L^{-1} beta_M (the forward solves) */
+    for (j = 0; j < nm; j++) {
+        double *cj = A + j * ld;
+        size_t k = 0;
+        for (; k + 4 <= j; k += 4) {
+            const double *c0 = A + k * ld, *c1 = c0 + ld, *c2 = c1 + ld, *c3 = c2 + ld;
+            axpy4(ld - j, cj + j, c0 + j, c1 + j, c2 + j, c3 + j, c0[j], c1[j], c2[j], c3[j]);
+        }
+        for (; k < j; k++) {
+            const double *ck = A + k * ld;
+            axpy4(ld - j, cj + j, ck + j, ck + j, ck + j, ck + j, ck[j], 0, 0, 0);
+        }
+        double d = cj[j];
+        if (!(d > 0)) {
+            return -1;
+        }
+        d = sqrt(d);
+        cj[j] = d;
+        double r = 1.0 / d;
+        rd[j] = r;
+        for (size_t i = j + 1; i < ld; i++) {
+            cj[i] *= r;
+        }
+    }
+    for (size_t v = 0; v < nv; v++) {
+        double s = 0;
+        for (j = 0; j < nm; j++) {
+            double u = A[j * ld + nm + 1 + v];
+            s += u * u;
+        }
+        var[v] = s;
+    }
+    /* L^T x = L^{-1} t, backwards; column i of L below the diagonal is contiguous */
+    double *x = zc; /* the row copy is done with */
+    for (size_t i = nm; i-- > 0;) {
+        const double *ci = A + i * ld;
+        double s = ci[nm];
+        for (size_t k = i + 1; k < nm; k++) {
+            s -= ci[k] * x[k];
+        }
+        x[i] = s * rd[i];
+    }
+    for (size_t i = 0; i < nm; i++) {
+        z[mi[i] * sz] = -x[i];
+    }
+    return 0;
+}

@@ -2,6 +2,7 @@
  * variance, Mahalanobis), the modalities' Bayesian regressions and the stacking layer,
  * into an mmdx_pred_t; and the fast path over a whole cohort. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include <pthread.h>
 #include <gsl/gsl_cdf.h>
@@ -290,6 +291,10 @@ static int check_target(const mmdx_model_t *m, size_t target, mmdx_error_t *err)
 
 typedef struct fz_batch {
     double *X, *O, *mu, *pv, *iv, *work, *E, *V;
+    double *kw, *var;      /* fz_prow_score() workspace; its nb variances */
+    uint64_t *bits;        /* per row: missing features as bits (FZ_BLOCK x words of Dmax) */
+    size_t *mi;            /* one row's missing features (Dmax) */
+    const double **beta;   /* nb: the modality fits' coefficients of the features */
 } fz_batch_t;
 
 static void batch_free(fz_batch_t *b)
@@ -302,6 +307,11 @@ static void batch_free(fz_batch_t *b)
     mmdx_free(b->work);
     mmdx_free(b->E);
     mmdx_free(b->V);
+    mmdx_free(b->kw);
+    mmdx_free(b->var);
+    mmdx_free(b->mi);
+    mmdx_free(b->bits);
+    mmdx_free((void *)b->beta);
 }
 
 static int batch_alloc(fz_batch_t *b, size_t Dmax, size_t nb, size_t nmod)
@@ -315,7 +325,13 @@ static int batch_alloc(fz_batch_t *b, size_t Dmax, size_t nb, size_t nmod)
     b->work = mmdx_malloc((C * d + C) * sizeof(double));
     b->E = mmdx_malloc(C * nb * (nmod ? nmod : 1) * sizeof(double));
     b->V = mmdx_malloc(C * nb * (nmod ? nmod : 1) * sizeof(double));
-    if (!b->X || !b->O || !b->mu || !b->pv || !b->iv || !b->work || !b->E || !b->V) {
+    b->kw = mmdx_malloc(((Dmax + 1 + nb) * Dmax + 2 * Dmax + 1) * sizeof(double));
+    b->var = mmdx_malloc((nb + 1) * sizeof(double));
+    b->mi = mmdx_malloc((Dmax + 1) * sizeof(size_t));
+    b->bits = mmdx_malloc((C * ((Dmax + 63) / 64) + 1) * sizeof(uint64_t));
+    b->beta = mmdx_malloc((nb + 1) * sizeof(double *));
+    if (!b->X || !b->O || !b->mu || !b->pv || !b->iv || !b->work || !b->E || !b->V || !b->kw || !b->var || !b->mi ||
+        !b->bits || !b->beta) {
         batch_free(b);
         return MMDX_ENOMEM;
     }
@@ -329,7 +345,7 @@ static int batch_alloc(fz_batch_t *b, size_t Dmax, size_t nb, size_t nmod)
  * calls, whose row blocks are fixed), never on the other rows or the thread count.
  */
 static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t t, size_t k,
-                          size_t i0, size_t nc, fz_prow_t *pr, fz_batch_t *bt, double *const *Li)
+                          size_t i0, size_t nc, fz_batch_t *bt, double *const *Li)
 {
     const fz_modality_t *md = &m->mods[k];
     size_t D = md->ncol, d = D + 1, nb = m->tgt_nbin[t], b0 = m->tgt_bin0[t], nf = (size_t)m->opt.folds + 1;
@@ -338,27 +354,41 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         bt->X[i] = 1.0;
     }
     fz_block(m, map, k, c, i0, nc, bt->X + nc, bt->O);
+    /* each row's missing features as bits, by columns (contiguous), then as a list */
+    size_t W = (D + 63) / 64, *mi = bt->mi;
+    uint64_t *bits = bt->bits;
+    memset(bits, 0, nc * W * sizeof(uint64_t));
+    for (size_t a = 0; a < D; a++) {
+        const double *o = bt->O + a * nc;
+        uint64_t bit = (uint64_t)1 << (a & 63);
+        uint64_t *bw = bits + a / 64;
+        for (size_t i = 0; i < nc; i++) {
+            bw[i * W] |= ((uint64_t)0 - (uint64_t)(o[i] == 0)) & bit;
+        }
+    }
+    for (size_t b = 0; b < nb; b++) {
+        bt->beta[b] = m->bins[b0 + b].fits[k * nf].beta + 1;
+    }
     unsigned char present[FZ_BLOCK];
     for (size_t i = 0; i < nc; i++) {
-        int any = 0, full = 1;
-        for (size_t a = 0; a < D; a++) {
-            int o = bt->O[a * nc + i] != 0;
-            any |= o;
-            full &= o;
-        }
-        present[i] = (unsigned char)any;
         for (size_t b = 0; b < nb; b++) {
             bt->iv[b * FZ_BLOCK + i] = 0;
         }
-        if (any && !full) {
+        size_t nm = 0;
+        for (size_t w = 0; w < W; w++) {
+            for (uint64_t x = bits[i * W + w]; x; x &= x - 1) {
+                mi[nm++] = w * 64 + (size_t)__builtin_ctzll(x);
+            }
+        }
+        present[i] = nm < D;
+        if (nm > 0 && nm < D) {
             /* only the rows of Lambda of the missing features: |M| x D, not Lambda z's D x D */
-            int ok;
-            fz_prow_impute_mean(pr, md->Lambda, bt->X + nc + i, nc, bt->O + i, nc, &ok);
-            if (!ok) {
+            if (fz_prow_score(D, md->Lambda, bt->X + nc + i, nc, mi, nm, bt->beta, nb, bt->var,
+                              bt->kw) != 0) {
                 return MMDX_ENUMERIC;
             }
             for (size_t b = 0; b < nb; b++) {
-                bt->iv[b * FZ_BLOCK + i] = fz_prow_variance(pr, m->bins[b0 + b].fits[k * nf].beta + 1);
+                bt->iv[b * FZ_BLOCK + i] = bt->var[b];
             }
         }
     }
@@ -417,8 +447,7 @@ static void *score_worker(void *arg)
     for (size_t i0 = j->first * FZ_BLOCK; i0 < j->n && rc == MMDX_OK; i0 += j->step * FZ_BLOCK) {
         size_t nc = j->n - i0 < FZ_BLOCK ? j->n - i0 : FZ_BLOCK;
         for (size_t k = 0; k < M && rc == MMDX_OK; k++) {
-            w.prow[k]->D = m->mods[k].ncol;
-            rc = block_modality(m, j->map, j->c, j->target, k, i0, nc, w.prow[k], &bt, j->Li + k * nb);
+            rc = block_modality(m, j->map, j->c, j->target, k, i0, nc, &bt, j->Li + k * nb);
         }
         for (size_t i = 0; i < nc && rc == MMDX_OK; i++) {
             memcpy(w.e, bt.E + i * nb * M, nb * M * sizeof(double));
