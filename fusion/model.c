@@ -2,6 +2,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "mmdx/model.h"
 #include "model_internal.h"
 #include "logistic.h"
@@ -569,20 +572,21 @@ size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mm
                 }
                 __builtin_prefetch(fl + n);
             }
-            if (!islog && !islogit) { /* two at a time, without branches */
-                const fz_v2 vm = {mean, mean}, vs = {sd, sd}, lo = {-FZ_Z_MAX, -FZ_Z_MAX}, hi = {FZ_Z_MAX, FZ_Z_MAX};
-                const fz_v2 one = {1.0, 1.0};
+#ifdef __SSE2__
+            if (!islog && !islogit) { /* two at a time, without branches; min/max clamp as clamp_z() */
+                const __m128d vm = _mm_set1_pd(mean), vs = _mm_set1_pd(sd), one = _mm_set1_pd(1.0);
+                const __m128d lo = _mm_set1_pd(-FZ_Z_MAX), hi = _mm_set1_pd(FZ_Z_MAX);
                 for (; i + 2 <= n; i += 2) {
-                    fz_v2 v = *(const fz_v2 *)(cv + i);
-                    fz_v2i miss = {(long long)(fl[i] & MMDX_VAL_MISSING), (long long)(fl[i + 1] & MMDX_VAL_MISSING)};
-                    fz_v2i keep = (fz_v2i)(miss == 0) & (fz_v2i)(v == v); /* observed, not NaN */
-                    fz_v2 q = (v - vm) / vs;
-                    fz_v2i below = (fz_v2i)(q < lo), above = (fz_v2i)(q > hi);
-                    fz_v2i zi = ((fz_v2i)q & ~(below | above)) | ((fz_v2i)lo & below) | ((fz_v2i)hi & above);
-                    *(fz_v2 *)(z + i) = (fz_v2)(zi & keep);
-                    *(fz_v2 *)(o + i) = (fz_v2)((fz_v2i)one & keep);
+                    __m128d v = _mm_loadu_pd(cv + i);
+                    __m128i miss = _mm_set_epi64x(-(long long)((fl[i + 1] & MMDX_VAL_MISSING) != 0),
+                                                  -(long long)((fl[i] & MMDX_VAL_MISSING) != 0));
+                    __m128d keep = _mm_andnot_pd(_mm_castsi128_pd(miss), _mm_cmpord_pd(v, v));
+                    __m128d q = _mm_min_pd(_mm_max_pd(_mm_div_pd(_mm_sub_pd(v, vm), vs), lo), hi);
+                    _mm_storeu_pd(z + i, _mm_and_pd(q, keep));
+                    _mm_storeu_pd(o + i, _mm_and_pd(one, keep));
                 }
             }
+#endif
             for (; i < n; i++) {
                 double v = cv[i];
                 if ((fl[i] & MMDX_VAL_MISSING) || isnan(v)) {
