@@ -558,6 +558,21 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
     for (size_t j = 0; j < D; j++) {
         zc[j] = z[j * sz]; /* the missing entries are 0 */
     }
+    if (nm == 1) { /* a scalar: one division */
+        const double *lc = Lambda + mi[0] * D;
+        double lam = lc[mi[0]], s[4];
+        if (!(lam > 0)) {
+            return -1;
+        }
+        dot4(D, zc, lc, lc, lc, lc, s);
+        double r = 1.0 / lam;
+        for (size_t v = 0; v < nv; v++) {
+            double b = beta[v][mi[0]];
+            var[v] = b * b * r;
+        }
+        z[mi[0] * sz] = -s[0] * r;
+        return 0;
+    }
     for (size_t j = 0; j < nm; j++) {
         const double *lc = Lambda + mi[j] * D; /* column mi[j] = row mi[j] */
         double *cj = A + j * ld;
@@ -582,40 +597,41 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
         dot4(D, zc, lc, lc, lc, lc, s);
         A[j * ld + nm] = s[0];
     }
-    /* left-looking Cholesky of the bordered columns: below the factor of Lambda_MM, row nm
-     * becomes L^{-1} t and rows nm + 1.. L^{-1} beta_M (the forward solves) */
+    /* Left-looking LDL^T of the bordered columns (no square roots: one division a column
+     * on the critical path). Column k keeps U = L D (unscaled), rd[k] = 1 / D_k, so
+     * L[j,k] = U[j,k] rd[k]. Below Lambda_MM the rows become the unit forward solves
+     * y = L^{-1} t and L^{-1} beta_M. */
     for (j = 0; j < nm; j++) {
         double *cj = A + j * ld;
         size_t k = 0;
         for (; k + 4 <= j; k += 4) {
             const double *c0 = A + k * ld, *c1 = c0 + ld, *c2 = c1 + ld, *c3 = c2 + ld;
-            axpy4(ld - j, cj + j, c0 + j, c1 + j, c2 + j, c3 + j, c0[j], c1[j], c2[j], c3[j]);
+            axpy4(ld - j, cj + j, c0 + j, c1 + j, c2 + j, c3 + j, c0[j] * rd[k], c1[j] * rd[k + 1],
+                  c2[j] * rd[k + 2], c3[j] * rd[k + 3]);
         }
         for (; k < j; k++) {
             const double *ck = A + k * ld;
-            axpy4(ld - j, cj + j, ck + j, ck + j, ck + j, ck + j, ck[j], 0, 0, 0);
+            double a = ck[j] * rd[k];
+            for (size_t i = j; i < ld; i++) {
+                cj[i] -= ck[i] * a;
+            }
         }
-        double d = cj[j];
-        if (!(d > 0)) {
+        if (!(cj[j] > 0)) {
             return -1;
         }
-        d = sqrt(d);
-        cj[j] = d;
-        double r = 1.0 / d;
-        rd[j] = r;
-        for (size_t i = j + 1; i < ld; i++) {
-            cj[i] *= r;
-        }
+        rd[j] = 1.0 / cj[j];
     }
+    /* beta' Lambda_MM^{-1} beta = sum_j y_j^2 / D_j */
     for (size_t v = 0; v < nv; v++) {
         double s = 0;
         for (j = 0; j < nm; j++) {
             double u = A[j * ld + nm + 1 + v];
-            s += u * u;
+            s += u * u * rd[j];
         }
         var[v] = s;
     }
-    /* L^T x = L^{-1} t, backwards; column i of L below the diagonal is contiguous */
+    /* x = L^{-T} D^{-1} y backwards: x_i = rd_i (y_i - sum_{k>i} U[k,i] x_k), column i
+     * contiguous */
     double *x = zc; /* the row copy is done with */
     for (size_t i = nm; i-- > 0;) {
         const double *ci = A + i * ld;

@@ -122,8 +122,8 @@ double fz_prow_variance(fz_prow_t *r, const double *beta);
  * Scoring, one row of a block: z (stride sz) holds the D standardised values with 0 in the
  * missing entries mi[0..nm) (ascending, 0 < nm). Fills those with the conditional mean
  * -Lambda_MM^{-1} Lambda_M. z and sets var[v] = beta_v,M' Lambda_MM^{-1} beta_v,M for the
- * nv coefficient vectors beta[v] (over the D features): one Cholesky of Lambda_MM
- * bordered by the right-hand sides also does the forward solves. @p work holds
+ * nv coefficient vectors beta[v] (over the D features): one LDL^T factorisation of
+ * Lambda_MM bordered by the right-hand sides also does the forward solves. @p work holds
  * (D + 1 + nv) * D + 2 * D doubles. 0, or -1 when Lambda_MM is not positive definite.
  * The same arithmetic for a row wherever it is, in any block.
  */
