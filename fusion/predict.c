@@ -6,6 +6,9 @@
 #include <string.h>
 #include <pthread.h>
 #include <gsl/gsl_cdf.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <cblas.h>
 #include "mmdx/model.h"
 #include "model_internal.h"
@@ -295,6 +298,8 @@ typedef struct fz_batch {
     uint64_t *bits;        /* per row: missing features as bits (FZ_BLOCK x words of Dmax) */
     size_t *mi;            /* one row's missing features (Dmax) */
     const double **beta;   /* nb: the modality fits' coefficients of the features */
+    double *eta, *vs, *vt; /* FZ_BLOCK x nb: stacked log-odds, its variance, the interval's */
+    double *xs;            /* 2 x (nmod + 2): a stacking row, fz_fit_eval()'s workspace */
 } fz_batch_t;
 
 static void batch_free(fz_batch_t *b)
@@ -312,6 +317,10 @@ static void batch_free(fz_batch_t *b)
     mmdx_free(b->mi);
     mmdx_free(b->bits);
     mmdx_free((void *)b->beta);
+    mmdx_free(b->eta);
+    mmdx_free(b->vs);
+    mmdx_free(b->vt);
+    mmdx_free(b->xs);
 }
 
 static int batch_alloc(fz_batch_t *b, size_t Dmax, size_t nb, size_t nmod)
@@ -330,12 +339,32 @@ static int batch_alloc(fz_batch_t *b, size_t Dmax, size_t nb, size_t nmod)
     b->mi = mmdx_malloc((Dmax + 1) * sizeof(size_t));
     b->bits = mmdx_malloc((C * ((Dmax + 63) / 64) + 1) * sizeof(uint64_t));
     b->beta = mmdx_malloc((nb + 1) * sizeof(double *));
+    b->eta = mmdx_malloc(C * nb * sizeof(double));
+    b->vs = mmdx_malloc(C * nb * sizeof(double));
+    b->vt = mmdx_malloc(C * nb * sizeof(double));
+    b->xs = mmdx_malloc(2 * (nmod + 2) * sizeof(double));
     if (!b->X || !b->O || !b->mu || !b->pv || !b->iv || !b->work || !b->E || !b->V || !b->kw || !b->var || !b->mi ||
-        !b->bits || !b->beta) {
+        !b->bits || !b->beta || !b->eta || !b->vs || !b->vt || !b->xs) {
         batch_free(b);
         return MMDX_ENOMEM;
     }
     return MMDX_OK;
+}
+
+/* out[i] = fz_moderate(mu[i], var[i]) (the same arithmetic), two at a time; out may be mu. */
+static void moderate_n(size_t n, const double *mu, const double *var, double *out)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128d c = _mm_set1_pd(3.14159265358979323846), one = _mm_set1_pd(1.0), eighth = _mm_set1_pd(0.125);
+    for (; i + 2 <= n; i += 2) { /* x / 8 and x * 0.125 round alike */
+        __m128d q = _mm_sqrt_pd(_mm_add_pd(one, _mm_mul_pd(_mm_mul_pd(c, _mm_loadu_pd(var + i)), eighth)));
+        _mm_storeu_pd(out + i, _mm_div_pd(_mm_loadu_pd(mu + i), q));
+    }
+#endif
+    for (; i < n; i++) {
+        out[i] = fz_moderate(mu[i], var[i]);
+    }
 }
 
 /*
@@ -398,18 +427,110 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         cblas_dgemv(CblasColMajor, CblasNoTrans, (int)nc, (int)d, 1.0, bt->X, (int)nc, ft->beta, 1, 0.0, bt->mu, 1);
         fz_logistic_linvar_inv(nc, d, bt->X, nc, Li[b], bt->pv, bt->work);
         for (size_t i = 0; i < nc; i++) {
+            bt->pv[i] += bt->iv[b * FZ_BLOCK + i];
+        }
+        moderate_n(nc, bt->mu, bt->pv, bt->mu);
+        for (size_t i = 0; i < nc; i++) {
             size_t at = (i * nb + b) * M + k;
-            if (!present[i] || ft->n_used <= 0) {
-                bt->E[at] = 0;
-                bt->V[at] = 0;
-                continue;
-            }
-            double v = bt->pv[i] + bt->iv[b * FZ_BLOCK + i];
-            bt->E[at] = fz_moderate(bt->mu[i], v) - bn->l0;
-            bt->V[at] = v;
+            int none = !present[i] || ft->n_used <= 0;
+            bt->E[at] = none ? 0 : bt->mu[i] - bn->l0;
+            bt->V[at] = none ? 0 : bt->pv[i];
         }
     }
     return MMDX_OK;
+}
+
+/*
+ * class_probs() for the nc rows of a block (evidence and variances bt->E, bt->V) into
+ * prob (lo, hi: NULL or as prob), K per row. Ls: per binary model the inverse of the
+ * stacking posterior's factor (NULL: a triangular solve, as fz_fit_eval()).
+ */
+static void block_probs(const mmdx_model_t *m, size_t t, fz_batch_t *bt, size_t nc, double *const *Ls, size_t K,
+                        double *prob, double *lo, double *hi)
+{
+    size_t nb = m->tgt_nbin[t], M = m->nmod, d = M + 1;
+    double *x = bt->xs;
+    for (size_t b = 0; b < nb; b++) {
+        const fz_binary_t *bn = &m->bins[m->tgt_bin0[t] + b];
+        const double *beta = bn->stack.beta, *L = Ls[b];
+        double *eta = bt->eta + b * FZ_BLOCK, *vs = bt->vs + b * FZ_BLOCK, *vt = bt->vt + b * FZ_BLOCK;
+        for (size_t i = 0; i < nc; i++) {
+            const double *e = bt->E + (i * nb + b) * M, *v = bt->V + (i * nb + b) * M;
+            x[0] = 1;
+            memcpy(x + 1, e, M * sizeof(double));
+            double mu = 0, q = 0;
+            if (L) {
+                for (size_t j = 0; j < d; j++) {
+                    mu += beta[j] * x[j];
+                }
+                for (size_t r = 0; r < d; r++) { /* (L^{-1} x)_r */
+                    double s = 0;
+                    for (size_t j = 0; j <= r; j++) {
+                        s += L[j * d + r] * x[j];
+                    }
+                    q += s * s;
+                }
+            } else {
+                mu = fz_fit_eval(&bn->stack, x, &q, x + M + 2);
+            }
+            double tv = q;
+            for (size_t k = 0; k < M; k++) {
+                tv += beta[k + 1] * beta[k + 1] * v[k];
+            }
+            eta[i] = mu;
+            vs[i] = q;
+            vt[i] = tv;
+        }
+        moderate_n(nc, eta, vs, vs); /* vs: the moderated log-odds from here */
+        for (size_t i = 0; i < nc; i++) {
+            vs[i] = fz_sigmoid(vs[i]);
+        }
+    }
+    int iv = lo || hi;
+    for (size_t i = 0; i < nc; i++) {
+        double *pr = prob + i * K, *l = lo ? lo + i * K : NULL, *h = hi ? hi + i * K : NULL;
+        if (nb == 1) {
+            double p = bt->vs[i], eta = bt->eta[i];
+            pr[1] = p;
+            pr[0] = 1 - p;
+            if (iv) {
+                double hw = FZ_Z975 * sqrt(bt->vt[i]);
+                double l1 = fz_sigmoid(eta - hw), h1 = fz_sigmoid(eta + hw);
+                if (l) {
+                    l[1] = l1;
+                    l[0] = 1 - h1;
+                }
+                if (h) {
+                    h[1] = h1;
+                    h[0] = 1 - l1;
+                }
+            }
+            continue;
+        }
+        double sum = 0;
+        for (size_t b = 0; b < nb; b++) {
+            size_t at = b * FZ_BLOCK + i;
+            pr[b] = bt->vs[at];
+            sum += pr[b];
+            double hw = iv ? FZ_Z975 * sqrt(bt->vt[at]) : 0;
+            if (l) {
+                l[b] = fz_sigmoid(bt->eta[at] - hw);
+            }
+            if (h) {
+                h[b] = fz_sigmoid(bt->eta[at] + hw);
+            }
+        }
+        for (size_t b = 0; b < nb; b++) {
+            pr[b] /= sum;
+            if (l) {
+                l[b] /= sum;
+                l[b] = l[b] < 1 ? l[b] : 1;
+            }
+            if (h) {
+                h[b] = h[b] / sum < 1 ? h[b] / sum : 1;
+            }
+        }
+    }
 }
 
 /* One scoring worker: blocks first, first + step, ... of the cohort. */
@@ -418,7 +539,7 @@ typedef struct fz_score_job {
     const fz_map_t *map;
     const mmdx_cohort_t *c;
     size_t target, n, K, first, step;
-    double *const *Li; /* nmod * nb */
+    double *const *Li; /* nmod * nb modality fits, then nb stacking fits (or NULL) */
     double *prob, *low, *high;
     int rc;
 } fz_score_job_t;
@@ -431,15 +552,9 @@ static void *score_worker(void *arg)
     for (size_t k = 0; k < M; k++) {
         Dmax = m->mods[k].ncol > Dmax ? m->mods[k].ncol : Dmax;
     }
-    fz_ws_t w;
     fz_batch_t bt;
     memset(&bt, 0, sizeof(bt));
-    if (ws_alloc(m, &w) != MMDX_OK) {
-        j->rc = MMDX_ENOMEM;
-        return NULL;
-    }
     if (batch_alloc(&bt, Dmax, nb, M) != MMDX_OK) {
-        ws_free(&w);
         j->rc = MMDX_ENOMEM;
         return NULL;
     }
@@ -449,16 +564,12 @@ static void *score_worker(void *arg)
         for (size_t k = 0; k < M && rc == MMDX_OK; k++) {
             rc = block_modality(m, j->map, j->c, j->target, k, i0, nc, &bt, j->Li + k * nb);
         }
-        for (size_t i = 0; i < nc && rc == MMDX_OK; i++) {
-            memcpy(w.e, bt.E + i * nb * M, nb * M * sizeof(double));
-            memcpy(w.v, bt.V + i * nb * M, nb * M * sizeof(double));
-            size_t r = i0 + i;
-            class_probs(m, j->target, &w, j->prob + r * K, j->low ? j->low + r * K : NULL,
-                        j->high ? j->high + r * K : NULL, NULL, NULL);
+        if (rc == MMDX_OK) {
+            block_probs(m, j->target, &bt, nc, j->Li + M * nb, K, j->prob + i0 * K, j->low ? j->low + i0 * K : NULL,
+                        j->high ? j->high + i0 * K : NULL);
         }
     }
     batch_free(&bt);
-    ws_free(&w);
     j->rc = rc;
     return NULL;
 }
@@ -486,7 +597,7 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
     }
     /* the inverse posterior factors, once per call: the blocks then multiply, not solve */
-    double **Li = mmdx_calloc(M * nb + 1, sizeof(double *));
+    double **Li = mmdx_calloc((M + 1) * nb + 1, sizeof(double *));
     if (!Li) {
         fz_map_free(m, &map);
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
@@ -504,6 +615,17 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
                                     "a posterior precision factor is singular");
             }
         }
+    }
+    for (size_t b = 0; b < nb && rc == MMDX_OK; b++) { /* stacking: a solve per row when singular */
+        const fz_fit_t *st = &m->bins[b0 + b].stack;
+        double *ls = mmdx_calloc((M + 1) * (M + 1), sizeof(double));
+        if (!ls) {
+            rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+        } else if (fz_logistic_factor_inverse(M + 1, st->L, ls) != 0) {
+            mmdx_free(ls);
+            ls = NULL;
+        }
+        Li[M * nb + b] = ls;
     }
     size_t nblocks = (n + FZ_BLOCK - 1) / FZ_BLOCK;
     size_t T = (size_t)mmdx_ctx_threads(m->ctx);
@@ -539,7 +661,7 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
             mmdx_error_set(err, rc, "", "", 0, "a feature precision block is not positive definite");
         }
     }
-    for (size_t q = 0; q < M * nb; q++) {
+    for (size_t q = 0; q < (M + 1) * nb; q++) {
         mmdx_free(Li[q]);
     }
     mmdx_free(Li);
