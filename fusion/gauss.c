@@ -584,18 +584,14 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
         }
     }
     size_t j = 0;
-    for (; j + 4 <= nm; j += 4) {
+    for (; j < nm; j += 4) { /* four columns a pass; the last pass repeats its last column */
+        size_t q1 = j + 1 < nm ? j + 1 : nm - 1, q2 = j + 2 < nm ? j + 2 : nm - 1, q3 = j + 3 < nm ? j + 3 : nm - 1;
         double s[4];
-        dot4(D, zc, Lambda + mi[j] * D, Lambda + mi[j + 1] * D, Lambda + mi[j + 2] * D, Lambda + mi[j + 3] * D, s);
-        for (size_t q = 0; q < 4; q++) {
-            A[(j + q) * ld + nm] = s[q];
-        }
-    }
-    for (; j < nm; j++) {
-        const double *lc = Lambda + mi[j] * D;
-        double s[4];
-        dot4(D, zc, lc, lc, lc, lc, s);
+        dot4(D, zc, Lambda + mi[j] * D, Lambda + mi[q1] * D, Lambda + mi[q2] * D, Lambda + mi[q3] * D, s);
         A[j * ld + nm] = s[0];
+        A[q1 * ld + nm] = s[1];
+        A[q2 * ld + nm] = s[2];
+        A[q3 * ld + nm] = s[3];
     }
     /* Left-looking LDL^T of the bordered columns (no square roots: one division a column
      * on the critical path). Column k keeps U = L D (unscaled), rd[k] = 1 / D_k, so

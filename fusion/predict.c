@@ -289,8 +289,10 @@ static int check_target(const mmdx_model_t *m, size_t target, mmdx_error_t *err)
     return MMDX_OK;
 }
 
-/* Rows per block of the fast path: large enough for BLAS-3, small enough for the cache. */
+/* Rows per block of the fast path: large enough for BLAS-3, small enough for the cache;
+ * at most 64 (a block's column is one 64-bit mask). */
 #define FZ_BLOCK 64
+_Static_assert(FZ_BLOCK <= 64, "FZ_BLOCK rows must fit a 64-bit mask");
 
 typedef struct fz_batch {
     double *X, *O, *mu, *pv, *iv, *work, *E, *V;
@@ -387,12 +389,20 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
     size_t W = (D + 63) / 64, *mi = bt->mi;
     uint64_t *bits = bt->bits;
     memset(bits, 0, nc * W * sizeof(uint64_t));
-    for (size_t a = 0; a < D; a++) {
+    for (size_t a = 0; a < D; a++) { /* column a's missing rows as a mask, then their bits */
         const double *o = bt->O + a * nc;
-        uint64_t bit = (uint64_t)1 << (a & 63);
-        uint64_t *bw = bits + a / 64;
-        for (size_t i = 0; i < nc; i++) {
-            bw[i * W] |= ((uint64_t)0 - (uint64_t)(o[i] == 0)) & bit;
+        uint64_t cm = 0, bit = (uint64_t)1 << (a & 63), *bw = bits + a / 64;
+        size_t i = 0;
+#ifdef __SSE2__
+        for (; i + 2 <= nc; i += 2) {
+            cm |= (uint64_t)_mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(o + i), _mm_setzero_pd())) << i;
+        }
+#endif
+        for (; i < nc; i++) {
+            cm |= (uint64_t)(o[i] == 0) << i;
+        }
+        for (; cm; cm &= cm - 1) {
+            bw[(size_t)__builtin_ctzll(cm) * W] |= bit;
         }
     }
     for (size_t b = 0; b < nb; b++) {
