@@ -573,6 +573,27 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
         z[mi[0] * sz] = -s[0] * r;
         return 0;
     }
+    if (nm == 2) { /* the general code below written out: the same operations, no loops */
+        const double *l0 = Lambda + mi[0] * D, *l1 = Lambda + mi[1] * D;
+        double s[4], a = l0[mi[0]], b = l0[mi[1]], c = l1[mi[1]];
+        if (!(a > 0)) {
+            return -1;
+        }
+        dot4(D, zc, l0, l1, l1, l1, s);
+        double r0 = 1.0 / a, f = b * r0, c1 = c - b * f;
+        if (!(c1 > 0)) {
+            return -1;
+        }
+        double r1 = 1.0 / c1;
+        for (size_t v = 0; v < nv; v++) {
+            double u0 = beta[v][mi[0]], u1 = beta[v][mi[1]] - u0 * f;
+            var[v] = 0 + u0 * u0 * r0 + u1 * u1 * r1;
+        }
+        double x1 = (s[1] - s[0] * f) * r1, x0 = (s[0] - b * x1) * r0;
+        z[mi[0] * sz] = -x0;
+        z[mi[1] * sz] = -x1;
+        return 0;
+    }
     for (size_t j = 0; j < nm; j++) {
         const double *lc = Lambda + mi[j] * D; /* column mi[j] = row mi[j] */
         double *cj = A + j * ld;
