@@ -535,6 +535,42 @@ static void dot4(size_t n, const double *x, const double *c0, const double *c1, 
     s[3] = r3;
 }
 
+/* dot4() of x with stride sx (the same operations in the same order: the same sums as
+ * dot4() of a contiguous copy). */
+static void dot4s(size_t n, const double *x, size_t sx, const double *c0, const double *c1, const double *c2,
+                  const double *c3, double *s)
+{
+    fz_v2 s0 = {0, 0}, s1 = {0, 0}, s2 = {0, 0}, s3 = {0, 0}, t0 = {0, 0}, t1 = {0, 0}, t2 = {0, 0}, t3 = {0, 0};
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        fz_v2 xa = {x[j * sx], x[(j + 1) * sx]}, xb = {x[(j + 2) * sx], x[(j + 3) * sx]};
+        s0 += *(const fz_v2 *)(c0 + j) * xa;
+        s1 += *(const fz_v2 *)(c1 + j) * xa;
+        s2 += *(const fz_v2 *)(c2 + j) * xa;
+        s3 += *(const fz_v2 *)(c3 + j) * xa;
+        t0 += *(const fz_v2 *)(c0 + j + 2) * xb;
+        t1 += *(const fz_v2 *)(c1 + j + 2) * xb;
+        t2 += *(const fz_v2 *)(c2 + j + 2) * xb;
+        t3 += *(const fz_v2 *)(c3 + j + 2) * xb;
+    }
+    s0 += t0;
+    s1 += t1;
+    s2 += t2;
+    s3 += t3;
+    double r0 = s0[0] + s0[1], r1 = s1[0] + s1[1], r2 = s2[0] + s2[1], r3 = s3[0] + s3[1];
+    for (; j < n; j++) {
+        double xj = x[j * sx];
+        r0 += c0[j] * xj;
+        r1 += c1[j] * xj;
+        r2 += c2[j] * xj;
+        r3 += c3[j] * xj;
+    }
+    s[0] = r0;
+    s[1] = r1;
+    s[2] = r2;
+    s[3] = r3;
+}
+
 /* y[0..n) -= (c0 a0 + c1 a1) + (c2 a2 + c3 a3), two lanes at a time. */
 static void axpy4(size_t n, double *y, const double *c0, const double *c1, const double *c2, const double *c3,
                   double a0, double a1, double a2, double a3)
@@ -555,8 +591,10 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
 {
     size_t ld = nm + 1 + nv; /* rows: Lambda_MM, then t = Lambda_M. z, then the beta_M */
     double *A = work, *zc = work + ld * nm, *rd = zc + D;
-    for (size_t j = 0; j < D; j++) {
-        zc[j] = z[j * sz]; /* the missing entries are 0 */
+    if (nm > 4) { /* the dots pass over the row more than once: a contiguous copy */
+        for (size_t j = 0; j < D; j++) {
+            zc[j] = z[j * sz]; /* the missing entries are 0 */
+        }
     }
     if (nm == 1) { /* a scalar: one division */
         const double *lc = Lambda + mi[0] * D;
@@ -564,7 +602,7 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
         if (!(lam > 0)) {
             return -1;
         }
-        dot4(D, zc, lc, lc, lc, lc, s);
+        dot4s(D, z, sz, lc, lc, lc, lc, s);
         double r = 1.0 / lam;
         for (size_t v = 0; v < nv; v++) {
             double b = beta[v][mi[0]];
@@ -579,7 +617,7 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
         if (!(a > 0)) {
             return -1;
         }
-        dot4(D, zc, l0, l1, l1, l1, s);
+        dot4s(D, z, sz, l0, l1, l1, l1, s);
         double r0 = 1.0 / a, f = b * r0, c1 = c - b * f;
         if (!(c1 > 0)) {
             return -1;
@@ -608,7 +646,11 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
     for (; j < nm; j += 4) { /* four columns a pass; the last pass repeats its last column */
         size_t q1 = j + 1 < nm ? j + 1 : nm - 1, q2 = j + 2 < nm ? j + 2 : nm - 1, q3 = j + 3 < nm ? j + 3 : nm - 1;
         double s[4];
-        dot4(D, zc, Lambda + mi[j] * D, Lambda + mi[q1] * D, Lambda + mi[q2] * D, Lambda + mi[q3] * D, s);
+        if (nm > 4) {
+            dot4(D, zc, Lambda + mi[j] * D, Lambda + mi[q1] * D, Lambda + mi[q2] * D, Lambda + mi[q3] * D, s);
+        } else {
+            dot4s(D, z, sz, Lambda + mi[j] * D, Lambda + mi[q1] * D, Lambda + mi[q2] * D, Lambda + mi[q3] * D, s);
+        }
         A[j * ld + nm] = s[0];
         A[q1 * ld + nm] = s[1];
         A[q2 * ld + nm] = s[2];
