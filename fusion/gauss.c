@@ -705,3 +705,91 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
     }
     return 0;
 }
+
+int fz_prow_score2(size_t D, const double *Lambda, double *const *z, size_t sz, const size_t *const *mi,
+                   size_t nm, const double *const *beta, size_t nv, double *const *var, double *work)
+{
+    size_t ld = nm + 1 + nv; /* as fz_prow_score(), each element two lanes: the two rows */
+    double *Ad = work;
+    fz_v2 *A = (fz_v2 *)work;
+    double *zc = work + 2 * ld * nm;
+    fz_v2 *rd = (fz_v2 *)(zc + D), *x = rd + nm;
+    for (size_t l = 0; l < 2; l++) {
+        const size_t *m = mi[l];
+        if (nm > 4) {
+            for (size_t j = 0; j < D; j++) {
+                zc[j] = z[l][j * sz];
+            }
+        }
+        for (size_t j = 0; j < nm; j += 4) { /* the dots, as fz_prow_score() */
+            size_t q[4] = {j, j + 1 < nm ? j + 1 : nm - 1, j + 2 < nm ? j + 2 : nm - 1, j + 3 < nm ? j + 3 : nm - 1};
+            double s[4];
+            if (nm > 4) {
+                dot4(D, zc, Lambda + m[q[0]] * D, Lambda + m[q[1]] * D, Lambda + m[q[2]] * D, Lambda + m[q[3]] * D, s);
+            } else {
+                dot4s(D, z[l], sz, Lambda + m[q[0]] * D, Lambda + m[q[1]] * D, Lambda + m[q[2]] * D,
+                      Lambda + m[q[3]] * D, s);
+            }
+            for (size_t r = 0; r < 4; r++) {
+                Ad[2 * (q[r] * ld + nm) + l] = s[r];
+            }
+        }
+        for (size_t j = 0; j < nm; j++) {
+            const double *lc = Lambda + m[j] * D;
+            double *cj = Ad + 2 * j * ld + l;
+            for (size_t i = j; i < nm; i++) {
+                cj[2 * i] = lc[m[i]];
+            }
+            for (size_t v = 0; v < nv; v++) {
+                cj[2 * (nm + 1 + v)] = beta[v][m[j]];
+            }
+        }
+    }
+    /* the LDL^T, forward and backward solves of fz_prow_score(), operation for operation */
+    const fz_v2 one = {1.0, 1.0};
+    for (size_t j = 0; j < nm; j++) {
+        fz_v2 *cj = A + j * ld;
+        size_t k = 0;
+        for (; k + 4 <= j; k += 4) {
+            const fz_v2 *c0 = A + k * ld, *c1 = c0 + ld, *c2 = c1 + ld, *c3 = c2 + ld;
+            fz_v2 a0 = c0[j] * rd[k], a1 = c1[j] * rd[k + 1], a2 = c2[j] * rd[k + 2], a3 = c3[j] * rd[k + 3];
+            for (size_t i = j; i < ld; i++) {
+                cj[i] -= (c0[i] * a0 + c1[i] * a1) + (c2[i] * a2 + c3[i] * a3);
+            }
+        }
+        for (; k < j; k++) {
+            const fz_v2 *ck = A + k * ld;
+            fz_v2 a = ck[j] * rd[k];
+            for (size_t i = j; i < ld; i++) {
+                cj[i] -= ck[i] * a;
+            }
+        }
+        fz_v2 d = cj[j];
+        if (!(d[0] > 0) || !(d[1] > 0)) {
+            return -1;
+        }
+        rd[j] = one / d;
+    }
+    for (size_t v = 0; v < nv; v++) {
+        fz_v2 s = {0, 0};
+        for (size_t j = 0; j < nm; j++) {
+            fz_v2 u = A[j * ld + nm + 1 + v];
+            s += u * u * rd[j];
+        }
+        var[0][v] = s[0];
+        var[1][v] = s[1];
+    }
+    for (size_t i = nm; i-- > 0;) {
+        const fz_v2 *ci = A + i * ld;
+        fz_v2 s = ci[nm];
+        for (size_t k = i + 1; k < nm; k++) {
+            s -= ci[k] * x[k];
+        }
+        x[i] = s * rd[i];
+    }
+    for (size_t i = 0; i < nm; i++) {
+        z[0][mi[0][i] * sz] = -x[i][0];
+        z[1][mi[1][i] * sz] = -x[i][1];
+    }
+    return 0;
+}

@@ -296,9 +296,10 @@ _Static_assert(FZ_BLOCK <= 64, "FZ_BLOCK rows must fit a 64-bit mask");
 
 typedef struct fz_batch {
     double *X, *O, *mu, *pv, *iv, *work, *E, *V;
-    double *kw, *var;      /* fz_prow_score() workspace; its nb variances */
+    double *kw, *var;      /* fz_prow_score2() workspace; two rows' nb variances */
     uint64_t *bits;        /* per row: missing features as bits (FZ_BLOCK x words of Dmax) */
-    size_t *mi;            /* one row's missing features (Dmax) */
+    size_t *mi;            /* two rows' missing features (2 x Dmax) */
+    size_t *cnt;           /* counting sort of the rows (Dmax + 2) */
     const double **beta;   /* nb: the modality fits' coefficients of the features */
     double *eta, *vs, *vt; /* FZ_BLOCK x nb: stacked log-odds, its variance, the interval's */
     double *xs;            /* 2 x (nmod + 2): a stacking row, fz_fit_eval()'s workspace */
@@ -318,6 +319,7 @@ static void batch_free(fz_batch_t *b)
     mmdx_free(b->var);
     mmdx_free(b->mi);
     mmdx_free(b->bits);
+    mmdx_free(b->cnt);
     mmdx_free((void *)b->beta);
     mmdx_free(b->eta);
     mmdx_free(b->vs);
@@ -336,16 +338,17 @@ static int batch_alloc(fz_batch_t *b, size_t Dmax, size_t nb, size_t nmod)
     b->work = mmdx_malloc((C * d + C) * sizeof(double));
     b->E = mmdx_malloc(C * nb * (nmod ? nmod : 1) * sizeof(double));
     b->V = mmdx_malloc(C * nb * (nmod ? nmod : 1) * sizeof(double));
-    b->kw = mmdx_malloc(((Dmax + 1 + nb) * Dmax + 2 * Dmax + 1) * sizeof(double));
-    b->var = mmdx_malloc((nb + 1) * sizeof(double));
-    b->mi = mmdx_malloc((Dmax + 1) * sizeof(size_t));
+    b->kw = mmdx_malloc((2 * (Dmax + 1 + nb) * Dmax + 5 * Dmax + 1) * sizeof(double));
+    b->var = mmdx_malloc((2 * nb + 1) * sizeof(double));
+    b->mi = mmdx_malloc((2 * Dmax + 1) * sizeof(size_t));
+    b->cnt = mmdx_malloc((Dmax + 2) * sizeof(size_t));
     b->bits = mmdx_malloc((C * ((Dmax + 63) / 64) + 1) * sizeof(uint64_t));
     b->beta = mmdx_malloc((nb + 1) * sizeof(double *));
     b->eta = mmdx_malloc(C * nb * sizeof(double));
     b->vs = mmdx_malloc(C * nb * sizeof(double));
     b->vt = mmdx_malloc(C * nb * sizeof(double));
     b->xs = mmdx_malloc(2 * (nmod + 2) * sizeof(double));
-    if (!b->X || !b->O || !b->mu || !b->pv || !b->iv || !b->work || !b->E || !b->V || !b->kw || !b->var || !b->mi ||
+    if (!b->X || !b->O || !b->mu || !b->pv || !b->iv || !b->work || !b->E || !b->V || !b->kw || !b->var || !b->mi || !b->cnt ||
         !b->bits || !b->beta || !b->eta || !b->vs || !b->vt || !b->xs) {
         batch_free(b);
         return MMDX_ENOMEM;
@@ -388,7 +391,9 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
     /* each row's missing features as bits, by columns (contiguous), then as a list */
     size_t W = (D + 63) / 64, *mi = bt->mi;
     uint64_t *bits = bt->bits;
+    size_t nmi[FZ_BLOCK], order[FZ_BLOCK];
     memset(bits, 0, nc * W * sizeof(uint64_t));
+    memset(nmi, 0, sizeof(nmi));
     for (size_t a = 0; a < D; a++) { /* column a's missing rows as a mask, then their bits */
         const double *o = bt->O + a * nc;
         uint64_t cm = 0, bit = (uint64_t)1 << (a & 63), *bw = bits + a / 64;
@@ -402,8 +407,22 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
             cm |= (uint64_t)(o[i] == 0) << i;
         }
         for (; cm; cm &= cm - 1) {
-            bw[(size_t)__builtin_ctzll(cm) * W] |= bit;
+            size_t r = (size_t)__builtin_ctzll(cm);
+            bw[r * W] |= bit;
+            nmi[r]++;
         }
+    }
+    /* the rows by their number of missing features (a counting sort): the kernel's loops
+     * depend on that number alone, so consecutive rows branch alike */
+    memset(bt->cnt, 0, (D + 2) * sizeof(size_t));
+    for (size_t i = 0; i < nc; i++) {
+        bt->cnt[nmi[i] + 1]++;
+    }
+    for (size_t q = 1; q <= D + 1; q++) {
+        bt->cnt[q] += bt->cnt[q - 1];
+    }
+    for (size_t i = 0; i < nc; i++) {
+        order[bt->cnt[nmi[i]]++] = i;
     }
     for (size_t b = 0; b < nb; b++) {
         bt->beta[b] = m->bins[b0 + b].fits[k * nf].beta + 1;
@@ -413,23 +432,39 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         for (size_t b = 0; b < nb; b++) {
             bt->iv[b * FZ_BLOCK + i] = 0;
         }
-        size_t nm = 0;
-        for (size_t w = 0; w < W; w++) {
-            for (uint64_t x = bits[i * W + w]; x; x &= x - 1) {
-                mi[nm++] = w * 64 + (size_t)__builtin_ctzll(x);
+        present[i] = nmi[i] < D;
+    }
+    for (size_t q = 0; q < nc;) {
+        size_t i = order[q], nm = nmi[i];
+        if (nm == 0 || nm == D) {
+            q++;
+            continue;
+        }
+        /* only the rows of Lambda of the missing features: |M| x D, not Lambda z's D x D;
+         * from three missing, two rows with as many at a time when there are two (the
+         * same results as one at a time) */
+        size_t i2 = nm > 2 && q + 1 < nc && nmi[order[q + 1]] == nm ? order[q + 1] : i;
+        size_t *ml[2] = {mi, mi + D};
+        for (size_t l = 0; l < 2; l++) {
+            size_t r = l ? i2 : i, n = 0;
+            for (size_t w = 0; w < W; w++) {
+                for (uint64_t x = bits[r * W + w]; x; x &= x - 1) {
+                    ml[l][n++] = w * 64 + (size_t)__builtin_ctzll(x);
+                }
             }
         }
-        present[i] = nm < D;
-        if (nm > 0 && nm < D) {
-            /* only the rows of Lambda of the missing features: |M| x D, not Lambda z's D x D */
-            if (fz_prow_score(D, md->Lambda, bt->X + nc + i, nc, mi, nm, bt->beta, nb, bt->var,
-                              bt->kw) != 0) {
-                return MMDX_ENUMERIC;
-            }
-            for (size_t b = 0; b < nb; b++) {
-                bt->iv[b * FZ_BLOCK + i] = bt->var[b];
-            }
+        double *zr[2] = {bt->X + nc + i, bt->X + nc + i2}, *vr[2] = {bt->var, i2 != i ? bt->var + nb : bt->var};
+        const size_t *mc[2] = {ml[0], ml[1]};
+        int rc = i2 != i ? fz_prow_score2(D, md->Lambda, zr, nc, mc, nm, bt->beta, nb, vr, bt->kw)
+                        : fz_prow_score(D, md->Lambda, zr[0], nc, ml[0], nm, bt->beta, nb, vr[0], bt->kw);
+        if (rc != 0) {
+            return MMDX_ENUMERIC;
         }
+        for (size_t b = 0; b < nb; b++) {
+            bt->iv[b * FZ_BLOCK + i] = vr[0][b];
+            bt->iv[b * FZ_BLOCK + i2] = vr[1][b];
+        }
+        q += i2 != i ? 2 : 1;
     }
     for (size_t b = 0; b < nb; b++) {
         const fz_binary_t *bn = &m->bins[b0 + b];
