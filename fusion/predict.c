@@ -502,7 +502,9 @@ static void block_probs(const mmdx_model_t *m, size_t t, fz_batch_t *bt, size_t 
         for (size_t i = 0; i < nc; i++) {
             const double *e = bt->E + (i * nb + b) * M, *v = bt->V + (i * nb + b) * M;
             x[0] = 1;
-            memcpy(x + 1, e, M * sizeof(double));
+            for (size_t k = 0; k < M; k++) { /* a few: no memcpy call */
+                x[k + 1] = e[k];
+            }
             double mu = 0, q = 0;
             if (L) {
                 for (size_t j = 0; j < d; j++) {
