@@ -497,3 +497,299 @@ double fz_prow_variance(fz_prow_t *r, const double *beta)
     }
     return v;
 }
+
+/* ------------------------------------------------------------------ scoring kernel */
+
+/* s[q] = x . c_q for four columns over n contiguous doubles, two lanes at a time. */
+static void dot4(size_t n, const double *x, const double *c0, const double *c1, const double *c2,
+                 const double *c3, double *s)
+{
+    /* two accumulators a column: the additions' latency, not the loads, bounds one */
+    fz_v2 s0 = {0, 0}, s1 = {0, 0}, s2 = {0, 0}, s3 = {0, 0}, t0 = {0, 0}, t1 = {0, 0}, t2 = {0, 0}, t3 = {0, 0};
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        fz_v2 xa = *(const fz_v2 *)(x + j), xb = *(const fz_v2 *)(x + j + 2);
+        s0 += *(const fz_v2 *)(c0 + j) * xa;
+        s1 += *(const fz_v2 *)(c1 + j) * xa;
+        s2 += *(const fz_v2 *)(c2 + j) * xa;
+        s3 += *(const fz_v2 *)(c3 + j) * xa;
+        t0 += *(const fz_v2 *)(c0 + j + 2) * xb;
+        t1 += *(const fz_v2 *)(c1 + j + 2) * xb;
+        t2 += *(const fz_v2 *)(c2 + j + 2) * xb;
+        t3 += *(const fz_v2 *)(c3 + j + 2) * xb;
+    }
+    s0 += t0;
+    s1 += t1;
+    s2 += t2;
+    s3 += t3;
+    double r0 = s0[0] + s0[1], r1 = s1[0] + s1[1], r2 = s2[0] + s2[1], r3 = s3[0] + s3[1];
+    for (; j < n; j++) {
+        r0 += c0[j] * x[j];
+        r1 += c1[j] * x[j];
+        r2 += c2[j] * x[j];
+        r3 += c3[j] * x[j];
+    }
+    s[0] = r0;
+    s[1] = r1;
+    s[2] = r2;
+    s[3] = r3;
+}
+
+/* dot4() of x with stride sx (the same operations in the same order: the same sums as
+ * dot4() of a contiguous copy). */
+static void dot4s(size_t n, const double *x, size_t sx, const double *c0, const double *c1, const double *c2,
+                  const double *c3, double *s)
+{
+    fz_v2 s0 = {0, 0}, s1 = {0, 0}, s2 = {0, 0}, s3 = {0, 0}, t0 = {0, 0}, t1 = {0, 0}, t2 = {0, 0}, t3 = {0, 0};
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        fz_v2 xa = {x[j * sx], x[(j + 1) * sx]}, xb = {x[(j + 2) * sx], x[(j + 3) * sx]};
+        s0 += *(const fz_v2 *)(c0 + j) * xa;
+        s1 += *(const fz_v2 *)(c1 + j) * xa;
+        s2 += *(const fz_v2 *)(c2 + j) * xa;
+        s3 += *(const fz_v2 *)(c3 + j) * xa;
+        t0 += *(const fz_v2 *)(c0 + j + 2) * xb;
+        t1 += *(const fz_v2 *)(c1 + j + 2) * xb;
+        t2 += *(const fz_v2 *)(c2 + j + 2) * xb;
+        t3 += *(const fz_v2 *)(c3 + j + 2) * xb;
+    }
+    s0 += t0;
+    s1 += t1;
+    s2 += t2;
+    s3 += t3;
+    double r0 = s0[0] + s0[1], r1 = s1[0] + s1[1], r2 = s2[0] + s2[1], r3 = s3[0] + s3[1];
+    for (; j < n; j++) {
+        double xj = x[j * sx];
+        r0 += c0[j] * xj;
+        r1 += c1[j] * xj;
+        r2 += c2[j] * xj;
+        r3 += c3[j] * xj;
+    }
+    s[0] = r0;
+    s[1] = r1;
+    s[2] = r2;
+    s[3] = r3;
+}
+
+/* y[0..n) -= (c0 a0 + c1 a1) + (c2 a2 + c3 a3), two lanes at a time. */
+static void axpy4(size_t n, double *y, const double *c0, const double *c1, const double *c2, const double *c3,
+                  double a0, double a1, double a2, double a3)
+{
+    const fz_v2 v0 = {a0, a0}, v1 = {a1, a1}, v2 = {a2, a2}, v3 = {a3, a3};
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        *(fz_v2 *)(y + i) -= (*(const fz_v2 *)(c0 + i) * v0 + *(const fz_v2 *)(c1 + i) * v1) +
+                             (*(const fz_v2 *)(c2 + i) * v2 + *(const fz_v2 *)(c3 + i) * v3);
+    }
+    for (; i < n; i++) {
+        y[i] -= (c0[i] * a0 + c1[i] * a1) + (c2[i] * a2 + c3[i] * a3);
+    }
+}
+
+int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const size_t *mi, size_t nm,
+                  const double *const *beta, size_t nv, double *var, double *work)
+{
+    size_t ld = nm + 1 + nv; /* rows: Lambda_MM, then t = Lambda_M. z, then the beta_M */
+    double *A = work, *zc = work + ld * nm, *rd = zc + D;
+    if (nm > 4) { /* the dots pass over the row more than once: a contiguous copy */
+        for (size_t j = 0; j < D; j++) {
+            zc[j] = z[j * sz]; /* the missing entries are 0 */
+        }
+    }
+    if (nm == 1) { /* a scalar: one division */
+        const double *lc = Lambda + mi[0] * D;
+        double lam = lc[mi[0]], s[4];
+        if (!(lam > 0)) {
+            return -1;
+        }
+        dot4s(D, z, sz, lc, lc, lc, lc, s);
+        double r = 1.0 / lam;
+        for (size_t v = 0; v < nv; v++) {
+            double b = beta[v][mi[0]];
+            var[v] = b * b * r;
+        }
+        z[mi[0] * sz] = -s[0] * r;
+        return 0;
+    }
+    if (nm == 2) { /* the general code below written out: the same operations, no loops */
+        const double *l0 = Lambda + mi[0] * D, *l1 = Lambda + mi[1] * D;
+        double s[4], a = l0[mi[0]], b = l0[mi[1]], c = l1[mi[1]];
+        if (!(a > 0)) {
+            return -1;
+        }
+        dot4s(D, z, sz, l0, l1, l1, l1, s);
+        double r0 = 1.0 / a, f = b * r0, c1 = c - b * f;
+        if (!(c1 > 0)) {
+            return -1;
+        }
+        double r1 = 1.0 / c1;
+        for (size_t v = 0; v < nv; v++) {
+            double u0 = beta[v][mi[0]], u1 = beta[v][mi[1]] - u0 * f;
+            var[v] = 0 + u0 * u0 * r0 + u1 * u1 * r1;
+        }
+        double x1 = (s[1] - s[0] * f) * r1, x0 = (s[0] - b * x1) * r0;
+        z[mi[0] * sz] = -x0;
+        z[mi[1] * sz] = -x1;
+        return 0;
+    }
+    for (size_t j = 0; j < nm; j++) {
+        const double *lc = Lambda + mi[j] * D; /* column mi[j] = row mi[j] */
+        double *cj = A + j * ld;
+        for (size_t i = j; i < nm; i++) {
+            cj[i] = lc[mi[i]];
+        }
+        for (size_t v = 0; v < nv; v++) {
+            cj[nm + 1 + v] = beta[v][mi[j]];
+        }
+    }
+    size_t j = 0;
+    for (; j < nm; j += 4) { /* four columns a pass; the last pass repeats its last column */
+        size_t q1 = j + 1 < nm ? j + 1 : nm - 1, q2 = j + 2 < nm ? j + 2 : nm - 1, q3 = j + 3 < nm ? j + 3 : nm - 1;
+        double s[4];
+        if (nm > 4) {
+            dot4(D, zc, Lambda + mi[j] * D, Lambda + mi[q1] * D, Lambda + mi[q2] * D, Lambda + mi[q3] * D, s);
+        } else {
+            dot4s(D, z, sz, Lambda + mi[j] * D, Lambda + mi[q1] * D, Lambda + mi[q2] * D, Lambda + mi[q3] * D, s);
+        }
+        A[j * ld + nm] = s[0];
+        A[q1 * ld + nm] = s[1];
+        A[q2 * ld + nm] = s[2];
+        A[q3 * ld + nm] = s[3];
+    }
+    /* Left-looking LDL^T of the bordered columns (no square roots: one division a column
+     * on the critical path). Column k keeps U = L D (unscaled), rd[k] = 1 / D_k, so
+     * L[j,k] = U[j,k] rd[k]. Below Lambda_MM the rows become the unit forward solves
+     * y = L^{-1} t and L^{-1} beta_M. */
+    for (j = 0; j < nm; j++) {
+        double *cj = A + j * ld;
+        size_t k = 0;
+        for (; k + 4 <= j; k += 4) {
+            const double *c0 = A + k * ld, *c1 = c0 + ld, *c2 = c1 + ld, *c3 = c2 + ld;
+            axpy4(ld - j, cj + j, c0 + j, c1 + j, c2 + j, c3 + j, c0[j] * rd[k], c1[j] * rd[k + 1],
+                  c2[j] * rd[k + 2], c3[j] * rd[k + 3]);
+        }
+        for (; k < j; k++) {
+            const double *ck = A + k * ld;
+            double a = ck[j] * rd[k];
+            for (size_t i = j; i < ld; i++) {
+                cj[i] -= ck[i] * a;
+            }
+        }
+        if (!(cj[j] > 0)) {
+            return -1;
+        }
+        rd[j] = 1.0 / cj[j];
+    }
+    /* beta' Lambda_MM^{-1} beta = sum_j y_j^2 / D_j */
+    for (size_t v = 0; v < nv; v++) {
+        double s = 0;
+        for (j = 0; j < nm; j++) {
+            double u = A[j * ld + nm + 1 + v];
+            s += u * u * rd[j];
+        }
+        var[v] = s;
+    }
+    /* x = L^{-T} D^{-1} y backwards: x_i = rd_i (y_i - sum_{k>i} U[k,i] x_k), column i
+     * contiguous */
+    double *x = zc; /* the row copy is done with */
+    for (size_t i = nm; i-- > 0;) {
+        const double *ci = A + i * ld;
+        double s = ci[nm];
+        for (size_t k = i + 1; k < nm; k++) {
+            s -= ci[k] * x[k];
+        }
+        x[i] = s * rd[i];
+    }
+    for (size_t i = 0; i < nm; i++) {
+        z[mi[i] * sz] = -x[i];
+    }
+    return 0;
+}
+
+int fz_prow_score2(size_t D, const double *Lambda, double *const *z, size_t sz, const size_t *const *mi,
+                   size_t nm, const double *const *beta, size_t nv, double *const *var, double *work)
+{
+    size_t ld = nm + 1 + nv; /* as fz_prow_score(), each element two lanes: the two rows */
+    double *Ad = work;
+    fz_v2 *A = (fz_v2 *)work;
+    double *zc = work + 2 * ld * nm;
+    fz_v2 *rd = (fz_v2 *)(zc + D), *x = rd + nm;
+    for (size_t l = 0; l < 2; l++) {
+        const size_t *m = mi[l];
+        if (nm > 4) {
+            for (size_t j = 0; j < D; j++) {
+                zc[j] = z[l][j * sz];
+            }
+        }
+        for (size_t j = 0; j < nm; j += 4) { /* the dots, as fz_prow_score() */
+            size_t q[4] = {j, j + 1 < nm ? j + 1 : nm - 1, j + 2 < nm ? j + 2 : nm - 1, j + 3 < nm ? j + 3 : nm - 1};
+            double s[4];
+            if (nm > 4) {
+                dot4(D, zc, Lambda + m[q[0]] * D, Lambda + m[q[1]] * D, Lambda + m[q[2]] * D, Lambda + m[q[3]] * D, s);
+            } else {
+                dot4s(D, z[l], sz, Lambda + m[q[0]] * D, Lambda + m[q[1]] * D, Lambda + m[q[2]] * D,
+                      Lambda + m[q[3]] * D, s);
+            }
+            for (size_t r = 0; r < 4; r++) {
+                Ad[2 * (q[r] * ld + nm) + l] = s[r];
+            }
+        }
+        for (size_t j = 0; j < nm; j++) {
+            const double *lc = Lambda + m[j] * D;
+            double *cj = Ad + 2 * j * ld + l;
+            for (size_t i = j; i < nm; i++) {
+                cj[2 * i] = lc[m[i]];
+            }
+            for (size_t v = 0; v < nv; v++) {
+                cj[2 * (nm + 1 + v)] = beta[v][m[j]];
+            }
+        }
+    }
+    /* the LDL^T, forward and backward solves of fz_prow_score(), operation for operation */
+    const fz_v2 one = {1.0, 1.0};
+    for (size_t j = 0; j < nm; j++) {
+        fz_v2 *cj = A + j * ld;
+        size_t k = 0;
+        for (; k + 4 <= j; k += 4) {
+            const fz_v2 *c0 = A + k * ld, *c1 = c0 + ld, *c2 = c1 + ld, *c3 = c2 + ld;
+            fz_v2 a0 = c0[j] * rd[k], a1 = c1[j] * rd[k + 1], a2 = c2[j] * rd[k + 2], a3 = c3[j] * rd[k + 3];
+            for (size_t i = j; i < ld; i++) {
+                cj[i] -= (c0[i] * a0 + c1[i] * a1) + (c2[i] * a2 + c3[i] * a3);
+            }
+        }
+        for (; k < j; k++) {
+            const fz_v2 *ck = A + k * ld;
+            fz_v2 a = ck[j] * rd[k];
+            for (size_t i = j; i < ld; i++) {
+                cj[i] -= ck[i] * a;
+            }
+        }
+        fz_v2 d = cj[j];
+        if (!(d[0] > 0) || !(d[1] > 0)) {
+            return -1;
+        }
+        rd[j] = one / d;
+    }
+    for (size_t v = 0; v < nv; v++) {
+        fz_v2 s = {0, 0};
+        for (size_t j = 0; j < nm; j++) {
+            fz_v2 u = A[j * ld + nm + 1 + v];
+            s += u * u * rd[j];
+        }
+        var[0][v] = s[0];
+        var[1][v] = s[1];
+    }
+    for (size_t i = nm; i-- > 0;) {
+        const fz_v2 *ci = A + i * ld;
+        fz_v2 s = ci[nm];
+        for (size_t k = i + 1; k < nm; k++) {
+            s -= ci[k] * x[k];
+        }
+        x[i] = s * rd[i];
+    }
+    for (size_t i = 0; i < nm; i++) {
+        z[0][mi[0][i] * sz] = -x[i][0];
+        z[1][mi[1][i] * sz] = -x[i][1];
+    }
+    return 0;
+}

@@ -6,6 +6,12 @@
 
 #include <stddef.h>
 
+/* Two doubles at any 8-byte alignment (a GCC/clang vector extension: SSE2 on x86-64, any
+ * target's vectors or scalar code elsewhere) and the matching 64-bit lane masks. IEEE
+ * operations on the lanes round as the scalar ones do. */
+typedef double fz_v2 __attribute__((vector_size(16), aligned(8), may_alias));
+typedef long long fz_v2i __attribute__((vector_size(16), aligned(8), may_alias));
+
 /*
  * Add n rows to the sufficient statistics: S += Z^T Z, N += O^T O (lower triangles,
  * D x D), where Z (n x D, leading dimension ldz) holds standardised values with missing
@@ -111,5 +117,23 @@ void fz_prow_impute_mean(fz_prow_t *r, const double *Lambda, double *z, size_t s
                          int *ok);
 /* beta_M^T Lambda_MM^{-1} beta_M for the row last imputed (0 with nothing missing). */
 double fz_prow_variance(fz_prow_t *r, const double *beta);
+
+/*
+ * Scoring, one row of a block: z (stride sz) holds the D standardised values with 0 in the
+ * missing entries mi[0..nm) (ascending, 0 < nm). Fills those with the conditional mean
+ * -Lambda_MM^{-1} Lambda_M. z and sets var[v] = beta_v,M' Lambda_MM^{-1} beta_v,M for the
+ * nv coefficient vectors beta[v] (over the D features): one LDL^T factorisation of
+ * Lambda_MM bordered by the right-hand sides also does the forward solves. @p work holds
+ * (D + 1 + nv) * D + 2 * D doubles. 0, or -1 when Lambda_MM is not positive definite.
+ * The same arithmetic for a row wherever it is, in any block.
+ */
+int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const size_t *mi, size_t nm,
+                  const double *const *beta, size_t nv, double *var, double *work);
+/* Two rows with the same number nm > 2 of missing features at once (z[0], z[1], mi[0],
+ * mi[1], var[0], var[1]; the two may be one row): each row's results are fz_prow_score()'s
+ * bit for bit, two rows' dependency chains interleaved. @p work holds
+ * 2 (D + 1 + nv) D + 5 D doubles. */
+int fz_prow_score2(size_t D, const double *Lambda, double *const *z, size_t sz, const size_t *const *mi,
+                   size_t nm, const double *const *beta, size_t nv, double *const *var, double *work);
 
 #endif

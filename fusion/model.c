@@ -2,6 +2,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "mmdx/model.h"
 #include "model_internal.h"
 #include "logistic.h"
@@ -560,7 +563,31 @@ size_t fz_block(const mmdx_model_t *m, const fz_map_t *map, size_t mod, const mm
             const double *cv = mmdx_cohort_column_const(c, (size_t)kc) + first;
             double mean = cl->mean, sd = cl->sd, xmin = cl->xmin;
             int islog = cl->islog, islogit = cl->islogit;
-            for (size_t i = 0; i < n; i++) {
+            size_t i = 0;
+            if (first + 2 * n <= mmdx_cohort_n_patients(c)) {
+                /* the next block's rows of this column: a block reads from many columns,
+                 * a few cache lines each, too scattered for the hardware prefetcher */
+                for (size_t p = 0; p < n; p += 8) {
+                    __builtin_prefetch(cv + n + p);
+                }
+                __builtin_prefetch(fl + n);
+            }
+#ifdef __SSE2__
+            if (!islog && !islogit) { /* two at a time, without branches; min/max clamp as clamp_z() */
+                const __m128d vm = _mm_set1_pd(mean), vs = _mm_set1_pd(sd), one = _mm_set1_pd(1.0);
+                const __m128d lo = _mm_set1_pd(-FZ_Z_MAX), hi = _mm_set1_pd(FZ_Z_MAX);
+                for (; i + 2 <= n; i += 2) {
+                    __m128d v = _mm_loadu_pd(cv + i);
+                    __m128i miss = _mm_set_epi64x(-(long long)((fl[i + 1] & MMDX_VAL_MISSING) != 0),
+                                                  -(long long)((fl[i] & MMDX_VAL_MISSING) != 0));
+                    __m128d keep = _mm_andnot_pd(_mm_castsi128_pd(miss), _mm_cmpord_pd(v, v));
+                    __m128d q = _mm_min_pd(_mm_max_pd(_mm_div_pd(_mm_sub_pd(v, vm), vs), lo), hi);
+                    _mm_storeu_pd(z + i, _mm_and_pd(q, keep));
+                    _mm_storeu_pd(o + i, _mm_and_pd(one, keep));
+                }
+            }
+#endif
+            for (; i < n; i++) {
                 double v = cv[i];
                 if ((fl[i] & MMDX_VAL_MISSING) || isnan(v)) {
                     z[i] = 0;

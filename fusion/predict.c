@@ -2,9 +2,13 @@
  * variance, Mahalanobis), the modalities' Bayesian regressions and the stacking layer,
  * into an mmdx_pred_t; and the fast path over a whole cohort. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include <pthread.h>
 #include <gsl/gsl_cdf.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <cblas.h>
 #include "mmdx/model.h"
 #include "model_internal.h"
@@ -285,11 +289,20 @@ static int check_target(const mmdx_model_t *m, size_t target, mmdx_error_t *err)
     return MMDX_OK;
 }
 
-/* Rows per block of the fast path: large enough for BLAS-3, small enough for the cache. */
+/* Rows per block of the fast path: large enough for BLAS-3, small enough for the cache;
+ * at most 64 (a block's column is one 64-bit mask). */
 #define FZ_BLOCK 64
+_Static_assert(FZ_BLOCK <= 64, "FZ_BLOCK rows must fit a 64-bit mask");
 
 typedef struct fz_batch {
     double *X, *O, *mu, *pv, *iv, *work, *E, *V;
+    double *kw, *var;      /* fz_prow_score2() workspace; two rows' nb variances */
+    uint64_t *bits;        /* per row: missing features as bits (FZ_BLOCK x words of Dmax) */
+    size_t *mi;            /* two rows' missing features (2 x Dmax) */
+    size_t *cnt;           /* counting sort of the rows (Dmax + 2) */
+    const double **beta;   /* nb: the modality fits' coefficients of the features */
+    double *eta, *vs, *vt; /* FZ_BLOCK x nb: stacked log-odds, its variance, the interval's */
+    double *xs;            /* 2 x (nmod + 2): a stacking row, fz_fit_eval()'s workspace */
 } fz_batch_t;
 
 static void batch_free(fz_batch_t *b)
@@ -302,6 +315,16 @@ static void batch_free(fz_batch_t *b)
     mmdx_free(b->work);
     mmdx_free(b->E);
     mmdx_free(b->V);
+    mmdx_free(b->kw);
+    mmdx_free(b->var);
+    mmdx_free(b->mi);
+    mmdx_free(b->bits);
+    mmdx_free(b->cnt);
+    mmdx_free((void *)b->beta);
+    mmdx_free(b->eta);
+    mmdx_free(b->vs);
+    mmdx_free(b->vt);
+    mmdx_free(b->xs);
 }
 
 static int batch_alloc(fz_batch_t *b, size_t Dmax, size_t nb, size_t nmod)
@@ -315,11 +338,38 @@ static int batch_alloc(fz_batch_t *b, size_t Dmax, size_t nb, size_t nmod)
     b->work = mmdx_malloc((C * d + C) * sizeof(double));
     b->E = mmdx_malloc(C * nb * (nmod ? nmod : 1) * sizeof(double));
     b->V = mmdx_malloc(C * nb * (nmod ? nmod : 1) * sizeof(double));
-    if (!b->X || !b->O || !b->mu || !b->pv || !b->iv || !b->work || !b->E || !b->V) {
+    b->kw = mmdx_malloc((2 * (Dmax + 1 + nb) * Dmax + 5 * Dmax + 1) * sizeof(double));
+    b->var = mmdx_malloc((2 * nb + 1) * sizeof(double));
+    b->mi = mmdx_malloc((2 * Dmax + 1) * sizeof(size_t));
+    b->cnt = mmdx_malloc((Dmax + 2) * sizeof(size_t));
+    b->bits = mmdx_malloc((C * ((Dmax + 63) / 64) + 1) * sizeof(uint64_t));
+    b->beta = mmdx_malloc((nb + 1) * sizeof(double *));
+    b->eta = mmdx_malloc(C * nb * sizeof(double));
+    b->vs = mmdx_malloc(C * nb * sizeof(double));
+    b->vt = mmdx_malloc(C * nb * sizeof(double));
+    b->xs = mmdx_malloc(2 * (nmod + 2) * sizeof(double));
+    if (!b->X || !b->O || !b->mu || !b->pv || !b->iv || !b->work || !b->E || !b->V || !b->kw || !b->var || !b->mi || !b->cnt ||
+        !b->bits || !b->beta || !b->eta || !b->vs || !b->vt || !b->xs) {
         batch_free(b);
         return MMDX_ENOMEM;
     }
     return MMDX_OK;
+}
+
+/* out[i] = fz_moderate(mu[i], var[i]) (the same arithmetic), two at a time; out may be mu. */
+static void moderate_n(size_t n, const double *mu, const double *var, double *out)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128d c = _mm_set1_pd(3.14159265358979323846), one = _mm_set1_pd(1.0), eighth = _mm_set1_pd(0.125);
+    for (; i + 2 <= n; i += 2) { /* x / 8 and x * 0.125 round alike */
+        __m128d q = _mm_sqrt_pd(_mm_add_pd(one, _mm_mul_pd(_mm_mul_pd(c, _mm_loadu_pd(var + i)), eighth)));
+        _mm_storeu_pd(out + i, _mm_div_pd(_mm_loadu_pd(mu + i), q));
+    }
+#endif
+    for (; i < n; i++) {
+        out[i] = fz_moderate(mu[i], var[i]);
+    }
 }
 
 /*
@@ -329,7 +379,7 @@ static int batch_alloc(fz_batch_t *b, size_t Dmax, size_t nb, size_t nmod)
  * calls, whose row blocks are fixed), never on the other rows or the thread count.
  */
 static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t t, size_t k,
-                          size_t i0, size_t nc, fz_prow_t *pr, fz_batch_t *bt, double *const *Li)
+                          size_t i0, size_t nc, fz_batch_t *bt, double *const *Li)
 {
     const fz_modality_t *md = &m->mods[k];
     size_t D = md->ncol, d = D + 1, nb = m->tgt_nbin[t], b0 = m->tgt_bin0[t], nf = (size_t)m->opt.folds + 1;
@@ -338,29 +388,83 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         bt->X[i] = 1.0;
     }
     fz_block(m, map, k, c, i0, nc, bt->X + nc, bt->O);
+    /* each row's missing features as bits, by columns (contiguous), then as a list */
+    size_t W = (D + 63) / 64, *mi = bt->mi;
+    uint64_t *bits = bt->bits;
+    size_t nmi[FZ_BLOCK], order[FZ_BLOCK];
+    memset(bits, 0, nc * W * sizeof(uint64_t));
+    memset(nmi, 0, sizeof(nmi));
+    for (size_t a = 0; a < D; a++) { /* column a's missing rows as a mask, then their bits */
+        const double *o = bt->O + a * nc;
+        uint64_t cm = 0, bit = (uint64_t)1 << (a & 63), *bw = bits + a / 64;
+        size_t i = 0;
+#ifdef __SSE2__
+        for (; i + 2 <= nc; i += 2) {
+            cm |= (uint64_t)_mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(o + i), _mm_setzero_pd())) << i;
+        }
+#endif
+        for (; i < nc; i++) {
+            cm |= (uint64_t)(o[i] == 0) << i;
+        }
+        for (; cm; cm &= cm - 1) {
+            size_t r = (size_t)__builtin_ctzll(cm);
+            bw[r * W] |= bit;
+            nmi[r]++;
+        }
+    }
+    /* the rows by their number of missing features (a counting sort): the kernel's loops
+     * depend on that number alone, so consecutive rows branch alike */
+    memset(bt->cnt, 0, (D + 2) * sizeof(size_t));
+    for (size_t i = 0; i < nc; i++) {
+        bt->cnt[nmi[i] + 1]++;
+    }
+    for (size_t q = 1; q <= D + 1; q++) {
+        bt->cnt[q] += bt->cnt[q - 1];
+    }
+    for (size_t i = 0; i < nc; i++) {
+        order[bt->cnt[nmi[i]]++] = i;
+    }
+    for (size_t b = 0; b < nb; b++) {
+        bt->beta[b] = m->bins[b0 + b].fits[k * nf].beta + 1;
+    }
     unsigned char present[FZ_BLOCK];
     for (size_t i = 0; i < nc; i++) {
-        int any = 0, full = 1;
-        for (size_t a = 0; a < D; a++) {
-            int o = bt->O[a * nc + i] != 0;
-            any |= o;
-            full &= o;
-        }
-        present[i] = (unsigned char)any;
         for (size_t b = 0; b < nb; b++) {
             bt->iv[b * FZ_BLOCK + i] = 0;
         }
-        if (any && !full) {
-            /* only the rows of Lambda of the missing features: |M| x D, not Lambda z's D x D */
-            int ok;
-            fz_prow_impute_mean(pr, md->Lambda, bt->X + nc + i, nc, bt->O + i, nc, &ok);
-            if (!ok) {
-                return MMDX_ENUMERIC;
-            }
-            for (size_t b = 0; b < nb; b++) {
-                bt->iv[b * FZ_BLOCK + i] = fz_prow_variance(pr, m->bins[b0 + b].fits[k * nf].beta + 1);
+        present[i] = nmi[i] < D;
+    }
+    for (size_t q = 0; q < nc;) {
+        size_t i = order[q], nm = nmi[i];
+        if (nm == 0 || nm == D) {
+            q++;
+            continue;
+        }
+        /* only the rows of Lambda of the missing features: |M| x D, not Lambda z's D x D;
+         * from three missing, two rows with as many at a time when there are two (the
+         * same results as one at a time) */
+        size_t i2 = nm > 2 && q + 1 < nc && nmi[order[q + 1]] == nm ? order[q + 1] : i;
+        size_t *ml[2] = {mi, mi + D};
+        for (size_t l = 0; l < 2; l++) {
+            size_t r = l ? i2 : i, n = 0;
+            for (size_t w = 0; w < W; w++) {
+                for (uint64_t x = bits[r * W + w]; x; x &= x - 1) {
+                    ml[l][n++] = w * 64 + (size_t)__builtin_ctzll(x);
+                }
             }
         }
+        double *zr[2] = {bt->X + nc + i, bt->X + nc + i2}, *vr[2] = {bt->var, i2 != i ? bt->var + nb : bt->var};
+        const size_t *mc[2] = {ml[0], ml[1]};
+        int rc = i2 != i ? fz_prow_score2(D, md->Lambda, zr, nc, mc, nm, bt->beta, nb, vr, bt->kw)
+                        : fz_prow_score(D, md->Lambda, zr[0], nc, ml[0], nm, bt->beta, nb, vr[0], bt->kw);
+        if (rc != 0) {
+            return MMDX_ENUMERIC;
+        }
+        for (size_t b = 0; b < nb; b++) {
+            bt->iv[b * FZ_BLOCK + i] = vr[0][b];
+            bt->iv[b * FZ_BLOCK + i2] = vr[1][b];
+        }
+        q += i2 != i ? 2 : 1;
     }
     for (size_t b = 0; b < nb; b++) {
         const fz_binary_t *bn = &m->bins[b0 + b];
@@ -368,18 +472,112 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         cblas_dgemv(CblasColMajor, CblasNoTrans, (int)nc, (int)d, 1.0, bt->X, (int)nc, ft->beta, 1, 0.0, bt->mu, 1);
         fz_logistic_linvar_inv(nc, d, bt->X, nc, Li[b], bt->pv, bt->work);
         for (size_t i = 0; i < nc; i++) {
+            bt->pv[i] += bt->iv[b * FZ_BLOCK + i];
+        }
+        moderate_n(nc, bt->mu, bt->pv, bt->mu);
+        for (size_t i = 0; i < nc; i++) {
             size_t at = (i * nb + b) * M + k;
-            if (!present[i] || ft->n_used <= 0) {
-                bt->E[at] = 0;
-                bt->V[at] = 0;
-                continue;
-            }
-            double v = bt->pv[i] + bt->iv[b * FZ_BLOCK + i];
-            bt->E[at] = fz_moderate(bt->mu[i], v) - bn->l0;
-            bt->V[at] = v;
+            int none = !present[i] || ft->n_used <= 0;
+            bt->E[at] = none ? 0 : bt->mu[i] - bn->l0;
+            bt->V[at] = none ? 0 : bt->pv[i];
         }
     }
     return MMDX_OK;
+}
+
+/*
+ * class_probs() for the nc rows of a block (evidence and variances bt->E, bt->V) into
+ * prob (lo, hi: NULL or as prob), K per row. Ls: per binary model the inverse of the
+ * stacking posterior's factor (NULL: a triangular solve, as fz_fit_eval()).
+ */
+static void block_probs(const mmdx_model_t *m, size_t t, fz_batch_t *bt, size_t nc, double *const *Ls, size_t K,
+                        double *prob, double *lo, double *hi)
+{
+    size_t nb = m->tgt_nbin[t], M = m->nmod, d = M + 1;
+    double *x = bt->xs;
+    for (size_t b = 0; b < nb; b++) {
+        const fz_binary_t *bn = &m->bins[m->tgt_bin0[t] + b];
+        const double *beta = bn->stack.beta, *L = Ls[b];
+        double *eta = bt->eta + b * FZ_BLOCK, *vs = bt->vs + b * FZ_BLOCK, *vt = bt->vt + b * FZ_BLOCK;
+        for (size_t i = 0; i < nc; i++) {
+            const double *e = bt->E + (i * nb + b) * M, *v = bt->V + (i * nb + b) * M;
+            x[0] = 1;
+            for (size_t k = 0; k < M; k++) { /* a few: no memcpy call */
+                x[k + 1] = e[k];
+            }
+            double mu = 0, q = 0;
+            if (L) {
+                for (size_t j = 0; j < d; j++) {
+                    mu += beta[j] * x[j];
+                }
+                for (size_t r = 0; r < d; r++) { /* (L^{-1} x)_r */
+                    double s = 0;
+                    for (size_t j = 0; j <= r; j++) {
+                        s += L[j * d + r] * x[j];
+                    }
+                    q += s * s;
+                }
+            } else {
+                mu = fz_fit_eval(&bn->stack, x, &q, x + M + 2);
+            }
+            double tv = q;
+            for (size_t k = 0; k < M; k++) {
+                tv += beta[k + 1] * beta[k + 1] * v[k];
+            }
+            eta[i] = mu;
+            vs[i] = q;
+            vt[i] = tv;
+        }
+        moderate_n(nc, eta, vs, vs); /* vs: the moderated log-odds from here */
+        for (size_t i = 0; i < nc; i++) {
+            vs[i] = fz_sigmoid(vs[i]);
+        }
+    }
+    int iv = lo || hi;
+    for (size_t i = 0; i < nc; i++) {
+        double *pr = prob + i * K, *l = lo ? lo + i * K : NULL, *h = hi ? hi + i * K : NULL;
+        if (nb == 1) {
+            double p = bt->vs[i], eta = bt->eta[i];
+            pr[1] = p;
+            pr[0] = 1 - p;
+            if (iv) {
+                double hw = FZ_Z975 * sqrt(bt->vt[i]);
+                double l1 = fz_sigmoid(eta - hw), h1 = fz_sigmoid(eta + hw);
+                if (l) {
+                    l[1] = l1;
+                    l[0] = 1 - h1;
+                }
+                if (h) {
+                    h[1] = h1;
+                    h[0] = 1 - l1;
+                }
+            }
+            continue;
+        }
+        double sum = 0;
+        for (size_t b = 0; b < nb; b++) {
+            size_t at = b * FZ_BLOCK + i;
+            pr[b] = bt->vs[at];
+            sum += pr[b];
+            double hw = iv ? FZ_Z975 * sqrt(bt->vt[at]) : 0;
+            if (l) {
+                l[b] = fz_sigmoid(bt->eta[at] - hw);
+            }
+            if (h) {
+                h[b] = fz_sigmoid(bt->eta[at] + hw);
+            }
+        }
+        for (size_t b = 0; b < nb; b++) {
+            pr[b] /= sum;
+            if (l) {
+                l[b] /= sum;
+                l[b] = l[b] < 1 ? l[b] : 1;
+            }
+            if (h) {
+                h[b] = h[b] / sum < 1 ? h[b] / sum : 1;
+            }
+        }
+    }
 }
 
 /* One scoring worker: blocks first, first + step, ... of the cohort. */
@@ -388,7 +586,7 @@ typedef struct fz_score_job {
     const fz_map_t *map;
     const mmdx_cohort_t *c;
     size_t target, n, K, first, step;
-    double *const *Li; /* nmod * nb */
+    double *const *Li; /* nmod * nb modality fits, then nb stacking fits (or NULL) */
     double *prob, *low, *high;
     int rc;
 } fz_score_job_t;
@@ -401,15 +599,9 @@ static void *score_worker(void *arg)
     for (size_t k = 0; k < M; k++) {
         Dmax = m->mods[k].ncol > Dmax ? m->mods[k].ncol : Dmax;
     }
-    fz_ws_t w;
     fz_batch_t bt;
     memset(&bt, 0, sizeof(bt));
-    if (ws_alloc(m, &w) != MMDX_OK) {
-        j->rc = MMDX_ENOMEM;
-        return NULL;
-    }
     if (batch_alloc(&bt, Dmax, nb, M) != MMDX_OK) {
-        ws_free(&w);
         j->rc = MMDX_ENOMEM;
         return NULL;
     }
@@ -417,19 +609,14 @@ static void *score_worker(void *arg)
     for (size_t i0 = j->first * FZ_BLOCK; i0 < j->n && rc == MMDX_OK; i0 += j->step * FZ_BLOCK) {
         size_t nc = j->n - i0 < FZ_BLOCK ? j->n - i0 : FZ_BLOCK;
         for (size_t k = 0; k < M && rc == MMDX_OK; k++) {
-            w.prow[k]->D = m->mods[k].ncol;
-            rc = block_modality(m, j->map, j->c, j->target, k, i0, nc, w.prow[k], &bt, j->Li + k * nb);
+            rc = block_modality(m, j->map, j->c, j->target, k, i0, nc, &bt, j->Li + k * nb);
         }
-        for (size_t i = 0; i < nc && rc == MMDX_OK; i++) {
-            memcpy(w.e, bt.E + i * nb * M, nb * M * sizeof(double));
-            memcpy(w.v, bt.V + i * nb * M, nb * M * sizeof(double));
-            size_t r = i0 + i;
-            class_probs(m, j->target, &w, j->prob + r * K, j->low ? j->low + r * K : NULL,
-                        j->high ? j->high + r * K : NULL, NULL, NULL);
+        if (rc == MMDX_OK) {
+            block_probs(m, j->target, &bt, nc, j->Li + M * nb, K, j->prob + i0 * K, j->low ? j->low + i0 * K : NULL,
+                        j->high ? j->high + i0 * K : NULL);
         }
     }
     batch_free(&bt);
-    ws_free(&w);
     j->rc = rc;
     return NULL;
 }
@@ -457,7 +644,7 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
     }
     /* the inverse posterior factors, once per call: the blocks then multiply, not solve */
-    double **Li = mmdx_calloc(M * nb + 1, sizeof(double *));
+    double **Li = mmdx_calloc((M + 1) * nb + 1, sizeof(double *));
     if (!Li) {
         fz_map_free(m, &map);
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
@@ -475,6 +662,17 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
                                     "a posterior precision factor is singular");
             }
         }
+    }
+    for (size_t b = 0; b < nb && rc == MMDX_OK; b++) { /* stacking: a solve per row when singular */
+        const fz_fit_t *st = &m->bins[b0 + b].stack;
+        double *ls = mmdx_calloc((M + 1) * (M + 1), sizeof(double));
+        if (!ls) {
+            rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory");
+        } else if (fz_logistic_factor_inverse(M + 1, st->L, ls) != 0) {
+            mmdx_free(ls);
+            ls = NULL;
+        }
+        Li[M * nb + b] = ls;
     }
     size_t nblocks = (n + FZ_BLOCK - 1) / FZ_BLOCK;
     size_t T = (size_t)mmdx_ctx_threads(m->ctx);
@@ -510,7 +708,7 @@ int mmdx_model_predict_probs(const mmdx_model_t *m, const mmdx_cohort_t *cohort,
             mmdx_error_set(err, rc, "", "", 0, "a feature precision block is not positive definite");
         }
     }
-    for (size_t q = 0; q < M * nb; q++) {
+    for (size_t q = 0; q < (M + 1) * nb; q++) {
         mmdx_free(Li[q]);
     }
     mmdx_free(Li);
