@@ -170,7 +170,7 @@ static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double 
 typedef struct pass_buf {
     double *X, *O, *work, *y, *w, *wf, *E;
     double *G, *iv, *mu, *var; /* stacking pass: rows of one fold, imputation variance */
-    size_t *idx;
+    size_t *idx, *mi; /* mi: Dmax (missing features of a row) */
     unsigned char *present;
     unsigned *fold;
     fz_prow_t *prow;
@@ -190,6 +190,7 @@ static void buf_free(pass_buf_t *b)
     mmdx_free(b->mu);
     mmdx_free(b->var);
     mmdx_free(b->idx);
+    mmdx_free(b->mi);
     mmdx_free(b->present);
     mmdx_free(b->fold);
     fz_prow_free(b->prow);
@@ -214,8 +215,9 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
     b->mu = mmdx_malloc(n * sizeof(double));
     b->var = mmdx_malloc(n * sizeof(double));
     b->idx = mmdx_malloc(n * sizeof(size_t));
+    b->mi = mmdx_malloc((D ? D : 1) * sizeof(size_t));
     if (!b->X || !b->O || !b->work || !b->y || !b->w || !b->wf || !b->E || !b->present || !b->fold ||
-        !b->prow || !b->G || !b->iv || !b->mu || !b->var || !b->idx) {
+        !b->prow || !b->G || !b->iv || !b->mu || !b->var || !b->idx || !b->mi) {
         buf_free(b);
         return MMDX_ENOMEM;
     }
@@ -224,17 +226,20 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
 
 /*
  * What an in-memory fit (mmdx_model_fit) keeps of one block of rows between passes:
- * the standardised, imputed design of every modality (fixed once the feature models
- * are, so the same for every Newton pass of the regressions and the cross-fitting
- * pass) and the cross-fitted evidence of the stacking layer (fixed once the modality
+ * the standardised values and observed indicators of every modality (from the
+ * covariance pass), imputed in place by the first Newton pass (fixed once the feature
+ * models are, so the same for every Newton pass of the regressions and the
+ * cross-fitting pass) and the cross-fitted evidence of the stacking layer (fixed once the modality
  * fits are). Filled by the first pass that computes them; the later passes read them
  * and do the same arithmetic on the same blocks, so the fit is the same as without.
  */
 typedef struct blk_cache {
     size_t n;
     double **X;             /* nmod: n x (D_k + 1), or NULL when over the memory budget */
+    unsigned char **O;      /* nmod: n x D_k observed indicators */
     unsigned char *present; /* n x nmod */
-    unsigned char *have_x;  /* nmod */
+    unsigned char *have_x;  /* nmod: 1 X holds the standardised values (missing 0) and O is set
+                               (covariance pass), 2 X is imputed */
     double *E;              /* nbin x n x (nmod + 1) */
     int have_e;
 } blk_cache_t;
@@ -260,8 +265,10 @@ static void cache_free(fit_cache_t *fc)
         blk_cache_t *bc = &fc->blk[b];
         for (size_t k = 0; bc->X && k < fc->nmod; k++) {
             mmdx_free(bc->X[k]);
+            mmdx_free(bc->O ? bc->O[k] : NULL);
         }
         mmdx_free(bc->X);
+        mmdx_free(bc->O);
         mmdx_free(bc->present);
         mmdx_free(bc->have_x);
         mmdx_free(bc->E);
@@ -394,6 +401,67 @@ static void layout_add(mmdx_model_t *m, const pass_layout_t *l, const double *P)
     }
 }
 
+/*
+ * The covariance pass's sums of a block (as fz_gauss_accumulate()): S += Z^T Z and the
+ * pair counts N += O^T O, lower triangles. N is exact in integers either way: with few
+ * missing values it is counted from the missing pairs of each row with a value,
+ * N_ab = seen - miss_a - miss_b + miss_ab (N of a zeroed block partial only), which costs
+ * sum |M_i|^2 / 2 increments instead of n D^2 / 2 multiply-adds. w: rows with a value;
+ * mi: D indices; work: D doubles.
+ */
+static void cov_accumulate(size_t n, size_t D, const double *Z, const double *O, const double *w, double seen,
+                           double *S, double *N, size_t *mi, double *work)
+{
+    if (n == 0 || D == 0) {
+        return;
+    }
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)D, (int)n, 1.0, Z, (int)n, 1.0, S, (int)D);
+    /* missing values of the rows with a value, per feature (down contiguous columns) */
+    double *miss = work, total = 0;
+    for (size_t a = 0; a < D; a++) {
+        const double *o = O + a * n;
+        double k = 0;
+        for (size_t i = 0; i < n; i++) {
+            k += w[i] != 0 && o[i] == 0;
+        }
+        miss[a] = k;
+        total += k;
+    }
+    int zero = 1; /* N is a zeroed block partial: the counting can start from it */
+    for (size_t j = 0; j < D * D && zero; j++) {
+        zero = N[j] == 0;
+    }
+    /* counting costs a scan of the row (D) and about 4 instructions a pair, dsyrk about
+     * an instruction per 4 multiply-adds (pairs per row from the mean missing count) */
+    double mbar = seen > 0 ? total / seen : 0;
+    if (!zero || (double)D + 2 * mbar * (mbar + 1) > (double)D * (double)(D + 1) / 8) {
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)D, (int)n, 1.0, O, (int)n, 1.0, N, (int)D);
+        return;
+    }
+    for (size_t i = 0; i < n && total > 0; i++) {
+        if (w[i] == 0) {
+            continue; /* no value: every pair unobserved, nothing to count */
+        }
+        size_t nm = 0;
+        for (size_t a = 0; a < D; a++) {
+            if (O[a * n + i] == 0) {
+                mi[nm++] = a;
+            }
+        }
+        for (size_t q = 0; q < nm; q++) {
+            size_t a = mi[q];
+            for (size_t p = 0; p <= q; p++) {
+                N[mi[p] * D + a] += 1; /* row a >= column mi[p]: lower triangle */
+            }
+        }
+    }
+    for (size_t bcol = 0; bcol < D; bcol++) {
+        for (size_t a = bcol; a < D; a++) {
+            N[bcol * D + a] += seen - miss[a] - miss[bcol];
+        }
+    }
+}
+
 /* One block of n rows (n no more than the rows pb was allocated for), its sums into P
  * (zeroed, laid out as l). Reads the model, writes only P, bc and pb. */
 static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n,
@@ -402,8 +470,8 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
     size_t nf = (size_t)m->opt.folds + 1;
     pass_buf_t b = *pb;
     int rc = MMDX_OK;
-    for (size_t i = 0; i < n; i++) {
-        b.fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i));
+    for (size_t i = 0; i < n && (m->phase == FZ_PH_FOLDS || m->phase == FZ_PH_STACK); i++) {
+        b.fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i)); /* only these passes use the folds */
     }
     int stack_cached = m->phase == FZ_PH_STACK && bc && bc->have_e;
     for (size_t k = 0; k < m->nmod && rc == MMDX_OK && !stack_cached; k++) {
@@ -412,16 +480,36 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
         b.prow->D = D; /* sized for Dmax; conditioning uses the first D */
         double *X = b.X;
         int design = m->phase == FZ_PH_MODAL || m->phase == FZ_PH_FOLDS;
-        if (design && bc && bc->X && bc->have_x[k]) {
-            X = bc->X[k]; /* imputed by an earlier pass */
+        /* what the cache holds of this block and modality (0 without a cache); the
+         * stacking pass wants the imputed design or none */
+        int cached = bc && bc->X ? bc->have_x[k] : 0;
+        cached = m->phase == FZ_PH_STACK && cached < 2 ? 0 : cached;
+        if (cached) {
+            X = bc->X[k];
             for (size_t i = 0; i < n; i++) {
                 b.w[i] = bc->present[i * m->nmod + k];
             }
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                b.X[i] = 1.0;
+            if (cached == 1 || m->phase == FZ_PH_STACK) { /* the observed indicators */
+                const unsigned char *o = bc->O[k];
+                for (size_t j = 0; j < n * D; j++) {
+                    b.O[j] = o[j];
+                }
             }
-            fz_block(m, map, k, c, first, n, b.X + n, b.O);
+            if (cached == 1 && design) { /* the covariance pass's values: impute them in place */
+                rc = impute_rows(md, b.prow, n, X, b.O);
+                if (rc != MMDX_OK) {
+                    break;
+                }
+                bc->have_x[k] = 2;
+            }
+        } else {
+            /* with a cache (not in the stacking pass) straight into it */
+            int keep = bc && bc->X && m->phase != FZ_PH_STACK;
+            X = keep ? bc->X[k] : b.X;
+            for (size_t i = 0; i < n; i++) {
+                X[i] = 1.0;
+            }
+            fz_block(m, map, k, c, first, n, X + n, b.O);
             size_t seen = 0;
             for (size_t i = 0; i < n; i++) {
                 int any = 0;
@@ -429,26 +517,31 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
                     any = b.O[a * n + i] != 0;
                 }
                 b.w[i] = any;
-                b.present[i * m->nmod + k] = (unsigned char)any;
+                if (keep) {
+                    bc->present[i * m->nmod + k] = (unsigned char)any;
+                }
                 seen += (size_t)any;
+            }
+            if (keep) {
+                unsigned char *o = bc->O[k];
+                for (size_t j = 0; j < n * D; j++) {
+                    o[j] = b.O[j] != 0;
+                }
+                bc->have_x[k] = 1;
             }
             if (m->phase == FZ_PH_COVAR) {
                 double *S = P + l->off_cov[k];
-                fz_gauss_accumulate(n, D, b.X + n, b.O, n, S, S + D * D);
+                cov_accumulate(n, D, X + n, b.O, b.w, (double)seen, S, S + D * D, b.mi, b.work);
                 S[2 * D * D] += (double)seen;
                 continue;
             }
             if (design) {
-                rc = impute_rows(md, b.prow, n, b.X, b.O);
+                rc = impute_rows(md, b.prow, n, X, b.O);
                 if (rc != MMDX_OK) {
                     break;
                 }
-                if (bc && bc->X) {
-                    memcpy(bc->X[k], b.X, n * d * sizeof(double));
-                    for (size_t i = 0; i < n; i++) {
-                        bc->present[i * m->nmod + k] = b.present[i * m->nmod + k];
-                    }
-                    bc->have_x[k] = 1;
+                if (keep) {
+                    bc->have_x[k] = 2;
                 }
             }
         }
@@ -513,7 +606,7 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
          * (keeping each row's imputation variance), then per fold gather its rows and
          * take the posterior means and variances of the fold's fit as one BLAS-3 solve. */
         /* an in-memory fit has the imputed design already: only the factors are needed */
-        int have = bc && bc->X && bc->have_x[k];
+        int have = cached == 2;
         const double *Xs = have ? bc->X[k] : b.X;
         for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
             int full = 1, ok = 1;
@@ -771,9 +864,10 @@ static int accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, fit_cache_t *
      * setting: mmdx does not change it) */
     size_t T = (size_t)mmdx_ctx_threads(m->ctx);
     T = T < 1 ? 1 : T > FZ_TRAIN_MAX_THREADS ? FZ_TRAIN_MAX_THREADS : T;
-    int *lab = chunk_labels(m, &map, chunk, 0, n);
+    /* the chunk's labels: the moments pass counts them (the other passes take each block's) */
+    int *lab = m->phase == FZ_PH_MOMENTS ? chunk_labels(m, &map, chunk, 0, n) : NULL;
     int rc;
-    if (!lab) {
+    if (!lab && m->phase == FZ_PH_MOMENTS) {
         rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory reading labels");
     } else if ((rc = fz_check_logit(m, chunk, 0, n, err)) != MMDX_OK) {
         /* a proportion outside [0, 1]: named in err */
@@ -825,7 +919,7 @@ static void cache_init(const mmdx_model_t *m, size_t n, fit_cache_t *fc)
     memset(fc, 0, sizeof(*fc));
     size_t nblk = (n + FZ_TRAIN_BLOCK - 1) / FZ_TRAIN_BLOCK, xbytes = 0;
     for (size_t k = 0; k < m->nmod; k++) {
-        xbytes += n * (m->mods[k].ncol + 1) * sizeof(double);
+        xbytes += n * (m->mods[k].ncol + 1) * sizeof(double) + n * m->mods[k].ncol;
     }
     int with_x = xbytes <= FZ_CACHE_MAX;
     fc->buf_rows = n < FZ_TRAIN_BLOCK ? n : FZ_TRAIN_BLOCK; /* the workers' buffers: by accumulate() */
@@ -843,12 +937,14 @@ static void cache_init(const mmdx_model_t *m, size_t n, fit_cache_t *fc)
         int ok = bc->E != NULL;
         if (with_x) {
             bc->X = mmdx_calloc(m->nmod ? m->nmod : 1, sizeof(double *));
+            bc->O = mmdx_calloc(m->nmod ? m->nmod : 1, sizeof(unsigned char *));
             bc->present = mmdx_calloc(nb * (m->nmod ? m->nmod : 1), 1);
             bc->have_x = mmdx_calloc(m->nmod ? m->nmod : 1, 1);
-            ok &= bc->X && bc->present && bc->have_x;
+            ok &= bc->X && bc->O && bc->present && bc->have_x;
             for (size_t k = 0; ok && k < m->nmod; k++) {
                 bc->X[k] = mmdx_malloc(nb * (m->mods[k].ncol + 1) * sizeof(double));
-                ok &= bc->X[k] != NULL;
+                bc->O[k] = mmdx_malloc(nb * (m->mods[k].ncol ? m->mods[k].ncol : 1));
+                ok &= bc->X[k] && bc->O[k];
             }
         }
         if (!ok) {
