@@ -416,16 +416,17 @@ static void cov_accumulate(size_t n, size_t D, const double *Z, const double *O,
         return;
     }
     cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)D, (int)n, 1.0, Z, (int)n, 1.0, S, (int)D);
-    /* missing values of the rows with a value, per feature (down contiguous columns) */
+    /* missing values of the rows with a value, per feature: seen less the observed ones
+     * (an observed value is in a row with a value) */
     double *miss = work, total = 0;
     for (size_t a = 0; a < D; a++) {
         const double *o = O + a * n;
         double k = 0;
         for (size_t i = 0; i < n; i++) {
-            k += w[i] != 0 && o[i] == 0;
+            k += o[i];
         }
-        miss[a] = k;
-        total += k;
+        miss[a] = seen - k;
+        total += miss[a];
     }
     int zero = 1; /* N is a zeroed block partial: the counting can start from it */
     for (size_t j = 0; j < D * D && zero; j++) {
