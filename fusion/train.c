@@ -781,6 +781,9 @@ static void run_workers(void *(*work)(void *), void *jobs, size_t size, size_t T
     }
 }
 
+/* Bytes of block partial sums a pass with threads keeps at once. */
+#define FZ_PART_MAX ((size_t)16 << 20)
+
 /* The blocks of a pass, shared between T workers in waves of W blocks; each wave's sums
  * are added into the model in block order. Buffers from fc when given (kept for the
  * next pass), else allocated here. */
@@ -804,7 +807,10 @@ static int acc_blocks(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t 
         fc->nbuf = nbuf;
     }
     T = T < nbuf ? T : nbuf;
-    size_t len = l.len ? l.len : 1, W = T; /* a wave: one block per worker */
+    /* a wave of blocks per thread start: as many as FZ_PART_MAX of partial sums allows,
+     * at least one per worker (one thread: one block at a time) */
+    size_t len = l.len ? l.len : 1, W = FZ_PART_MAX / sizeof(double) / len;
+    W = T == 1 || W < T ? T : W > nblk ? nblk : W;
     double *part = fc && fc->part_cap >= W * len ? fc->part : NULL;
     while (!part && W >= 1 && T >= 1) {
         part = mmdx_malloc(W * len * sizeof(double));
