@@ -74,8 +74,59 @@ static void mom_from_shifted(double k, double K, const double *d, double *out)
 /* The chunk's moments of column @p col, in one pass of sums shifted by the column's
  * first value in the chunk (and its log), combined into the running ones with
  * fz_mom_combine(). MMDX_ERANGE at an infinite value (its row in *bad_row). */
+/*
+ * acc_moments_col() of a numeric column that is not a proportion, with @p pos (n doubles):
+ * the positive values are gathered in the first loop (no branch on the sign there) and
+ * their logs summed in a second one, in the same order: the same sums as the loop of
+ * acc_moments_col().
+ */
+static int moments_numeric(double *q, const double *cv, const uint8_t *fl, size_t n, double *pos, size_t *bad_row)
+{
+    double k = 0, K = 0, d[3] = {0, 0, 0};
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = cv[i];
+        if ((fl[i] & MMDX_VAL_MISSING) || isnan(v)) {
+            continue;
+        }
+        if (!isfinite(v)) {
+            *bad_row = i;
+            return MMDX_ERANGE;
+        }
+        if (k == 0) {
+            K = v;
+        }
+        k += 1;
+        double e = v - K, e2 = e * e;
+        d[0] += e;
+        d[1] += e2;
+        d[2] += e2 * e;
+        pos[np] = v;
+        np += v > 0;
+    }
+    double KL = np ? log(pos[0]) : 0, dl[3] = {0, 0, 0}, mn = q[FZ_MOM_MIN];
+    for (size_t p = 0; p < np; p++) {
+        double v = pos[p], el = log(v) - KL, el2 = el * el;
+        dl[0] += el;
+        dl[1] += el2;
+        dl[2] += el2 * el;
+        mn = v < mn ? v : mn;
+    }
+    q[FZ_MOM_MIN] = mn;
+    double ch[4];
+    if (k > 0) {
+        mom_from_shifted(k, K, d, ch);
+        fz_mom_combine(q + FZ_MOM_N, ch);
+    }
+    if (np > 0) {
+        mom_from_shifted((double)np, KL, dl, ch);
+        fz_mom_combine(q + FZ_MOM_NPOS, ch);
+    }
+    return MMDX_OK;
+}
+
 static int acc_moments_col(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t col, size_t n,
-                           size_t *bad_row)
+                           double *pos, size_t *bad_row)
 {
     fz_col_t *cl = &m->cols[col];
     double *q = cl->mom;
@@ -84,6 +135,9 @@ static int acc_moments_col(mmdx_model_t *m, const fz_map_t *map, const mmdx_coho
     const uint8_t *fl = cv ? mmdx_cohort_flags_const(c, (size_t)kc) : NULL;
     /* a declared proportion: the L moments are of logit(x) instead of log(x) */
     int logit = cl->level < 0 && fz_feature_is_logit(m->space, cl->feature);
+    if (cv && !logit && pos) {
+        return moments_numeric(q, cv, fl, n, pos, bad_row);
+    }
     double k = 0, kl = 0, K = 0, KL = 0, d[3] = {0, 0, 0}, dl[3] = {0, 0, 0}, v;
     for (size_t i = 0; i < n; i++) {
         if (!mom_value(m, map, c, col, cv, fl, i, &v)) {
@@ -311,9 +365,8 @@ typedef struct pass_layout {
 
 static fz_fit_t *slot_fit(const mmdx_model_t *m, size_t s)
 {
-    size_t nfit = m->nbin * m->nmod * ((size_t)m->opt.folds + 1);
-    return s < nfit ? &m->bins[s / (m->nmod * ((size_t)m->opt.folds + 1))].fits[s % (m->nmod * ((size_t)m->opt.folds + 1))]
-                    : &m->bins[s - nfit].stack;
+    size_t per = m->nmod * ((size_t)m->opt.folds + 1), nfit = m->nbin * per; /* fits of a bin, of all */
+    return s < nfit ? &m->bins[s / per].fits[s % per] : &m->bins[s - nfit].stack;
 }
 
 static void layout_free(pass_layout_t *l)
@@ -723,12 +776,14 @@ static void *mom_worker(void *arg)
 {
     mom_job_t *j = arg;
     j->bad_col = FZ_NONE;
+    double *pos = mmdx_malloc(j->n * sizeof(double)); /* NULL: the one-loop version */
     for (size_t col = j->q; col < j->m->ncol; col += j->T) {
-        if (acc_moments_col(j->m, j->map, j->c, col, j->n, &j->bad_row) != MMDX_OK) {
+        if (acc_moments_col(j->m, j->map, j->c, col, j->n, pos, &j->bad_row) != MMDX_OK) {
             j->bad_col = col;
             break;
         }
     }
+    mmdx_free(pos);
     return NULL;
 }
 
