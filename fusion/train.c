@@ -296,6 +296,8 @@ typedef struct blk_cache {
                                (covariance pass), 2 X is imputed */
     double *E;              /* nbin x n x (nmod + 1) */
     int have_e;
+    int *lab;               /* the block's labels (chunk_labels()), once computed */
+    unsigned *fold;         /* the rows' folds, once computed */
 } blk_cache_t;
 
 /* Worker threads of a training pass, at most. */
@@ -326,6 +328,8 @@ static void cache_free(fit_cache_t *fc)
         mmdx_free(bc->present);
         mmdx_free(bc->have_x);
         mmdx_free(bc->E);
+        mmdx_free(bc->lab);
+        mmdx_free(bc->fold);
     }
     mmdx_free(fc->blk);
     for (size_t q = 0; q < fc->nbuf; q++) {
@@ -524,8 +528,19 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
     size_t nf = (size_t)m->opt.folds + 1;
     pass_buf_t b = *pb;
     int rc = MMDX_OK;
-    for (size_t i = 0; i < n && (m->phase == FZ_PH_FOLDS || m->phase == FZ_PH_STACK); i++) {
-        b.fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i)); /* only these passes use the folds */
+    if (m->phase == FZ_PH_FOLDS || m->phase == FZ_PH_STACK) { /* only these passes use the folds */
+        if (bc && !bc->fold && (bc->fold = mmdx_malloc(n * sizeof(unsigned))) != NULL) {
+            for (size_t i = 0; i < n; i++) {
+                bc->fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i));
+            }
+        }
+        if (bc && bc->fold) {
+            b.fold = bc->fold; /* (b is this call's copy of *pb) */
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                b.fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i));
+            }
+        }
     }
     int stack_cached = m->phase == FZ_PH_STACK && bc && bc->have_e;
     for (size_t k = 0; k < m->nmod && rc == MMDX_OK && !stack_cached; k++) {
@@ -809,10 +824,15 @@ static void *pass_worker(void *arg)
         size_t nb = j->n - first < FZ_TRAIN_BLOCK ? j->n - first : FZ_TRAIN_BLOCK;
         double *P = j->part + i * j->l->len;
         memset(P, 0, j->l->len * sizeof(double));
-        int *lb = chunk_labels(j->m, j->map, j->c, first, nb);
         blk_cache_t *bc = j->fc && j->fc->blk ? &j->fc->blk[blk] : NULL;
+        int *lb = bc && bc->lab ? bc->lab : chunk_labels(j->m, j->map, j->c, first, nb);
+        if (bc && lb) {
+            bc->lab = lb; /* kept for the next passes */
+        }
         j->rc[i] = lb ? acc_pass(j->m, j->map, j->c, first, nb, lb, bc, j->buf, j->l, P) : MMDX_ENOMEM;
-        mmdx_free(lb);
+        if (!bc) {
+            mmdx_free(lb);
+        }
     }
     return NULL;
 }
