@@ -218,8 +218,20 @@ static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double 
     return MMDX_OK;
 }
 
-/* Rows per block of a training pass. */
+/* Rows per block of a training pass over n rows: FZ_TRAIN_BLOCK, or fewer (down to
+ * FZ_TRAIN_BLOCK_MIN) so that a chunk has at least 8 blocks to share between threads.
+ * A function of n alone: the blocks, hence the sums, do not depend on the thread count. */
+#ifndef FZ_TRAIN_BLOCK
 #define FZ_TRAIN_BLOCK 4096
+#endif
+#ifndef FZ_TRAIN_BLOCK_MIN
+#define FZ_TRAIN_BLOCK_MIN 1024
+#endif
+static size_t train_block(size_t n)
+{
+    size_t r = (n + 7) / 8;
+    return r < FZ_TRAIN_BLOCK_MIN ? FZ_TRAIN_BLOCK_MIN : r > FZ_TRAIN_BLOCK ? FZ_TRAIN_BLOCK : r;
+}
 
 typedef struct pass_buf {
     double *X, *O, *work, *y, *w, *wf, *E;
@@ -820,8 +832,8 @@ static void *pass_worker(void *arg)
 {
     pass_job_t *j = arg;
     for (size_t i = j->q; i < j->nb; i += j->T) {
-        size_t blk = j->b0 + i, first = blk * FZ_TRAIN_BLOCK;
-        size_t nb = j->n - first < FZ_TRAIN_BLOCK ? j->n - first : FZ_TRAIN_BLOCK;
+        size_t B = train_block(j->n), blk = j->b0 + i, first = blk * B;
+        size_t nb = j->n - first < B ? j->n - first : B;
         double *P = j->part + i * j->l->len;
         memset(P, 0, j->l->len * sizeof(double));
         blk_cache_t *bc = j->fc && j->fc->blk ? &j->fc->blk[blk] : NULL;
@@ -865,7 +877,7 @@ static void run_workers(void *(*work)(void *), void *jobs, size_t size, size_t T
 static int acc_blocks(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t n, fit_cache_t *fc,
                       size_t T)
 {
-    size_t nblk = (n + FZ_TRAIN_BLOCK - 1) / FZ_TRAIN_BLOCK, cap = n < FZ_TRAIN_BLOCK ? n : FZ_TRAIN_BLOCK;
+    size_t B = train_block(n), nblk = (n + B - 1) / B, cap = n < B ? n : B;
     T = T > nblk ? nblk : T;
     pass_layout_t l;
     if (layout_init(m, &l) != MMDX_OK) {
@@ -999,12 +1011,12 @@ int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_erro
 static void cache_init(const mmdx_model_t *m, size_t n, fit_cache_t *fc)
 {
     memset(fc, 0, sizeof(*fc));
-    size_t nblk = (n + FZ_TRAIN_BLOCK - 1) / FZ_TRAIN_BLOCK, xbytes = 0;
+    size_t B = train_block(n), nblk = (n + B - 1) / B, xbytes = 0;
     for (size_t k = 0; k < m->nmod; k++) {
         xbytes += n * (m->mods[k].ncol + 1) * sizeof(double) + n * m->mods[k].ncol;
     }
     int with_x = xbytes <= FZ_CACHE_MAX;
-    fc->buf_rows = n < FZ_TRAIN_BLOCK ? n : FZ_TRAIN_BLOCK; /* the workers' buffers: by accumulate() */
+    fc->buf_rows = n < B ? n : B; /* the workers' buffers: by accumulate() */
     fc->blk = mmdx_calloc(nblk ? nblk : 1, sizeof(blk_cache_t));
     if (!fc->blk) {
         return;
@@ -1013,7 +1025,7 @@ static void cache_init(const mmdx_model_t *m, size_t n, fit_cache_t *fc)
     fc->nmod = m->nmod;
     for (size_t b = 0; b < nblk; b++) {
         blk_cache_t *bc = &fc->blk[b];
-        size_t nb = n - b * FZ_TRAIN_BLOCK < FZ_TRAIN_BLOCK ? n - b * FZ_TRAIN_BLOCK : FZ_TRAIN_BLOCK;
+        size_t nb = n - b * B < B ? n - b * B : B;
         bc->n = nb;
         bc->E = mmdx_malloc(nb * (m->nmod + 1) * (m->nbin ? m->nbin : 1) * sizeof(double));
         int ok = bc->E != NULL;

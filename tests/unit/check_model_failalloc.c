@@ -193,7 +193,7 @@ done:
     return rc;
 }
 
-/* A fit with two threads of a cohort of two 4096-row blocks (big, built before the loop):
+/* A fit with two threads of a cohort of five blocks of rows (big, built before the loop):
  * allocations fail in the workers too (their buffers and each block's labels). */
 static mmdx_cohort_t *big;
 static int op_fit_threads(void *data)

@@ -114,8 +114,8 @@ static void teardown(void)
     tu_rmdir(dir);
 }
 
-/* mmdx_model_fit() of 10000 patients (blocks of 4096, 4096 and 1808 rows: two threads
- * get unequal shares) with 1, 2 and 3 threads: the same model file, the same predictions. */
+/* mmdx_model_fit() of 10000 patients (8 blocks of 1250 rows: three threads get unequal
+ * shares) with 1, 2 and 3 threads: the same model file, the same predictions. */
 START_TEST(test_fit_threads)
 {
     const size_t n = 10000;
