@@ -71,9 +71,6 @@ static void mom_from_shifted(double k, double K, const double *d, double *out)
     out[3] = d[2] - 3 * c * d[1] + 2 * c * c * d[0];
 }
 
-/* The chunk's moments of column @p col, in one pass of sums shifted by the column's
- * first value in the chunk (and its log), combined into the running ones with
- * fz_mom_combine(). MMDX_ERANGE at an infinite value (its row in *bad_row). */
 /*
  * acc_moments_col() of a numeric column that is not a proportion, with @p pos (n doubles):
  * the positive values are gathered in the first loop (no branch on the sign there) and
@@ -125,6 +122,10 @@ static int moments_numeric(double *q, const double *cv, const uint8_t *fl, size_
     return MMDX_OK;
 }
 
+/* The chunk's moments of column @p col, in one pass of sums shifted by the column's
+ * first value in the chunk (and its log), combined into the running ones with
+ * fz_mom_combine(). MMDX_ERANGE at an infinite value (its row in *bad_row). @p pos: n
+ * doubles for moments_numeric(), or NULL. */
 static int acc_moments_col(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t col, size_t n,
                            double *pos, size_t *bad_row)
 {
@@ -295,9 +296,10 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
  * the standardised values and observed indicators of every modality (from the
  * covariance pass), imputed in place by the first Newton pass (fixed once the feature
  * models are, so the same for every Newton pass of the regressions and the
- * cross-fitting pass) and the cross-fitted evidence of the stacking layer (fixed once the modality
- * fits are). Filled by the first pass that computes them; the later passes read them
- * and do the same arithmetic on the same blocks, so the fit is the same as without.
+ * cross-fitting pass), the cross-fitted evidence of the stacking layer (fixed once the
+ * modality fits are), the labels and the folds. Filled by the first pass that computes
+ * them; the later passes read them and do the same arithmetic on the same blocks, so the
+ * fit is the same as without.
  */
 typedef struct blk_cache {
     size_t n;
