@@ -791,7 +791,7 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
     return rc;
 }
 
-/* Moments of the columns q, q + T, ... of a chunk (acc_moments()); a worker stops at
+/* Moments of the columns q, q + T, ... of a chunk (acc_moments_col()); a worker stops at
  * its first column with an infinite value. */
 typedef struct mom_job {
     mmdx_model_t *m;
