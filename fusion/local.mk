@@ -69,3 +69,9 @@ tests_unit_check_model_failalloc_SOURCES = tests/unit/check_model_failalloc.c te
 	tests/unit/failalloc.h tests/unit/testutil.h
 tests_unit_check_model_failalloc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_model_failalloc_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)
+# training with the context's threads: the same model for any thread count
+check_PROGRAMS += tests/unit/check_train_threads
+TESTS += tests/unit/check_train_threads
+tests_unit_check_train_threads_SOURCES = tests/unit/check_train_threads.c tests/unit/testutil.h
+tests_unit_check_train_threads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_train_threads_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)

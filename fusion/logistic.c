@@ -27,6 +27,15 @@ double fz_moderate(double mu, double var)
     return mu / sqrt(1.0 + 3.14159265358979323846 * var / 8.0);
 }
 
+/* sigmoid(x) and log(1 + exp(x)) from one exp(-|x|): the same values as fz_sigmoid()
+ * and fz_log1pexp() (which compute that exp each). */
+static inline double sigmoid_log1pexp(double x, double *l1pe)
+{
+    double e = exp(x >= 0 ? -x : x);
+    *l1pe = x > 0 ? x + log1p(e) : log1p(e);
+    return x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+
 void fz_logistic_accumulate(size_t n, size_t d, const double *X, size_t ldx, const double *y,
                             const double *w, const double *beta, double *g, double *H, double *ll,
                             double *work)
@@ -41,11 +50,11 @@ void fz_logistic_accumulate(size_t n, size_t d, const double *X, size_t ldx, con
         double sum_ll = 0;
         for (size_t i = 0; i < n; i++) {
             double wi = w ? w[i] : 1.0;
-            double e = eta[i];
+            double e = eta[i], l1pe, p = sigmoid_log1pexp(e, &l1pe);
             if (wi != 0) {
-                sum_ll += wi * (y[i] * e - fz_log1pexp(e));
+                sum_ll += wi * (y[i] * e - l1pe);
             }
-            eta[i] = wi * (y[i] - fz_sigmoid(e));
+            eta[i] = wi * (y[i] - p);
         }
         *ll += sum_ll;
         cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)d, 1.0, X, (int)ldx, eta, 1, 1.0, g, 1);
@@ -54,10 +63,9 @@ void fz_logistic_accumulate(size_t n, size_t d, const double *X, size_t ldx, con
     double sum_ll = 0;
     for (size_t i = 0; i < n; i++) {
         double wi = w ? w[i] : 1.0;
-        double e = eta[i];
-        double p = fz_sigmoid(e);
+        double e = eta[i], l1pe, p = sigmoid_log1pexp(e, &l1pe);
         if (wi != 0) {
-            sum_ll += wi * (y[i] * e - fz_log1pexp(e));
+            sum_ll += wi * (y[i] * e - l1pe);
         }
         eta[i] = wi * (y[i] - p);          /* residual, reuses eta */
         xs[i] = sqrt(wi * p * (1.0 - p)); /* row scale, kept in column 0 until last */

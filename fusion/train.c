@@ -4,6 +4,7 @@
  * (full fit and one per cross-fitting fold, all at once), then Newton passes for the
  * stacking layer over the cross-fitted evidence. */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <cblas.h>
 #include "mmdx/model.h"
@@ -70,61 +71,121 @@ static void mom_from_shifted(double k, double K, const double *d, double *out)
     out[3] = d[2] - 3 * c * d[1] + 2 * c * c * d[0];
 }
 
-/* The chunk's moments of each column, in one pass of sums shifted by the column's first
- * value in the chunk (and its log), combined into the running ones with fz_mom_combine(). */
-static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t n, const int *lab,
-                       mmdx_error_t *err)
+/*
+ * acc_moments_col() of a numeric column that is not a proportion, with @p pos (n doubles):
+ * the positive values are gathered in the first loop (no branch on the sign there) and
+ * their logs summed in a second one, in the same order: the same sums as the loop of
+ * acc_moments_col().
+ */
+static int moments_numeric(double *q, const double *cv, const uint8_t *fl, size_t n, double *pos, size_t *bad_row)
 {
-    for (size_t col = 0; col < m->ncol; col++) {
-        fz_col_t *cl = &m->cols[col];
-        double *q = cl->mom;
-        long kc = map->col[cl->feature];
-        const double *cv = kc >= 0 && cl->level < 0 ? mmdx_cohort_column_const(c, (size_t)kc) : NULL;
-        const uint8_t *fl = cv ? mmdx_cohort_flags_const(c, (size_t)kc) : NULL;
-        /* a declared proportion: the L moments are of logit(x) instead of log(x) */
-        int logit = cl->level < 0 && fz_feature_is_logit(m->space, cl->feature);
-        double k = 0, kl = 0, K = 0, KL = 0, d[3] = {0, 0, 0}, dl[3] = {0, 0, 0}, v;
-        for (size_t i = 0; i < n; i++) {
-            if (!mom_value(m, map, c, col, cv, fl, i, &v)) {
-                continue;
-            }
-            if (!isfinite(v)) {
-                return mmdx_error_set(err, MMDX_ERANGE, "", mmdx_space_feature_id(m->space, cl->feature), 0,
-                                      "infinite value for patient row %zu", i + 1);
-            }
-            if (k == 0) {
-                K = v;
-            }
-            k += 1;
-            double e = v - K, e2 = e * e;
-            d[0] += e;
-            d[1] += e2;
-            d[2] += e2 * e;
-            if (v > 0 || logit) {
-                double l = logit ? fz_logit(v) : log(v);
-                if (kl == 0) {
-                    KL = l;
-                }
-                kl += 1;
-                double el = l - KL, el2 = el * el;
-                dl[0] += el;
-                dl[1] += el2;
-                dl[2] += el2 * el;
-                if (v > 0 && v < q[FZ_MOM_MIN]) {
-                    q[FZ_MOM_MIN] = v;
-                }
-            }
+    double k = 0, K = 0, d[3] = {0, 0, 0};
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = cv[i];
+        if ((fl[i] & MMDX_VAL_MISSING) || isnan(v)) {
+            continue;
         }
-        double ch[4];
-        if (k > 0) {
-            mom_from_shifted(k, K, d, ch);
-            fz_mom_combine(q + FZ_MOM_N, ch);
+        if (!isfinite(v)) {
+            *bad_row = i;
+            return MMDX_ERANGE;
         }
-        if (kl > 0) {
-            mom_from_shifted(kl, KL, dl, ch);
-            fz_mom_combine(q + FZ_MOM_NPOS, ch);
+        if (k == 0) {
+            K = v;
+        }
+        k += 1;
+        double e = v - K, e2 = e * e;
+        d[0] += e;
+        d[1] += e2;
+        d[2] += e2 * e;
+        pos[np] = v;
+        np += v > 0;
+    }
+    double KL = np ? log(pos[0]) : 0, dl[3] = {0, 0, 0}, mn = q[FZ_MOM_MIN];
+    for (size_t p = 0; p < np; p++) {
+        double v = pos[p], el = log(v) - KL, el2 = el * el;
+        dl[0] += el;
+        dl[1] += el2;
+        dl[2] += el2 * el;
+        mn = v < mn ? v : mn;
+    }
+    q[FZ_MOM_MIN] = mn;
+    double ch[4];
+    if (k > 0) {
+        mom_from_shifted(k, K, d, ch);
+        fz_mom_combine(q + FZ_MOM_N, ch);
+    }
+    if (np > 0) {
+        mom_from_shifted((double)np, KL, dl, ch);
+        fz_mom_combine(q + FZ_MOM_NPOS, ch);
+    }
+    return MMDX_OK;
+}
+
+/* The chunk's moments of column @p col, in one pass of sums shifted by the column's
+ * first value in the chunk (and its log), combined into the running ones with
+ * fz_mom_combine(). MMDX_ERANGE at an infinite value (its row in *bad_row). @p pos: n
+ * doubles for moments_numeric(), or NULL. */
+static int acc_moments_col(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t col, size_t n,
+                           double *pos, size_t *bad_row)
+{
+    fz_col_t *cl = &m->cols[col];
+    double *q = cl->mom;
+    long kc = map->col[cl->feature];
+    const double *cv = kc >= 0 && cl->level < 0 ? mmdx_cohort_column_const(c, (size_t)kc) : NULL;
+    const uint8_t *fl = cv ? mmdx_cohort_flags_const(c, (size_t)kc) : NULL;
+    /* a declared proportion: the L moments are of logit(x) instead of log(x) */
+    int logit = cl->level < 0 && fz_feature_is_logit(m->space, cl->feature);
+    if (cv && !logit && pos) {
+        return moments_numeric(q, cv, fl, n, pos, bad_row);
+    }
+    double k = 0, kl = 0, K = 0, KL = 0, d[3] = {0, 0, 0}, dl[3] = {0, 0, 0}, v;
+    for (size_t i = 0; i < n; i++) {
+        if (!mom_value(m, map, c, col, cv, fl, i, &v)) {
+            continue;
+        }
+        if (!isfinite(v)) {
+            *bad_row = i;
+            return MMDX_ERANGE;
+        }
+        if (k == 0) {
+            K = v;
+        }
+        k += 1;
+        double e = v - K, e2 = e * e;
+        d[0] += e;
+        d[1] += e2;
+        d[2] += e2 * e;
+        if (v > 0 || logit) {
+            double lv = logit ? fz_logit(v) : log(v);
+            if (kl == 0) {
+                KL = lv;
+            }
+            kl += 1;
+            double el = lv - KL, el2 = el * el;
+            dl[0] += el;
+            dl[1] += el2;
+            dl[2] += el2 * el;
+            if (v > 0 && v < q[FZ_MOM_MIN]) {
+                q[FZ_MOM_MIN] = v;
+            }
         }
     }
+    double ch[4];
+    if (k > 0) {
+        mom_from_shifted(k, K, d, ch);
+        fz_mom_combine(q + FZ_MOM_N, ch);
+    }
+    if (kl > 0) {
+        mom_from_shifted(kl, KL, dl, ch);
+        fz_mom_combine(q + FZ_MOM_NPOS, ch);
+    }
+    return MMDX_OK;
+}
+
+/* The chunk's label counts and patients. */
+static void acc_labels(mmdx_model_t *m, size_t n, const int *lab)
+{
     for (size_t t = 0; t < m->ntarget; t++) {
         for (size_t i = 0; i < n; i++) {
             if (lab[t * n + i] >= 0) {
@@ -133,7 +194,6 @@ static int acc_moments(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t
         }
     }
     m->n_patients += (double)n;
-    return MMDX_OK;
 }
 
 /* Impute the missing entries of each row of X's columns 1..D in place from O, through
@@ -159,13 +219,25 @@ static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double 
     return MMDX_OK;
 }
 
-/* Rows per block of a training pass. */
+/* Rows per block of a training pass over n rows: FZ_TRAIN_BLOCK, or fewer (down to
+ * FZ_TRAIN_BLOCK_MIN) so that a chunk has at least 8 blocks to share between threads.
+ * A function of n alone: the blocks, hence the sums, do not depend on the thread count. */
+#ifndef FZ_TRAIN_BLOCK
 #define FZ_TRAIN_BLOCK 4096
+#endif
+#ifndef FZ_TRAIN_BLOCK_MIN
+#define FZ_TRAIN_BLOCK_MIN 1024
+#endif
+static size_t train_block(size_t n)
+{
+    size_t r = (n + 7) / 8;
+    return r < FZ_TRAIN_BLOCK_MIN ? FZ_TRAIN_BLOCK_MIN : r > FZ_TRAIN_BLOCK ? FZ_TRAIN_BLOCK : r;
+}
 
 typedef struct pass_buf {
     double *X, *O, *work, *y, *w, *wf, *E;
     double *G, *iv, *mu, *var; /* stacking pass: rows of one fold, imputation variance */
-    size_t *idx;
+    size_t *idx, *mi; /* mi: Dmax (missing features of a row) */
     unsigned char *present;
     unsigned *fold;
     fz_prow_t *prow;
@@ -185,6 +257,7 @@ static void buf_free(pass_buf_t *b)
     mmdx_free(b->mu);
     mmdx_free(b->var);
     mmdx_free(b->idx);
+    mmdx_free(b->mi);
     mmdx_free(b->present);
     mmdx_free(b->fold);
     fz_prow_free(b->prow);
@@ -209,8 +282,9 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
     b->mu = mmdx_malloc(n * sizeof(double));
     b->var = mmdx_malloc(n * sizeof(double));
     b->idx = mmdx_malloc(n * sizeof(size_t));
+    b->mi = mmdx_malloc((D ? D : 1) * sizeof(size_t));
     if (!b->X || !b->O || !b->work || !b->y || !b->w || !b->wf || !b->E || !b->present || !b->fold ||
-        !b->prow || !b->G || !b->iv || !b->mu || !b->var || !b->idx) {
+        !b->prow || !b->G || !b->iv || !b->mu || !b->var || !b->idx || !b->mi) {
         buf_free(b);
         return MMDX_ENOMEM;
     }
@@ -219,27 +293,37 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
 
 /*
  * What an in-memory fit (mmdx_model_fit) keeps of one block of rows between passes:
- * the standardised, imputed design of every modality (fixed once the feature models
- * are, so the same for every Newton pass of the regressions and the cross-fitting
- * pass) and the cross-fitted evidence of the stacking layer (fixed once the modality
- * fits are). Filled by the first pass that computes them; the later passes read them
- * and do the same arithmetic on the same blocks, so the fit is the same as without.
+ * the standardised values and observed indicators of every modality (from the
+ * covariance pass), imputed in place by the first Newton pass (fixed once the feature
+ * models are, so the same for every Newton pass of the regressions and the
+ * cross-fitting pass), the cross-fitted evidence of the stacking layer (fixed once the
+ * modality fits are), the labels and the folds. Filled by the first pass that computes
+ * them; the later passes read them and do the same arithmetic on the same blocks, so the
+ * fit is the same as without.
  */
 typedef struct blk_cache {
     size_t n;
     double **X;             /* nmod: n x (D_k + 1), or NULL when over the memory budget */
+    unsigned char **O;      /* nmod: n x D_k observed indicators */
     unsigned char *present; /* n x nmod */
-    unsigned char *have_x;  /* nmod */
+    unsigned char *have_x;  /* nmod: 1 X holds the standardised values (missing 0) and O is set
+                               (covariance pass), 2 X is imputed */
     double *E;              /* nbin x n x (nmod + 1) */
     int have_e;
+    int *lab;               /* the block's labels (chunk_labels()), once computed */
+    unsigned *fold;         /* the rows' folds, once computed */
 } blk_cache_t;
+
+/* Worker threads of a training pass, at most. */
+#define FZ_TRAIN_MAX_THREADS 64
 
 typedef struct fit_cache {
     size_t nblk, nmod;
     blk_cache_t *blk;
-    pass_buf_t buf;  /* block buffers for every pass */
-    size_t buf_rows;
-    int have_buf;
+    pass_buf_t buf[FZ_TRAIN_MAX_THREADS]; /* block buffers of each worker, for every pass */
+    size_t nbuf, buf_rows;
+    double *part; /* the blocks' partial sums (pass_layout_t), for every pass */
+    size_t part_cap;
 } fit_cache_t;
 
 /* Bytes of imputed designs an in-memory fit may keep (beyond that it recomputes them). */
@@ -251,16 +335,21 @@ static void cache_free(fit_cache_t *fc)
         blk_cache_t *bc = &fc->blk[b];
         for (size_t k = 0; bc->X && k < fc->nmod; k++) {
             mmdx_free(bc->X[k]);
+            mmdx_free(bc->O ? bc->O[k] : NULL);
         }
         mmdx_free(bc->X);
+        mmdx_free(bc->O);
         mmdx_free(bc->present);
         mmdx_free(bc->have_x);
         mmdx_free(bc->E);
+        mmdx_free(bc->lab);
+        mmdx_free(bc->fold);
     }
     mmdx_free(fc->blk);
-    if (fc->have_buf) {
-        buf_free(&fc->buf);
+    for (size_t q = 0; q < fc->nbuf; q++) {
+        buf_free(&fc->buf[q]);
     }
+    mmdx_free(fc->part);
     memset(fc, 0, sizeof(*fc));
 }
 
@@ -275,33 +364,235 @@ static size_t max_modality_cols(const mmdx_model_t *m)
     return D;
 }
 
-/* One block of n rows (n no more than the rows pb was allocated for). */
-static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n,
-                    const int *lab, blk_cache_t *bc, pass_buf_t *pb)
+/*
+ * The sums a pass adds to, laid out in one array of doubles per block: every block adds
+ * into its own zeroed copy and the copies are added into the model in block order after
+ * the pass, so that the sums (and the fit) do not depend on how the blocks were shared
+ * between threads. Per fit slot (fits of bin bi, modality k, fold f at
+ * (bi * nmod + k) * nf + f, then the stacking fits of the bins): g (d), ll, n, then H
+ * (d x d) when the pass takes the Hessian; per modality (covariance pass): S, N, nseen.
+ */
+#define FZ_NONE ((size_t)-1)
+typedef struct pass_layout {
+    size_t len;          /* doubles per block */
+    size_t nslot;
+    size_t *off;         /* nslot: offset of the slot's g, or FZ_NONE when the pass does not add to it */
+    unsigned char *hess; /* nslot: the slot has H */
+    size_t *off_cov;     /* nmod: S, N (D x D each), nseen (covariance pass) */
+} pass_layout_t;
+
+static fz_fit_t *slot_fit(const mmdx_model_t *m, size_t s)
+{
+    size_t per = m->nmod * ((size_t)m->opt.folds + 1), nfit = m->nbin * per; /* fits of a bin, of all */
+    return s < nfit ? &m->bins[s / per].fits[s % per] : &m->bins[s - nfit].stack;
+}
+
+static void layout_free(pass_layout_t *l)
+{
+    mmdx_free(l->off);
+    mmdx_free(l->hess);
+    mmdx_free(l->off_cov);
+    memset(l, 0, sizeof(*l));
+}
+
+static int layout_init(const mmdx_model_t *m, pass_layout_t *l)
+{
+    memset(l, 0, sizeof(*l));
+    size_t nf = (size_t)m->opt.folds + 1;
+    l->nslot = m->nbin * m->nmod * nf + m->nbin;
+    l->off = mmdx_malloc((l->nslot ? l->nslot : 1) * sizeof(size_t));
+    l->hess = mmdx_calloc(l->nslot ? l->nslot : 1, 1);
+    l->off_cov = mmdx_malloc((m->nmod ? m->nmod : 1) * sizeof(size_t));
+    if (!l->off || !l->hess || !l->off_cov) {
+        layout_free(l);
+        return MMDX_ENOMEM;
+    }
+    for (size_t k = 0; k < m->nmod; k++) {
+        size_t D = m->mods[k].ncol;
+        l->off_cov[k] = FZ_NONE;
+        if (m->phase == FZ_PH_COVAR) {
+            l->off_cov[k] = l->len;
+            l->len += 2 * D * D + 1;
+        }
+    }
+    for (size_t s = 0; s < l->nslot; s++) {
+        const fz_fit_t *ft = slot_fit(m, s);
+        int stack = s >= m->nbin * m->nmod * nf;
+        size_t f = s % nf;
+        int in = (m->phase == FZ_PH_MODAL && !stack && f == 0 && !ft->done) ||
+                 (m->phase == FZ_PH_FOLDS && !stack && f > 0) || (m->phase == FZ_PH_STACK && stack && !ft->done);
+        l->off[s] = FZ_NONE;
+        if (in) {
+            l->hess[s] = m->phase != FZ_PH_MODAL || fz_fit_wants_hessian(ft, 1);
+            l->off[s] = l->len;
+            l->len += ft->d + 2 + (l->hess[s] ? ft->d * ft->d : 0);
+        }
+    }
+    return MMDX_OK;
+}
+
+/* Add a block's sums P into the model's aggregates (lower triangles of the matrices). */
+static void layout_add(mmdx_model_t *m, const pass_layout_t *l, const double *P)
+{
+    for (size_t k = 0; k < m->nmod; k++) {
+        if (l->off_cov[k] == FZ_NONE) {
+            continue;
+        }
+        fz_modality_t *md = &m->mods[k];
+        size_t D = md->ncol;
+        const double *S = P + l->off_cov[k], *N = S + D * D;
+        for (size_t j = 0; j < D; j++) {
+            for (size_t i = j; i < D; i++) {
+                md->S[j * D + i] += S[j * D + i];
+                md->N[j * D + i] += N[j * D + i];
+            }
+        }
+        md->nseen += N[D * D];
+    }
+    for (size_t s = 0; s < l->nslot; s++) {
+        if (l->off[s] == FZ_NONE) {
+            continue;
+        }
+        fz_fit_t *ft = slot_fit(m, s);
+        size_t d = ft->d;
+        const double *g = P + l->off[s];
+        for (size_t j = 0; j < d; j++) {
+            ft->g[j] += g[j];
+        }
+        ft->ll += g[d];
+        ft->n += g[d + 1];
+        if (l->hess[s]) {
+            const double *H = g + d + 2;
+            for (size_t j = 0; j < d; j++) {
+                for (size_t i = j; i < d; i++) {
+                    ft->H[j * d + i] += H[j * d + i];
+                }
+            }
+        }
+    }
+}
+
+/*
+ * The covariance pass's sums of a block (as fz_gauss_accumulate()): S += Z^T Z and the
+ * pair counts N += O^T O, lower triangles. N is exact in integers either way: with few
+ * missing values it is counted from the missing pairs of each row with a value,
+ * N_ab = seen - miss_a - miss_b + miss_ab (N of a zeroed block partial only), which costs
+ * sum |M_i|^2 / 2 increments instead of n D^2 / 2 multiply-adds. w: rows with a value;
+ * mi: D indices; work: D doubles.
+ */
+static void cov_accumulate(size_t n, size_t D, const double *Z, const double *O, const double *w, double seen,
+                           double *S, double *N, size_t *mi, double *work)
+{
+    if (n == 0 || D == 0) {
+        return;
+    }
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)D, (int)n, 1.0, Z, (int)n, 1.0, S, (int)D);
+    /* missing values of the rows with a value, per feature: seen less the observed ones
+     * (an observed value is in a row with a value) */
+    double *miss = work, total = 0;
+    for (size_t a = 0; a < D; a++) {
+        const double *o = O + a * n;
+        double k = 0;
+        for (size_t i = 0; i < n; i++) {
+            k += o[i];
+        }
+        miss[a] = seen - k;
+        total += miss[a];
+    }
+    int zero = 1; /* N is a zeroed block partial: the counting can start from it */
+    for (size_t j = 0; j < D * D && zero; j++) {
+        zero = N[j] == 0;
+    }
+    /* counting costs a scan of the row (D) and about 4 instructions a pair, dsyrk about
+     * an instruction per 4 multiply-adds (pairs per row from the mean missing count) */
+    double mbar = seen > 0 ? total / seen : 0;
+    if (!zero || (double)D + 2 * mbar * (mbar + 1) > (double)D * (double)(D + 1) / 8) {
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)D, (int)n, 1.0, O, (int)n, 1.0, N, (int)D);
+        return;
+    }
+    for (size_t i = 0; i < n && total > 0; i++) {
+        if (w[i] == 0) {
+            continue; /* no value: every pair unobserved, nothing to count */
+        }
+        size_t nm = 0;
+        for (size_t a = 0; a < D; a++) {
+            if (O[a * n + i] == 0) {
+                mi[nm++] = a;
+            }
+        }
+        for (size_t q = 0; q < nm; q++) {
+            size_t a = mi[q];
+            for (size_t p = 0; p <= q; p++) {
+                N[mi[p] * D + a] += 1; /* row a >= column mi[p]: lower triangle */
+            }
+        }
+    }
+    for (size_t bcol = 0; bcol < D; bcol++) {
+        for (size_t a = bcol; a < D; a++) {
+            N[bcol * D + a] += seen - miss[a] - miss[bcol];
+        }
+    }
+}
+
+/* One block of n rows (n no more than the rows pb was allocated for), its sums into P
+ * (zeroed, laid out as l). Reads the model, writes only P, bc and pb. */
+static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n,
+                    const int *lab, blk_cache_t *bc, pass_buf_t *pb, const pass_layout_t *l, double *P)
 {
     size_t nf = (size_t)m->opt.folds + 1;
     pass_buf_t b = *pb;
     int rc = MMDX_OK;
-    for (size_t i = 0; i < n; i++) {
-        b.fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i));
+    if (m->phase == FZ_PH_FOLDS || m->phase == FZ_PH_STACK) { /* only these passes use the folds */
+        if (bc && !bc->fold && (bc->fold = mmdx_malloc(n * sizeof(unsigned))) != NULL) {
+            for (size_t i = 0; i < n; i++) {
+                bc->fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i));
+            }
+        }
+        if (bc && bc->fold) {
+            b.fold = bc->fold; /* (b is this call's copy of *pb) */
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                b.fold[i] = fz_fold(m, mmdx_cohort_id(c, first + i));
+            }
+        }
     }
     int stack_cached = m->phase == FZ_PH_STACK && bc && bc->have_e;
     for (size_t k = 0; k < m->nmod && rc == MMDX_OK && !stack_cached; k++) {
-        fz_modality_t *md = &m->mods[k];
+        const fz_modality_t *md = &m->mods[k];
         size_t D = md->ncol, d = D + 1;
         b.prow->D = D; /* sized for Dmax; conditioning uses the first D */
         double *X = b.X;
         int design = m->phase == FZ_PH_MODAL || m->phase == FZ_PH_FOLDS;
-        if (design && bc && bc->X && bc->have_x[k]) {
-            X = bc->X[k]; /* imputed by an earlier pass */
+        /* what the cache holds of this block and modality (0 without a cache); the
+         * stacking pass wants the imputed design or none */
+        int cached = bc && bc->X ? bc->have_x[k] : 0;
+        cached = m->phase == FZ_PH_STACK && cached < 2 ? 0 : cached;
+        if (cached) {
+            X = bc->X[k];
             for (size_t i = 0; i < n; i++) {
                 b.w[i] = bc->present[i * m->nmod + k];
             }
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                b.X[i] = 1.0;
+            if (cached == 1 || m->phase == FZ_PH_STACK) { /* the observed indicators */
+                const unsigned char *o = bc->O[k];
+                for (size_t j = 0; j < n * D; j++) {
+                    b.O[j] = o[j];
+                }
             }
-            fz_block(m, map, k, c, first, n, b.X + n, b.O);
+            if (cached == 1 && design) { /* the covariance pass's values: impute them in place */
+                rc = impute_rows(md, b.prow, n, X, b.O);
+                if (rc != MMDX_OK) {
+                    break;
+                }
+                bc->have_x[k] = 2;
+            }
+        } else {
+            /* with a cache (not in the stacking pass) straight into it */
+            int keep = bc && bc->X && m->phase != FZ_PH_STACK;
+            X = keep ? bc->X[k] : b.X;
+            for (size_t i = 0; i < n; i++) {
+                X[i] = 1.0;
+            }
+            fz_block(m, map, k, c, first, n, X + n, b.O);
             size_t seen = 0;
             for (size_t i = 0; i < n; i++) {
                 int any = 0;
@@ -309,45 +600,52 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                     any = b.O[a * n + i] != 0;
                 }
                 b.w[i] = any;
-                b.present[i * m->nmod + k] = (unsigned char)any;
+                if (keep) {
+                    bc->present[i * m->nmod + k] = (unsigned char)any;
+                }
                 seen += (size_t)any;
             }
+            if (keep) {
+                unsigned char *o = bc->O[k];
+                for (size_t j = 0; j < n * D; j++) {
+                    o[j] = b.O[j] != 0;
+                }
+                bc->have_x[k] = 1;
+            }
             if (m->phase == FZ_PH_COVAR) {
-                fz_gauss_accumulate(n, D, b.X + n, b.O, n, md->S, md->N);
-                md->nseen += (double)seen;
+                double *S = P + l->off_cov[k];
+                cov_accumulate(n, D, X + n, b.O, b.w, (double)seen, S, S + D * D, b.mi, b.work);
+                S[2 * D * D] += (double)seen;
                 continue;
             }
             if (design) {
-                rc = impute_rows(md, b.prow, n, b.X, b.O);
+                rc = impute_rows(md, b.prow, n, X, b.O);
                 if (rc != MMDX_OK) {
                     break;
                 }
-                if (bc && bc->X) {
-                    memcpy(bc->X[k], b.X, n * d * sizeof(double));
-                    for (size_t i = 0; i < n; i++) {
-                        bc->present[i * m->nmod + k] = b.present[i * m->nmod + k];
-                    }
-                    bc->have_x[k] = 1;
+                if (keep) {
+                    bc->have_x[k] = 2;
                 }
             }
         }
         for (size_t bi = 0; bi < m->nbin; bi++) {
-            fz_binary_t *bn = &m->bins[bi];
+            const fz_binary_t *bn = &m->bins[bi];
             const int *lt = lab + bn->target * n;
             for (size_t i = 0; i < n; i++) {
                 b.y[i] = lt[i] == (int)bn->cls;
             }
+            size_t s0 = (bi * m->nmod + k) * nf; /* this bin and modality's first slot */
             if (m->phase == FZ_PH_MODAL) {
-                fz_fit_t *ft = &bn->fits[k * nf];
-                if (!ft->done) {
-                    double nn = 0;
+                const fz_fit_t *ft = &bn->fits[k * nf];
+                if (l->off[s0] != FZ_NONE) {
+                    double nn = 0, *g = P + l->off[s0];
                     for (size_t i = 0; i < n; i++) {
                         b.wf[i] = lt[i] >= 0 && b.w[i] != 0;
                         nn += b.wf[i];
                     }
-                    fz_logistic_accumulate(n, d, X, n, b.y, b.wf, ft->beta, ft->g,
-                                           fz_fit_wants_hessian(ft, 1) ? ft->H : NULL, &ft->ll, b.work);
-                    ft->n += nn;
+                    fz_logistic_accumulate(n, d, X, n, b.y, b.wf, ft->beta, g, l->hess[s0] ? g + d + 2 : NULL,
+                                           g + d, b.work);
+                    g[d + 1] += nn;
                 }
                 continue;
             }
@@ -355,7 +653,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                 /* each fold's own sums at the full fit's mode: one Hessian's worth of work */
                 const fz_fit_t *full = &bn->fits[k * nf];
                 for (size_t f = 1; f < nf; f++) {
-                    fz_fit_t *ft = &bn->fits[k * nf + f];
+                    double *g = P + l->off[s0 + f];
                     /* the fold's labelled, present rows gathered: its Hessian costs its
                      * own rows, not the block's */
                     size_t nr = 0;
@@ -377,8 +675,8 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                     for (size_t r = 0; r < nr; r++) {
                         b.var[r] = b.y[b.idx[r]];
                     }
-                    fz_logistic_accumulate(nr, d, b.G, nr, b.var, NULL, full->beta, ft->g, ft->H, &ft->ll, b.work);
-                    ft->n += (double)nr;
+                    fz_logistic_accumulate(nr, d, b.G, nr, b.var, NULL, full->beta, g, g + d + 2, g + d, b.work);
+                    g[d + 1] += (double)nr;
                 }
                 continue;
             }
@@ -391,7 +689,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
          * (keeping each row's imputation variance), then per fold gather its rows and
          * take the posterior means and variances of the fold's fit as one BLAS-3 solve. */
         /* an in-memory fit has the imputed design already: only the factors are needed */
-        int have = bc && bc->X && bc->have_x[k];
+        int have = cached == 2;
         const double *Xs = have ? bc->X[k] : b.X;
         for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
             int full = 1, ok = 1;
@@ -446,7 +744,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                 }
             }
             for (size_t bi = 0; bi < m->nbin; bi++) {
-                fz_binary_t *bn = &m->bins[bi];
+                const fz_binary_t *bn = &m->bins[bi];
                 const fz_fit_t *ft = &bn->fits[k * nf + 1 + f];
                 if (ft->n_used <= 0) {
                     continue;
@@ -473,7 +771,7 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
     }
     if (rc == MMDX_OK && m->phase == FZ_PH_STACK) {
         for (size_t bi = 0; bi < m->nbin; bi++) {
-            fz_binary_t *bn = &m->bins[bi];
+            const fz_binary_t *bn = &m->bins[bi];
             const int *lt = lab + bn->target * n;
             double nn = 0;
             for (size_t i = 0; i < n; i++) {
@@ -481,13 +779,164 @@ static int acc_pass(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c
                 b.wf[i] = lt[i] >= 0;
                 nn += b.wf[i];
             }
-            if (!bn->stack.done) {
-                fz_logistic_accumulate(n, m->nmod + 1, b.E + bi * n * (m->nmod + 1), n, b.y, b.wf, bn->stack.beta,
-                                       bn->stack.g, bn->stack.H, &bn->stack.ll, b.work);
-                bn->stack.n += nn;
+            size_t s = m->nbin * m->nmod * nf + bi, d = m->nmod + 1;
+            if (l->off[s] != FZ_NONE) {
+                double *g = P + l->off[s];
+                fz_logistic_accumulate(n, d, b.E + bi * n * d, n, b.y, b.wf, bn->stack.beta, g, g + d + 2, g + d,
+                                       b.work);
+                g[d + 1] += nn;
             }
         }
     }
+    return rc;
+}
+
+/* Moments of the columns q, q + T, ... of a chunk (acc_moments_col()); a worker stops at
+ * its first column with an infinite value. */
+typedef struct mom_job {
+    mmdx_model_t *m;
+    const fz_map_t *map;
+    const mmdx_cohort_t *c;
+    size_t n, q, T;
+    size_t bad_col, bad_row; /* the first column with an infinite value, or FZ_NONE */
+} mom_job_t;
+
+static void *mom_worker(void *arg)
+{
+    mom_job_t *j = arg;
+    j->bad_col = FZ_NONE;
+    double *pos = mmdx_malloc(j->n * sizeof(double)); /* NULL: the one-loop version */
+    for (size_t col = j->q; col < j->m->ncol; col += j->T) {
+        if (acc_moments_col(j->m, j->map, j->c, col, j->n, pos, &j->bad_row) != MMDX_OK) {
+            j->bad_col = col;
+            break;
+        }
+    }
+    mmdx_free(pos);
+    return NULL;
+}
+
+/* Blocks q, q + T, ... of the blocks [b0, b0 + nb) of a pass: block b0 + i's sums into
+ * part + i * len, its status into rc[i]. */
+typedef struct pass_job {
+    const mmdx_model_t *m;
+    const fz_map_t *map;
+    const mmdx_cohort_t *c;
+    size_t n, b0, nb, q, T;
+    fit_cache_t *fc;
+    pass_buf_t *buf;
+    const pass_layout_t *l;
+    double *part;
+    int *rc;
+} pass_job_t;
+
+static void *pass_worker(void *arg)
+{
+    pass_job_t *j = arg;
+    for (size_t i = j->q; i < j->nb; i += j->T) {
+        size_t B = train_block(j->n), blk = j->b0 + i, first = blk * B;
+        size_t nb = j->n - first < B ? j->n - first : B;
+        double *P = j->part + i * j->l->len;
+        memset(P, 0, j->l->len * sizeof(double));
+        blk_cache_t *bc = j->fc && j->fc->blk ? &j->fc->blk[blk] : NULL;
+        int *lb = bc && bc->lab ? bc->lab : chunk_labels(j->m, j->map, j->c, first, nb);
+        if (bc && lb) {
+            bc->lab = lb; /* kept for the next passes */
+        }
+        j->rc[i] = lb ? acc_pass(j->m, j->map, j->c, first, nb, lb, bc, j->buf, j->l, P) : MMDX_ENOMEM;
+        if (!bc) {
+            mmdx_free(lb);
+        }
+    }
+    return NULL;
+}
+
+/* Run work(job[q]) for q < T: workers 1.. in threads of their own, worker 0 in this one;
+ * a thread that cannot be started has its work done here (the results are the same). */
+static void run_workers(void *(*work)(void *), void *jobs, size_t size, size_t T)
+{
+    pthread_t tid[FZ_TRAIN_MAX_THREADS];
+    int started[FZ_TRAIN_MAX_THREADS] = {0};
+    for (size_t q = 1; q < T; q++) {
+        started[q] = pthread_create(&tid[q], NULL, work, (char *)jobs + q * size) == 0;
+    }
+    work(jobs);
+    for (size_t q = 1; q < T; q++) {
+        if (started[q]) {
+            pthread_join(tid[q], NULL);
+        } else {
+            work((char *)jobs + q * size);
+        }
+    }
+}
+
+/* Bytes of block partial sums a pass with threads keeps at once. */
+#define FZ_PART_MAX ((size_t)16 << 20)
+
+/* The blocks of a pass, shared between T workers in waves of W blocks; each wave's sums
+ * are added into the model in block order. Buffers from fc when given (kept for the
+ * next pass), else allocated here. */
+static int acc_blocks(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t n, fit_cache_t *fc,
+                      size_t T)
+{
+    size_t B = train_block(n), nblk = (n + B - 1) / B, cap = n < B ? n : B;
+    T = T > nblk ? nblk : T;
+    pass_layout_t l;
+    if (layout_init(m, &l) != MMDX_OK) {
+        return MMDX_ENOMEM;
+    }
+    pass_buf_t local[FZ_TRAIN_MAX_THREADS], *bufs = fc && fc->buf_rows >= cap ? fc->buf : local;
+    size_t nbuf = bufs == local ? 0 : fc->nbuf;
+    /* a worker whose buffers cannot be allocated is not started: fewer threads, same sums */
+    while (nbuf < T && buf_alloc(&bufs[nbuf], bufs == local ? cap : fc->buf_rows, max_modality_cols(m), m->nmod,
+                                 m->nbin) == MMDX_OK) {
+        nbuf++;
+    }
+    if (bufs != local) {
+        fc->nbuf = nbuf;
+    }
+    T = T < nbuf ? T : nbuf;
+    /* a wave of blocks per thread start: as many as FZ_PART_MAX of partial sums allows,
+     * at least one per worker (one thread: one block at a time) */
+    size_t len = l.len ? l.len : 1, W = FZ_PART_MAX / sizeof(double) / len;
+    W = T == 1 || W < T ? T : W > nblk ? nblk : W;
+    double *part = fc && fc->part_cap >= W * len ? fc->part : NULL;
+    while (!part && W >= 1 && T >= 1) {
+        part = mmdx_malloc(W * len * sizeof(double));
+        if (part && fc) {
+            mmdx_free(fc->part);
+            fc->part = part;
+            fc->part_cap = W * len;
+        } else if (!part) {
+            W /= 2;
+            T = T < W ? T : W;
+        }
+    }
+    int *brc = mmdx_malloc((W ? W : 1) * sizeof(int));
+    int rc = T >= 1 && part && brc ? MMDX_OK : MMDX_ENOMEM;
+    for (size_t b0 = 0; b0 < nblk && rc == MMDX_OK; b0 += W) {
+        size_t nb = nblk - b0 < W ? nblk - b0 : W;
+        pass_job_t job[FZ_TRAIN_MAX_THREADS];
+        size_t Tw = T < nb ? T : nb;
+        for (size_t q = 0; q < Tw; q++) {
+            job[q] = (pass_job_t){m, map, c, n, b0, nb, q, Tw, fc, &bufs[q], &l, part, brc};
+        }
+        run_workers(pass_worker, job, sizeof(job[0]), Tw);
+        for (size_t i = 0; i < nb && rc == MMDX_OK; i++) {
+            rc = brc[i];
+            if (rc == MMDX_OK) {
+                layout_add(m, &l, part + i * len);
+            }
+        }
+    }
+    mmdx_free(brc);
+    if (!fc) {
+        mmdx_free(part);
+    }
+    for (size_t q = 0; bufs == local && q < nbuf; q++) {
+        buf_free(&local[q]);
+    }
+    layout_free(&l);
     return rc;
 }
 
@@ -507,33 +956,42 @@ static int accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, fit_cache_t *
     if (fz_map_init(m, chunk, &map) != MMDX_OK) {
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory mapping a cohort chunk");
     }
-    int *lab = chunk_labels(m, &map, chunk, 0, n);
+    /* the context's threads; OpenBLAS should then run one thread in each (the caller's
+     * setting: mmdx does not change it) */
+    size_t T = (size_t)mmdx_ctx_threads(m->ctx);
+    T = T < 1 ? 1 : T > FZ_TRAIN_MAX_THREADS ? FZ_TRAIN_MAX_THREADS : T;
+    /* the chunk's labels: the moments pass counts them (the other passes take each block's) */
+    int *lab = m->phase == FZ_PH_MOMENTS ? chunk_labels(m, &map, chunk, 0, n) : NULL;
     int rc;
-    if (!lab) {
+    if (!lab && m->phase == FZ_PH_MOMENTS) {
         rc = mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory reading labels");
     } else if ((rc = fz_check_logit(m, chunk, 0, n, err)) != MMDX_OK) {
         /* a proportion outside [0, 1]: named in err */
     } else if (m->phase == FZ_PH_MOMENTS) {
-        rc = acc_moments(m, &map, chunk, n, lab, err);
+        /* columns are independent: shared between the workers */
+        mom_job_t job[FZ_TRAIN_MAX_THREADS];
+        T = T > m->ncol ? (m->ncol ? m->ncol : 1) : T;
+        for (size_t q = 0; q < T; q++) {
+            job[q] = (mom_job_t){m, &map, chunk, n, q, T, FZ_NONE, 0};
+        }
+        run_workers(mom_worker, job, sizeof(job[0]), T);
+        size_t bad = FZ_NONE, row = 0;
+        for (size_t q = 0; q < T; q++) {
+            if (job[q].bad_col < bad) {
+                bad = job[q].bad_col;
+                row = job[q].bad_row;
+            }
+        }
+        if (bad != FZ_NONE) {
+            rc = mmdx_error_set(err, MMDX_ERANGE, "", mmdx_space_feature_id(m->space, m->cols[bad].feature), 0,
+                                "infinite value for patient row %zu", row + 1);
+        } else {
+            acc_labels(m, n, lab);
+        }
     } else {
-        /* blocks of rows: work memory is bounded whatever the chunk size */
-        /* the block buffers once per call (an in-memory fit: once per fit), not per
-         * block: large buffers are fresh pages from the system every time */
-        size_t cap = n < FZ_TRAIN_BLOCK ? n : FZ_TRAIN_BLOCK;
-        pass_buf_t local, *pb = fc && fc->have_buf && fc->buf_rows >= cap ? &fc->buf : &local;
-        int own = pb == &local;
-        rc = own ? buf_alloc(&local, cap, max_modality_cols(m), m->nmod, m->nbin) : MMDX_OK;
-        own &= rc == MMDX_OK; /* buf_alloc() frees what it got when it fails */
-        for (size_t first = 0; first < n && rc == MMDX_OK; first += FZ_TRAIN_BLOCK) {
-            size_t nb = n - first < FZ_TRAIN_BLOCK ? n - first : FZ_TRAIN_BLOCK;
-            int *lb = chunk_labels(m, &map, chunk, first, nb);
-            blk_cache_t *bc = fc && fc->blk ? &fc->blk[first / FZ_TRAIN_BLOCK] : NULL;
-            rc = lb ? acc_pass(m, &map, chunk, first, nb, lb, bc, pb) : MMDX_ENOMEM;
-            mmdx_free(lb);
-        }
-        if (own) {
-            buf_free(&local);
-        }
+        /* blocks of rows: work memory is bounded whatever the chunk size; an in-memory
+         * fit keeps the block buffers from pass to pass (fresh pages cost) */
+        rc = acc_blocks(m, &map, chunk, n, fc, T);
         if (rc == MMDX_ENOMEM) {
             mmdx_error_set(err, rc, "", "", 0, "out of memory in a training pass");
         } else if (rc != MMDX_OK) {
@@ -555,16 +1013,12 @@ int mmdx_model_accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, mmdx_erro
 static void cache_init(const mmdx_model_t *m, size_t n, fit_cache_t *fc)
 {
     memset(fc, 0, sizeof(*fc));
-    size_t nblk = (n + FZ_TRAIN_BLOCK - 1) / FZ_TRAIN_BLOCK, xbytes = 0;
+    size_t B = train_block(n), nblk = (n + B - 1) / B, xbytes = 0;
     for (size_t k = 0; k < m->nmod; k++) {
-        xbytes += n * (m->mods[k].ncol + 1) * sizeof(double);
+        xbytes += n * (m->mods[k].ncol + 1) * sizeof(double) + n * m->mods[k].ncol;
     }
     int with_x = xbytes <= FZ_CACHE_MAX;
-    size_t cap = n < FZ_TRAIN_BLOCK ? n : FZ_TRAIN_BLOCK;
-    if (cap > 0 && buf_alloc(&fc->buf, cap, max_modality_cols(m), m->nmod, m->nbin) == MMDX_OK) {
-        fc->have_buf = 1;
-        fc->buf_rows = cap;
-    }
+    fc->buf_rows = n < B ? n : B; /* the workers' buffers: by accumulate() */
     fc->blk = mmdx_calloc(nblk ? nblk : 1, sizeof(blk_cache_t));
     if (!fc->blk) {
         return;
@@ -573,18 +1027,20 @@ static void cache_init(const mmdx_model_t *m, size_t n, fit_cache_t *fc)
     fc->nmod = m->nmod;
     for (size_t b = 0; b < nblk; b++) {
         blk_cache_t *bc = &fc->blk[b];
-        size_t nb = n - b * FZ_TRAIN_BLOCK < FZ_TRAIN_BLOCK ? n - b * FZ_TRAIN_BLOCK : FZ_TRAIN_BLOCK;
+        size_t nb = n - b * B < B ? n - b * B : B;
         bc->n = nb;
         bc->E = mmdx_malloc(nb * (m->nmod + 1) * (m->nbin ? m->nbin : 1) * sizeof(double));
         int ok = bc->E != NULL;
         if (with_x) {
             bc->X = mmdx_calloc(m->nmod ? m->nmod : 1, sizeof(double *));
+            bc->O = mmdx_calloc(m->nmod ? m->nmod : 1, sizeof(unsigned char *));
             bc->present = mmdx_calloc(nb * (m->nmod ? m->nmod : 1), 1);
             bc->have_x = mmdx_calloc(m->nmod ? m->nmod : 1, 1);
-            ok &= bc->X && bc->present && bc->have_x;
+            ok &= bc->X && bc->O && bc->present && bc->have_x;
             for (size_t k = 0; ok && k < m->nmod; k++) {
                 bc->X[k] = mmdx_malloc(nb * (m->mods[k].ncol + 1) * sizeof(double));
-                ok &= bc->X[k] != NULL;
+                bc->O[k] = mmdx_malloc(nb * (m->mods[k].ncol ? m->mods[k].ncol : 1));
+                ok &= bc->X[k] && bc->O[k];
             }
         }
         if (!ok) {

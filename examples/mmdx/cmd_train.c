@@ -24,6 +24,8 @@ static void help(void)
            "  -l, --labels FILE     labels TSV (patient_id<TAB>TARGET...); required with INPUTS\n"
            "%s"
            "      --rejects FILE    write rejected input records as TSV\n"
+           "  -t, --threads N       threads of the training passes (default 1); the model is the\n"
+           "                        same for any N\n"
            "  -q, --quiet           no summary, no warnings\n"
            "  -v, --verbose         more messages\n"
            "  -h, --help            show this help\n"
@@ -63,12 +65,12 @@ int cmd_train(int argc, char **argv)
         CLI_INPUT_LONGOPTS, FCLI_MODEL_LONGOPTS, CLI_LABELS_LONGOPTS,
         {"cohort", required_argument, NULL, 'c'}, {"output", required_argument, NULL, 'o'},
         {"labels", required_argument, NULL, 'l'}, {"rejects", required_argument, NULL, OPT_REJECTS},
-        {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},
+        {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     cli_inputs_t in;
     mmdx_model_options_t mopt;
     const char *output = NULL, *labels = NULL, *cohort = NULL, *rejects = NULL;
-    int verbose = 0, quiet = 0, ignore_unknown = 0, opt, status = CLI_EXIT_FATAL;
+    int verbose = 0, quiet = 0, ignore_unknown = 0, opt, status = CLI_EXIT_FATAL, threads = 1;
     mmdx_ctx_t *ctx = NULL;
     mmdx_model_t *model = NULL;
     fcli_data_t d = {0};
@@ -76,7 +78,7 @@ int cmd_train(int argc, char **argv)
 
     cli_inputs_init(&in);
     mmdx_model_options_init(&mopt);
-    while ((opt = getopt_long(argc, argv, "c:o:l:qvh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:o:l:t:qvh", longopts, NULL)) != -1) {
         int r = cli_inputs_option(&in, opt, optarg);
         if (r == 0) {
             r = fcli_model_option(&mopt, opt, optarg);
@@ -102,6 +104,11 @@ int cmd_train(int argc, char **argv)
             break;
         case OPT_REJECTS:
             rejects = optarg;
+            break;
+        case 't':
+            if ((threads = cli_parse_threads(optarg)) < 0) {
+                goto usage;
+            }
             break;
         case 'q':
             quiet = 1;
@@ -148,6 +155,7 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     mmdx_error_clear(&err);
+    fcli_set_threads(ctx, threads);
     if (mmdx_model_alloc(ctx, d.space, &mopt, &model, &err) != MMDX_OK) {
         cli_print_error("train", &err);
         goto done;

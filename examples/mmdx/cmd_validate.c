@@ -36,6 +36,8 @@ static void help(void)
            "  -b, --bootstrap B     bootstrap resamples of the AUROC interval (default 1000)\n"
            "      --bins B          calibration bins (default 10)\n"
            "  -o, --output FILE     output (default: standard output)\n"
+           "  -t, --threads N       threads fitting and scoring each fold (default 1); the\n"
+           "                        results are the same for any N\n"
            "  -q, --quiet           no summary\n"
            "  -h, --help            show this help\n"
            "\n%s"
@@ -307,14 +309,14 @@ int cmd_validate(int argc, char **argv)
         {"folds", required_argument, NULL, 'k'}, {"seed", required_argument, NULL, 's'},
         {"group", required_argument, NULL, 'g'}, {"bootstrap", required_argument, NULL, 'b'},
         {"bins", required_argument, NULL, OPT_BINS}, {"output", required_argument, NULL, 'o'},
-        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     cli_inputs_t in;
     mmdx_model_options_t mopt;
     const char *output = "-", *labels = NULL, *cohort = NULL, *groups[16];
     size_t n_groups = 0;
     unsigned folds = 5, seed = 0;
     vopt_t vo = {1000, 10, 0};
-    int quiet = 0, ignore_unknown = 0, opt, status = CLI_EXIT_FATAL;
+    int quiet = 0, ignore_unknown = 0, opt, status = CLI_EXIT_FATAL, threads = 1;
     mmdx_ctx_t *ctx = NULL;
     mmdx_outfile_t *out = NULL;
     fcli_data_t d = {0};
@@ -325,7 +327,7 @@ int cmd_validate(int argc, char **argv)
 
     cli_inputs_init(&in);
     mmdx_model_options_init(&mopt);
-    while ((opt = getopt_long(argc, argv, "c:l:k:s:g:b:o:qh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:l:k:s:g:b:o:t:qh", longopts, NULL)) != -1) {
         int r = cli_inputs_option(&in, opt, optarg);
         if (r == 0) {
             r = fcli_model_option(&mopt, opt, optarg);
@@ -376,6 +378,11 @@ int cmd_validate(int argc, char **argv)
         case 'o':
             output = optarg;
             break;
+        case 't':
+            if ((threads = cli_parse_threads(optarg)) < 0) {
+                goto usage;
+            }
+            break;
         case 'q':
             quiet = 1;
             break;
@@ -407,6 +414,7 @@ int cmd_validate(int argc, char **argv)
     if ((ctx = cli_ctx_new(quiet ? -1 : 0)) == NULL || fcli_load(ctx, &in, cohort, labels, NULL, ignore_unknown, quiet, &d) != MMDX_OK) {
         goto done;
     }
+    fcli_set_threads(ctx, threads);
     long gfeat[16];
     for (size_t g = 0; g < n_groups; g++) {
         gfeat[g] = mmdx_space_find_feature(d.space, groups[g]);

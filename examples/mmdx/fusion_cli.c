@@ -262,3 +262,18 @@ void fcli_model_summary(const char *cmd, const mmdx_model_t *m, const char *path
     }
     fprintf(stderr, "; %u passes -> %s\n", mmdx_model_pass(m), path);
 }
+
+/* A weak reference: with another CBLAS the symbol is absent (NULL) and nothing is done
+ * (set OPENBLAS_NUM_THREADS=1 or the like then). */
+#if defined(__GNUC__) && defined(__ELF__)
+extern void openblas_set_num_threads(int n) __attribute__((weak));
+#endif
+
+void fcli_set_threads(mmdx_ctx_t *ctx, int threads)
+{
+    mmdx_ctx_set_threads(ctx, threads);
+#if defined(__GNUC__) && defined(__ELF__)
+    if (threads > 1 && openblas_set_num_threads)
+        openblas_set_num_threads(1);
+#endif
+}

@@ -56,6 +56,10 @@ int fcli_merge_models(mmdx_ctx_t *ctx, char *const *files, size_t n, mmdx_model_
 int fcli_check_features(const char *cmd, const mmdx_model_t *m, const char *model_path, const mmdx_space_t *space,
                         const mmdx_cohort_t *cohort, int quiet);
 
+/* The context's threads for training and scoring (-t N); with more than one, OpenBLAS (when
+ * it is the BLAS) is set to one thread: its own threads under ours only spin. */
+void fcli_set_threads(mmdx_ctx_t *ctx, int threads);
+
 /* Print a one-line summary of a fitted model to stderr. */
 void fcli_model_summary(const char *cmd, const mmdx_model_t *m, const char *path);
 

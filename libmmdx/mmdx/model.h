@@ -20,6 +20,11 @@
  * mmdx_model_merge() the results before the step: the model is then the pooled one.
  * mmdx_model_fit() runs all passes over one in-memory cohort.
  *
+ * Training uses mmdx_ctx_threads() of the model's context: the blocks of rows of a pass
+ * are split between threads and their sums added in block order, so the model is
+ * byte-identical for any thread count. With more than one, keep the BLAS at one thread
+ * (openblas_set_num_threads(1) or OPENBLAS_NUM_THREADS=1).
+ *
  * Patients are assigned to cross-fitting folds by a hash of their id, so the folds do not
  * depend on chunking or on which site holds the patient. A patient's label for a target
  * of -1 (unknown) leaves it out of that target's regressions.

@@ -44,6 +44,13 @@ has "$tmp/val.tsv" "^grade	mid	all	all	.*	calibration_bin10_observed	" "calibrat
 expect 0 "validate is reproducible" "$mmdx" validate --cohort "$tmp/train.h5" --folds 5 --seed 1 \
   --bootstrap 200 --group demo:sex -o "$tmp/val2.tsv"
 cmp -s "$tmp/val.tsv" "$tmp/val2.tsv" && ok || fail "validate with the same seed differs"
+# threads do not change the model or the metrics
+expect 0 "train -t 3" "$mmdx" train -q -t 3 --cohort "$tmp/train.h5" -o "$tmp/model3.h5"
+cmp -s "$tmp/model.h5" "$tmp/model3.h5" && ok || fail "train -t 3 wrote another model file than -t 1"
+expect 0 "validate -t 2" "$mmdx" validate --threads 2 --cohort "$tmp/train.h5" --folds 5 --seed 1 --bootstrap 200 \
+  --group demo:sex -o "$tmp/val3.tsv"
+cmp -s "$tmp/val.tsv" "$tmp/val3.tsv" && ok || fail "validate -t 2 differs from -t 1"
+expect 2 "train -t 0" "$mmdx" train -t 0 --cohort "$tmp/train.h5" -o "$tmp/x.h5"
 
 # federated: three sites, files only; the result predicts exactly as the pooled model
 expect 0 "federate init" "$mmdx" federate init --cohort "$tmp/train.h5" -o "$tmp/state.h5"

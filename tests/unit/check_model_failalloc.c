@@ -193,6 +193,33 @@ done:
     return rc;
 }
 
+/* A fit with two threads of a cohort of five blocks of rows (big, built before the loop):
+ * allocations fail in the workers too (their buffers and each block's labels). */
+static mmdx_cohort_t *big;
+static int op_fit_threads(void *data)
+{
+    mmdx_model_t *m = NULL;
+    mmdx_ctx_t *ctx = NULL;
+    mmdx_error_t e = {0};
+    int rc = MMDX_OK;
+    (void)data;
+    if ((ctx = mmdx_ctx_alloc()) == NULL) {
+        rc = MMDX_ENOMEM;
+        goto done;
+    }
+    mmdx_ctx_set_threads(ctx, 2);
+    TRY(mmdx_model_alloc(ctx, space, NULL, &m, &e));
+    TRY(mmdx_model_fit(m, big, &e));
+done:
+    if (rc != MMDX_OK && e.code != MMDX_OK && e.code != rc)
+        rc = MMDX_EINVAL;
+    if (rc != MMDX_OK && rc != MMDX_ENOMEM)
+        fprintf(stderr, "op_fit_threads: %d: %s: %s: %s\n", rc, e.file, e.object, e.message);
+    mmdx_model_free(m);
+    mmdx_ctx_free(ctx);
+    return rc;
+}
+
 #define LOOP(fn)                                                                        \
     do {                                                                                \
         char msg_[512];                                                                 \
@@ -204,6 +231,30 @@ done:
 START_TEST(test_fit_merge_save)
 {
     LOOP(op_fit_merge_save);
+}
+END_TEST
+
+START_TEST(test_fit_threads)
+{
+    const size_t n = 4200;
+    big = mmdx_cohort_alloc(space, n);
+    ck_assert_ptr_nonnull(big);
+    for (size_t i = 0; i < n; i++) {
+        char pid[16];
+        double eta = 0.2;
+        snprintf(pid, sizeof pid, "Q%05zu", i);
+        ck_assert_int_eq(mmdx_cohort_set_id(big, i, pid), MMDX_OK);
+        for (size_t j = 0; j < 4; j++) {
+            double x = 2 * tu_urand() - 1;
+            eta += (j % 2 ? 1.0 : -1.2) * x;
+            if (tu_urand() >= 0.15)
+                mmdx_cohort_set(big, i, j, 5 + x, 0);
+        }
+        mmdx_cohort_set_label(big, i, 0, tu_urand() < 1 / (1 + exp(-eta)));
+    }
+    LOOP(op_fit_threads);
+    mmdx_cohort_free(big);
+    big = NULL;
 }
 END_TEST
 
@@ -224,6 +275,7 @@ int main(void)
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, test_fit_merge_save);
     tcase_add_test(tc, test_load_predict);
+    tcase_add_test(tc, test_fit_threads);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

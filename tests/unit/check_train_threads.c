@@ -1,0 +1,249 @@
+/* Check suite: training with the context's threads. The passes share their blocks of rows
+ * between threads and add the blocks' sums in block order, so a model fitted with 1, 2
+ * or 3 threads (in memory, or chunk by chunk) must be the same to the byte: its saved
+ * file and its predictions. */
+#include "testutil.h"
+
+#include <check.h>
+#include <math.h>
+#include <string.h>
+
+#include <mmdx/mmdx.h>
+
+static char dir[512];
+
+/* Splitmix64 and Box-Muller, seeded per cohort (the cohorts must not depend on test order). */
+static uint64_t rs;
+static double urand(void)
+{
+    uint64_t z = (rs += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
+}
+static double nrand(void)
+{
+    return sqrt(-2 * log(urand())) * cos(6.283185307179586 * urand());
+}
+
+/* DI imaging features (over 32 coefficients: the chord Newton path) and DL lab features,
+ * 15% of the values missing, 5% of the patients without any imaging; a 3-class target
+ * (three binary models), 2% unlabelled. */
+enum { DI = 40, DL = 3 };
+
+static mmdx_space_t *make_space(void)
+{
+    mmdx_space_t *s = mmdx_space_alloc();
+    ck_assert_ptr_nonnull(s);
+    for (size_t j = 0; j < DI + DL; j++) {
+        char id[48];
+        if (j < DI)
+            snprintf(id, sizeof id, "img:t:f%zu", j);
+        else
+            snprintf(id, sizeof id, "lab:loinc:%zu-1", j);
+        ck_assert_int_eq(mmdx_space_add_feature(s, id, MMDX_KIND_CONTINUOUS, NULL, MMDX_TRANSFORM_NONE, NULL),
+                         MMDX_OK);
+    }
+    const char *cls[] = {"a", "b", "c"};
+    ck_assert_int_eq(mmdx_space_add_target(s, "dx", 3, cls, NULL), MMDX_OK);
+    return s;
+}
+
+static mmdx_cohort_t *make_cohort(mmdx_space_t *s, size_t n, size_t id0, uint64_t seed)
+{
+    mmdx_cohort_t *c = mmdx_cohort_alloc(s, n);
+    ck_assert_ptr_nonnull(c);
+    rs = seed;
+    for (size_t i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "T%zu", id0 + i);
+        ck_assert_int_eq(mmdx_cohort_set_id(c, i, id), MMDX_OK);
+        double f = nrand(), e1 = -0.2, e2 = 0.1;
+        int noimg = urand() < 0.05;
+        for (size_t j = 0; j < DI + DL; j++) {
+            double x = 0.6 * f + 0.8 * nrand();
+            e1 += (j % 3 == 0 ? 0.5 : -0.15) * x / 2.5;
+            e2 += (j % 4 == 1 ? -0.4 : 0.1) * x / 2.5;
+            if ((j < DI && noimg) || urand() < 0.15)
+                continue;
+            /* the labs positive and skewed (their log is modelled) */
+            mmdx_cohort_set(c, i, j, j < DI ? x : exp(x), 0);
+        }
+        double u = urand(), p1 = 1 / (1 + exp(-e1)), p2 = (1 - p1) / (1 + exp(-e2));
+        if (urand() >= 0.02)
+            mmdx_cohort_set_label(c, i, 0, u < p1 ? 0 : u < p1 + p2 ? 1 : 2);
+    }
+    return c;
+}
+
+/* The model's file, read back into memory. */
+static unsigned char *saved(const mmdx_model_t *m, const char *name, size_t *size)
+{
+    char path[600];
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    tu_path(path, sizeof path, dir, name);
+    ck_assert_msg(mmdx_model_save(m, path, &err) == MMDX_OK, "%s", err.message);
+    unsigned char *b = tu_slurp(path, size);
+    unlink(path);
+    return b;
+}
+
+/* Predicted probabilities and interval ends of every class, with one thread. */
+static double *predictions(const mmdx_model_t *m, const mmdx_cohort_t *c)
+{
+    size_t n = mmdx_cohort_n_patients(c);
+    double *p = malloc(9 * n * sizeof(double));
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(mmdx_model_predict_probs(m, c, 0, p, p + 3 * n, p + 6 * n, &err), MMDX_OK);
+    for (size_t i = 0; i < 3 * n; i++)
+        ck_assert(isfinite(p[i]) && p[i] > 0 && p[i] < 1);
+    return p;
+}
+
+static void setup(void)
+{
+    tu_mkdtemp(dir, sizeof dir);
+}
+
+static void teardown(void)
+{
+    tu_rmdir(dir);
+}
+
+/* mmdx_model_fit() of 10000 patients (8 blocks of 1250 rows: three threads get unequal
+ * shares) with 1, 2 and 3 threads: the same model file, the same predictions. */
+START_TEST(test_fit_threads)
+{
+    const size_t n = 10000;
+    mmdx_space_t *s = make_space();
+    mmdx_cohort_t *c = make_cohort(s, n, 0, 7);
+    unsigned char *file[3];
+    size_t size[3];
+    double *p[3];
+    unsigned passes[3];
+    for (int t = 0; t < 3; t++) {
+        mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+        mmdx_model_t *m = NULL;
+        mmdx_error_t err;
+        mmdx_error_clear(&err);
+        ck_assert_ptr_nonnull(ctx);
+        mmdx_ctx_set_threads(ctx, t + 1);
+        ck_assert_int_eq(mmdx_model_alloc(ctx, s, NULL, &m, &err), MMDX_OK);
+        ck_assert_msg(mmdx_model_fit(m, c, &err) == 0, "%d threads: %s", t + 1, err.message);
+        passes[t] = mmdx_model_pass(m);
+        file[t] = saved(m, "m.h5", &size[t]);
+        mmdx_ctx_set_threads(ctx, 1);
+        p[t] = predictions(m, c);
+        mmdx_model_free(m);
+        mmdx_ctx_free(ctx);
+    }
+    ck_assert_uint_gt(passes[0], 8); /* Newton passes with chord steps happened */
+    for (int t = 1; t < 3; t++) {
+        ck_assert_uint_eq(passes[t], passes[0]);
+        ck_assert_uint_eq(size[t], size[0]);
+        ck_assert_msg(memcmp(file[t], file[0], size[0]) == 0, "model file of %d threads differs", t + 1);
+        ck_assert_msg(memcmp(p[t], p[0], 9 * n * sizeof(double)) == 0, "predictions of %d threads differ", t + 1);
+    }
+    for (int t = 0; t < 3; t++) {
+        free(file[t]);
+        free(p[t]);
+    }
+    mmdx_cohort_free(c);
+    mmdx_space_free(s);
+}
+END_TEST
+
+/* The streaming path: mmdx_model_accumulate() of chunks of 6000 and 3000 patients, then
+ * mmdx_model_step(), with 1 and 2 threads: the same model file; and as mmdx_model_fit()
+ * of the pooled cohort to rounding. */
+START_TEST(test_accumulate_threads)
+{
+    mmdx_space_t *s = make_space();
+    mmdx_cohort_t *part[2] = {make_cohort(s, 6000, 0, 11), make_cohort(s, 3000, 6000, 13)};
+    unsigned char *file[2];
+    size_t size[2];
+    double *p[2];
+    for (int t = 0; t < 2; t++) {
+        mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+        mmdx_model_t *m = NULL;
+        mmdx_error_t err;
+        mmdx_error_clear(&err);
+        ck_assert_ptr_nonnull(ctx);
+        mmdx_ctx_set_threads(ctx, t + 1);
+        ck_assert_int_eq(mmdx_model_alloc(ctx, s, NULL, &m, &err), MMDX_OK);
+        int rc;
+        do {
+            for (int k = 0; k < 2; k++)
+                ck_assert_msg(mmdx_model_accumulate(m, part[k], &err) == MMDX_OK, "%s", err.message);
+            rc = mmdx_model_step(m, &err);
+            ck_assert_msg(rc >= 0, "%s", err.message);
+        } while (rc == 1);
+        file[t] = saved(m, "s.h5", &size[t]);
+        mmdx_ctx_set_threads(ctx, 1);
+        p[t] = predictions(m, part[1]);
+        mmdx_model_free(m);
+        mmdx_ctx_free(ctx);
+    }
+    ck_assert_uint_eq(size[1], size[0]);
+    ck_assert(memcmp(file[1], file[0], size[0]) == 0);
+    ck_assert(memcmp(p[1], p[0], 9 * 3000 * sizeof(double)) == 0);
+    for (int t = 0; t < 2; t++) {
+        free(file[t]);
+        free(p[t]);
+    }
+    mmdx_cohort_free(part[0]);
+    mmdx_cohort_free(part[1]);
+    mmdx_space_free(s);
+}
+END_TEST
+
+/* The moments pass shares the columns between threads: with infinite values in two
+ * columns, every thread count names the first of them. */
+START_TEST(test_moments_error_threads)
+{
+    mmdx_space_t *s = make_space();
+    mmdx_cohort_t *c = make_cohort(s, 300, 0, 17);
+    mmdx_cohort_set(c, 250, 7, HUGE_VAL, 0);
+    mmdx_cohort_set(c, 20, 30, -HUGE_VAL, 0);
+    for (int t = 1; t <= 3; t++) {
+        mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+        mmdx_model_t *m = NULL;
+        mmdx_error_t err;
+        mmdx_error_clear(&err);
+        ck_assert_ptr_nonnull(ctx);
+        mmdx_ctx_set_threads(ctx, t);
+        ck_assert_int_eq(mmdx_model_alloc(ctx, s, NULL, &m, &err), MMDX_OK);
+        ck_assert_int_eq(mmdx_model_fit(m, c, &err), MMDX_ERANGE);
+        ck_assert_str_eq(err.object, "img:t:f7");
+        ck_assert_msg(strstr(err.message, "row 251") != NULL, "%s", err.message);
+        mmdx_model_free(m);
+        mmdx_ctx_free(ctx);
+    }
+    mmdx_cohort_free(c);
+    mmdx_space_free(s);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("train_threads");
+    TCase *tc = tcase_create("train");
+    SRunner *sr;
+    int failed;
+    mmdx_init();
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_fit_threads);
+    tcase_add_test(tc, test_accumulate_threads);
+    tcase_add_test(tc, test_moments_error_threads);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
