@@ -585,14 +585,20 @@ static void miss_bits(size_t n, size_t D, const double *O, pass_buf_t *b)
     size_t W = (D + 63) / 64;
     memset(b->bits, 0, n * W * sizeof(uint64_t));
     memset(b->nmi, 0, n * sizeof(size_t));
-    for (size_t a = 0; a < D; a++) { /* by columns: contiguous */
+    for (size_t a = 0; a < D; a++) { /* by columns (contiguous), 64 rows' flags as a mask */
         const double *o = O + a * n;
-        uint64_t *bw = b->bits + a / 64;
-        unsigned sh = (unsigned)(a & 63);
-        for (size_t i = 0; i < n; i++) {
-            uint64_t x = o[i] == 0;
-            bw[i * W] |= x << sh;
-            b->nmi[i] += (size_t)x;
+        uint64_t *bw = b->bits + a / 64, bit = (uint64_t)1 << (a & 63);
+        for (size_t i0 = 0; i0 < n; i0 += 64) {
+            size_t e = n - i0 < 64 ? n - i0 : 64;
+            uint64_t cm = 0;
+            for (size_t i = 0; i < e; i++) {
+                cm |= (uint64_t)(o[i0 + i] == 0) << i;
+            }
+            for (; cm; cm &= cm - 1) { /* the missing ones only */
+                size_t r = i0 + (size_t)__builtin_ctzll(cm);
+                bw[r * W] |= bit;
+                b->nmi[r]++;
+            }
         }
     }
 }
@@ -790,7 +796,9 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
                 S[2 * D * D] += (double)seen;
                 continue;
             }
-            miss_bits(n, D, b.O, &b);
+            if (vkept < 2 || m->phase == FZ_PH_STACK) { /* (the gather does not need them) */
+                miss_bits(n, D, b.O, &b);
+            }
             if (vkept == 2) { /* the kept imputed values back into the design: a gather */
                 const double *v = bc->V[k];
                 for (size_t a = 0; a < D; a++) {
