@@ -591,7 +591,7 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
 {
     size_t ld = nm + 1 + nv; /* rows: Lambda_MM, then t = Lambda_M. z, then the beta_M */
     double *A = work, *zc = work + ld * nm, *rd = zc + D;
-    if (nm > 4) { /* the dots pass over the row more than once: a contiguous copy */
+    if (nm > 4 && z) { /* the dots pass over the row more than once: a contiguous copy */
         for (size_t j = 0; j < D; j++) {
             zc[j] = z[j * sz]; /* the missing entries are 0 */
         }
@@ -602,13 +602,15 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
         if (!(lam > 0)) {
             return -1;
         }
-        dot4s(D, z, sz, lc, lc, lc, lc, s);
         double r = 1.0 / lam;
         for (size_t v = 0; v < nv; v++) {
             double b = beta[v][mi[0]];
             var[v] = b * b * r;
         }
-        z[mi[0] * sz] = -s[0] * r;
+        if (z) {
+            dot4s(D, z, sz, lc, lc, lc, lc, s);
+            z[mi[0] * sz] = -s[0] * r;
+        }
         return 0;
     }
     if (nm == 2) { /* the general code below written out: the same operations, no loops */
@@ -617,7 +619,6 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
         if (!(a > 0)) {
             return -1;
         }
-        dot4s(D, z, sz, l0, l1, l1, l1, s);
         double r0 = 1.0 / a, f = b * r0, c1 = c - b * f;
         if (!(c1 > 0)) {
             return -1;
@@ -627,6 +628,10 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
             double u0 = beta[v][mi[0]], u1 = beta[v][mi[1]] - u0 * f;
             var[v] = 0 + u0 * u0 * r0 + u1 * u1 * r1;
         }
+        if (!z) {
+            return 0;
+        }
+        dot4s(D, z, sz, l0, l1, l1, l1, s);
         double x1 = (s[1] - s[0] * f) * r1, x0 = (s[0] - b * x1) * r0;
         z[mi[0] * sz] = -x0;
         z[mi[1] * sz] = -x1;
@@ -643,7 +648,10 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
         }
     }
     size_t j = 0;
-    for (; j < nm; j += 4) { /* four columns a pass; the last pass repeats its last column */
+    for (; j < nm && !z; j++) { /* variances only: the right-hand side t does not enter them */
+        A[j * ld + nm] = 0;
+    }
+    for (j = 0; j < nm && z; j += 4) { /* four columns a pass; the last pass repeats its last column */
         size_t q1 = j + 1 < nm ? j + 1 : nm - 1, q2 = j + 2 < nm ? j + 2 : nm - 1, q3 = j + 3 < nm ? j + 3 : nm - 1;
         double s[4];
         if (nm > 4) {
@@ -689,6 +697,9 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
         }
         var[v] = s;
     }
+    if (!z) {
+        return 0;
+    }
     /* x = L^{-T} D^{-1} y backwards: x_i = rd_i (y_i - sum_{k>i} U[k,i] x_k), column i
      * contiguous */
     double *x = zc; /* the row copy is done with */
@@ -716,12 +727,15 @@ int fz_prow_score2(size_t D, const double *Lambda, double *const *z, size_t sz, 
     fz_v2 *rd = (fz_v2 *)(zc + D), *x = rd + nm;
     for (size_t l = 0; l < 2; l++) {
         const size_t *m = mi[l];
-        if (nm > 4) {
+        if (nm > 4 && z) {
             for (size_t j = 0; j < D; j++) {
                 zc[j] = z[l][j * sz];
             }
         }
-        for (size_t j = 0; j < nm; j += 4) { /* the dots, as fz_prow_score() */
+        for (size_t j = 0; j < nm && !z; j++) {
+            Ad[2 * (j * ld + nm) + l] = 0;
+        }
+        for (size_t j = 0; j < nm && z; j += 4) { /* the dots, as fz_prow_score() */
             size_t q[4] = {j, j + 1 < nm ? j + 1 : nm - 1, j + 2 < nm ? j + 2 : nm - 1, j + 3 < nm ? j + 3 : nm - 1};
             double s[4];
             if (nm > 4) {
@@ -778,6 +792,9 @@ int fz_prow_score2(size_t D, const double *Lambda, double *const *z, size_t sz, 
         }
         var[0][v] = s[0];
         var[1][v] = s[1];
+    }
+    if (!z) {
+        return 0;
     }
     for (size_t i = nm; i-- > 0;) {
         const fz_v2 *ci = A + i * ld;

@@ -125,13 +125,14 @@ double fz_prow_variance(fz_prow_t *r, const double *beta);
  * nv coefficient vectors beta[v] (over the D features): one LDL^T factorisation of
  * Lambda_MM bordered by the right-hand sides also does the forward solves. @p work holds
  * (D + 1 + nv) * D + 2 * D doubles. 0, or -1 when Lambda_MM is not positive definite.
- * The same arithmetic for a row wherever it is, in any block.
+ * The same arithmetic for a row wherever it is, in any block. With z NULL only the
+ * variances (the same bits as with z: the right-hand side does not enter them).
  */
 int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const size_t *mi, size_t nm,
                   const double *const *beta, size_t nv, double *var, double *work);
 /* Two rows with the same number nm > 2 of missing features at once (z[0], z[1], mi[0],
  * mi[1], var[0], var[1]; the two may be one row): each row's results are fz_prow_score()'s
- * bit for bit, two rows' dependency chains interleaved. @p work holds
+ * bit for bit, two rows' dependency chains interleaved; z NULL: only the variances. @p work holds
  * 2 (D + 1 + nv) D + 5 D doubles. */
 int fz_prow_score2(size_t D, const double *Lambda, double *const *z, size_t sz, const size_t *const *mi,
                    size_t nm, const double *const *beta, size_t nv, double *const *var, double *work);

@@ -74,4 +74,5 @@ check_PROGRAMS += tests/unit/check_train_threads
 TESTS += tests/unit/check_train_threads
 tests_unit_check_train_threads_SOURCES = tests/unit/check_train_threads.c tests/unit/testutil.h
 tests_unit_check_train_threads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_train_threads_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fusion
 tests_unit_check_train_threads_LDADD = $(MMDX_LIBS) $(CHECK_LIBS)

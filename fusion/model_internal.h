@@ -143,6 +143,13 @@ int fz_model_precisions(mmdx_model_t *m);
 unsigned fz_fold(const mmdx_model_t *m, const char *id);
 
 /* Helpers for fits (model.c). */
+/* Internal (tests): bytes of imputed designs an in-memory fit may keep (0: the default,
+ * a quarter of the machine's memory and at least 1 GiB). Not thread-safe; the model is the
+ * same whatever the budget. */
+void fz_train_set_cache_budget(size_t bytes);
+/* Internal (tests): bytes of imputed values the last in-memory fit kept (over the budget
+ * for the designs; 0 when it kept the designs or nothing). */
+size_t fz_train_last_kept(void);
 int fz_fit_init(fz_fit_t *f, size_t d);
 void fz_fit_free(fz_fit_t *f);
 void fz_fit_clear(fz_fit_t *f);

@@ -3,9 +3,13 @@
  * feature models' statistics; then Newton passes for every modality's regressions
  * (full fit and one per cross-fitting fold, all at once), then Newton passes for the
  * stacking layer over the cross-fitted evidence. */
+#define _DEFAULT_SOURCE /* sysconf(_SC_PHYS_PAGES) */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include <cblas.h>
 #include "mmdx/model.h"
 #include "model_internal.h"
@@ -196,29 +200,6 @@ static void acc_labels(mmdx_model_t *m, size_t n, const int *lab)
     m->n_patients += (double)n;
 }
 
-/* Impute the missing entries of each row of X's columns 1..D in place from O, through
- * the precision matrix. Rows with nothing missing are left alone. */
-static int impute_rows(const fz_modality_t *md, fz_prow_t *pr, size_t n, double *X, const double *O)
-{
-    size_t D = md->ncol;
-    for (size_t i = 0; i < n; i++) {
-        int full = 1;
-        for (size_t a = 0; a < D && full; a++) {
-            full = O[a * n + i] != 0;
-        }
-        if (full) {
-            continue;
-        }
-        int ok;
-        /* the rows of Lambda of the missing features only: |M| x D, not Lambda z's D x D */
-        fz_prow_impute_mean(pr, md->Lambda, X + n + i, n, O + i, n, &ok);
-        if (!ok) {
-            return MMDX_ENUMERIC;
-        }
-    }
-    return MMDX_OK;
-}
-
 /* Rows per block of a training pass over n rows: FZ_TRAIN_BLOCK, or fewer (down to
  * FZ_TRAIN_BLOCK_MIN) so that a chunk has at least 8 blocks to share between threads.
  * A function of n alone: the blocks, hence the sums, do not depend on the thread count. */
@@ -237,10 +218,14 @@ static size_t train_block(size_t n)
 typedef struct pass_buf {
     double *X, *O, *work, *y, *w, *wf, *E;
     double *G, *iv, *mu, *var; /* stacking pass: rows of one fold, imputation variance */
-    size_t *idx, *mi; /* mi: Dmax (missing features of a row) */
+    size_t *idx, *mi; /* mi: 2 x Dmax (missing features of two rows) */
     unsigned char *present;
     unsigned *fold;
-    fz_prow_t *prow;
+    uint64_t *bits;       /* per row: its missing features as bits (n x words of Dmax) */
+    size_t *nmi, *order;  /* n: missing count of each row; the rows sorted by it (and fold) */
+    size_t *cnt;          /* counting sort: (Dmax + 1) x folds + 1 */
+    double *kw, *kv;      /* fz_prow_score2()'s workspace; two rows' nbin variances */
+    const double **beta;  /* nbin coefficient vectors */
 } pass_buf_t;
 
 static void buf_free(pass_buf_t *b)
@@ -260,10 +245,16 @@ static void buf_free(pass_buf_t *b)
     mmdx_free(b->mi);
     mmdx_free(b->present);
     mmdx_free(b->fold);
-    fz_prow_free(b->prow);
+    mmdx_free(b->bits);
+    mmdx_free(b->nmi);
+    mmdx_free(b->order);
+    mmdx_free(b->cnt);
+    mmdx_free(b->kw);
+    mmdx_free(b->kv);
+    mmdx_free((void *)b->beta);
 }
 
-static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin)
+static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin, size_t nfold)
 {
     memset(b, 0, sizeof(*b));
     size_t d = D + 1;
@@ -276,15 +267,22 @@ static int buf_alloc(pass_buf_t *b, size_t n, size_t D, size_t nmod, size_t nbin
     b->E = mmdx_calloc(n * (nmod + 1) * (nbin ? nbin : 1), sizeof(double));
     b->present = mmdx_calloc(n * (nmod ? nmod : 1), 1);
     b->fold = mmdx_malloc(n * sizeof(unsigned));
-    b->prow = fz_prow_alloc(D);
+    b->bits = mmdx_malloc((n * ((D + 63) / 64) + 1) * sizeof(uint64_t));
+    b->nmi = mmdx_malloc((n ? n : 1) * sizeof(size_t));
+    b->order = mmdx_malloc((n ? n : 1) * sizeof(size_t));
+    b->cnt = mmdx_malloc(((D + 1) * (nfold ? nfold : 1) + 2) * sizeof(size_t));
+    b->kw = mmdx_malloc((2 * (D + 1 + nbin) * D + 5 * D + 1) * sizeof(double));
+    b->kv = mmdx_malloc((2 * nbin + 1) * sizeof(double));
+    b->beta = mmdx_malloc((nbin + 1) * sizeof(double *));
     b->G = mmdx_malloc(n * d * sizeof(double));
     b->iv = mmdx_malloc(n * (nbin ? nbin : 1) * sizeof(double));
     b->mu = mmdx_malloc(n * sizeof(double));
     b->var = mmdx_malloc(n * sizeof(double));
     b->idx = mmdx_malloc(n * sizeof(size_t));
-    b->mi = mmdx_malloc((D ? D : 1) * sizeof(size_t));
+    b->mi = mmdx_malloc((2 * D + 1) * sizeof(size_t));
     if (!b->X || !b->O || !b->work || !b->y || !b->w || !b->wf || !b->E || !b->present || !b->fold ||
-        !b->prow || !b->G || !b->iv || !b->mu || !b->var || !b->idx || !b->mi) {
+        !b->bits || !b->nmi || !b->order || !b->cnt || !b->kw || !b->kv || !b->beta || !b->G || !b->iv ||
+        !b->mu || !b->var || !b->idx || !b->mi) {
         buf_free(b);
         return MMDX_ENOMEM;
     }
@@ -312,6 +310,10 @@ typedef struct blk_cache {
     int have_e;
     int *lab;               /* the block's labels (chunk_labels()), once computed */
     unsigned *fold;         /* the rows' folds, once computed */
+    /* over the budget for X: the imputed values of the rows with something observed, by
+     * columns (the design is rebuilt from the cohort and these by a gather) */
+    double **V;             /* nmod, or NULL when X is kept or nothing is */
+    unsigned char *have_v;  /* nmod: 0 not yet imputed, 1 not kept (over the budget), 2 kept */
 } blk_cache_t;
 
 /* Worker threads of a training pass, at most. */
@@ -324,13 +326,50 @@ typedef struct fit_cache {
     size_t nbuf, buf_rows;
     double *part; /* the blocks' partial sums (pass_layout_t), for every pass */
     size_t part_cap;
+    atomic_size_t vbytes; /* bytes of imputed values kept (blk_cache_t V), at most vmax */
+    size_t vmax;
 } fit_cache_t;
 
-/* Bytes of imputed designs an in-memory fit may keep (beyond that it recomputes them). */
-#define FZ_CACHE_MAX ((size_t)1 << 30)
+/* Bytes of imputed designs an in-memory fit may keep: a quarter of the machine's memory,
+ * at least FZ_CACHE_MIN (1 GiB). Beyond that it keeps only the imputed values (within the
+ * same budget) and rebuilds the designs from the cohort each pass; beyond that too, it
+ * recomputes them. */
+#define FZ_CACHE_MIN ((size_t)1 << 30)
+static size_t g_cache_budget; /* fz_train_set_cache_budget(): 0 for the default */
+
+static size_t g_last_kept;
+
+void fz_train_set_cache_budget(size_t bytes)
+{
+    g_cache_budget = bytes;
+}
+
+size_t fz_train_last_kept(void)
+{
+    return g_last_kept;
+}
+
+static size_t cache_budget(void)
+{
+    if (g_cache_budget) {
+        return g_cache_budget;
+    }
+    size_t b = FZ_CACHE_MIN;
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && psz > 0 && (size_t)pages / 4 <= SIZE_MAX / (size_t)psz) {
+        size_t q = (size_t)pages / 4 * (size_t)psz;
+        b = q > b ? q : b;
+    }
+#endif
+    return b;
+}
 
 static void cache_free(fit_cache_t *fc)
 {
+    if (fc->blk) {
+        g_last_kept = atomic_load(&fc->vbytes);
+    }
     for (size_t b = 0; fc->blk && b < fc->nblk; b++) {
         blk_cache_t *bc = &fc->blk[b];
         for (size_t k = 0; bc->X && k < fc->nmod; k++) {
@@ -344,6 +383,11 @@ static void cache_free(fit_cache_t *fc)
         mmdx_free(bc->E);
         mmdx_free(bc->lab);
         mmdx_free(bc->fold);
+        for (size_t k = 0; bc->V && k < fc->nmod; k++) {
+            mmdx_free(bc->V[k]);
+        }
+        mmdx_free(bc->V);
+        mmdx_free(bc->have_v);
     }
     mmdx_free(fc->blk);
     for (size_t q = 0; q < fc->nbuf; q++) {
@@ -534,10 +578,142 @@ static void cov_accumulate(size_t n, size_t D, const double *Z, const double *O,
     }
 }
 
+/* Each row's missing features of a block of n rows (O: n x D, 0 where missing) as bits
+ * (b->bits, by rows: a row's words together) and their number (b->nmi). */
+static void miss_bits(size_t n, size_t D, const double *O, pass_buf_t *b)
+{
+    size_t W = (D + 63) / 64;
+    memset(b->bits, 0, n * W * sizeof(uint64_t));
+    memset(b->nmi, 0, n * sizeof(size_t));
+    for (size_t a = 0; a < D; a++) { /* by columns (contiguous), 64 rows' flags as a mask */
+        const double *o = O + a * n;
+        uint64_t *bw = b->bits + a / 64, bit = (uint64_t)1 << (a & 63);
+        for (size_t i0 = 0; i0 < n; i0 += 64) {
+            size_t e = n - i0 < 64 ? n - i0 : 64;
+            uint64_t cm = 0;
+            for (size_t i = 0; i < e; i++) {
+                cm |= (uint64_t)(o[i0 + i] == 0) << i;
+            }
+            for (; cm; cm &= cm - 1) { /* the missing ones only */
+                size_t r = i0 + (size_t)__builtin_ctzll(cm);
+                bw[r * W] |= bit;
+                b->nmi[r]++;
+            }
+        }
+    }
+}
+
+/*
+ * Conditioning of modality k for the n rows of a block (miss_bits() done) with
+ * something missing and something observed, by fz_prow_score() / fz_prow_score2() as
+ * scoring does (each row's results the same bits wherever it is and whichever row it is
+ * paired with): X (n x (D + 1), column 0 the intercept) gets the conditional means of
+ * the missing values (X NULL: they are known already), and with iv (the stacking pass)
+ * iv[bi * n + i] is the imputation variance of row i under the fit of bin bi that did
+ * not see the row's fold (0 for the other rows). The rows are taken by number of missing
+ * features (then fold), two with the same at a time.
+ */
+static int condition_block(const mmdx_model_t *m, size_t k, size_t n, double *X, const unsigned *fold,
+                           double *iv, pass_buf_t *b)
+{
+    const fz_modality_t *md = &m->mods[k];
+    size_t D = md->ncol, W = (D + 63) / 64, nf = (size_t)m->opt.folds + 1;
+    size_t F = iv ? nf - 1 : 1, nv = iv ? m->nbin : 0, nkey = (D + 1) * F;
+    if (!X && !iv) {
+        return MMDX_OK;
+    }
+    for (size_t j = 0; iv && j < nv * n; j++) {
+        iv[j] = 0;
+    }
+    size_t *cnt = b->cnt, *key = b->idx; /* idx: free until the folds are gathered */
+    memset(cnt, 0, (nkey + 1) * sizeof(size_t));
+    for (size_t i = 0; i < n; i++) {
+        key[i] = b->nmi[i] * F + (iv ? fold[i] : 0);
+        cnt[key[i] + 1]++;
+    }
+    for (size_t q = 1; q <= nkey; q++) {
+        cnt[q] += cnt[q - 1];
+    }
+    for (size_t i = 0; i < n; i++) {
+        b->order[cnt[key[i]]++] = i;
+    }
+    size_t *ml[2] = {b->mi, b->mi + D};
+    for (size_t q = 0; q < n;) {
+        size_t i = b->order[q], nm = b->nmi[i];
+        if (nm == 0 || nm == D) {
+            q++;
+            continue;
+        }
+        size_t i2 = nm > 2 && q + 1 < n && key[b->order[q + 1]] == key[i] ? b->order[q + 1] : i;
+        for (size_t l = 0; l < 2; l++) {
+            size_t r = l ? i2 : i, c = 0;
+            for (size_t w = 0; w < W; w++) {
+                for (uint64_t x = b->bits[r * W + w]; x; x &= x - 1) {
+                    ml[l][c++] = w * 64 + (size_t)__builtin_ctzll(x);
+                }
+            }
+        }
+        for (size_t bi = 0; bi < nv; bi++) {
+            b->beta[bi] = m->bins[bi].fits[k * nf + 1 + fold[i]].beta + 1;
+        }
+        double *zr[2] = {X ? X + n + i : NULL, X ? X + n + i2 : NULL};
+        double *vr[2] = {b->kv, i2 != i ? b->kv + nv : b->kv};
+        const size_t *mc[2] = {ml[0], ml[1]};
+        int rc = i2 != i ? fz_prow_score2(D, md->Lambda, X ? zr : NULL, n, mc, nm, b->beta, nv, vr, b->kw)
+                         : fz_prow_score(D, md->Lambda, zr[0], n, ml[0], nm, b->beta, nv, vr[0], b->kw);
+        if (rc != 0) {
+            return MMDX_ENUMERIC;
+        }
+        for (size_t bi = 0; bi < nv; bi++) {
+            iv[bi * n + i] = vr[0][bi];
+            iv[bi * n + i2] = vr[1][bi];
+        }
+        q += i2 != i ? 2 : 1;
+    }
+    return MMDX_OK;
+}
+
+/* Keep the imputed values of modality k of a block (the missing entries of X's rows
+ * with something observed, w, by columns) when the budget allows. Any thread: the
+ * budget is taken atomically; which blocks keep theirs does not change any sum. */
+static void keep_imputed(fit_cache_t *fc, blk_cache_t *bc, size_t k, size_t n, size_t D, const double *X,
+                         const double *O, const double *w)
+{
+    size_t nv = 0;
+    for (size_t a = 0; a < D; a++) {
+        const double *o = O + a * n;
+        for (size_t i = 0; i < n; i++) {
+            nv += o[i] == 0 && w[i] != 0;
+        }
+    }
+    size_t bytes = (nv ? nv : 1) * sizeof(double);
+    bc->have_v[k] = 1;
+    if (atomic_fetch_add(&fc->vbytes, bytes) + bytes > fc->vmax) {
+        atomic_fetch_sub(&fc->vbytes, bytes);
+        return;
+    }
+    double *v = mmdx_malloc(bytes);
+    if (!v) {
+        atomic_fetch_sub(&fc->vbytes, bytes);
+        return;
+    }
+    bc->V[k] = v;
+    for (size_t a = 0; a < D; a++) {
+        const double *o = O + a * n, *x = X + (a + 1) * n;
+        for (size_t i = 0; i < n; i++) {
+            if (o[i] == 0 && w[i] != 0) {
+                *v++ = x[i];
+            }
+        }
+    }
+    bc->have_v[k] = 2;
+}
+
 /* One block of n rows (n no more than the rows pb was allocated for), its sums into P
  * (zeroed, laid out as l). Reads the model, writes only P, bc and pb. */
 static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t *c, size_t first, size_t n,
-                    const int *lab, blk_cache_t *bc, pass_buf_t *pb, const pass_layout_t *l, double *P)
+                    const int *lab, fit_cache_t *fc, blk_cache_t *bc, pass_buf_t *pb, const pass_layout_t *l,
+                    double *P)
 {
     size_t nf = (size_t)m->opt.folds + 1;
     pass_buf_t b = *pb;
@@ -560,13 +736,14 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
     for (size_t k = 0; k < m->nmod && rc == MMDX_OK && !stack_cached; k++) {
         const fz_modality_t *md = &m->mods[k];
         size_t D = md->ncol, d = D + 1;
-        b.prow->D = D; /* sized for Dmax; conditioning uses the first D */
         double *X = b.X;
         int design = m->phase == FZ_PH_MODAL || m->phase == FZ_PH_FOLDS;
         /* what the cache holds of this block and modality (0 without a cache); the
          * stacking pass wants the imputed design or none */
         int cached = bc && bc->X ? bc->have_x[k] : 0;
         cached = m->phase == FZ_PH_STACK && cached < 2 ? 0 : cached;
+        /* over the memory budget: the imputed values alone (2 when kept) */
+        int vkept = bc && bc->V ? bc->have_v[k] : 0;
         if (cached) {
             X = bc->X[k];
             for (size_t i = 0; i < n; i++) {
@@ -577,9 +754,10 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
                 for (size_t j = 0; j < n * D; j++) {
                     b.O[j] = o[j];
                 }
+                miss_bits(n, D, b.O, &b);
             }
             if (cached == 1 && design) { /* the covariance pass's values: impute them in place */
-                rc = impute_rows(md, b.prow, n, X, b.O);
+                rc = condition_block(m, k, n, X, NULL, NULL, &b);
                 if (rc != MMDX_OK) {
                     break;
                 }
@@ -618,13 +796,29 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
                 S[2 * D * D] += (double)seen;
                 continue;
             }
-            if (design) {
-                rc = impute_rows(md, b.prow, n, X, b.O);
+            if (vkept < 2 || m->phase == FZ_PH_STACK) { /* (the gather does not need them) */
+                miss_bits(n, D, b.O, &b);
+            }
+            if (vkept == 2) { /* the kept imputed values back into the design: a gather */
+                const double *v = bc->V[k];
+                for (size_t a = 0; a < D; a++) {
+                    const double *o = b.O + a * n;
+                    double *x = X + (a + 1) * n;
+                    for (size_t i = 0; i < n; i++) {
+                        if (o[i] == 0 && b.w[i] != 0) {
+                            x[i] = *v++;
+                        }
+                    }
+                }
+            } else if (design) {
+                rc = condition_block(m, k, n, X, NULL, NULL, &b);
                 if (rc != MMDX_OK) {
                     break;
                 }
                 if (keep) {
                     bc->have_x[k] = 2;
+                } else if (vkept == 0 && bc && bc->V) {
+                    keep_imputed(fc, bc, k, n, D, X, b.O, b.w);
                 }
             }
         }
@@ -688,34 +882,10 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
          * that did not see the row's fold, with the imputation variance. First impute
          * (keeping each row's imputation variance), then per fold gather its rows and
          * take the posterior means and variances of the fold's fit as one BLAS-3 solve. */
-        /* an in-memory fit has the imputed design already: only the factors are needed */
-        int have = cached == 2;
-        const double *Xs = have ? bc->X[k] : b.X;
-        for (size_t i = 0; i < n && rc == MMDX_OK; i++) {
-            int full = 1, ok = 1;
-            for (size_t a = 0; a < D && full; a++) {
-                full = b.O[a * n + i] != 0;
-            }
-            for (size_t bi = 0; bi < m->nbin; bi++) {
-                b.iv[bi * n + i] = 0;
-            }
-            if (!b.w[i] || full) {
-                continue;
-            }
-            if (have) {
-                fz_prow_factor(b.prow, md->Lambda, b.O + i, n, &ok);
-            } else {
-                fz_prow_impute_mean(b.prow, md->Lambda, b.X + n + i, n, b.O + i, n, &ok);
-            }
-            if (!ok) {
-                rc = MMDX_ENUMERIC;
-                break;
-            }
-            for (size_t bi = 0; bi < m->nbin; bi++) {
-                const fz_fit_t *ft = &m->bins[bi].fits[k * nf + 1 + b.fold[i]];
-                b.iv[bi * n + i] = fz_prow_variance(b.prow, ft->beta + 1);
-            }
-        }
+        /* an in-memory fit has the imputed design already: only the variances are needed */
+        int have = cached == 2 || vkept == 2;
+        const double *Xs = cached == 2 ? bc->X[k] : b.X;
+        rc = condition_block(m, k, n, have ? NULL : b.X, b.fold, b.iv, &b);
         if (rc != MMDX_OK) {
             break;
         }
@@ -843,7 +1013,7 @@ static void *pass_worker(void *arg)
         if (bc && lb) {
             bc->lab = lb; /* kept for the next passes */
         }
-        j->rc[i] = lb ? acc_pass(j->m, j->map, j->c, first, nb, lb, bc, j->buf, j->l, P) : MMDX_ENOMEM;
+        j->rc[i] = lb ? acc_pass(j->m, j->map, j->c, first, nb, lb, j->fc, bc, j->buf, j->l, P) : MMDX_ENOMEM;
         if (!bc) {
             mmdx_free(lb);
         }
@@ -889,7 +1059,7 @@ static int acc_blocks(mmdx_model_t *m, const fz_map_t *map, const mmdx_cohort_t 
     size_t nbuf = bufs == local ? 0 : fc->nbuf;
     /* a worker whose buffers cannot be allocated is not started: fewer threads, same sums */
     while (nbuf < T && buf_alloc(&bufs[nbuf], bufs == local ? cap : fc->buf_rows, max_modality_cols(m), m->nmod,
-                                 m->nbin) == MMDX_OK) {
+                                 m->nbin, (size_t)m->opt.folds) == MMDX_OK) {
         nbuf++;
     }
     if (bufs != local) {
@@ -1017,7 +1187,10 @@ static void cache_init(const mmdx_model_t *m, size_t n, fit_cache_t *fc)
     for (size_t k = 0; k < m->nmod; k++) {
         xbytes += n * (m->mods[k].ncol + 1) * sizeof(double) + n * m->mods[k].ncol;
     }
-    int with_x = xbytes <= FZ_CACHE_MAX;
+    size_t budget = cache_budget();
+    int with_x = xbytes <= budget;
+    fc->vmax = with_x ? 0 : budget;
+    atomic_init(&fc->vbytes, 0);
     fc->buf_rows = n < B ? n : B; /* the workers' buffers: by accumulate() */
     fc->blk = mmdx_calloc(nblk ? nblk : 1, sizeof(blk_cache_t));
     if (!fc->blk) {
@@ -1042,6 +1215,10 @@ static void cache_init(const mmdx_model_t *m, size_t n, fit_cache_t *fc)
                 bc->O[k] = mmdx_malloc(nb * (m->mods[k].ncol ? m->mods[k].ncol : 1));
                 ok &= bc->X[k] && bc->O[k];
             }
+        } else {
+            bc->V = mmdx_calloc(m->nmod ? m->nmod : 1, sizeof(double *));
+            bc->have_v = mmdx_calloc(m->nmod ? m->nmod : 1, 1);
+            ok &= bc->V && bc->have_v;
         }
         if (!ok) {
             cache_free(fc);

@@ -254,6 +254,90 @@ START_TEST(test_gauss_precision_form)
 }
 END_TEST
 
+/* The scoring kernel: fz_prow_score() against the covariance form for 1..9 missing
+ * features; without the row (z NULL: training's stacking pass) the same variances to the
+ * bit; fz_prow_score2() of two rows the same bits as one at a time. */
+START_TEST(test_prow_score)
+{
+    enum { D = 12, NV = 2 };
+    double Sigma[D * D], Lambda[D * D], A[D * D];
+    tu_seed(78);
+    for (size_t i = 0; i < D * D; i++) {
+        A[i] = tu_nrand();
+    }
+    for (size_t i = 0; i < D; i++) {
+        for (size_t j = 0; j < D; j++) {
+            double v = i == j ? 2.0 : 0.0;
+            for (size_t k = 0; k < D; k++) {
+                v += A[k * D + i] * A[k * D + j] / D;
+            }
+            Sigma[j * D + i] = v;
+        }
+    }
+    ck_assert_int_eq(fz_gauss_precision(D, Sigma, Lambda), 0);
+    double b0[D], b1[D], work[2 * (D + 1 + NV) * D + 5 * D];
+    for (size_t j = 0; j < D; j++) {
+        b0[j] = tu_nrand();
+        b1[j] = tu_nrand();
+    }
+    const double *beta[NV] = {b0, b1};
+    fz_cond_t *c = fz_cond_alloc(D);
+    ck_assert_ptr_nonnull(c);
+    for (size_t nm = 1; nm < 10; nm++) {
+        unsigned char obs[D];
+        size_t mi[D], mi2[D];
+        double z[D], zc[D], zs[D], z2[2][D], var[NV], var0[NV], v2[2][NV], v20[2][NV];
+        for (size_t j = 0; j < D; j++) {
+            obs[j] = 1;
+        }
+        for (size_t q = 0; q < nm; q++) { /* spread over the features, ascending */
+            mi[q] = q * D / nm;
+            mi2[q] = D - 1 - (nm - 1 - q) * D / nm;
+            obs[mi[q]] = 0;
+        }
+        for (size_t j = 0; j < D; j++) {
+            z[j] = obs[j] ? tu_nrand() : 0.0;
+        }
+        ck_assert_int_eq(fz_cond_set(c, Sigma, obs), 0);
+        memcpy(zc, z, sizeof(z));
+        fz_cond_impute(c, zc);
+        memcpy(zs, z, sizeof(z));
+        ck_assert_int_eq(fz_prow_score(D, Lambda, zs, 1, mi, nm, beta, NV, var, work), 0);
+        for (size_t j = 0; j < D; j++) {
+            ck_assert_double_eq_tol(zs[j], zc[j], 1e-10);
+        }
+        for (size_t v = 0; v < NV; v++) {
+            double w2[2 * D];
+            ck_assert_double_eq_tol(var[v], fz_cond_variance(c, Sigma, beta[v], w2), 1e-10);
+        }
+        ck_assert_int_eq(fz_prow_score(D, Lambda, NULL, 1, mi, nm, beta, NV, var0, work), 0);
+        ck_assert_msg(memcmp(var, var0, sizeof(var)) == 0, "%zu missing: variances without the row differ", nm);
+        if (nm < 3) {
+            continue;
+        }
+        /* two rows: this one and another pattern of as many missing features */
+        double zb[D], vb[NV];
+        for (size_t j = 0; j < D; j++) {
+            zb[j] = tu_nrand();
+        }
+        for (size_t q = 0; q < nm; q++) {
+            zb[mi2[q]] = 0;
+        }
+        memcpy(z2[0], z, sizeof(z));
+        memcpy(z2[1], zb, sizeof(zb));
+        ck_assert_int_eq(fz_prow_score(D, Lambda, zb, 1, mi2, nm, beta, NV, vb, work), 0);
+        double *zp[2] = {z2[0], z2[1]}, *vp[2] = {v2[0], v2[1]}, *vp0[2] = {v20[0], v20[1]};
+        const size_t *mp[2] = {mi, mi2};
+        ck_assert_int_eq(fz_prow_score2(D, Lambda, zp, 1, mp, nm, beta, NV, vp, work), 0);
+        ck_assert_int_eq(fz_prow_score2(D, Lambda, NULL, 1, mp, nm, beta, NV, vp0, work), 0);
+        ck_assert(memcmp(z2[0], zs, sizeof(zs)) == 0 && memcmp(z2[1], zb, sizeof(zb)) == 0);
+        ck_assert(memcmp(v2[0], var, sizeof(var)) == 0 && memcmp(v2[1], vb, sizeof(vb)) == 0);
+        ck_assert(memcmp(v20, v2, sizeof(v2)) == 0);
+    }
+    fz_cond_free(c);
+}
+END_TEST
+
 START_TEST(test_gauss_covariance)
 {
     /* statistics over two chunks equal those over the whole; shrinkage keeps it PD */
@@ -1118,6 +1202,7 @@ static Suite *fusion_suite(void)
     tcase_add_test(k, test_moderate);
     tcase_add_test(k, test_gauss_condition);
     tcase_add_test(k, test_gauss_precision_form);
+    tcase_add_test(k, test_prow_score);
     tcase_add_test(k, test_gauss_covariance);
     tcase_add_test(k, test_metrics);
     suite_add_tcase(s, k);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <mmdx/mmdx.h>
+#include "model_internal.h" /* fz_train_set_cache_budget(), fz_train_last_kept() */
 
 static char dir[512];
 
@@ -157,6 +158,61 @@ START_TEST(test_fit_threads)
 }
 END_TEST
 
+/* mmdx_model_fit() over the memory budget for the imputed designs: keeping only the
+ * imputed values (all of them, some blocks' with 1 and 2 threads, none) gives the same
+ * model file and predictions as keeping the designs. */
+START_TEST(test_fit_cache_budget)
+{
+    const size_t n = 10000;
+    mmdx_space_t *s = make_space();
+    mmdx_cohort_t *c = make_cohort(s, n, 0, 11);
+    /* the designs and indicators are about 4 MB; the imputed values about 0.5 MB */
+    const size_t budget[5] = {0, (size_t)2 << 20, (size_t)200 << 10, (size_t)200 << 10, 1};
+    const int threads[5] = {1, 1, 1, 2, 1};
+    unsigned char *file[5];
+    size_t size[5], kept[5];
+    double *p[5];
+    for (int r = 0; r < 5; r++) {
+        mmdx_ctx_t *ctx = mmdx_ctx_alloc();
+        mmdx_model_t *m = NULL;
+        mmdx_error_t err;
+        mmdx_error_clear(&err);
+        ck_assert_ptr_nonnull(ctx);
+        mmdx_ctx_set_threads(ctx, threads[r]);
+        fz_train_set_cache_budget(budget[r]);
+        ck_assert_int_eq(mmdx_model_alloc(ctx, s, NULL, &m, &err), MMDX_OK);
+        ck_assert_msg(mmdx_model_fit(m, c, &err) == 0, "budget %zu: %s", budget[r], err.message);
+        kept[r] = fz_train_last_kept();
+        fz_train_set_cache_budget(0);
+        file[r] = saved(m, "m.h5", &size[r]);
+        mmdx_ctx_set_threads(ctx, 1);
+        p[r] = predictions(m, c);
+        mmdx_model_free(m);
+        mmdx_ctx_free(ctx);
+    }
+    ck_assert_uint_eq(kept[0], 0);               /* the designs were kept */
+    ck_assert_uint_gt(kept[1], (size_t)100 << 10); /* every block's imputed values */
+    ck_assert_uint_lt(kept[1], (size_t)1 << 20);
+    ck_assert_uint_gt(kept[2], 0);               /* some blocks' */
+    ck_assert_uint_lt(kept[2], kept[1]);
+    ck_assert_uint_le(kept[3], (size_t)200 << 10);
+    ck_assert_uint_eq(kept[4], 0);               /* none: recomputed each pass */
+    for (int r = 1; r < 5; r++) {
+        ck_assert_uint_eq(size[r], size[0]);
+        ck_assert_msg(memcmp(file[r], file[0], size[0]) == 0, "model file of budget %zu (%d threads) differs",
+                      budget[r], threads[r]);
+        ck_assert_msg(memcmp(p[r], p[0], 9 * n * sizeof(double)) == 0, "predictions of budget %zu differ",
+                      budget[r]);
+    }
+    for (int r = 0; r < 5; r++) {
+        free(file[r]);
+        free(p[r]);
+    }
+    mmdx_cohort_free(c);
+    mmdx_space_free(s);
+}
+END_TEST
+
 /* The streaming path: mmdx_model_accumulate() of chunks of 6000 and 3000 patients, then
  * mmdx_model_step(), with 1 and 2 threads: the same model file; and as mmdx_model_fit()
  * of the pooled cohort to rounding. */
@@ -238,6 +294,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_fit_threads);
+    tcase_add_test(tc, test_fit_cache_budget);
     tcase_add_test(tc, test_accumulate_threads);
     tcase_add_test(tc, test_moments_error_threads);
     suite_add_tcase(s, tc);
