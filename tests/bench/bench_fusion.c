@@ -12,7 +12,8 @@
  * scoring are printed too (meaningful on an idle machine, and with --threads). The dgemm
  * rate is the best of five 1000 x 1000 products (wall-clock); --no-dgemm skips it (for
  * valgrind --tool=callgrind). The program runs itself again with OPENBLAS_NUM_THREADS set
- * to the BLAS threads wanted (idle OpenBLAS workers would otherwise spin on CPU time).
+ * to the BLAS threads wanted (idle OpenBLAS workers would otherwise spin on CPU time),
+ * except with --no-dgemm (valgrind follows no such exec).
  * --score-reps R scores the in-memory cohort R times and reports the fastest (CPU time per
  * call; with --threads T the CPU time of all threads: the wall-clock rate is also printed).
  * --threads T sets the library context's threads (scoring) and OpenBLAS's to T; with
@@ -278,7 +279,7 @@ int main(int argc, char **argv)
     char want[16];
     snprintf(want, sizeof(want), "%d", blas1 ? 1 : threads);
     const char *have = getenv("OPENBLAS_NUM_THREADS");
-    if (!have || strcmp(have, want) != 0) {
+    if (!no_dgemm && (!have || strcmp(have, want) != 0)) { /* (not under valgrind: --no-dgemm) */
         if (setenv("OPENBLAS_NUM_THREADS", want, 1) == 0) {
             execv("/proc/self/exe", argv); /* on failure: go on as we are */
         }
