@@ -2,6 +2,9 @@
  * conditioning on a missingness pattern with LAPACKE. */
 #include <math.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <cblas.h>
 #include <lapacke.h>
 #include "mmdx/common.h"
@@ -809,4 +812,32 @@ int fz_prow_score2(size_t D, const double *Lambda, double *const *z, size_t sz, 
         z[1][mi[1][i] * sz] = -x[i][1];
     }
     return 0;
+}
+
+void fz_miss_bits(size_t n, size_t D, const double *O, uint64_t *bits, size_t *nmi)
+{
+    size_t W = (D + 63) / 64;
+    memset(bits, 0, n * W * sizeof(uint64_t));
+    memset(nmi, 0, n * sizeof(size_t));
+    for (size_t a = 0; a < D; a++) {
+        const double *o = O + a * n;
+        uint64_t *bw = bits + a / 64, bit = (uint64_t)1 << (a & 63);
+        for (size_t i0 = 0; i0 < n; i0 += 64) {
+            size_t e = n - i0 < 64 ? n - i0 : 64, i = 0;
+            uint64_t cm = 0;
+#ifdef __SSE2__
+            for (; i + 2 <= e; i += 2) {
+                cm |= (uint64_t)_mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(o + i0 + i), _mm_setzero_pd())) << i;
+            }
+#endif
+            for (; i < e; i++) {
+                cm |= (uint64_t)(o[i0 + i] == 0) << i;
+            }
+            for (; cm; cm &= cm - 1) { /* the missing ones only */
+                size_t r = i0 + (size_t)__builtin_ctzll(cm);
+                bw[r * W] |= bit;
+                nmi[r]++;
+            }
+        }
+    }
 }

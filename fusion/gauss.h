@@ -5,6 +5,7 @@
 #define MMDX_FUSION_GAUSS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Two doubles at any 8-byte alignment (a GCC/clang vector extension: SSE2 on x86-64, any
  * target's vectors or scalar code elsewhere) and the matching 64-bit lane masks. IEEE
@@ -136,5 +137,22 @@ int fz_prow_score(size_t D, const double *Lambda, double *z, size_t sz, const si
  * 2 (D + 1 + nv) D + 5 D doubles. */
 int fz_prow_score2(size_t D, const double *Lambda, double *const *z, size_t sz, const size_t *const *mi,
                    size_t nm, const double *const *beta, size_t nv, double *const *var, double *work);
+
+/* Each row's missing features of a block of n rows (O: n x D by columns, 0 where missing)
+ * as bits (bits: n rows of (D + 63) / 64 words, a row's words together) and their number
+ * (nmi: n). Built by columns, 64 rows' flags as one mask, setting only the missing bits. */
+void fz_miss_bits(size_t n, size_t D, const double *O, uint64_t *bits, size_t *nmi);
+/* The missing features of one row of fz_miss_bits() (its W words) as ascending indices in
+ * mi; returns their number. */
+static inline size_t fz_miss_list(const uint64_t *row, size_t W, size_t *mi)
+{
+    size_t c = 0;
+    for (size_t w = 0; w < W; w++) {
+        for (uint64_t x = row[w]; x; x &= x - 1) {
+            mi[c++] = w * 64 + (size_t)__builtin_ctzll(x);
+        }
+    }
+    return c;
+}
 
 #endif

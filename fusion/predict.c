@@ -388,30 +388,11 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
         bt->X[i] = 1.0;
     }
     fz_block(m, map, k, c, i0, nc, bt->X + nc, bt->O);
-    /* each row's missing features as bits, by columns (contiguous), then as a list */
+    /* each row's missing features as bits, then as a list */
     size_t W = (D + 63) / 64, *mi = bt->mi;
     uint64_t *bits = bt->bits;
     size_t nmi[FZ_BLOCK], order[FZ_BLOCK];
-    memset(bits, 0, nc * W * sizeof(uint64_t));
-    memset(nmi, 0, sizeof(nmi));
-    for (size_t a = 0; a < D; a++) { /* column a's missing rows as a mask, then their bits */
-        const double *o = bt->O + a * nc;
-        uint64_t cm = 0, bit = (uint64_t)1 << (a & 63), *bw = bits + a / 64;
-        size_t i = 0;
-#ifdef __SSE2__
-        for (; i + 2 <= nc; i += 2) {
-            cm |= (uint64_t)_mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(o + i), _mm_setzero_pd())) << i;
-        }
-#endif
-        for (; i < nc; i++) {
-            cm |= (uint64_t)(o[i] == 0) << i;
-        }
-        for (; cm; cm &= cm - 1) {
-            size_t r = (size_t)__builtin_ctzll(cm);
-            bw[r * W] |= bit;
-            nmi[r]++;
-        }
-    }
+    fz_miss_bits(nc, D, bt->O, bits, nmi);
     /* the rows by their number of missing features (a counting sort): the kernel's loops
      * depend on that number alone, so consecutive rows branch alike */
     memset(bt->cnt, 0, (D + 2) * sizeof(size_t));
@@ -445,14 +426,8 @@ static int block_modality(const mmdx_model_t *m, const fz_map_t *map, const mmdx
          * same results as one at a time) */
         size_t i2 = nm > 2 && q + 1 < nc && nmi[order[q + 1]] == nm ? order[q + 1] : i;
         size_t *ml[2] = {mi, mi + D};
-        for (size_t l = 0; l < 2; l++) {
-            size_t r = l ? i2 : i, n = 0;
-            for (size_t w = 0; w < W; w++) {
-                for (uint64_t x = bits[r * W + w]; x; x &= x - 1) {
-                    ml[l][n++] = w * 64 + (size_t)__builtin_ctzll(x);
-                }
-            }
-        }
+        fz_miss_list(bits + i * W, W, ml[0]);
+        fz_miss_list(bits + i2 * W, W, ml[1]);
         double *zr[2] = {bt->X + nc + i, bt->X + nc + i2}, *vr[2] = {bt->var, i2 != i ? bt->var + nb : bt->var};
         const size_t *mc[2] = {ml[0], ml[1]};
         int rc = i2 != i ? fz_prow_score2(D, md->Lambda, zr, nc, mc, nm, bt->beta, nb, vr, bt->kw)

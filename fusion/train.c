@@ -517,9 +517,9 @@ static void layout_add(mmdx_model_t *m, const pass_layout_t *l, const double *P)
 }
 
 /*
- * The covariance pass's sums of a block (as fz_gauss_accumulate()): S += Z^T Z and the
- * pair counts N += O^T O, lower triangles. N is exact in integers either way: with few
- * missing values it is counted from the missing pairs of each row with a value,
+ * The covariance pass's sums of a block: S += Z^T Z and the pair counts N += O^T O, lower
+ * triangles, by fz_gauss_accumulate() unless few values are missing; then N (exact in
+ * integers either way) is counted from the missing pairs of each row with a value,
  * N_ab = seen - miss_a - miss_b + miss_ab (N of a zeroed block partial only), which costs
  * sum |M_i|^2 / 2 increments instead of n D^2 / 2 multiply-adds. w: rows with a value;
  * mi: D indices; work: D doubles.
@@ -530,7 +530,6 @@ static void cov_accumulate(size_t n, size_t D, const double *Z, const double *O,
     if (n == 0 || D == 0) {
         return;
     }
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)D, (int)n, 1.0, Z, (int)n, 1.0, S, (int)D);
     /* missing values of the rows with a value, per feature: seen less the observed ones
      * (an observed value is in a row with a value) */
     double *miss = work, total = 0;
@@ -551,9 +550,10 @@ static void cov_accumulate(size_t n, size_t D, const double *Z, const double *O,
      * an instruction per 4 multiply-adds (pairs per row from the mean missing count) */
     double mbar = seen > 0 ? total / seen : 0;
     if (!zero || (double)D + 2 * mbar * (mbar + 1) > (double)D * (double)(D + 1) / 8) {
-        cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)D, (int)n, 1.0, O, (int)n, 1.0, N, (int)D);
+        fz_gauss_accumulate(n, D, Z, O, n, S, N);
         return;
     }
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)D, (int)n, 1.0, Z, (int)n, 1.0, S, (int)D);
     for (size_t i = 0; i < n && total > 0; i++) {
         if (w[i] == 0) {
             continue; /* no value: every pair unobserved, nothing to count */
@@ -578,34 +578,9 @@ static void cov_accumulate(size_t n, size_t D, const double *Z, const double *O,
     }
 }
 
-/* Each row's missing features of a block of n rows (O: n x D, 0 where missing) as bits
- * (b->bits, by rows: a row's words together) and their number (b->nmi). */
-static void miss_bits(size_t n, size_t D, const double *O, pass_buf_t *b)
-{
-    size_t W = (D + 63) / 64;
-    memset(b->bits, 0, n * W * sizeof(uint64_t));
-    memset(b->nmi, 0, n * sizeof(size_t));
-    for (size_t a = 0; a < D; a++) { /* by columns (contiguous), 64 rows' flags as a mask */
-        const double *o = O + a * n;
-        uint64_t *bw = b->bits + a / 64, bit = (uint64_t)1 << (a & 63);
-        for (size_t i0 = 0; i0 < n; i0 += 64) {
-            size_t e = n - i0 < 64 ? n - i0 : 64;
-            uint64_t cm = 0;
-            for (size_t i = 0; i < e; i++) {
-                cm |= (uint64_t)(o[i0 + i] == 0) << i;
-            }
-            for (; cm; cm &= cm - 1) { /* the missing ones only */
-                size_t r = i0 + (size_t)__builtin_ctzll(cm);
-                bw[r * W] |= bit;
-                b->nmi[r]++;
-            }
-        }
-    }
-}
-
 /*
- * Conditioning of modality k for the n rows of a block (miss_bits() done) with
- * something missing and something observed, by fz_prow_score() / fz_prow_score2() as
+ * Conditioning of modality k for the n rows of a block (fz_miss_bits() into b->bits and
+ * b->nmi done) with something missing and something observed, by fz_prow_score() / fz_prow_score2() as
  * scoring does (each row's results the same bits wherever it is and whichever row it is
  * paired with): X (n x (D + 1), column 0 the intercept) gets the conditional means of
  * the missing values (X NULL: they are known already), and with iv (the stacking pass)
@@ -645,14 +620,8 @@ static int condition_block(const mmdx_model_t *m, size_t k, size_t n, double *X,
             continue;
         }
         size_t i2 = nm > 2 && q + 1 < n && key[b->order[q + 1]] == key[i] ? b->order[q + 1] : i;
-        for (size_t l = 0; l < 2; l++) {
-            size_t r = l ? i2 : i, c = 0;
-            for (size_t w = 0; w < W; w++) {
-                for (uint64_t x = b->bits[r * W + w]; x; x &= x - 1) {
-                    ml[l][c++] = w * 64 + (size_t)__builtin_ctzll(x);
-                }
-            }
-        }
+        fz_miss_list(b->bits + i * W, W, ml[0]);
+        fz_miss_list(b->bits + i2 * W, W, ml[1]);
         for (size_t bi = 0; bi < nv; bi++) {
             b->beta[bi] = m->bins[bi].fits[k * nf + 1 + fold[i]].beta + 1;
         }
@@ -754,7 +723,7 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
                 for (size_t j = 0; j < n * D; j++) {
                     b.O[j] = o[j];
                 }
-                miss_bits(n, D, b.O, &b);
+                fz_miss_bits(n, D, b.O, b.bits, b.nmi);
             }
             if (cached == 1 && design) { /* the covariance pass's values: impute them in place */
                 rc = condition_block(m, k, n, X, NULL, NULL, &b);
@@ -797,7 +766,7 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
                 continue;
             }
             if (vkept < 2 || m->phase == FZ_PH_STACK) { /* (the gather does not need them) */
-                miss_bits(n, D, b.O, &b);
+                fz_miss_bits(n, D, b.O, b.bits, b.nmi);
             }
             if (vkept == 2) { /* the kept imputed values back into the design: a gather */
                 const double *v = bc->V[k];

@@ -13,21 +13,6 @@
 
 static char dir[512];
 
-/* Splitmix64 and Box-Muller, seeded per cohort (the cohorts must not depend on test order). */
-static uint64_t rs;
-static double urand(void)
-{
-    uint64_t z = (rs += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
-}
-static double nrand(void)
-{
-    return sqrt(-2 * log(urand())) * cos(6.283185307179586 * urand());
-}
-
 /* DI imaging features (over 32 coefficients: the chord Newton path) and DL lab features,
  * 15% of the values missing, 5% of the patients without any imaging; a 3-class target
  * (three binary models), 2% unlabelled. */
@@ -55,24 +40,24 @@ static mmdx_cohort_t *make_cohort(mmdx_space_t *s, size_t n, size_t id0, uint64_
 {
     mmdx_cohort_t *c = mmdx_cohort_alloc(s, n);
     ck_assert_ptr_nonnull(c);
-    rs = seed;
+    tu_seed(seed); /* per cohort: the cohorts must not depend on test order */
     for (size_t i = 0; i < n; i++) {
         char id[32];
         snprintf(id, sizeof id, "T%zu", id0 + i);
         ck_assert_int_eq(mmdx_cohort_set_id(c, i, id), MMDX_OK);
-        double f = nrand(), e1 = -0.2, e2 = 0.1;
-        int noimg = urand() < 0.05;
+        double f = tu_nrand(), e1 = -0.2, e2 = 0.1;
+        int noimg = tu_urand() < 0.05;
         for (size_t j = 0; j < DI + DL; j++) {
-            double x = 0.6 * f + 0.8 * nrand();
+            double x = 0.6 * f + 0.8 * tu_nrand();
             e1 += (j % 3 == 0 ? 0.5 : -0.15) * x / 2.5;
             e2 += (j % 4 == 1 ? -0.4 : 0.1) * x / 2.5;
-            if ((j < DI && noimg) || urand() < 0.15)
+            if ((j < DI && noimg) || tu_urand() < 0.15)
                 continue;
             /* the labs positive and skewed (their log is modelled) */
             mmdx_cohort_set(c, i, j, j < DI ? x : exp(x), 0);
         }
-        double u = urand(), p1 = 1 / (1 + exp(-e1)), p2 = (1 - p1) / (1 + exp(-e2));
-        if (urand() >= 0.02)
+        double u = tu_urand(), p1 = 1 / (1 + exp(-e1)), p2 = (1 - p1) / (1 + exp(-e2));
+        if (tu_urand() >= 0.02)
             mmdx_cohort_set_label(c, i, 0, u < p1 ? 0 : u < p1 + p2 ? 1 : 2);
     }
     return c;
