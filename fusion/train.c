@@ -467,7 +467,7 @@ static int layout_init(const mmdx_model_t *m, pass_layout_t *l)
                  (m->phase == FZ_PH_FOLDS && !stack && f > 0) || (m->phase == FZ_PH_STACK && stack && !ft->done);
         l->off[s] = FZ_NONE;
         if (in) {
-            l->hess[s] = m->phase != FZ_PH_MODAL || fz_fit_wants_hessian(ft, 1);
+            l->hess[s] = m->phase != FZ_PH_MODAL || fz_fit_wants_hessian(ft, 1, m->opt.tol);
             l->off[s] = l->len;
             l->len += ft->d + 2 + (l->hess[s] ? ft->d * ft->d : 0);
         }

@@ -767,6 +767,72 @@ START_TEST(test_model_federated_chord)
 }
 END_TEST
 
+/* Which chord iterations take a Hessian: the first FZ_NEWTON_FULL and every
+ * FZ_NEWTON_REFRESH-th, except when the last two steps extrapolate below tol; small fits
+ * and plain Newton always. */
+START_TEST(test_hessian_schedule)
+{
+    fz_fit_t f;
+    ck_assert_int_eq(fz_fit_init(&f, FZ_CHORD_MIN_D + 8), MMDX_OK);
+    fz_fit_prior(&f, 0, 5, 0, 1);
+    ck_assert_double_eq(f.step1, 0);
+    ck_assert(fz_fit_wants_hessian(&f, 1, 1e-9)); /* iteration 0 */
+    f.iter = FZ_NEWTON_FULL;
+    f.step2 = 1e-2;
+    f.step1 = 1e-3;
+    ck_assert(!fz_fit_wants_hessian(&f, 1, 1e-9)); /* a chord iteration */
+    ck_assert(fz_fit_wants_hessian(&f, 0, 1e-9)); /* plain Newton */
+    f.iter = 2 * FZ_NEWTON_REFRESH;
+    ck_assert(fz_fit_wants_hessian(&f, 1, 1e-9)); /* a refresh: next step about 1e-4 */
+    f.step2 = 5e-7;
+    f.step1 = 1e-8;                                /* next step about 2e-10 */
+    ck_assert(!fz_fit_wants_hessian(&f, 1, 1e-9)); /* most likely the last pass */
+    ck_assert(fz_fit_wants_hessian(&f, 1, 1e-12)); /* not below a finer tol */
+    f.step2 = 1e-8;                                /* not shrinking: no extrapolation */
+    ck_assert(fz_fit_wants_hessian(&f, 1, 1e-9));
+    f.step2 = 5e-7;
+    f.d = FZ_CHORD_MIN_D; /* a small fit: always */
+    ck_assert(fz_fit_wants_hessian(&f, 1, 1e-9));
+    f.d = FZ_CHORD_MIN_D + 8;
+    fz_fit_free(&f);
+}
+END_TEST
+
+/* The steps the schedule reads survive a model (state) file: a federated site and the
+ * coordinator decide alike. */
+START_TEST(test_hessian_schedule_file)
+{
+    synth_t all = synth_make(400, 40, 3, 0.1, 37, 0.15);
+    mmdx_model_t *m = NULL;
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_alloc(NULL, all.space, NULL, &m, &err), MMDX_OK);
+    int rc = 1;
+    unsigned checked = 0;
+    while (rc == 1) {
+        ck_assert_int_eq(mmdx_model_accumulate(m, all.c, &err), MMDX_OK);
+        rc = mmdx_model_step(m, &err);
+        ck_assert_int_ge(rc, 0);
+        const fz_fit_t *f = &m->bins[0].fits[0];
+        if (f->step2 > 0) {
+            const char *path = tmp_path("steps.h5");
+            ck_assert_int_eq(mmdx_model_save(m, path, &err), MMDX_OK);
+            mmdx_model_t *back = NULL;
+            ck_assert_int_eq(mmdx_model_load(NULL, path, &back, &err), MMDX_OK);
+            const fz_fit_t *g = &back->bins[0].fits[0];
+            ck_assert(memcmp(&f->step1, &g->step1, sizeof(double)) == 0);
+            ck_assert(memcmp(&f->step2, &g->step2, sizeof(double)) == 0);
+            ck_assert_int_eq(fz_fit_wants_hessian(f, 1, 1e-9), fz_fit_wants_hessian(g, 1, 1e-9));
+            mmdx_model_free(back);
+            checked++;
+        }
+    }
+    ck_assert_uint_gt(checked, 2);
+    mmdx_model_free(m);
+    synth_free(&all);
+}
+END_TEST
+
 /* mmdx_model_fit keeps the imputed designs and the stacking evidence between passes;
  * the chunk-wise accumulate/step loop recomputes them: the two fits must agree (same
  * blocks, same arithmetic), and the fast scoring path must agree with the per-patient
@@ -1214,6 +1280,8 @@ static Suite *fusion_suite(void)
     tcase_add_test(m, test_model_multiclass);
     tcase_add_test(m, test_model_federated);
     tcase_add_test(m, test_model_federated_chord);
+    tcase_add_test(m, test_hessian_schedule);
+    tcase_add_test(m, test_hessian_schedule_file);
     tcase_add_test(m, test_model_fit_cached);
     tcase_add_test(m, test_model_threads);
     tcase_add_test(m, test_model_file);
