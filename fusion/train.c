@@ -522,10 +522,10 @@ static void layout_add(mmdx_model_t *m, const pass_layout_t *l, const double *P)
  * integers either way) is counted from the missing pairs of each row with a value,
  * N_ab = seen - miss_a - miss_b + miss_ab (N of a zeroed block partial only), which costs
  * sum |M_i|^2 / 2 increments instead of n D^2 / 2 multiply-adds. w: rows with a value;
- * mi: D indices; work: D doubles.
+ * bits: the rows' missing features (fz_miss_bits()); mi: D indices; work: D doubles.
  */
 static void cov_accumulate(size_t n, size_t D, const double *Z, const double *O, const double *w, double seen,
-                           double *S, double *N, size_t *mi, double *work)
+                           const uint64_t *bits, double *S, double *N, size_t *mi, double *work)
 {
     if (n == 0 || D == 0) {
         return;
@@ -558,12 +558,7 @@ static void cov_accumulate(size_t n, size_t D, const double *Z, const double *O,
         if (w[i] == 0) {
             continue; /* no value: every pair unobserved, nothing to count */
         }
-        size_t nm = 0;
-        for (size_t a = 0; a < D; a++) {
-            if (O[a * n + i] == 0) {
-                mi[nm++] = a;
-            }
-        }
+        size_t W = (D + 63) / 64, nm = fz_miss_list(bits + i * W, W, mi);
         for (size_t q = 0; q < nm; q++) {
             size_t a = mi[q];
             for (size_t p = 0; p <= q; p++) {
@@ -740,12 +735,10 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
                 X[i] = 1.0;
             }
             fz_block(m, map, k, c, first, n, X + n, b.O);
+            fz_miss_bits(n, D, b.O, b.bits, b.nmi);
             size_t seen = 0;
             for (size_t i = 0; i < n; i++) {
-                int any = 0;
-                for (size_t a = 0; a < D && !any; a++) {
-                    any = b.O[a * n + i] != 0;
-                }
+                int any = b.nmi[i] < D; /* something observed */
                 b.w[i] = any;
                 if (keep) {
                     bc->present[i * m->nmod + k] = (unsigned char)any;
@@ -761,12 +754,9 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
             }
             if (m->phase == FZ_PH_COVAR) {
                 double *S = P + l->off_cov[k];
-                cov_accumulate(n, D, X + n, b.O, b.w, (double)seen, S, S + D * D, b.mi, b.work);
+                cov_accumulate(n, D, X + n, b.O, b.w, (double)seen, b.bits, S, S + D * D, b.mi, b.work);
                 S[2 * D * D] += (double)seen;
                 continue;
-            }
-            if (vkept < 2 || m->phase == FZ_PH_STACK) { /* (the gather does not need them) */
-                fz_miss_bits(n, D, b.O, b.bits, b.nmi);
             }
             if (vkept == 2) { /* the kept imputed values back into the design: a gather */
                 const double *v = bc->V[k];
