@@ -163,6 +163,13 @@ void fz_fit_prior(fz_fit_t *f, double mean0, double sd0, double mean_rest, doubl
  * Hessian; the others are chord steps with the factor of the last one (the pass then
  * gathers the gradient and log-likelihood only). */
 int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, int chord);
+/* The Hessian of a chord fit's first step, into f->H (before fz_fit_newton()): at the
+ * prior mean every patient has the same probability p0 (of the intercept's mean), so the
+ * Hessian is p0 (1 - p0) X'X; the feature model's covariance of the standardised columns
+ * (Sigma, D x D) stands for X'X / n, with the intercept's cross terms 0 (the columns are
+ * centred). No pass of the data: the step is a Newton step with an approximate Hessian,
+ * the iterations after it correct it. */
+void fz_fit_h0(fz_fit_t *f, const double *Sigma);
 /* Iterations with a Hessian: the first FZ_NEWTON_FULL, then every FZ_NEWTON_REFRESH-th,
  * except one whose step, extrapolated from the last two (step1 * step1 / step2, the chord
  * iteration's linear rate), falls below @p tol: that pass most likely ends the fit, and

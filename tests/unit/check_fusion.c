@@ -767,16 +767,19 @@ START_TEST(test_model_federated_chord)
 }
 END_TEST
 
-/* Which chord iterations take a Hessian: the first FZ_NEWTON_FULL and every
- * FZ_NEWTON_REFRESH-th, except when the last two steps extrapolate below tol; small fits
- * and plain Newton always. */
+/* Which chord iterations take a Hessian: none at iteration 0 (fz_fit_h0()), the rest of
+ * the first FZ_NEWTON_FULL and every FZ_NEWTON_REFRESH-th, except when the last two steps
+ * extrapolate below tol; small fits and plain Newton always. */
 START_TEST(test_hessian_schedule)
 {
     fz_fit_t f;
     ck_assert_int_eq(fz_fit_init(&f, FZ_CHORD_MIN_D + 8), MMDX_OK);
     fz_fit_prior(&f, 0, 5, 0, 1);
     ck_assert_double_eq(f.step1, 0);
-    ck_assert(fz_fit_wants_hessian(&f, 1, 1e-9)); /* iteration 0 */
+    ck_assert(!fz_fit_wants_hessian(&f, 1, 1e-9)); /* iteration 0: fz_fit_h0() */
+    ck_assert(fz_fit_wants_hessian(&f, 0, 1e-9));
+    f.iter = 1;
+    ck_assert(fz_fit_wants_hessian(&f, 1, 1e-9));
     f.iter = FZ_NEWTON_FULL;
     f.step2 = 1e-2;
     f.step1 = 1e-3;
@@ -795,6 +798,62 @@ START_TEST(test_hessian_schedule)
     ck_assert(fz_fit_wants_hessian(&f, 1, 1e-9));
     f.d = FZ_CHORD_MIN_D + 8;
     fz_fit_free(&f);
+}
+END_TEST
+
+/* fz_fit_h0(): with the feature model's covariance equal to X'X / n of centred columns,
+ * it is the Hessian a pass at the prior mean gathers (every patient's probability is that
+ * of the intercept's mean). */
+START_TEST(test_hessian_h0)
+{
+    enum { N = 500, D = 40, d = D + 1 };
+    static double X[N * d], Sig[D * D], y[N], work[N * d + N];
+    tu_seed(41);
+    for (size_t i = 0; i < N; i++) {
+        X[i] = 1.0;
+        y[i] = tu_urand() < 0.3;
+        double f = tu_nrand();
+        for (size_t a = 0; a < D; a++) {
+            X[(a + 1) * N + i] = 0.6 * f + tu_nrand();
+        }
+    }
+    for (size_t a = 0; a < D; a++) { /* centre the columns */
+        double s = 0;
+        for (size_t i = 0; i < N; i++) {
+            s += X[(a + 1) * N + i];
+        }
+        for (size_t i = 0; i < N; i++) {
+            X[(a + 1) * N + i] -= s / N;
+        }
+    }
+    for (size_t a = 0; a < D; a++) {
+        for (size_t b = 0; b < D; b++) {
+            double s = 0;
+            for (size_t i = 0; i < N; i++) {
+                s += X[(a + 1) * N + i] * X[(b + 1) * N + i];
+            }
+            Sig[b * D + a] = s / N;
+        }
+    }
+    fz_fit_t f, e;
+    ck_assert_int_eq(fz_fit_init(&f, d), MMDX_OK);
+    ck_assert_int_eq(fz_fit_init(&e, d), MMDX_OK);
+    fz_fit_prior(&f, -0.8, 5, 0, 1);
+    fz_fit_prior(&e, -0.8, 5, 0, 1);
+    fz_logistic_accumulate(N, d, X, N, y, NULL, e.beta, e.g, e.H, &e.ll, work);
+    f.n = N;
+    fz_fit_h0(&f, Sig);
+    double worst = 0;
+    for (size_t j = 0; j < d; j++) {
+        for (size_t i = j; i < d; i++) {
+            double diff = fabs(f.H[j * d + i] - e.H[j * d + i]);
+            worst = diff > worst ? diff : worst;
+        }
+    }
+    ck_assert_double_gt(e.H[0], 1); /* a real Hessian */
+    ck_assert_msg(worst < 1e-9 * e.H[0], "fz_fit_h0 differs from the pass's Hessian by %g", worst);
+    fz_fit_free(&f);
+    fz_fit_free(&e);
 }
 END_TEST
 
@@ -1281,6 +1340,7 @@ static Suite *fusion_suite(void)
     tcase_add_test(m, test_model_federated);
     tcase_add_test(m, test_model_federated_chord);
     tcase_add_test(m, test_hessian_schedule);
+    tcase_add_test(m, test_hessian_h0);
     tcase_add_test(m, test_hessian_schedule_file);
     tcase_add_test(m, test_model_fit_cached);
     tcase_add_test(m, test_model_threads);
