@@ -79,7 +79,8 @@ static void mom_from_shifted(double k, double K, const double *d, double *out)
  * acc_moments_col() of a numeric column that is not a proportion, with @p pos (n doubles):
  * the positive values are gathered in the first loop (no branch on the sign there) and
  * their logs summed in a second one, in the same order: the same sums as the loop of
- * acc_moments_col().
+ * acc_moments_col(). A chunk with a value that is not positive skips the logs: the
+ * column can no longer be log-transformed (col_decide() wants every value positive).
  */
 static int moments_numeric(double *q, const double *cv, const uint8_t *fl, size_t n, double *pos, size_t *bad_row)
 {
@@ -104,6 +105,9 @@ static int moments_numeric(double *q, const double *cv, const uint8_t *fl, size_
         d[2] += e2 * e;
         pos[np] = v;
         np += v > 0;
+    }
+    if ((double)np < k) {
+        np = 0; /* not all positive: the log moments would not be used */
     }
     double KL = np ? log(pos[0]) : 0, dl[3] = {0, 0, 0}, mn = q[FZ_MOM_MIN];
     for (size_t p = 0; p < np; p++) {
