@@ -81,15 +81,41 @@ void fz_fit_prior(fz_fit_t *f, double mean0, double sd0, double mean_rest, doubl
     f->iter = 0;
     f->done = 0;
     f->obj_prev = -HUGE_VAL;
+    f->step1 = f->step2 = 0;
 }
 
 /*
  * Newton iteration of one fit from its aggregates. A step that lowered the log-posterior
  * is undone by halving it (the objective is only known one pass later).
  */
-int fz_fit_wants_hessian(const fz_fit_t *f, int chord)
+int fz_fit_wants_hessian(const fz_fit_t *f, int chord, double tol)
 {
-    return !chord || f->d <= FZ_CHORD_MIN_D || f->iter < FZ_NEWTON_FULL || f->iter % FZ_NEWTON_REFRESH == 0;
+    if (!chord || f->d <= FZ_CHORD_MIN_D) {
+        return 1;
+    }
+    if (f->iter == 0) {
+        return 0; /* the first step's Hessian comes from the feature model (fz_fit_h0()) */
+    }
+    if (f->iter < FZ_NEWTON_FULL) {
+        return 1;
+    }
+    if (f->step2 > 0 && f->step1 < f->step2 && f->step1 * (f->step1 / f->step2) < tol) {
+        return 0; /* most likely the last pass: its Hessian would not be used */
+    }
+    return f->iter % FZ_NEWTON_REFRESH == 0;
+}
+
+void fz_fit_h0(fz_fit_t *f, const double *Sigma)
+{
+    size_t d = f->d, D = d - 1;
+    double p0 = 1.0 / (1.0 + exp(-f->beta[0])), w = p0 * (1.0 - p0) * f->n;
+    memset(f->H, 0, d * d * sizeof(double));
+    f->H[0] = w;
+    for (size_t j = 1; j < d; j++) {
+        for (size_t i = j; i < d; i++) {
+            f->H[j * d + i] = w * Sigma[(j - 1) * D + (i - 1)];
+        }
+    }
 }
 
 int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, int chord)
@@ -97,7 +123,8 @@ int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, int chord)
     if (f->done) {
         return MMDX_OK;
     }
-    int hess = fz_fit_wants_hessian(f, chord); /* what this pass's sums hold */
+    /* what this pass's sums hold; iteration 0 of a chord fit: fz_fit_h0() */
+    int hess = fz_fit_wants_hessian(f, chord, tol) || (chord && f->d > FZ_CHORD_MIN_D && f->iter == 0);
     double obj = fz_logistic_objective(f->d, f->beta, f->m0, f->prec0, f->ll);
     if (++f->iter > max_iter) {
         return MMDX_ENUMERIC;
@@ -125,6 +152,8 @@ int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, int chord)
             return rc == -2 ? MMDX_ENOMEM : MMDX_ENUMERIC;
         }
     }
+    f->step2 = f->step1;
+    f->step1 = step;
     if (step < tol) {
         f->done = 1;
     }

@@ -210,7 +210,8 @@ static int write_fit(hid_t loc, const char *name, const fz_fit_t *f)
              w_doubles(g, "precision_cholesky", d, d, f->L) || w_doubles(g, "gradient", d, 0, f->g) ||
              w_doubles(g, "hessian", d, d, f->H) || a_double(g, "loglik", f->ll) || a_double(g, "n", f->n) || a_double(g, "n_used", f->n_used) ||
              a_double(g, "objective_prev", f->obj_prev) || a_int64(g, "iterations", f->iter) ||
-             a_int64(g, "converged", f->done);
+             a_int64(g, "converged", f->done) || a_double(g, "step_last", f->step1) ||
+             a_double(g, "step_before", f->step2);
     H5Gclose(g);
     return rc ? -1 : 0;
 }
@@ -694,9 +695,18 @@ static int read_fit(rd_t *r, hid_t loc, const char *name, fz_fit_t *f)
              a_rdouble(r, g, "n", &f->n) || a_rdouble(r, g, "n_used", &f->n_used) ||
              a_rdouble(r, g, "objective_prev", &f->obj_prev) ||
              a_rint(r, g, "iterations", &iter) || a_rint(r, g, "converged", &done);
+    /* the last two steps: absent from files of 0.x before they were written (then no
+     * extrapolation, the Hessian schedule of those versions) */
+    f->step1 = f->step2 = 0;
+    if (!rc && H5Aexists(g, "step_last") > 0) {
+        rc = a_rdouble(r, g, "step_last", &f->step1) || a_rdouble(r, g, "step_before", &f->step2);
+    }
     H5Gclose(g);
     if (rc) {
         return MMDX_EFORMAT;
+    }
+    if (!(f->step1 >= 0 && f->step2 >= 0)) { /* negative or NaN: not a step */
+        return bad(r, name, "step_last / step_before not a step size");
     }
     f->iter = (unsigned)iter;
     f->done = done != 0;

@@ -50,6 +50,7 @@ typedef struct fz_fit {
     double n_used;                          /* patients in the last completed pass (a parameter) */
     double *L;                              /* d x d (+ d work): Cholesky of the posterior precision */
     double obj_prev;
+    double step1, step2;                    /* the last two steps' largest entries (0: none yet) */
     unsigned iter;
     int done;
 } fz_fit_t;
@@ -158,15 +159,25 @@ void fz_fit_prior(fz_fit_t *f, double mean0, double sd0, double mean_rest, doubl
 /* One Newton iteration from the fit's aggregates (or a halving back when the last step
  * lowered the log-posterior); marks the fit done when the step is below tol.
  * MMDX_ENUMERIC after max_iter iterations or a non-finite objective.
- * With @p chord, only the iterations fz_fit_wants_hessian() names use the pass's
+ * With @p chord, only the iterations fz_fit_wants_hessian() names (with @p tol) use the pass's
  * Hessian; the others are chord steps with the factor of the last one (the pass then
  * gathers the gradient and log-likelihood only). */
 int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, int chord);
-/* Iterations with a Hessian: the first FZ_NEWTON_FULL, then every FZ_NEWTON_REFRESH-th
- * (a function of the iteration count and size alone, which model files carry: federated
- * sites and the coordinator decide alike). Always without @p chord, and for fits of at
- * most FZ_CHORD_MIN_D coefficients (their Hessian costs little next to the pass a chord
- * iteration may add). */
+/* The Hessian of a chord fit's first step, into f->H (before fz_fit_newton()): at the
+ * prior mean every patient has the same probability p0 (of the intercept's mean), so the
+ * Hessian is p0 (1 - p0) X'X; the feature model's covariance of the standardised columns
+ * (Sigma, D x D) stands for X'X / n, with the intercept's cross terms 0 (the columns are
+ * centred). No pass of the data: the step is a Newton step with an approximate Hessian,
+ * the iterations after it correct it. */
+void fz_fit_h0(fz_fit_t *f, const double *Sigma);
+/* Iterations with a Hessian: the first FZ_NEWTON_FULL, then every FZ_NEWTON_REFRESH-th,
+ * except one whose step, extrapolated from the last two (step1 * step1 / step2, the chord
+ * iteration's linear rate), falls below @p tol: that pass most likely ends the fit, and
+ * the posterior's Hessian at the mode comes from the cross-fitting pass anyway. A
+ * function of the iteration count, the size and the last two steps, which model files
+ * carry: federated sites and the coordinator decide alike. Always without @p chord, and
+ * for fits of at most FZ_CHORD_MIN_D coefficients (their Hessian costs little next to the
+ * pass a chord iteration may add). */
 #ifndef FZ_CHORD_MIN_D
 #define FZ_CHORD_MIN_D 32u
 #endif
@@ -176,7 +187,7 @@ int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, int chord);
 #ifndef FZ_NEWTON_REFRESH
 #define FZ_NEWTON_REFRESH 4u
 #endif
-int fz_fit_wants_hessian(const fz_fit_t *f, int chord);
+int fz_fit_wants_hessian(const fz_fit_t *f, int chord, double tol);
 
 
 #endif

@@ -79,7 +79,8 @@ static void mom_from_shifted(double k, double K, const double *d, double *out)
  * acc_moments_col() of a numeric column that is not a proportion, with @p pos (n doubles):
  * the positive values are gathered in the first loop (no branch on the sign there) and
  * their logs summed in a second one, in the same order: the same sums as the loop of
- * acc_moments_col().
+ * acc_moments_col(). A chunk with a value that is not positive skips the logs: the
+ * column can no longer be log-transformed (col_decide() wants every value positive).
  */
 static int moments_numeric(double *q, const double *cv, const uint8_t *fl, size_t n, double *pos, size_t *bad_row)
 {
@@ -104,6 +105,9 @@ static int moments_numeric(double *q, const double *cv, const uint8_t *fl, size_
         d[2] += e2 * e;
         pos[np] = v;
         np += v > 0;
+    }
+    if ((double)np < k) {
+        np = 0; /* not all positive: the log moments would not be used */
     }
     double KL = np ? log(pos[0]) : 0, dl[3] = {0, 0, 0}, mn = q[FZ_MOM_MIN];
     for (size_t p = 0; p < np; p++) {
@@ -467,7 +471,7 @@ static int layout_init(const mmdx_model_t *m, pass_layout_t *l)
                  (m->phase == FZ_PH_FOLDS && !stack && f > 0) || (m->phase == FZ_PH_STACK && stack && !ft->done);
         l->off[s] = FZ_NONE;
         if (in) {
-            l->hess[s] = m->phase != FZ_PH_MODAL || fz_fit_wants_hessian(ft, 1);
+            l->hess[s] = m->phase != FZ_PH_MODAL || fz_fit_wants_hessian(ft, 1, m->opt.tol);
             l->off[s] = l->len;
             l->len += ft->d + 2 + (l->hess[s] ? ft->d * ft->d : 0);
         }
@@ -522,10 +526,10 @@ static void layout_add(mmdx_model_t *m, const pass_layout_t *l, const double *P)
  * integers either way) is counted from the missing pairs of each row with a value,
  * N_ab = seen - miss_a - miss_b + miss_ab (N of a zeroed block partial only), which costs
  * sum |M_i|^2 / 2 increments instead of n D^2 / 2 multiply-adds. w: rows with a value;
- * mi: D indices; work: D doubles.
+ * bits: the rows' missing features (fz_miss_bits()); mi: D indices; work: D doubles.
  */
 static void cov_accumulate(size_t n, size_t D, const double *Z, const double *O, const double *w, double seen,
-                           double *S, double *N, size_t *mi, double *work)
+                           const uint64_t *bits, double *S, double *N, size_t *mi, double *work)
 {
     if (n == 0 || D == 0) {
         return;
@@ -558,12 +562,7 @@ static void cov_accumulate(size_t n, size_t D, const double *Z, const double *O,
         if (w[i] == 0) {
             continue; /* no value: every pair unobserved, nothing to count */
         }
-        size_t nm = 0;
-        for (size_t a = 0; a < D; a++) {
-            if (O[a * n + i] == 0) {
-                mi[nm++] = a;
-            }
-        }
+        size_t W = (D + 63) / 64, nm = fz_miss_list(bits + i * W, W, mi);
         for (size_t q = 0; q < nm; q++) {
             size_t a = mi[q];
             for (size_t p = 0; p <= q; p++) {
@@ -740,12 +739,10 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
                 X[i] = 1.0;
             }
             fz_block(m, map, k, c, first, n, X + n, b.O);
+            fz_miss_bits(n, D, b.O, b.bits, b.nmi);
             size_t seen = 0;
             for (size_t i = 0; i < n; i++) {
-                int any = 0;
-                for (size_t a = 0; a < D && !any; a++) {
-                    any = b.O[a * n + i] != 0;
-                }
+                int any = b.nmi[i] < D; /* something observed */
                 b.w[i] = any;
                 if (keep) {
                     bc->present[i * m->nmod + k] = (unsigned char)any;
@@ -761,12 +758,9 @@ static int acc_pass(const mmdx_model_t *m, const fz_map_t *map, const mmdx_cohor
             }
             if (m->phase == FZ_PH_COVAR) {
                 double *S = P + l->off_cov[k];
-                cov_accumulate(n, D, X + n, b.O, b.w, (double)seen, S, S + D * D, b.mi, b.work);
+                cov_accumulate(n, D, X + n, b.O, b.w, (double)seen, b.bits, S, S + D * D, b.mi, b.work);
                 S[2 * D * D] += (double)seen;
                 continue;
-            }
-            if (vkept < 2 || m->phase == FZ_PH_STACK) { /* (the gather does not need them) */
-                fz_miss_bits(n, D, b.O, b.bits, b.nmi);
             }
             if (vkept == 2) { /* the kept imputed values back into the design: a gather */
                 const double *v = bc->V[k];
@@ -1448,6 +1442,9 @@ int mmdx_model_step(mmdx_model_t *m, mmdx_error_t *err)
             size_t nfit = m->phase == FZ_PH_MODAL ? m->nmod : 1;
             for (size_t k = 0; k < nfit && rc == MMDX_OK; k++) {
                 fz_fit_t *f = m->phase == FZ_PH_MODAL ? &b->fits[k * nf] : &b->stack;
+                if (m->phase == FZ_PH_MODAL && !f->done && f->iter == 0 && !fz_fit_wants_hessian(f, 1, m->opt.tol)) {
+                    fz_fit_h0(f, m->mods[k].Sigma);
+                }
                 rc = fz_fit_newton(f, m->opt.max_iter, m->opt.tol, m->phase == FZ_PH_MODAL);
                 if (rc != MMDX_OK) {
                     char what[MMDX_ID_MAX * 2 + 64];

@@ -767,6 +767,131 @@ START_TEST(test_model_federated_chord)
 }
 END_TEST
 
+/* Which chord iterations take a Hessian: none at iteration 0 (fz_fit_h0()), the rest of
+ * the first FZ_NEWTON_FULL and every FZ_NEWTON_REFRESH-th, except when the last two steps
+ * extrapolate below tol; small fits and plain Newton always. */
+START_TEST(test_hessian_schedule)
+{
+    fz_fit_t f;
+    ck_assert_int_eq(fz_fit_init(&f, FZ_CHORD_MIN_D + 8), MMDX_OK);
+    fz_fit_prior(&f, 0, 5, 0, 1);
+    ck_assert_double_eq(f.step1, 0);
+    ck_assert(!fz_fit_wants_hessian(&f, 1, 1e-9)); /* iteration 0: fz_fit_h0() */
+    ck_assert(fz_fit_wants_hessian(&f, 0, 1e-9));
+    f.iter = 1;
+    ck_assert(fz_fit_wants_hessian(&f, 1, 1e-9));
+    f.iter = FZ_NEWTON_FULL;
+    f.step2 = 1e-2;
+    f.step1 = 1e-3;
+    ck_assert(!fz_fit_wants_hessian(&f, 1, 1e-9)); /* a chord iteration */
+    ck_assert(fz_fit_wants_hessian(&f, 0, 1e-9)); /* plain Newton */
+    f.iter = 2 * FZ_NEWTON_REFRESH;
+    ck_assert(fz_fit_wants_hessian(&f, 1, 1e-9)); /* a refresh: next step about 1e-4 */
+    f.step2 = 5e-7;
+    f.step1 = 1e-8;                                /* next step about 2e-10 */
+    ck_assert(!fz_fit_wants_hessian(&f, 1, 1e-9)); /* most likely the last pass */
+    ck_assert(fz_fit_wants_hessian(&f, 1, 1e-12)); /* not below a finer tol */
+    f.step2 = 1e-8;                                /* not shrinking: no extrapolation */
+    ck_assert(fz_fit_wants_hessian(&f, 1, 1e-9));
+    f.step2 = 5e-7;
+    f.d = FZ_CHORD_MIN_D; /* a small fit: always */
+    ck_assert(fz_fit_wants_hessian(&f, 1, 1e-9));
+    f.d = FZ_CHORD_MIN_D + 8;
+    fz_fit_free(&f);
+}
+END_TEST
+
+/* fz_fit_h0(): with the feature model's covariance equal to X'X / n of centred columns,
+ * it is the Hessian a pass at the prior mean gathers (every patient's probability is that
+ * of the intercept's mean). */
+START_TEST(test_hessian_h0)
+{
+    enum { N = 500, D = 40, d = D + 1 };
+    static double X[N * d], Sig[D * D], y[N], work[N * d + N];
+    tu_seed(41);
+    for (size_t i = 0; i < N; i++) {
+        X[i] = 1.0;
+        y[i] = tu_urand() < 0.3;
+        double f = tu_nrand();
+        for (size_t a = 0; a < D; a++) {
+            X[(a + 1) * N + i] = 0.6 * f + tu_nrand();
+        }
+    }
+    for (size_t a = 0; a < D; a++) { /* centre the columns */
+        double s = 0;
+        for (size_t i = 0; i < N; i++) {
+            s += X[(a + 1) * N + i];
+        }
+        for (size_t i = 0; i < N; i++) {
+            X[(a + 1) * N + i] -= s / N;
+        }
+    }
+    for (size_t a = 0; a < D; a++) {
+        for (size_t b = 0; b < D; b++) {
+            double s = 0;
+            for (size_t i = 0; i < N; i++) {
+                s += X[(a + 1) * N + i] * X[(b + 1) * N + i];
+            }
+            Sig[b * D + a] = s / N;
+        }
+    }
+    fz_fit_t f, e;
+    ck_assert_int_eq(fz_fit_init(&f, d), MMDX_OK);
+    ck_assert_int_eq(fz_fit_init(&e, d), MMDX_OK);
+    fz_fit_prior(&f, -0.8, 5, 0, 1);
+    fz_fit_prior(&e, -0.8, 5, 0, 1);
+    fz_logistic_accumulate(N, d, X, N, y, NULL, e.beta, e.g, e.H, &e.ll, work);
+    f.n = N;
+    fz_fit_h0(&f, Sig);
+    double worst = 0;
+    for (size_t j = 0; j < d; j++) {
+        for (size_t i = j; i < d; i++) {
+            double diff = fabs(f.H[j * d + i] - e.H[j * d + i]);
+            worst = diff > worst ? diff : worst;
+        }
+    }
+    ck_assert_double_gt(e.H[0], 1); /* a real Hessian */
+    ck_assert_msg(worst < 1e-9 * e.H[0], "fz_fit_h0 differs from the pass's Hessian by %g", worst);
+    fz_fit_free(&f);
+    fz_fit_free(&e);
+}
+END_TEST
+
+/* The steps the schedule reads survive a model (state) file: a federated site and the
+ * coordinator decide alike. */
+START_TEST(test_hessian_schedule_file)
+{
+    synth_t all = synth_make(400, 40, 3, 0.1, 37, 0.15);
+    mmdx_model_t *m = NULL;
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_alloc(NULL, all.space, NULL, &m, &err), MMDX_OK);
+    int rc = 1;
+    unsigned checked = 0;
+    while (rc == 1) {
+        ck_assert_int_eq(mmdx_model_accumulate(m, all.c, &err), MMDX_OK);
+        rc = mmdx_model_step(m, &err);
+        ck_assert_int_ge(rc, 0);
+        const fz_fit_t *f = &m->bins[0].fits[0];
+        if (f->step2 > 0) {
+            const char *path = tmp_path("steps.h5");
+            ck_assert_int_eq(mmdx_model_save(m, path, &err), MMDX_OK);
+            mmdx_model_t *back = NULL;
+            ck_assert_int_eq(mmdx_model_load(NULL, path, &back, &err), MMDX_OK);
+            const fz_fit_t *g = &back->bins[0].fits[0];
+            ck_assert(memcmp(&f->step1, &g->step1, sizeof(double)) == 0);
+            ck_assert(memcmp(&f->step2, &g->step2, sizeof(double)) == 0);
+            ck_assert_int_eq(fz_fit_wants_hessian(f, 1, 1e-9), fz_fit_wants_hessian(g, 1, 1e-9));
+            mmdx_model_free(back);
+            checked++;
+        }
+    }
+    ck_assert_uint_gt(checked, 2);
+    mmdx_model_free(m);
+    synth_free(&all);
+}
+END_TEST
+
 /* mmdx_model_fit keeps the imputed designs and the stacking evidence between passes;
  * the chunk-wise accumulate/step loop recomputes them: the two fits must agree (same
  * blocks, same arithmetic), and the fast scoring path must agree with the per-patient
@@ -1214,6 +1339,9 @@ static Suite *fusion_suite(void)
     tcase_add_test(m, test_model_multiclass);
     tcase_add_test(m, test_model_federated);
     tcase_add_test(m, test_model_federated_chord);
+    tcase_add_test(m, test_hessian_schedule);
+    tcase_add_test(m, test_hessian_h0);
+    tcase_add_test(m, test_hessian_schedule_file);
     tcase_add_test(m, test_model_fit_cached);
     tcase_add_test(m, test_model_threads);
     tcase_add_test(m, test_model_file);
