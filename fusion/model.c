@@ -118,13 +118,16 @@ void fz_fit_h0(fz_fit_t *f, const double *Sigma)
     }
 }
 
-int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, int chord)
+int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, const double *Sigma)
 {
     if (f->done) {
         return MMDX_OK;
     }
-    /* what this pass's sums hold; iteration 0 of a chord fit: fz_fit_h0() */
-    int hess = fz_fit_wants_hessian(f, chord, tol) || (chord && f->d > FZ_CHORD_MIN_D && f->iter == 0);
+    int chord = Sigma != NULL, hess = fz_fit_wants_hessian(f, chord, tol); /* what this pass's sums hold */
+    if (!hess && f->iter == 0) { /* a chord fit's first step */
+        fz_fit_h0(f, Sigma);
+        hess = 1;
+    }
     double obj = fz_logistic_objective(f->d, f->beta, f->m0, f->prec0, f->ll);
     if (++f->iter > max_iter) {
         return MMDX_ENUMERIC;

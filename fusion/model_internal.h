@@ -159,11 +159,13 @@ void fz_fit_prior(fz_fit_t *f, double mean0, double sd0, double mean_rest, doubl
 /* One Newton iteration from the fit's aggregates (or a halving back when the last step
  * lowered the log-posterior); marks the fit done when the step is below tol.
  * MMDX_ENUMERIC after max_iter iterations or a non-finite objective.
- * With @p chord, only the iterations fz_fit_wants_hessian() names (with @p tol) use the pass's
- * Hessian; the others are chord steps with the factor of the last one (the pass then
- * gathers the gradient and log-likelihood only). */
-int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, int chord);
-/* The Hessian of a chord fit's first step, into f->H (before fz_fit_newton()): at the
+ * With @p Sigma (a modality's fit: its feature model's covariance, D x D), the chord
+ * scheme: only the iterations fz_fit_wants_hessian() names (with @p tol) use the pass's
+ * Hessian; iteration 0 takes fz_fit_h0()'s, the others are chord steps with the factor of
+ * the last one (the pass then gathers the gradient and log-likelihood only). NULL (the
+ * stacking layer): plain Newton. */
+int fz_fit_newton(fz_fit_t *f, unsigned max_iter, double tol, const double *Sigma);
+/* The Hessian of a chord fit's first step, into f->H (by fz_fit_newton()): at the
  * prior mean every patient has the same probability p0 (of the intercept's mean), so the
  * Hessian is p0 (1 - p0) X'X; the feature model's covariance of the standardised columns
  * (Sigma, D x D) stands for X'X / n, with the intercept's cross terms 0 (the columns are

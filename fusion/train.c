@@ -1442,10 +1442,7 @@ int mmdx_model_step(mmdx_model_t *m, mmdx_error_t *err)
             size_t nfit = m->phase == FZ_PH_MODAL ? m->nmod : 1;
             for (size_t k = 0; k < nfit && rc == MMDX_OK; k++) {
                 fz_fit_t *f = m->phase == FZ_PH_MODAL ? &b->fits[k * nf] : &b->stack;
-                if (m->phase == FZ_PH_MODAL && !f->done && f->iter == 0 && !fz_fit_wants_hessian(f, 1, m->opt.tol)) {
-                    fz_fit_h0(f, m->mods[k].Sigma);
-                }
-                rc = fz_fit_newton(f, m->opt.max_iter, m->opt.tol, m->phase == FZ_PH_MODAL);
+                rc = fz_fit_newton(f, m->opt.max_iter, m->opt.tol, m->phase == FZ_PH_MODAL ? m->mods[k].Sigma : NULL);
                 if (rc != MMDX_OK) {
                     char what[MMDX_ID_MAX * 2 + 64];
                     snprintf(what, sizeof(what), "%s=%s %s", mmdx_space_target_name(m->space, b->target),
