@@ -179,9 +179,10 @@ void fz_fit_h0(fz_fit_t *f, const double *Sigma);
  * function of the iteration count, the size and the last two steps, which model files
  * carry: federated sites and the coordinator decide alike. Always without @p chord, and
  * for fits of at most FZ_CHORD_MIN_D coefficients (their Hessian costs little next to the
- * pass a chord iteration may add). */
+ * pass a chord iteration may add: measured neutral at 9 coefficients, 6-10% faster fits
+ * at 17 and 31). */
 #ifndef FZ_CHORD_MIN_D
-#define FZ_CHORD_MIN_D 32u
+#define FZ_CHORD_MIN_D 16u
 #endif
 #ifndef FZ_NEWTON_FULL
 #define FZ_NEWTON_FULL 2u

@@ -13,7 +13,7 @@
 
 static char dir[512];
 
-/* DI imaging features (over 32 coefficients: the chord Newton path) and DL lab features,
+/* DI imaging features (over FZ_CHORD_MIN_D coefficients: the chord Newton path) and DL lab features,
  * 15% of the values missing, 5% of the patients without any imaging; a 3-class target
  * (three binary models), 2% unlabelled. */
 enum { DI = 40, DL = 3 };
