@@ -389,6 +389,7 @@ int mmdx_model_alloc(mmdx_ctx_t *ctx, const mmdx_space_t *space, const mmdx_mode
         return mmdx_error_set(err, MMDX_ENOMEM, "", "", 0, "out of memory allocating a model");
     }
     m->ctx = ctx;
+    m->protocol = FZ_TRAIN_PROTOCOL;
     if (opt) {
         m->opt = *opt;
     } else {
@@ -752,10 +753,30 @@ static void add_fit(fz_fit_t *d, const fz_fit_t *s)
     d->n += s->n;
 }
 
+int fz_check_protocol(const mmdx_model_t *m, const char *what, mmdx_error_t *err)
+{
+    if (m->phase == FZ_PH_DONE || m->protocol == FZ_TRAIN_PROTOCOL) {
+        return MMDX_OK;
+    }
+    return mmdx_error_set(err, MMDX_EVERSION, "", "training_protocol", 0,
+                          "cannot %s: the model's training state follows training protocol %d (written by %s "
+                          "libmmdx), this one follows %d; every site and the coordinator must run the same version "
+                          "(start the training again, e.g. mmdx federate init, with one version)",
+                          what, m->protocol, m->protocol < FZ_TRAIN_PROTOCOL ? "an older" : "a newer",
+                          FZ_TRAIN_PROTOCOL);
+}
+
 int mmdx_model_merge(mmdx_model_t *dst, const mmdx_model_t *src, mmdx_error_t *err)
 {
     if (!dst || !src) {
         return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "no model to merge");
+    }
+    int prc = fz_check_protocol(dst, "merge", err);
+    if (prc == MMDX_OK) {
+        prc = fz_check_protocol(src, "merge", err);
+    }
+    if (prc != MMDX_OK) {
+        return prc;
     }
     const char *why = merge_mismatch(dst, src);
     if (why) {

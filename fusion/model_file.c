@@ -232,7 +232,8 @@ static int write_model(hid_t f, const mmdx_model_t *m)
 {
     if (a_str(f, "format", FZ_FORMAT_NAME) || a_int64(f, "format_version", MMDX_MODEL_FORMAT_VERSION) ||
         a_str(f, "software", "libmmdx") || a_str(f, "software_version", mmdx_version()) ||
-        a_int64(f, "phase", m->phase) || a_int64(f, "pass", m->pass) || a_double(f, "n_patients", m->n_patients)) {
+        a_int64(f, "phase", m->phase) || a_int64(f, "pass", m->pass) || a_double(f, "n_patients", m->n_patients) ||
+        a_int64(f, "training_protocol", m->protocol)) {
         return -1;
     }
     if (write_space(f, m->space) || w_strings(f, "provenance", m->n_prov, (const char **)m->prov)) {
@@ -725,6 +726,14 @@ static int read_model(rd_t *r, hid_t f, mmdx_model_t *m)
     }
     m->phase = (int)phase;
     m->pass = (unsigned)pass;
+    int64_t protocol = 1; /* files written before the attribute */
+    if (H5Aexists(f, "training_protocol") > 0 && a_rint(r, f, "training_protocol", &protocol)) {
+        return MMDX_EFORMAT;
+    }
+    if (protocol < 1 || protocol > INT32_MAX) {
+        return bad(r, "training_protocol", "invalid training protocol");
+    }
+    m->protocol = (int)protocol;
     size_t nc = m->ncol;
     double *buf = mmdx_calloc((nc + 1) * FZ_MOM_COUNT, sizeof(double));
     int64_t *ib = mmdx_calloc(nc + 1, sizeof(int64_t));

@@ -11,6 +11,14 @@
 /* Training phases: one or more passes over the data each. */
 enum { FZ_PH_MOMENTS = 0, FZ_PH_COVAR = 1, FZ_PH_MODAL = 2, FZ_PH_FOLDS = 3, FZ_PH_STACK = 4, FZ_PH_DONE = 5 };
 
+/* The training protocol: which sums each pass gathers (the Hessian schedule) and how a
+ * step reads them. Model files in training carry it (attribute training_protocol; files
+ * without it are protocol 1); a model in training from another protocol is refused by
+ * accumulate, step and merge, so that sites and a coordinator running different versions
+ * cannot mix their sums. 2: iteration 0 of a chord fit without a Hessian, the extrapolated
+ * last step without one, the chord scheme above 16 coefficients (29 Nov 2026). */
+#define FZ_TRAIN_PROTOCOL 2
+
 /* Moments accumulated per column in the first pass, as count, mean and central sums
  * (sum of (x - mean)^2 and ^3), of the value and of log(value) over positive values:
  * raw sums of x^2 would cancel in the variance of a feature whose mean is large
@@ -92,6 +100,7 @@ struct mmdx_model {
     int phase;
     unsigned pass;
     double n_patients;  /* aggregate patients seen in the first pass */
+    int protocol;       /* the training protocol of the file it came from (FZ_TRAIN_PROTOCOL) */
     char **prov;        /* provenance lines (owned) */
     size_t n_prov;
 };
@@ -191,6 +200,9 @@ void fz_fit_h0(fz_fit_t *f, const double *Sigma);
 #define FZ_NEWTON_REFRESH 4u
 #endif
 int fz_fit_wants_hessian(const fz_fit_t *f, int chord, double tol);
+/* MMDX_EVERSION (naming @p what it was asked to do) when @p m is in training and its
+ * sums follow another training protocol than this library's; MMDX_OK otherwise. */
+int fz_check_protocol(const mmdx_model_t *m, const char *what, mmdx_error_t *err);
 
 
 #endif

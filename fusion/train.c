@@ -1081,6 +1081,10 @@ static int accumulate(mmdx_model_t *m, const mmdx_cohort_t *chunk, fit_cache_t *
     if (m->phase == FZ_PH_DONE) {
         return mmdx_error_set(err, MMDX_ESTATE, "", "", 0, "the model is already fitted");
     }
+    int prc = fz_check_protocol(m, "accumulate patients", err);
+    if (prc != MMDX_OK) {
+        return prc;
+    }
     size_t n = mmdx_cohort_n_patients(chunk);
     if (n == 0) {
         return MMDX_OK;
@@ -1409,6 +1413,10 @@ int mmdx_model_step(mmdx_model_t *m, mmdx_error_t *err)
 {
     if (!m) {
         return mmdx_error_set(err, MMDX_EINVAL, "", "", 0, "no model");
+    }
+    int prc = fz_check_protocol(m, "step", err);
+    if (prc != MMDX_OK) {
+        return prc;
     }
     size_t nf = (size_t)m->opt.folds + 1;
     int rc = MMDX_OK;

@@ -892,6 +892,77 @@ START_TEST(test_hessian_schedule_file)
 }
 END_TEST
 
+/* Set (or with v < 0 delete) the root attribute training_protocol of a model file. */
+static void set_protocol(const char *path, long v)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    if (H5Aexists(f, "training_protocol") > 0) {
+        ck_assert_int_ge(H5Adelete(f, "training_protocol"), 0);
+    }
+    if (v >= 0) {
+        hid_t sp = H5Screate(H5S_SCALAR);
+        hid_t a = H5Acreate2(f, "training_protocol", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+        int64_t x = v;
+        ck_assert_int_ge(H5Awrite(a, H5T_NATIVE_INT64, &x), 0);
+        H5Aclose(a);
+        H5Sclose(sp);
+    }
+    H5Fclose(f);
+}
+
+/* Training state from another training protocol (another version's Hessian schedule) is
+ * refused by accumulate, step and merge; a fitted model from one still predicts. */
+START_TEST(test_training_protocol)
+{
+    synth_t all = synth_make(300, 20, 3, 0.1, 43, 0.3);
+    mmdx_model_t *m = NULL;
+    mmdx_error_t err;
+    mmdx_error_clear(&err);
+    ck_assert_int_eq(mmdx_model_alloc(NULL, all.space, NULL, &m, &err), MMDX_OK);
+    for (int p = 0; p < 4; p++) { /* into the Newton passes */
+        ck_assert_int_eq(mmdx_model_accumulate(m, all.c, &err), MMDX_OK);
+        ck_assert_int_eq(mmdx_model_step(m, &err), 1);
+    }
+    ck_assert_int_eq(mmdx_model_accumulate(m, all.c, &err), MMDX_OK);
+    const char *path = tmp_path("protocol.h5");
+    ck_assert_int_eq(mmdx_model_save(m, path, &err), MMDX_OK);
+    for (long v = -1; v <= FZ_TRAIN_PROTOCOL + 1; v++) {
+        if (v == 0) {
+            continue;
+        }
+        set_protocol(path, v); /* -1: no attribute, as files before it: protocol 1 */
+        mmdx_model_t *old = NULL;
+        ck_assert_int_eq(mmdx_model_load(NULL, path, &old, &err), MMDX_OK);
+        mmdx_error_clear(&err);
+        int want = v == FZ_TRAIN_PROTOCOL ? MMDX_OK : MMDX_EVERSION;
+        ck_assert_int_eq(mmdx_model_merge(m, old, &err), want);
+        if (want != MMDX_OK) {
+            ck_assert_ptr_nonnull(strstr(err.message, "training protocol"));
+            mmdx_error_clear(&err);
+            ck_assert_int_eq(mmdx_model_step(old, &err), MMDX_EVERSION);
+            mmdx_error_clear(&err);
+            ck_assert_int_eq(mmdx_model_accumulate(old, all.c, &err), MMDX_EVERSION);
+        }
+        mmdx_model_free(old);
+    }
+    /* a fitted model from protocol 1 predicts */
+    mmdx_model_free(m);
+    m = fit_default(all.space, all.c);
+    ck_assert_int_eq(mmdx_model_save(m, path, &err), MMDX_OK);
+    set_protocol(path, 1);
+    mmdx_model_t *old = NULL;
+    ck_assert_int_eq(mmdx_model_load(NULL, path, &old, &err), MMDX_OK);
+    double p1[600], p2[600];
+    ck_assert_int_eq(mmdx_model_predict_probs(m, all.c, 0, p1, NULL, NULL, &err), MMDX_OK);
+    ck_assert_int_eq(mmdx_model_predict_probs(old, all.c, 0, p2, NULL, NULL, &err), MMDX_OK);
+    ck_assert(memcmp(p1, p2, sizeof(p1)) == 0);
+    mmdx_model_free(old);
+    mmdx_model_free(m);
+    synth_free(&all);
+}
+END_TEST
+
 /* mmdx_model_fit keeps the imputed designs and the stacking evidence between passes;
  * the chunk-wise accumulate/step loop recomputes them: the two fits must agree (same
  * blocks, same arithmetic), and the fast scoring path must agree with the per-patient
@@ -1341,6 +1412,7 @@ static Suite *fusion_suite(void)
     tcase_add_test(m, test_model_federated_chord);
     tcase_add_test(m, test_hessian_schedule);
     tcase_add_test(m, test_hessian_h0);
+    tcase_add_test(m, test_training_protocol);
     tcase_add_test(m, test_hessian_schedule_file);
     tcase_add_test(m, test_model_fit_cached);
     tcase_add_test(m, test_model_threads);
