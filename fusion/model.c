@@ -758,7 +758,7 @@ int fz_check_protocol(const mmdx_model_t *m, const char *what, mmdx_error_t *err
     if (m->phase == FZ_PH_DONE || m->protocol == FZ_TRAIN_PROTOCOL) {
         return MMDX_OK;
     }
-    return mmdx_error_set(err, MMDX_EVERSION, "", "training_protocol", 0,
+    return mmdx_error_set(err, MMDX_EVERSION, m->path, "training_protocol", 0,
                           "cannot %s: the model's training state follows training protocol %d (written by %s "
                           "libmmdx), this one follows %d; every site and the coordinator must run the same version "
                           "(start the training again, e.g. mmdx federate init, with one version)",

@@ -955,6 +955,7 @@ static int load_h5(mmdx_ctx_t *ctx, const char *path, const void *image, size_t 
         goto done;
     }
     rc = read_model(&r, f, m);
+    snprintf(m->path, sizeof(m->path), "%s", path);
     long np = rc == MMDX_OK ? r_len(f, "provenance") : 0;
     if (np > 0) {
         char **lines = r_strings(&r, f, "provenance", (size_t)np);

@@ -101,6 +101,7 @@ struct mmdx_model {
     unsigned pass;
     double n_patients;  /* aggregate patients seen in the first pass */
     int protocol;       /* the training protocol of the file it came from (FZ_TRAIN_PROTOCOL) */
+    char path[256];     /* the file it was loaded from, or "" (errors name it) */
     char **prov;        /* provenance lines (owned) */
     size_t n_prov;
 };

@@ -186,7 +186,7 @@ int fcli_merge_models(mmdx_ctx_t *ctx, char *const *files, size_t n, mmdx_model_
         mmdx_model_t *m = NULL;
         mmdx_error_clear(&err);
         rc = mmdx_model_load(ctx, files[a], &m, &err);
-        if (rc == MMDX_OK && (rc = mmdx_model_merge(acc, m, &err)) != MMDX_OK) {
+        if (rc == MMDX_OK && (rc = mmdx_model_merge(acc, m, &err)) != MMDX_OK && !err.file[0]) {
             snprintf(err.file, sizeof(err.file), "%s", files[a]);
         }
         mmdx_model_free(m);

@@ -941,6 +941,7 @@ START_TEST(test_training_protocol)
             ck_assert_ptr_nonnull(strstr(err.message, "training protocol"));
             mmdx_error_clear(&err);
             ck_assert_int_eq(mmdx_model_step(old, &err), MMDX_EVERSION);
+            ck_assert_str_eq(err.file, path); /* the file the state came from */
             mmdx_error_clear(&err);
             ck_assert_int_eq(mmdx_model_accumulate(old, all.c, &err), MMDX_EVERSION);
         }
