@@ -79,8 +79,9 @@ static void mom_from_shifted(double k, double K, const double *d, double *out)
  * acc_moments_col() of a numeric column that is not a proportion, with @p pos (n doubles):
  * the positive values are gathered in the first loop (no branch on the sign there) and
  * their logs summed in a second one, in the same order: the same sums as the loop of
- * acc_moments_col(). A chunk with a value that is not positive skips the logs: the
- * column can no longer be log-transformed (col_decide() wants every value positive).
+ * acc_moments_col(). Both leave out the logs (and the smallest positive value) of a chunk
+ * with a value that is not positive: the column can no longer be log-transformed
+ * (col_decide() wants every value positive).
  */
 static int moments_numeric(double *q, const double *cv, const uint8_t *fl, size_t n, double *pos, size_t *bad_row)
 {
@@ -147,7 +148,7 @@ static int acc_moments_col(mmdx_model_t *m, const fz_map_t *map, const mmdx_coho
     if (cv && !logit && pos) {
         return moments_numeric(q, cv, fl, n, pos, bad_row);
     }
-    double k = 0, kl = 0, K = 0, KL = 0, d[3] = {0, 0, 0}, dl[3] = {0, 0, 0}, v;
+    double k = 0, kl = 0, K = 0, KL = 0, d[3] = {0, 0, 0}, dl[3] = {0, 0, 0}, v, mn = q[FZ_MOM_MIN];
     for (size_t i = 0; i < n; i++) {
         if (!mom_value(m, map, c, col, cv, fl, i, &v)) {
             continue;
@@ -174,10 +175,14 @@ static int acc_moments_col(mmdx_model_t *m, const fz_map_t *map, const mmdx_coho
             dl[0] += el;
             dl[1] += el2;
             dl[2] += el2 * el;
-            if (v > 0 && v < q[FZ_MOM_MIN]) {
-                q[FZ_MOM_MIN] = v;
-            }
+            mn = v > 0 && v < mn ? v : mn;
         }
+    }
+    if (!logit && kl < k) {
+        kl = 0; /* not all positive: no log moments, as moments_numeric() */
+    }
+    if (logit || kl > 0) {
+        q[FZ_MOM_MIN] = mn;
     }
     double ch[4];
     if (k > 0) {

@@ -185,13 +185,13 @@ START_TEST(test_gauss_condition)
 }
 END_TEST
 
-START_TEST(test_gauss_precision_form)
+/* A random covariance of D x D (D <= 12): 2 I + A'A / D with A standard normal from
+ * tu_seed(seed). */
+static void random_spd(size_t D, uint64_t seed, double *Sigma)
 {
-    /* the precision-form imputation (per-patient factors stored by rows) against the
-     * covariance form (LAPACK) on a 12 x 12 covariance with 5 missing features */
-    enum { D = 12 };
-    double Sigma[D * D], Lambda[D * D], A[D * D];
-    tu_seed(77);
+    double A[12 * 12];
+    ck_assert_uint_le(D, 12);
+    tu_seed(seed);
     for (size_t i = 0; i < D * D; i++) {
         A[i] = tu_nrand();
     }
@@ -204,6 +204,15 @@ START_TEST(test_gauss_precision_form)
             Sigma[j * D + i] = v;
         }
     }
+}
+
+START_TEST(test_gauss_precision_form)
+{
+    /* the precision-form imputation (per-patient factors stored by rows) against the
+     * covariance form (LAPACK) on a 12 x 12 covariance with 5 missing features */
+    enum { D = 12 };
+    double Sigma[D * D], Lambda[D * D];
+    random_spd(D, 77, Sigma);
     ck_assert_int_eq(fz_gauss_precision(D, Sigma, Lambda), 0);
     unsigned char obs[D];
     double ob[D], z[D], zc[D], zm[D], zw[D], w[D], beta[D];
@@ -260,20 +269,8 @@ END_TEST
 START_TEST(test_prow_score)
 {
     enum { D = 12, NV = 2 };
-    double Sigma[D * D], Lambda[D * D], A[D * D];
-    tu_seed(78);
-    for (size_t i = 0; i < D * D; i++) {
-        A[i] = tu_nrand();
-    }
-    for (size_t i = 0; i < D; i++) {
-        for (size_t j = 0; j < D; j++) {
-            double v = i == j ? 2.0 : 0.0;
-            for (size_t k = 0; k < D; k++) {
-                v += A[k * D + i] * A[k * D + j] / D;
-            }
-            Sigma[j * D + i] = v;
-        }
-    }
+    double Sigma[D * D], Lambda[D * D];
+    random_spd(D, 78, Sigma);
     ck_assert_int_eq(fz_gauss_precision(D, Sigma, Lambda), 0);
     double b0[D], b1[D], work[2 * (D + 1 + NV) * D + 5 * D];
     for (size_t j = 0; j < D; j++) {

@@ -100,6 +100,21 @@ static void teardown(void)
     tu_rmdir(dir);
 }
 
+/* Runs 1..R-1 (model files of size[r] bytes, np predictions each) equal run 0 to the
+ * byte; frees them all. @p what names the runs in a failure. */
+static void same_as_first(int R, unsigned char **file, const size_t *size, double **p, size_t np, const char *what)
+{
+    for (int r = 1; r < R; r++) {
+        ck_assert_uint_eq(size[r], size[0]);
+        ck_assert_msg(memcmp(file[r], file[0], size[0]) == 0, "model file of %s run %d differs", what, r);
+        ck_assert_msg(memcmp(p[r], p[0], np * sizeof(double)) == 0, "predictions of %s run %d differ", what, r);
+    }
+    for (int r = 0; r < R; r++) {
+        free(file[r]);
+        free(p[r]);
+    }
+}
+
 /* mmdx_model_fit() of 10000 patients (8 blocks of 1250 rows: three threads get unequal
  * shares) with 1, 2 and 3 threads: the same model file, the same predictions. */
 START_TEST(test_fit_threads)
@@ -130,14 +145,8 @@ START_TEST(test_fit_threads)
     ck_assert_uint_gt(passes[0], 8); /* Newton passes with chord steps happened */
     for (int t = 1; t < 3; t++) {
         ck_assert_uint_eq(passes[t], passes[0]);
-        ck_assert_uint_eq(size[t], size[0]);
-        ck_assert_msg(memcmp(file[t], file[0], size[0]) == 0, "model file of %d threads differs", t + 1);
-        ck_assert_msg(memcmp(p[t], p[0], 9 * n * sizeof(double)) == 0, "predictions of %d threads differ", t + 1);
     }
-    for (int t = 0; t < 3; t++) {
-        free(file[t]);
-        free(p[t]);
-    }
+    same_as_first(3, file, size, p, 9 * n, "threads (run r: r + 1 threads)");
     mmdx_cohort_free(c);
     mmdx_space_free(s);
 }
@@ -182,17 +191,7 @@ START_TEST(test_fit_cache_budget)
     ck_assert_uint_lt(kept[2], kept[1]);
     ck_assert_uint_le(kept[3], (size_t)200 << 10);
     ck_assert_uint_eq(kept[4], 0);               /* none: recomputed each pass */
-    for (int r = 1; r < 5; r++) {
-        ck_assert_uint_eq(size[r], size[0]);
-        ck_assert_msg(memcmp(file[r], file[0], size[0]) == 0, "model file of budget %zu (%d threads) differs",
-                      budget[r], threads[r]);
-        ck_assert_msg(memcmp(p[r], p[0], 9 * n * sizeof(double)) == 0, "predictions of budget %zu differ",
-                      budget[r]);
-    }
-    for (int r = 0; r < 5; r++) {
-        free(file[r]);
-        free(p[r]);
-    }
+    same_as_first(5, file, size, p, 9 * n, "budget (runs: budget[r], threads[r])");
     mmdx_cohort_free(c);
     mmdx_space_free(s);
 }
@@ -229,13 +228,7 @@ START_TEST(test_accumulate_threads)
         mmdx_model_free(m);
         mmdx_ctx_free(ctx);
     }
-    ck_assert_uint_eq(size[1], size[0]);
-    ck_assert(memcmp(file[1], file[0], size[0]) == 0);
-    ck_assert(memcmp(p[1], p[0], 9 * 3000 * sizeof(double)) == 0);
-    for (int t = 0; t < 2; t++) {
-        free(file[t]);
-        free(p[t]);
-    }
+    same_as_first(2, file, size, p, 9 * 3000, "accumulate threads (run r: r + 1 threads)");
     mmdx_cohort_free(part[0]);
     mmdx_cohort_free(part[1]);
     mmdx_space_free(s);
